@@ -1,0 +1,55 @@
+# neural-style-em: `make all` runs every notebook headless, `make test` runs the tests (what CI runs).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-done
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+EXECUTED := notebooks/executed
+KERNEL := neural-style-em
+
+.PHONY: all setup test lab notebooks benchmark clean-cache help
+
+help:
+	@echo "make setup      create .venv with the pinned requirements (idempotent)"
+	@echo "make all        setup, then run every notebook headless with papermill (figures/ results/)"
+	@echo "make test       pytest on helpers + nbval over every notebook in the ci profile"
+	@echo "make lab        start JupyterLab on the notebooks"
+	@echo "make benchmark  style-transfer benchmark -> results/style_benchmark.json"
+	@echo "profile: NSEM_PROFILE=full|reduced|ci (default: full with a GPU, reduced without)"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (neural-style-em)" >/dev/null
+	$(PY) -c "import helpers.vgg as v; v.weights_path()"
+	touch $@
+
+all: setup notebooks
+
+# Each notebook runs top to bottom; papermill exits non-zero on the first failing cell, and make stops.
+notebooks: setup
+	mkdir -p $(EXECUTED) figures results
+	for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb (profile: $${NSEM_PROFILE:-auto})"; \
+	  $(PY) -m papermill --cwd notebooks -k python3 --progress-bar "$$nb" "$(EXECUTED)/$$(basename $$nb)" \
+	    $${NSEM_PROFILE:+-p profile $$NSEM_PROFILE} || { echo "FAILED: $$nb"; exit 1; }; \
+	done
+
+test: setup
+	NSEM_PROFILE=ci MPLBACKEND=Agg $(PY) -m pytest tests --nbval-lax --nbval-current-env $(NOTEBOOKS)
+
+lab: setup
+	$(PY) -m jupyter lab notebooks
+
+benchmark: setup
+	$(PY) benchmarks/style_benchmark.py
+
+clean-cache:
+	rm -rf cache

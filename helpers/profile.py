@@ -1,0 +1,146 @@
+"""The one profile switch that sizes the work of every notebook.
+
+``full`` is the report's workload (meant for a GPU), ``reduced`` is what a 2-core CPU finishes in
+reasonable time, ``ci`` is tiny (nbval in CI). The profile is chosen, in this order, by
+
+1. the papermill parameter ``profile`` of a notebook (passed to :func:`select`),
+2. the environment variable ``NSEM_PROFILE``,
+3. automatically: ``full`` when a CUDA GPU is visible, ``reduced`` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+
+ENV_VAR = "NSEM_PROFILE"
+ALL_SLICES = tuple(range(30))
+REPORT_TRAIN = tuple(range(24))
+REPORT_TEST = tuple(range(24, 30))
+SELECTED_STYLES = (3, 10, 19, 21)  # the report's code: its "selected styles" scenario
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work the notebooks do. Every field is plain data, so it can be printed and stored."""
+
+    name: str
+    device: str
+    # 01: style transfer on the Heidelberg photos
+    photo_size: int  # longest side of content photos, pixels
+    photo_steps: int  # optimisation steps for the report's three examples
+    widget_size: int  # size of the interactive panel's result (answers in seconds on a CPU)
+    # 02: stylising the ISBI training volume
+    stylize_slices: tuple[int, ...]
+    stylize_styles: tuple[int, ...]
+    stylize_steps: tuple[int, ...]
+    stylize_crop: int | None  # side of the top-left crop that is stylised (None: the whole 512 slice)
+    stylize_batch: int  # (content, style) pairs optimised at once
+    # 03-05: segmentation
+    seg_crop: int | None  # side of the top-left crop of each slice (None: whole slice)
+    train_slices: tuple[int, ...]
+    test_slices: tuple[int, ...]
+    rf_trees: int
+    # 06: augmentation experiments
+    exp_steps: tuple[int, ...]
+    exp_styles: tuple[int, ...]
+    n_folds: int
+    seeds: tuple[int, ...]
+    rf_max_samples: int | None  # cap on training edges per random forest (bounds the cost)
+
+    def as_dict(self) -> dict:
+        """Plain-dict form, for the results files."""
+        return asdict(self)
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # pragma: no cover - torch missing or broken: run on the CPU
+        return False
+
+
+PROFILES: dict[str, Profile] = {
+    "full": Profile(
+        name="full",
+        device="cuda",
+        photo_size=512,
+        photo_steps=300,
+        widget_size=256,
+        stylize_slices=ALL_SLICES,
+        stylize_styles=tuple(range(24)),
+        stylize_steps=(75, 150),
+        stylize_crop=None,
+        stylize_batch=24,
+        seg_crop=None,
+        train_slices=REPORT_TRAIN,
+        test_slices=REPORT_TEST,
+        rf_trees=200,
+        exp_steps=(75, 150),
+        exp_styles=tuple(range(24)),
+        n_folds=5,
+        seeds=(0, 1, 2),
+        rf_max_samples=100_000,
+    ),
+    "reduced": Profile(
+        name="reduced",
+        device="cpu",
+        photo_size=256,
+        photo_steps=100,
+        widget_size=128,
+        stylize_slices=ALL_SLICES,
+        stylize_styles=(3, 10, 19, 21),
+        stylize_steps=(75,),
+        stylize_crop=128,
+        stylize_batch=4,
+        seg_crop=None,
+        train_slices=REPORT_TRAIN,
+        test_slices=REPORT_TEST,
+        rf_trees=200,
+        exp_steps=(75,),
+        exp_styles=(3, 10, 19, 21),
+        n_folds=5,
+        seeds=(0,),
+        rf_max_samples=50_000,
+    ),
+    "ci": Profile(
+        name="ci",
+        device="cpu",
+        photo_size=64,
+        photo_steps=8,
+        widget_size=64,
+        stylize_slices=(0, 1, 2, 24),
+        stylize_styles=(3, 10),
+        stylize_steps=(4,),
+        stylize_crop=64,
+        stylize_batch=4,
+        seg_crop=128,
+        train_slices=(0, 1, 2),
+        test_slices=(24,),
+        rf_trees=20,
+        exp_steps=(4,),
+        exp_styles=(3, 10),
+        n_folds=2,
+        seeds=(0,),
+        rf_max_samples=5_000,
+    ),
+}
+
+
+def select(profile: str | None = None) -> Profile:
+    """Resolve the profile: explicit argument, else ``$NSEM_PROFILE``, else ``full`` on a GPU / ``reduced``.
+
+    The device of the result is ``cuda`` only where a GPU is really visible, whatever the profile's name.
+    """
+    name = profile or os.environ.get(ENV_VAR) or ("full" if _cuda_available() else "reduced")
+    name = str(name).strip().lower()
+    if name not in PROFILES:
+        raise ValueError(
+            f"unknown profile {name!r}: choose one of {sorted(PROFILES)} "
+            f"(papermill: -p profile NAME, or the environment variable {ENV_VAR})"
+        )
+    chosen = PROFILES[name]
+    device = "cuda" if _cuda_available() else "cpu"
+    return replace(chosen, device=device)
