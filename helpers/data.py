@@ -8,6 +8,7 @@ message names the file and the fix.
 from __future__ import annotations
 
 import hashlib
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,6 +89,17 @@ def verify_all(data_dir: Path = DATA) -> dict[str, bool]:
 # --------------------------------------------------------------------------- ISBI 2012
 
 
+class _TiffProblems(logging.Handler):
+    """Collects the errors tifffile logs while reading a damaged file."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def read_tiff(path: Path, shape: tuple[int, ...] | None = None, dtype=np.uint8) -> np.ndarray:
     """Read a TIFF stack and check its shape and dtype; errors name the file and the fix."""
     import tifffile
@@ -95,10 +107,19 @@ def read_tiff(path: Path, shape: tuple[int, ...] | None = None, dtype=np.uint8) 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"TIFF file {path} is missing: {RESTORE_HINT}")
+    problems = _TiffProblems()
+    logger = logging.getLogger("tifffile")
+    logger.addHandler(problems)
     try:
         array = tifffile.imread(path)
     except Exception as error:  # tifffile raises several types for damaged files
         raise DataError(f"{path} is not a readable TIFF ({error}); {RESTORE_HINT}") from error
+    finally:
+        logger.removeHandler(problems)
+    if problems.messages:  # tifffile logs (and skips) damaged pages of a truncated file instead of raising
+        raise DataError(f"{path} is not a readable TIFF ({problems.messages[0]}); {RESTORE_HINT}")
+    if array.size == 0:
+        raise DataError(f"{path} is not a readable TIFF (it holds no image data); {RESTORE_HINT}")
     if shape is not None and array.shape != tuple(shape):
         raise DataError(f"{path} has shape {array.shape}, expected {tuple(shape)}: use the ISBI 2012 stack")
     if dtype is not None and array.dtype != np.dtype(dtype):

@@ -1,0 +1,100 @@
+"""The VGG16/HED weights are read in the right layout and the network sees real edges."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from skimage import color, filters
+from sklearn.metrics import roc_auc_score
+
+from helpers import data, vgg
+
+
+@pytest.fixture(scope="module")
+def weights():
+    return vgg.read_hed_weights()
+
+
+def keras_conv_relu(image: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Keras Conv2D('same') + ReLU written out in numpy from the raw (kh, kw, cin, cout) kernel."""
+    kh, kw = kernel.shape[:2]
+    padded = np.pad(image, ((kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    height, width = image.shape[:2]
+    out = np.zeros((height, width, kernel.shape[3]), np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            out += padded[i : i + height, j : j + width, :] @ kernel[i, j]
+    return np.maximum(out + bias, 0)
+
+
+def test_conv_layout_matches_keras_semantics_written_in_numpy(weights):
+    """Independent check of the (kh, kw, cin, cout) -> (cout, cin, kh, kw) transpose and the BGR input."""
+    rng = np.random.default_rng(0)
+    rgb = rng.random((12, 10, 3)).astype(np.float32)
+    with h5py.File(vgg.weights_path(), "r") as f:
+        k11, b11 = f["block1/layers/conv2d/vars/0"][()], f["block1/layers/conv2d/vars/1"][()]
+        k12, b12 = f["block1/layers/conv2d_1/vars/0"][()], f["block1/layers/conv2d_1/vars/1"][()]
+    bgr = rgb[..., ::-1] * 255.0 - np.array(vgg.HED_MEAN_BGR)
+    expected = keras_conv_relu(keras_conv_relu(bgr, k11, b11), k12, b12)
+    model = vgg.VGGFeatures("hed", weights=weights)
+    got = model(torch.from_numpy(rgb).permute(2, 0, 1)[None], ["relu1_2"])["relu1_2"][0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+    # a swapped spatial transpose would not pass: the kernels are not symmetric
+    assert np.abs(k11 - k11.transpose(1, 0, 2, 3)).max() > 0.05
+
+
+def edge_auc(image: np.ndarray, weights) -> float:
+    """How well the HED edge map ranks the image's strongest 10% Sobel gradients above the rest (ROC AUC)."""
+    gradient = filters.sobel(color.rgb2gray(image))
+    strong = gradient > np.quantile(gradient, 0.9)
+    edges = vgg.hed_edges(image, vgg.HED(weights))
+    assert edges.shape == image.shape[:2] and 0.0 <= edges.min() and edges.max() <= 1.0
+    return roc_auc_score(strong.ravel(), edges.ravel())
+
+
+@pytest.mark.parametrize("photo", ["heidelberg2", "castle"])
+def test_hed_edges_agree_with_gradients_far_better_than_shuffled_weights(weights, photo):
+    image = data.load_photo(photo, size=192)
+    trained = edge_auc(image, weights)
+    shuffled = [edge_auc(image, vgg.shuffled_weights(weights, seed=seed)) for seed in range(3)]
+    assert trained > 0.72
+    assert trained - max(shuffled) > 0.15
+    assert trained - float(np.mean(shuffled)) > 0.2
+
+
+def test_features_have_vgg_shapes_and_reject_bad_input(weights):
+    model = vgg.VGGFeatures("hed", weights=weights)
+    feats = model(torch.rand(2, 3, 64, 48), ["relu1_1", "relu3_1", "conv4_2", "relu5_1"])
+    assert feats["relu1_1"].shape == (2, 64, 64, 48)
+    assert feats["relu3_1"].shape == (2, 256, 16, 12)
+    assert feats["conv4_2"].shape == (2, 512, 8, 6)
+    assert feats["relu5_1"].shape == (2, 512, 4, 3)
+    with pytest.raises(ValueError, match=r"expected RGB images of shape \(B, 3, H, W\)"):
+        model(torch.rand(1, 1, 32, 32), ["relu1_1"])
+    with pytest.raises(KeyError, match="unknown VGG layers"):
+        model(torch.rand(1, 3, 32, 32), ["conv6_1"])
+    with pytest.raises(ValueError, match="expected an \\(H, W\\) grey or \\(H, W, 3\\) RGB image"):
+        vgg.to_tensor(np.zeros((4, 4, 2)))
+
+
+def test_grey_slices_become_three_equal_channels():
+    tensor = vgg.to_tensor(np.arange(12, dtype=np.uint8).reshape(3, 4))
+    assert tensor.shape == (1, 3, 3, 4)
+    assert torch.equal(tensor[0, 0], tensor[0, 1]) and torch.equal(tensor[0, 1], tensor[0, 2])
+
+
+def test_torchvision_option_fails_clearly_offline(monkeypatch, tmp_path):
+    import urllib.error
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    with pytest.raises(RuntimeError, match="cannot be downloaded here.*source='hed'"):
+        vgg.VGGFeatures("torchvision-vgg16")
+    with pytest.raises(ValueError, match="unknown VGG source"):
+        vgg.VGGFeatures("resnet")
