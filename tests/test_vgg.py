@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from skimage import color, filters
-from sklearn.metrics import roc_auc_score
 
 from helpers import data, vgg
 
@@ -47,11 +46,17 @@ def test_conv_layout_matches_keras_semantics_written_in_numpy(weights):
 
 def edge_auc(image: np.ndarray, weights) -> float:
     """How well the HED edge map ranks the image's strongest 10% Sobel gradients above the rest (ROC AUC)."""
-    gradient = filters.sobel(color.rgb2gray(image))
-    strong = gradient > np.quantile(gradient, 0.9)
     edges = vgg.hed_edges(image, vgg.HED(weights))
     assert edges.shape == image.shape[:2] and 0.0 <= edges.min() and edges.max() <= 1.0
-    return roc_auc_score(strong.ravel(), edges.ravel())
+    return vgg.gradient_agreement(image, edges)
+
+
+def test_gradient_agreement_is_chance_for_noise_and_perfect_for_the_gradient_itself():
+    image = data.load_photo("castle", size=96)
+    gradient = filters.sobel(color.rgb2gray(image))
+    assert vgg.gradient_agreement(image, gradient) == pytest.approx(1.0)
+    noise = np.random.default_rng(0).random(gradient.shape)
+    assert abs(vgg.gradient_agreement(image, noise) - 0.5) < 0.05
 
 
 @pytest.mark.parametrize("photo", ["heidelberg2", "castle"])
