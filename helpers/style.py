@@ -813,6 +813,25 @@ def washout_scores(original: np.ndarray, stylised: np.ndarray, labels: np.ndarra
     }
 
 
+def washout_table(slices: Sequence[int], styles: Sequence[int], steps: Sequence[int], crop: int | None = None,
+                  cache_dir: Path | None = None) -> list[dict]:
+    """One row per cached (style, steps, slice): the :func:`washout_scores` of that stylised slice.
+
+    Rows are sorted from most to least washed out (lowest ``membrane_contrast`` first).
+    """
+    raw, labels = _data.load_training(list(slices))
+    side = crop or raw.shape[-1]
+    raw, labels = raw[:, :side, :side], labels[:, :side, :side]
+    rows = []
+    for number in styles:
+        for st in steps:
+            scores = washout_scores(raw, load_stylized(st, number, slices, crop, cache_dir), labels)
+            for i, s in enumerate(slices):
+                rows.append({"style": int(number), "style_name": _data.style_names()[int(number)], "steps": int(st), "slice": int(s),
+                             **{name: float(values[i]) for name, values in scores.items()}})
+    return sorted(rows, key=lambda row: row["membrane_contrast"])
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -842,3 +861,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 if __name__ == "__main__":
     main()
+

@@ -1,0 +1,51 @@
+"""Interactive panels (ipywidgets) for the notebooks.
+
+Shared module: each notebook stage adds its own functions here. Panels never block a headless run: they are
+built and displayed, their buttons act only on a click, and each returns a ``run`` callable that the notebook
+calls once so a headless execution still shows a result.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+
+def style_transfer_panel(size: int, device: str = "cpu", steps: int = 30) -> tuple[object, Callable[[], object]]:
+    """Sliders for alpha, beta (log scale) and steps, dropdowns for photo and painting, a Run button.
+
+    Each run stylises the chosen photo at ``size`` pixels (longest side) with :func:`helpers.style.stylize`
+    and shows content, style and result. Returns ``(panel, run)``; ``run()`` does what a click does and returns
+    the :class:`helpers.style.StyleResult`.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from . import data, plotting, style
+
+    paintings = data.style_names()
+    photo = w.Dropdown(options=data.photo_names(), value=data.REPORT_EXAMPLES[0][0], description="photo")
+    painting = w.Dropdown(options=[(f"{n:02d} {name}", n) for n, name in paintings.items()], value=data.REPORT_EXAMPLES[0][1], description="style")
+    alpha = w.FloatLogSlider(value=style.DEFAULT_ALPHA, base=10, min=-3, max=3, step=0.5, description="alpha")
+    beta = w.FloatLogSlider(value=style.DEFAULT_BETA, base=10, min=-9, max=-1, step=0.5, description="beta")
+    n_steps = w.IntSlider(value=steps, min=1, max=max(200, steps), step=1, description="steps")
+    button = w.Button(description=f"Run ({size} px, {device})", button_style="primary")
+    status = w.HTML()
+    output = w.Output()
+
+    def run(_click=None):
+        content = data.load_photo(photo.value, size)
+        result = style.stylize(content, painting.value, steps=n_steps.value, alpha=alpha.value, beta=beta.value, device=device)
+        status.value = (f"{n_steps.value} steps in {result.seconds:.1f} s; final content loss {result.final['content']:.3g}, "
+                        f"style loss {result.final['style']:.3g}")
+        output.clear_output(wait=True)
+        with output:
+            fig = plotting.show_style_triptychs([(content, data.load_style(painting.value, size), result.image, photo.value,
+                                                  f"{painting.value:02d} {paintings[painting.value]}")])
+            display(fig)
+            plt.close(fig)
+        return result
+
+    button.on_click(run)
+    panel = w.VBox([w.HBox([photo, painting]), w.HBox([alpha, beta]), w.HBox([n_steps, button]), status, output])
+    return panel, run
