@@ -155,3 +155,233 @@ def paired_comparison(values, reference) -> dict[str, float]:
         p_value = float(stats.wilcoxon(values, reference, zero_method="zsplit").pvalue)
     return {"mean_diff": mean, "diff_low": low, "diff_high": high, "p_wilcoxon": p_value,
             "frac_better": float(np.mean(diff < 0)), "n_pairs": int(len(diff))}
+
+
+# --------------------------------------------------------------------------- the scenario runner
+
+
+@dataclass(frozen=True)
+class Image:
+    """One training or test image: grey uint8 pixels, dense ground truth, binary membrane labels, and a tag
+    that names it uniquely (``orig/s07``, ``style03/075/s07``, ``flip_lr/s07``, ``noise/s07``...)."""
+
+    tag: str
+    slice: int
+    raw: np.ndarray
+    gt: np.ndarray
+    membranes: np.ndarray
+
+
+class SliceStore:
+    """Original, stylised and augmented versions of the ISBI training slices, cropped alike, loaded once."""
+
+    def __init__(self, slices, crop: int | None, load_stylized=None):
+        from .data import dense_ground_truth, load_training
+
+        self.slices = tuple(int(s) for s in slices)
+        side = crop or 512
+        raw, labels = load_training(self.slices)
+        self.raw = {s: r[:side, :side] for s, r in zip(self.slices, raw)}
+        self.membranes = {s: m[:side, :side] for s, m in zip(self.slices, labels)}
+        self.gt = {s: dense_ground_truth(self.membranes[s]) for s in self.slices}
+        self.crop = crop
+        self._load_stylized = load_stylized
+        self._stylized: dict[tuple[int, int], dict[int, np.ndarray]] = {}
+
+    def original(self, s: int) -> Image:
+        return Image(f"orig/s{s:02d}", s, self.raw[s], self.gt[s], self.membranes[s])
+
+    def stylized(self, s: int, style: int, steps: int) -> Image:
+        if (style, steps) not in self._stylized:
+            if self._load_stylized is None:
+                raise ValueError("this SliceStore has no stylised-slice loader")
+            stack = self._load_stylized(steps, style, self.slices, self.crop)
+            self._stylized[(style, steps)] = dict(zip(self.slices, stack))
+        return Image(f"style{style:02d}/{steps:03d}/s{s:02d}", s, self._stylized[(style, steps)][s], self.gt[s], self.membranes[s])
+
+    def plain(self, s: int, seed: int = 0) -> list[Image]:
+        out = []
+        for raw, gt, name in plain_augmentations(self.raw[s], self.gt[s], seed=seed + s):
+            membranes = _same_transform(self.membranes[s], name)
+            out.append(Image(f"{name}/s{s:02d}", s, raw, gt, membranes))
+        return out
+
+    def shifted(self, s: int, kind: str) -> Image:
+        return Image(f"{kind}/s{s:02d}", s, appearance_shift(self.raw[s], kind, seed=s), self.gt[s], self.membranes[s])
+
+
+def _same_transform(array: np.ndarray, name: str) -> np.ndarray:
+    return {"flip_lr": lambda a: a[:, ::-1], "flip_ud": lambda a: a[::-1], "rot90": np.rot90,
+            "noise": lambda a: a}[name](array).copy()
+
+
+def training_set(store: SliceStore, scenario: str, train: tuple[int, ...], steps: int, styles: tuple[int, ...],
+                 one_style: int, seed: int = 0) -> list[Image]:
+    """The training images of a scenario, grouped by slice (originals always included).
+
+    ``full``: every style in ``styles``; ``original``: none; ``one_style``/``one_style:NN``: one style;
+    ``selected``: the report's [3, 10, 19, 21]; ``plain_aug``: four classic augmentations per slice.
+    """
+    from .profile import SELECTED_STYLES
+
+    if scenario == "original":
+        extra = ()
+    elif scenario == "full":
+        extra = tuple(styles)
+    elif scenario == "selected":
+        extra = SELECTED_STYLES
+    elif scenario == "one_style":
+        extra = (one_style,)
+    elif scenario.startswith("one_style:"):
+        extra = (int(scenario.split(":")[1]),)
+    elif scenario == "plain_aug":
+        return [im for s in train for im in [store.original(s), *store.plain(s, seed)]]
+    else:
+        raise KeyError(f"unknown scenario {scenario!r}: choose one of {list(SCENARIOS)} or 'one_style:NN'")
+    return [im for s in train for im in [store.original(s)] + [store.stylized(s, st, steps) for st in extra]]
+
+
+def test_conditions(store: SliceStore, test: tuple[int, ...], heldout: tuple[int, ...], steps: int) -> list[tuple[str, Image]]:
+    """Each test slice clean, under every appearance shift, and stylised with each held-out style."""
+    out = [(kind, store.shifted(s, kind) if kind != "clean" else store.original(s)) for s in test for kind in SHIFTS]
+    out += [(f"unseen_style{st:02d}", store.stylized(s, st, steps)) for s in test for st in heldout]
+    return out
+
+
+class GraphCache:
+    """In-memory cache of Frangi-pipeline graphs: their boundary map needs no training, so each image's graph
+    is built once and reused by every scenario and split."""
+
+    def __init__(self):
+        self.graphs: dict[str, object] = {}
+
+    def get(self, image: Image, config, with_labels: bool):
+        from . import pipeline as PL
+
+        key = f"{image.tag}|{with_labels}"
+        if key not in self.graphs:
+            self.graphs[key] = PL.graph_data(image.raw, image.gt if with_labels else None, None, config)
+        return self.graphs[key]
+
+
+def run_unit(store: SliceStore, pipeline: str, scenario: str, steps: int, split: Split, styles: tuple[int, ...],
+             heldout: tuple[int, ...], one_style: int, trees: int, max_samples: int | None,
+             graph_cache: GraphCache | None = None) -> list[dict]:
+    """Train one scenario on one split with one pipeline, then score every test condition: one row per
+    (test slice, condition) with rand_error, vi, vi_split, vi_merge and the size of the training set."""
+    from . import learning as L
+    from . import pipeline as PL
+
+    config = PL.Pipeline(boundary=pipeline, rf_trees=trees, seed=split.seed, rf_max_samples=max_samples)
+    train_images = training_set(store, scenario, split.train, steps, styles, one_style, seed=split.seed)
+    conditions = test_conditions(store, split.test, heldout, steps)
+    if pipeline == "frangi":
+        cache = graph_cache or GraphCache()
+        train_graphs = [cache.get(im, config, True) for im in train_images]
+        test_graphs = [cache.get(im, config, False) for _, im in conditions]
+    else:
+        n_folds = min(config.pixel_folds, len(train_images))
+        oof = L.out_of_fold_membrane_probability([im.raw for im in train_images], [im.membranes for im in train_images],
+                                                 n_folds=n_folds, seed=split.seed, trees=config.pixel_trees)
+        classifier = L.train_pixel_classifier([im.raw for im in train_images], [im.membranes for im in train_images],
+                                              seed=split.seed, trees=config.pixel_trees)
+        train_graphs = [PL.graph_data(im.raw, im.gt, m, config) for im, m in zip(train_images, oof)]
+        test_graphs = [PL.graph_data(im.raw, None, L.membrane_probability(classifier, im.raw), config) for _, im in conditions]
+    forest = PL.train_edge_rf(train_graphs, trees=trees, seed=split.seed, max_samples=max_samples,
+                              tree_fraction=config.rf_tree_fraction)
+    rows = []
+    for (condition, image), graph in zip(conditions, test_graphs):
+        scores = PL.evaluate(PL.segment_graph(graph, forest, config), image.gt)
+        rows.append({"pipeline": pipeline, "scenario": scenario, "steps": steps, "split": split.name, "seed": split.seed,
+                     "fold": split.fold, "slice": image.slice, "condition": condition, "n_train_images": len(train_images),
+                     **{k: float(v) for k, v in scores.items()}})
+    return rows
+
+
+def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = True, **common) -> list[dict]:
+    """Run every unit (dicts of pipeline/scenario/steps/split), each result saved atomically as JSON in
+    ``cache_dir``; units already there are loaded, not recomputed, so an interrupted run resumes."""
+    import json
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    from .paths import atomic_write_text
+
+    cache_dir = Path(cache_dir)
+    graph_cache = GraphCache()
+    rows = []
+    for unit in tqdm(units, desc="scenario x split units", disable=not progress):
+        split = unit["split"]
+        name = f"{unit['pipeline']}__{unit['scenario'].replace(':', '-')}__steps{unit['steps']:03d}__{split.name}.json"
+        path = cache_dir / name
+        if path.exists():
+            rows += json.loads(path.read_text())
+            continue
+        result = run_unit(store, unit["pipeline"], unit["scenario"], unit["steps"], split, graph_cache=graph_cache, **common)
+        atomic_write_text(path, json.dumps(result))
+        rows += result
+    return rows
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+METRICS = ("rand_error", "vi")
+
+
+def _key(row: dict) -> tuple:
+    return (row["split"], row["slice"], row["condition"])
+
+
+def summarize(rows: list[dict], reference: str = "original") -> list[dict]:
+    """One record per (pipeline, steps, scenario, condition): mean and 95% interval of each metric over
+    all (split, slice) pairs, and the paired comparison with the ``reference`` scenario on the same pairs."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["pipeline"], row["steps"], row["scenario"], row["condition"]), []).append(row)
+    records = []
+    for (pipeline, steps, scenario, condition), group in sorted(groups.items()):
+        record = {"pipeline": pipeline, "steps": steps, "scenario": scenario, "condition": condition, "n": len(group)}
+        ref = {_key(r): r for r in groups.get((pipeline, steps, reference, condition), [])}
+        paired = [(r, ref[_key(r)]) for r in group if _key(r) in ref]
+        for metric in METRICS:
+            mean, low, high = mean_interval([r[metric] for r in group])
+            record.update({f"{metric}_mean": mean, f"{metric}_low": low, f"{metric}_high": high})
+            if scenario != reference and len(paired) >= 2:
+                comparison = paired_comparison([a[metric] for a, _ in paired], [b[metric] for _, b in paired])
+                record.update({f"{metric}_vs_{reference}_{k}": v for k, v in comparison.items()})
+        records.append(record)
+    return records
+
+
+def robustness(records: list[dict], metric: str = "rand_error") -> list[dict]:
+    """Per (pipeline, steps, scenario): the clean error and the mean increase of the error under the appearance
+    shifts and under unseen styles (lower increase = more robust)."""
+    table: dict[tuple, dict] = {}
+    for r in records:
+        table.setdefault((r["pipeline"], r["steps"], r["scenario"]), {})[r["condition"]] = r[f"{metric}_mean"]
+    out = []
+    for (pipeline, steps, scenario), by_condition in sorted(table.items()):
+        clean = by_condition.get("clean", float("nan"))
+        shifts = [v for c, v in by_condition.items() if c in SHIFTS and c != "clean"]
+        unseen = [v for c, v in by_condition.items() if c.startswith("unseen_style")]
+        out.append({"pipeline": pipeline, "steps": steps, "scenario": scenario, "metric": metric, "clean": clean,
+                    "shift_increase": float(np.mean(shifts) - clean) if shifts else float("nan"),
+                    "unseen_style_increase": float(np.mean(unseen) - clean) if unseen else float("nan")})
+    return out
+
+
+def write_csv(rows: list[dict], path, extra: dict | None = None) -> None:
+    """Write rows (dicts with the same keys) as CSV, atomically; ``extra`` columns are added to each row."""
+    import csv
+    import io
+
+    from .paths import atomic_write_text
+
+    rows = [{**(extra or {}), **row} for row in rows]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())

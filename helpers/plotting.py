@@ -142,3 +142,79 @@ def show_washout_scores(rows: list[dict]) -> plt.Figure:
     fig.suptitle("How much of the membranes survives stylisation (one box per style and step count, over slices)")
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- 06: augmentation experiments
+
+
+SCENARIO_LABELS = {"full": "1. full augmented", "original": "2. original", "one_style": "3. original + one style",
+                   "selected": "4. selected styles", "plain_aug": "5. plain augmentation"}
+
+
+def scenario_bars(records: list[dict], pipelines: list[str], steps: int, condition: str = "clean") -> plt.Figure:
+    """The report's Figure 16 with error bars: Rand error and VI per scenario (mean and 95% interval)."""
+    scenarios = [s for s in SCENARIO_LABELS if any(r["scenario"] == s for r in records)]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    width = 0.8 / max(len(pipelines), 1)
+    for ax, metric, title in zip(axes, ("rand_error", "vi"), ("adapted Rand error", "variation of information (bits)")):
+        for k, pipeline in enumerate(pipelines):
+            rows = {r["scenario"]: r for r in records
+                    if r["pipeline"] == pipeline and r["steps"] == steps and r["condition"] == condition}
+            means = np.array([rows[s][f"{metric}_mean"] if s in rows else np.nan for s in scenarios])
+            low = np.array([rows[s][f"{metric}_low"] if s in rows else np.nan for s in scenarios])
+            high = np.array([rows[s][f"{metric}_high"] if s in rows else np.nan for s in scenarios])
+            x = np.arange(len(scenarios)) + (k - (len(pipelines) - 1) / 2) * width
+            ax.bar(x, means, width, label=f"{pipeline} pipeline", alpha=0.85,
+                   yerr=np.nan_to_num(np.vstack([means - low, high - means])), capsize=3)
+        ax.set_xticks(np.arange(len(scenarios)))
+        ax.set_xticklabels([SCENARIO_LABELS[s] for s in scenarios], rotation=20, ha="right")
+        ax.set_ylabel(title + " (lower is better)")
+        ax.set_title(f"{title}, test slices ({condition}), {steps} style steps")
+        ax.legend()
+    fig.suptitle("Augmentation scenarios (report Figure 16), mean and 95% interval over splits and slices")
+    fig.tight_layout()
+    return fig
+
+
+def robustness_heatmap(records: list[dict], pipeline: str, steps: int, metric: str = "rand_error") -> plt.Figure:
+    """Mean error of each scenario (rows) under each test condition (columns) for one pipeline."""
+    scenarios = [s for s in SCENARIO_LABELS if any(r["scenario"] == s for r in records)]
+    conditions = sorted({r["condition"] for r in records}, key=lambda c: (c != "clean", c.startswith("unseen"), c))
+    grid = np.full((len(scenarios), len(conditions)), np.nan)
+    for r in records:
+        if r["pipeline"] == pipeline and r["steps"] == steps and r["scenario"] in scenarios:
+            grid[scenarios.index(r["scenario"]), conditions.index(r["condition"])] = r[f"{metric}_mean"]
+    fig, ax = plt.subplots(figsize=(1.3 * len(conditions) + 3, 0.6 * len(scenarios) + 2))
+    shown = ax.imshow(grid, cmap="viridis_r", aspect="auto")
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="w", fontsize=8)
+    ax.set_xticks(range(len(conditions)))
+    ax.set_xticklabels(conditions, rotation=30, ha="right")
+    ax.set_yticks(range(len(scenarios)))
+    ax.set_yticklabels([SCENARIO_LABELS[s] for s in scenarios])
+    ax.set_xlabel("test condition (appearance shift or unseen style)")
+    fig.colorbar(shown, ax=ax, label=f"mean {metric.replace('_', ' ')}")
+    ax.set_title(f"Robustness, {pipeline} pipeline, {steps} style steps")
+    fig.tight_layout()
+    return fig
+
+
+def displacement_vs_effect(points: list[dict], metric: str = "rand_error") -> plt.Figure:
+    """Per style: membrane displacement caused by stylisation (x) against the change of the test error when that
+    style is added to the originals (y, negative = helps), one marker per pipeline and step count."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for key in sorted({(p["pipeline"], p["steps"]) for p in points}):
+        sel = [p for p in points if (p["pipeline"], p["steps"]) == key]
+        ax.scatter([p["displacement_px"] for p in sel], [p[f"delta_{metric}"] for p in sel],
+                   label=f"{key[0]}, {key[1]} steps")
+        for p in sel:
+            ax.annotate(str(p["style"]), (p["displacement_px"], p[f"delta_{metric}"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("membrane displacement original -> stylised (pixels, chamfer)")
+    ax.set_ylabel(f"change of {metric.replace('_', ' ')} vs original set")
+    ax.set_title("Does a style that moves membranes hurt?")
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -18,6 +18,7 @@ ALL_SLICES = tuple(range(30))
 REPORT_TRAIN = tuple(range(24))
 REPORT_TEST = tuple(range(24, 30))
 SELECTED_STYLES = (3, 10, 19, 21)  # the report's code: its "selected styles" scenario
+HELDOUT_STYLES = (13, 22)  # rain princess, wave: kept out of every training set (unseen-style test)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class Profile:
     rf_trees: int
     # 06: augmentation experiments
     exp_steps: tuple[int, ...]
-    exp_styles: tuple[int, ...]
+    exp_styles: tuple[int, ...]  # styles of scenario 1 ("full augmented set")
+    heldout_styles: tuple[int, ...]  # never trained on: test slices stylised with them probe unseen styles
     n_folds: int
     seeds: tuple[int, ...]
     rf_max_samples: int | None  # cap on training edges per random forest (bounds the cost)
@@ -79,7 +81,8 @@ PROFILES: dict[str, Profile] = {
         test_slices=REPORT_TEST,
         rf_trees=200,
         exp_steps=(75, 150),
-        exp_styles=tuple(range(24)),
+        exp_styles=tuple(s for s in range(24) if s not in HELDOUT_STYLES),
+        heldout_styles=HELDOUT_STYLES,
         n_folds=5,
         seeds=(0, 1, 2),
         rf_max_samples=100_000,
@@ -90,8 +93,8 @@ PROFILES: dict[str, Profile] = {
         photo_size=256,
         photo_steps=100,
         widget_size=128,
-        stylize_slices=ALL_SLICES,
-        stylize_styles=(3, 10, 19, 21),
+        stylize_slices=tuple(range(0, 30, 3)),
+        stylize_styles=(3, 10, 13, 19, 20, 21),
         stylize_steps=(75,),
         stylize_crop=128,
         stylize_batch=4,
@@ -100,7 +103,8 @@ PROFILES: dict[str, Profile] = {
         test_slices=REPORT_TEST,
         rf_trees=200,
         exp_steps=(75,),
-        exp_styles=(3, 10, 19, 21),
+        exp_styles=(3, 10, 19, 20, 21),
+        heldout_styles=(13,),
         n_folds=5,
         seeds=(0,),
         rf_max_samples=50_000,
@@ -111,8 +115,8 @@ PROFILES: dict[str, Profile] = {
         photo_size=64,
         photo_steps=8,
         widget_size=64,
-        stylize_slices=(0, 1, 2, 24),
-        stylize_styles=(3, 10),
+        stylize_slices=(0, 1, 2, 3),
+        stylize_styles=(3, 10, 13),
         stylize_steps=(4,),
         stylize_crop=64,
         stylize_batch=4,
@@ -122,6 +126,7 @@ PROFILES: dict[str, Profile] = {
         rf_trees=20,
         exp_steps=(4,),
         exp_styles=(3, 10),
+        heldout_styles=(13,),
         n_folds=2,
         seeds=(0,),
         rf_max_samples=5_000,

@@ -73,3 +73,48 @@ def test_statistics_on_known_numbers():
     assert same["p_wilcoxon"] == 1.0 and same["mean_diff"] == 0.0
     with pytest.raises(ValueError, match="same shape"):
         experiments.paired_comparison([1.0], [1.0, 2.0])
+
+
+def _fake_stylized(steps, style, slices, crop):
+    """Stand-in for the style cache: a gamma curve per 'style' (tests must not need a stylisation run)."""
+    store_raw, _ = data.load_training(slices)
+    side = crop or 512
+    kind = "gamma_2" if style % 2 else "gamma_0.5"
+    return np.stack([experiments.appearance_shift(r[:side, :side], kind) for r in store_raw])
+
+
+@pytest.fixture(scope="module")
+def small_store():
+    return experiments.SliceStore(range(4), 96, _fake_stylized)
+
+
+def test_training_sets_hold_the_scenarios_images(small_store):
+    train = (0, 1, 2)
+    sizes = {sc: len(experiments.training_set(small_store, sc, train, 4, (3, 10, 21), one_style=3))
+             for sc in ("original", "full", "one_style", "selected", "plain_aug", "one_style:10")}
+    assert sizes == {"original": 3, "full": 12, "one_style": 6, "selected": 15, "plain_aug": 15, "one_style:10": 6}
+    images = experiments.training_set(small_store, "full", train, 4, (3, 10, 21), one_style=3)
+    assert [im.slice for im in images] == [0] * 4 + [1] * 4 + [2] * 4  # grouped by slice (out-of-fold maps)
+    assert all(np.array_equal(im.gt, small_store.gt[im.slice]) for im in images)  # stylised keep the original GT
+    with pytest.raises(KeyError, match="unknown scenario"):
+        experiments.training_set(small_store, "everything", train, 4, (3,), one_style=3)
+
+
+def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_path):
+    split = experiments.make_splits(tuple(range(4)), 2, (0,))[0]
+    units = [{"pipeline": "frangi", "scenario": sc, "steps": 4, "split": split} for sc in ("original", "one_style")]
+    common = dict(styles=(3,), heldout=(13,), one_style=3, trees=10, max_samples=None)
+    first = experiments.run_all(small_store, units, tmp_path / "a", progress=False, **common)
+    again = experiments.run_all(small_store, units, tmp_path / "b", progress=False, **common)
+    assert first == again  # same inputs and seed, same numbers
+    assert len(first) == 2 * len(split.test) * (len(experiments.SHIFTS) + 1)
+    assert all(0.0 <= r["rand_error"] <= 1.0 and r["vi"] >= 0.0 for r in first)
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert len(files) == 2
+    # resume: a finished unit is read back, not recomputed (a poisoned store would fail if it were)
+    broken = experiments.SliceStore(range(4), 96, None)
+    broken.raw = {}
+    assert experiments.run_all(broken, units, tmp_path / "a", progress=False, **common) == first
+    records = experiments.summarize(first)
+    one = [r for r in records if r["scenario"] == "one_style" and r["condition"] == "clean"][0]
+    assert one["n"] == len(split.test) and "rand_error_vs_original_mean_diff" in one
