@@ -626,9 +626,25 @@ def read_manifest(cache_dir: Path | None = None) -> dict:
         raise ValueError(f"{path} is not a stylisation manifest ({error}): delete it and re-run the stylisation") from error
 
 
-def _write_manifest(entries: dict, cache_dir: Path | None) -> None:
-    payload = {"format": "neural-style-em stylised ISBI slices v1", "entries": dict(sorted(entries.items()))}
-    atomic_write_text(stylized_dir(cache_dir) / MANIFEST, json.dumps(payload, indent=1))
+def _write_manifest(new_entries: dict, cache_dir: Path | None) -> dict:
+    """Merge ``new_entries`` into the manifest on disk and write it atomically; returns the merged entries.
+
+    The read-merge-write runs under an exclusive lock (``manifest.json.lock``), so two processes stylising into
+    the same cache (e.g. different crops or profiles) never drop each other's entries.
+    """
+    import fcntl
+
+    root = stylized_dir(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f"{MANIFEST}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entries = {**read_manifest(cache_dir), **new_entries}
+            payload = {"format": "neural-style-em stylised ISBI slices v1", "entries": dict(sorted(entries.items()))}
+            atomic_write_text(root / MANIFEST, json.dumps(payload, indent=1))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return entries
 
 
 def _png_bytes(grey_uint8: np.ndarray) -> bytes:
@@ -729,7 +745,7 @@ def stylize_isbi(
         batches = batches[: int(max_batches)]
     total = sum(len(pairs) * max(missing) for missing, pairs in batches)
     bar = tqdm(total=total, desc="stylize ISBI", unit="img-step", disable=not progress)
-    entries = read_manifest(cache_dir)
+    written: dict = {}
     started = time.perf_counter()
     try:
         for missing, pairs in batches:
@@ -742,14 +758,14 @@ def stylize_isbi(
                 for st in missing:
                     key = entry_key(crop, st, style, s)
                     atomic_write_bytes(stylized_dir(cache_dir) / f"{key}.png", _png_bytes(to_uint8(to_grey(result.snapshots[st]))))
-                    entries[key] = {
+                    written[key] = {
                         "slice": s, "style": style, "style_name": _data.style_names()[style], "steps": st, "crop": crop,
                         "size": [side, side], "settings": settings, "losses": result.snapshot_losses[st],
                         "device": result.settings["device"], "precision": precision, "batch": len(pairs),
                         "seconds_per_batch": round(result.seconds, 3),
                     }
                     summary["done"] += 1
-            _write_manifest(entries, cache_dir)
+            _write_manifest(written, cache_dir)
     finally:
         bar.close()
         summary["seconds"] = time.perf_counter() - started

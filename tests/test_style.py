@@ -202,3 +202,11 @@ def test_washout_scores():
     assert flat["contrast"][0] == 0 and flat["membrane_contrast"][0] == 0
     faded = style.washout_scores(crop, (crop // 4 + 96).astype(np.uint8), lab)
     assert 0.2 < faded["contrast"][0] < 0.3 and faded["correlation"][0] > 0.99
+
+
+def test_manifest_writes_merge_entries_of_other_runs(tmp_path):
+    """Two runs sharing a cache (e.g. two crops) must not drop each other's manifest entries."""
+    style._write_manifest({"crop32/steps002/style03/slice00": {"steps": 2}}, tmp_path)
+    merged = style._write_manifest({"crop64/steps002/style03/slice00": {"steps": 2}}, tmp_path)
+    assert sorted(style.read_manifest(tmp_path)) == sorted(merged) == [
+        "crop32/steps002/style03/slice00", "crop64/steps002/style03/slice00"]
