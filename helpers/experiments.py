@@ -220,7 +220,7 @@ def training_set(store: SliceStore, scenario: str, train: tuple[int, ...], steps
     """The training images of a scenario, grouped by slice (originals always included).
 
     ``full``: every style in ``styles``; ``original``: none; ``one_style``/``one_style:NN``: one style;
-    ``selected``: the report's [3, 10, 19, 21]; ``plain_aug``: four classic augmentations per slice.
+    ``selected``: the report's [3, 10, 19, 21] (those of them in ``styles``, for the small profiles); ``plain_aug``: four classic augmentations per slice.
     """
     from .profile import SELECTED_STYLES
 
@@ -229,7 +229,7 @@ def training_set(store: SliceStore, scenario: str, train: tuple[int, ...], steps
     elif scenario == "full":
         extra = tuple(styles)
     elif scenario == "selected":
-        extra = SELECTED_STYLES
+        extra = tuple(st for st in SELECTED_STYLES if st in styles)
     elif scenario == "one_style":
         extra = (one_style,)
     elif scenario.startswith("one_style:"):
@@ -385,3 +385,111 @@ def write_csv(rows: list[dict], path, extra: dict | None = None) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())
+
+
+# --------------------------------------------------------------------------- notebook glue
+
+
+def experiment_splits(slices: tuple[int, ...], n_folds: int, seeds: tuple[int, ...]) -> list[Split]:
+    """K-fold splits over the stylised slices, plus the report's split (train < 24, test >= 24) restricted to
+    them when both sides are non-empty."""
+    train = tuple(s for s in slices if s < 24)
+    test = tuple(s for s in slices if s >= 24)
+    return make_splits(tuple(slices), n_folds, seeds, (train, test) if train and test else None)
+
+
+def experiment_units(pipelines, steps, scenarios, splits) -> list[dict]:
+    """Every (pipeline, steps, scenario, split) to run, in a stable order."""
+    return [{"pipeline": p, "steps": st, "scenario": sc, "split": sp}
+            for p in pipelines for st in steps for sc in scenarios for sp in splits]
+
+
+def ensure_stylized(profile, styles: tuple[int, ...]) -> None:
+    """Make sure the stylised slices the experiments need are cached: stylise what is missing (resumable) on a
+    GPU or in the small profiles; refuse the full profile on a CPU with the command to run instead."""
+    from . import style
+
+    missing = []
+    for steps in profile.exp_steps:
+        for st in styles:
+            try:
+                style.load_stylized(steps, st, profile.stylize_slices, profile.stylize_crop)
+            except FileNotFoundError:
+                missing.append((st, steps))
+    if not missing:
+        return
+    if profile.name == "full" and profile.device != "cuda":
+        raise RuntimeError(f"{len(missing)} (style, steps) stacks of the full profile are not cached and stylising them "
+                           "needs a GPU: run notebooks/02_stylize_isbi.ipynb (or `python -m helpers.style --profile full`) "
+                           "on a GPU machine and copy cache/stylized here")
+    style.stylize_isbi(profile.stylize_slices, sorted({st for st, _ in missing}), profile.exp_steps,
+                       crop=profile.stylize_crop, batch_size=profile.stylize_batch, device=profile.device)
+
+
+def displacement_table(store: SliceStore, styles: tuple[int, ...], steps: tuple[int, ...]) -> list[dict]:
+    """Membrane displacement and Frangi-map correlation of every stylised slice against its original."""
+    rows = []
+    for st in styles:
+        for n in steps:
+            for s in store.slices:
+                measure = membrane_displacement(store.raw[s], store.stylized(s, st, n).raw)
+                rows.append({"style": st, "steps": n, "slice": s, **measure})
+    return rows
+
+
+def style_effects(records: list[dict], displacement: list[dict], one_style: int, metric: str = "rand_error") -> list[dict]:
+    """Per style (from the ``one_style:NN`` sweep): mean membrane displacement and the paired change of the clean
+    test error when that style is added to the originals."""
+    moved: dict[tuple, list] = {}
+    for row in displacement:
+        moved.setdefault((row["style"], row["steps"]), []).append(row["displacement_px"])
+    out = []
+    for r in records:
+        if r["condition"] != "clean" or not (r["scenario"].startswith("one_style:") or r["scenario"] == "one_style"):
+            continue
+        style_id = one_style if r["scenario"] == "one_style" else int(r["scenario"].split(":")[1])
+        key = f"{metric}_vs_original_mean_diff"
+        if key in r and (style_id, r["steps"]) in moved:
+            out.append({"pipeline": r["pipeline"], "steps": r["steps"], "style": style_id,
+                        "displacement_px": float(np.mean(moved[(style_id, r["steps"])])),
+                        f"delta_{metric}": r[key], "p_wilcoxon": r.get(f"{metric}_vs_original_p_wilcoxon")})
+    return out
+
+
+def verdict(record: dict, metric: str = "rand_error") -> str:
+    """'better', 'worse' or 'no clear difference' than the original set, from the paired 95% interval."""
+    low, high = record.get(f"{metric}_vs_original_diff_low"), record.get(f"{metric}_vs_original_diff_high")
+    if low is None or not np.isfinite(low):
+        return "not tested (too few pairs)"
+    if high < 0:
+        return "better"
+    if low > 0:
+        return "worse"
+    return "no clear difference"
+
+
+def conclusion(records: list[dict], robust: list[dict], profile_name: str, n_splits: int, metric: str = "rand_error") -> str:
+    """The notebook's conclusion in Markdown, every number and word taken from the results."""
+    main = [r for r in records if r["condition"] == "clean" and r["scenario"] in SCENARIOS and r["scenario"] != "original"]
+    lines = [f"**Profile `{profile_name}`, {n_splits} train/test splits.** Paired against the original training set "
+             f"on the same test slices (clean), {metric.replace('_', ' ')}:", ""]
+    for r in main:
+        diff = r.get(f"{metric}_vs_original_mean_diff", float("nan"))
+        lines.append(f"- {r['pipeline']} pipeline, {r['steps']} steps, *{SCENARIOS[r['scenario']]}*: "
+                     f"{r[f'{metric}_mean']:.3f} (change {diff:+.3f}, 95% interval "
+                     f"[{r.get(f'{metric}_vs_original_diff_low', float('nan')):+.3f}, "
+                     f"{r.get(f'{metric}_vs_original_diff_high', float('nan')):+.3f}], "
+                     f"Wilcoxon p = {r.get(f'{metric}_vs_original_p_wilcoxon', float('nan')):.3f}): **{verdict(r, metric)}**")
+    styled = [r for r in main if r["scenario"] in ("full", "one_style", "selected")]
+    helped = [r for r in styled if verdict(r, metric) == "better"]
+    hurt = [r for r in styled if verdict(r, metric) == "worse"]
+    lines += ["", f"Style augmentation was clearly better than the original set in {len(helped)} of {len(styled)} "
+              f"(pipeline, steps, scenario) comparisons and clearly worse in {len(hurt)}."]
+    reference = {(r["pipeline"], r["steps"]): r for r in robust if r["scenario"] == "original"}
+    more_robust = [r for r in robust if r["scenario"] in ("full", "one_style", "selected")
+                   and (r["pipeline"], r["steps"]) in reference
+                   and r["shift_increase"] < reference[(r["pipeline"], r["steps"])]["shift_increase"]]
+    n_robust = len([r for r in robust if r["scenario"] in ("full", "one_style", "selected")])
+    lines.append(f"Under appearance shifts (contrast, gamma, noise, blur) the error rose less than with the original "
+                 f"set in {len(more_robust)} of {n_robust} style scenarios.")
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""Write notebook 06 (without outputs): `.venv/bin/python notebooks/_build/make_06.py`."""
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parents[1]
+
+
+def md(text):
+    return nbf.v4.new_markdown_cell(text.strip())
+
+
+def code(text, tags=None):
+    cell = nbf.v4.new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = tags
+    return cell
+
+
+cells = [
+    md("""
+# 06 · Does style transfer help? The report's four scenarios, with statistics
+
+The report stylised the 24 training slices with 24 paintings and trained its edge classifier on four training sets
+(Section 3.2, Figure 16): **(1)** the full augmented set (originals plus every style: 600 images), **(2)** the
+original set, **(3)** the originals plus one specific style, **(4)** the selected styles `[3, 10, 19, 21]` of its
+code. Its verdict, "no clear improvement", rests on one train/test split (slices 0-23 / 24-29) and one number per
+scenario.
+
+Here we redo the four scenarios and ask the question properly:
+
+* **repeated splits** (k-fold over the stylised slices, several seeds, plus the report's own split), with a 95%
+  interval per scenario and a **paired test** against the original set on the same test slices;
+* **both segmentation pipelines** of notebooks 03-05: the report's Frangi pipeline and the pixel-classifier one,
+  whose boundary map is learnt from raw appearance and may react differently to stylised training images;
+* a **plain-augmentation baseline** (flips, 90-degree rotations, noise) that any fancier augmentation must beat;
+* the report's motivation, **recognising the friend in another shirt** (Section 1), as a test: every scenario is
+  also scored on test slices under appearance shifts (lower contrast, gamma, noise, blur) and stylised with a
+  **painting never used in training**;
+* the report's suspicion that stylisation **moves membranes** (Section 4), measured per style and related to the
+  effect of adding that style.
+
+Stylised slices always keep the original slice's ground truth, as in the report.
+"""),
+    code("""profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+pipelines = ["frangi", "pixel-rf"]
+one_style = 3  # scenario 3's "specific style" (fixed before looking at results: the first selected style)
+style_sweep = True  # also run "original + style N" for every style, to relate effects to membrane displacement""",
+         ["parameters"]),
+    code("""import json, time
+from IPython.display import Markdown, display
+from helpers import experiments as E, plotting, style
+from helpers.paths import CACHE, atomic_write_text, result_path
+from helpers.profile import select
+
+P = select(profile)
+print(P.name, "| device:", P.device, "| slices:", P.stylize_slices, "| crop:", P.stylize_crop or 512)
+print("styles of scenario 1:", P.exp_styles, "| held out:", P.heldout_styles, "| steps:", P.exp_steps)"""),
+    md("""
+## The data: original, stylised and augmented slices
+
+The experiments work on the slices (and crop) that the profile stylised in notebook 02; anything missing is
+stylised now (resumable; the full profile refuses to do this on a CPU and says what to run on a GPU). In the
+`reduced` profile this is every third slice, cropped to 128 x 128 pixels, with 6 paintings at 75 steps: a small
+version of the experiment that a CPU finishes, not the report's full workload.
+"""),
+    code("""E.ensure_stylized(P, tuple(sorted(set(P.exp_styles) | set(P.heldout_styles) | {one_style})))
+store = E.SliceStore(P.stylize_slices, P.stylize_crop, style.load_stylized)
+splits = E.experiment_splits(P.stylize_slices, P.n_folds, P.seeds)
+scenarios = list(E.SCENARIOS)
+if style_sweep:
+    scenarios += [f"one_style:{s}" for s in P.exp_styles if s != one_style]
+units = E.experiment_units(pipelines, P.exp_steps, scenarios, splits)
+print(f"{len(splits)} splits ({', '.join(s.name for s in splits[:3])}, ...), {len(scenarios)} scenarios, "
+      f"{len(units)} units to train and score")"""),
+    md("""
+## Running every scenario on every split
+
+One *unit* = one pipeline, one step count, one scenario, one split: build the training set, train the edge
+random forest (and, for the pixel-classifier pipeline, the pixel classifier, on the same training images), then
+segment every test slice clean, under each appearance shift, and stylised with each held-out painting. Each unit's
+rows are saved as soon as it finishes, so an interrupted run resumes where it stopped. Frangi graphs do not depend
+on training and are built once per image.
+"""),
+    code("""started = time.perf_counter()
+cache_dir = CACHE / "experiments" / f"{P.name}-crop{P.stylize_crop or 512}-trees{P.rf_trees}"
+rows = E.run_all(store, units, cache_dir, styles=P.exp_styles, heldout=P.heldout_styles, one_style=one_style,
+                 trees=P.rf_trees, max_samples=P.rf_max_samples)
+seconds = time.perf_counter() - started
+E.write_csv(rows, result_path("scenarios.csv"), extra={"profile": P.name})
+records = E.summarize(rows)
+robust = E.robustness(records)
+print(f"{len(rows)} rows (scenario x split x slice x condition) in {seconds:.0f} s -> results/scenarios.csv")"""),
+    md("""
+## Figure 16, with error bars
+
+Mean adapted Rand error and variation of information on the clean test slices, over all splits and test slices,
+with 95% t-intervals (the report showed one number per scenario).
+"""),
+    code("""for steps in P.exp_steps:
+    fig = plotting.scenario_bars(records, pipelines, steps)
+    plotting.save(fig, f"06_figure16_steps{steps}.png")
+    plotting.save(fig, f"06_figure16_steps{steps}.pdf")"""),
+    md("""
+## Paired against the original set
+
+The bars overlap because slices differ a lot in difficulty. The fair comparison is paired: the same test slice of
+the same split, segmented after training on the original set and after training on an augmented set. Negative
+changes mean lower error with augmentation.
+"""),
+    code("""for r in records:
+    if r["condition"] == "clean" and r["scenario"] != "original" and not r["scenario"].startswith("one_style:"):
+        print(f"{r['pipeline']:8s} {r['steps']:3d} steps  {r['scenario']:10s} rand error {r['rand_error_mean']:.3f}  "
+              f"change {r.get('rand_error_vs_original_mean_diff', float('nan')):+.3f} "
+              f"[{r.get('rand_error_vs_original_diff_low', float('nan')):+.3f}, {r.get('rand_error_vs_original_diff_high', float('nan')):+.3f}]  "
+              f"p={r.get('rand_error_vs_original_p_wilcoxon', float('nan')):.3f}  |  VI change "
+              f"{r.get('vi_vs_original_mean_diff', float('nan')):+.3f}  -> {E.verdict(r)}")"""),
+    md("""
+The report's own split alone (train on slices below 24, test on those from 24 on), which is all the report saw:
+"""),
+    code("""report_rows = [r for r in rows if r["split"] == "report" and r["condition"] == "clean"]
+if report_rows:
+    for r in E.summarize(report_rows):
+        if not r["scenario"].startswith("one_style:"):
+            print(f"{r['pipeline']:8s} {r['steps']:3d} steps  {r['scenario']:10s} rand error {r['rand_error_mean']:.3f}  VI {r['vi_mean']:.3f}  (n={r['n']})")
+else:
+    print("this profile has no slice >= 24, so the report's split is not among its splits")"""),
+    md("""
+## The friend in another shirt: robustness to appearance shifts
+
+If stylised training images teach the classifier to ignore appearance, its error should rise less when the test
+slices change appearance. Each cell is the mean Rand error of a scenario (row) under a test condition (column).
+"""),
+    code("""for pipeline in pipelines:
+    for steps in P.exp_steps:
+        fig = plotting.robustness_heatmap(records, pipeline, steps)
+        plotting.save(fig, f"06_robustness_{pipeline}_steps{steps}.png")
+for r in robust:
+    if not r["scenario"].startswith("one_style:"):
+        print(f"{r['pipeline']:8s} {r['steps']:3d} steps {r['scenario']:10s} clean {r['clean']:.3f}  "
+              f"+{r['shift_increase']:.3f} under shifts  +{r['unseen_style_increase']:.3f} on unseen styles")"""),
+    md("""
+## Does stylisation move the membranes?
+
+The report suspected (Section 4) that stylisation shifts membranes, so that the original ground truth no longer
+fits. We measure it per stylised slice: the Frangi membrane maps of original and stylised slice are thresholded
+at the same area, skeletonised, and compared by their mean (chamfer) distance in pixels, next to the correlation of
+the two maps. Then each style's displacement is set against the change of the test error when that style alone is
+added to the originals (the style sweep).
+"""),
+    code("""displacement = E.displacement_table(store, tuple(sorted(set(P.exp_styles) | {one_style})), P.exp_steps)
+by_style = {}
+for row in displacement:
+    by_style.setdefault((row["style"], row["steps"]), []).append(row)
+for (st, steps), group in sorted(by_style.items()):
+    print(f"style {st:2d} ({steps} steps): displacement {sum(g['displacement_px'] for g in group) / len(group):.2f} px, "
+          f"map correlation {sum(g['map_correlation'] for g in group) / len(group):.2f}")
+effects = E.style_effects(records, displacement, one_style)
+fig = plotting.displacement_vs_effect(effects)
+plotting.save(fig, "06_displacement_vs_effect.png");"""),
+    md("## What we found"),
+    code("""text = E.conclusion(records, robust, P.name, len(splits))
+summary = {"profile": P.as_dict(), "pipelines": pipelines, "one_style": one_style, "splits": [s.name for s in splits],
+           "n_rows": len(rows), "seconds": round(seconds, 1), "records": records, "robustness": robust,
+           "style_effects": effects, "conclusion": text,
+           "note": "reduced/ci profiles: small crops and few styles on a CPU; not the report's full workload"}
+atomic_write_text(result_path("scenarios_summary.json"), json.dumps(summary, indent=1, default=float))
+display(Markdown(text))"""),
+]
+
+nb = nbf.v4.new_notebook()
+nb.cells = cells
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nb.metadata["language_info"] = {"name": "python"}
+nbf.write(nb, HERE / "06_augmentation_experiments.ipynb")
