@@ -3,7 +3,8 @@
 Every superpixel is a node; two superpixels that touch share an edge. For each edge we collect
 
 * statistics of the raw image, of its Gaussian gradient magnitude and of the boundary map along the
-  edge's pixels (bioimage-cpp's ``edge_map_features_complex``: mean, median, std, min, max, 7 quantiles);
+  edge (bioimage-cpp's ``edge_map_features_complex``: mean, median, std, min, max, 6 quantiles over the
+  edge's pixel pairs, each pair counting as the mean of its two pixels);
 * node features turned into edge features: size, mean and std of raw and boundary map per superpixel,
   combined over the two ends as min, max and absolute difference;
 * geometry: edge length, distance between the two centroids, length relative to the smaller node.
