@@ -298,9 +298,25 @@ def run_unit(store: SliceStore, pipeline: str, scenario: str, steps: int, split:
     return rows
 
 
+def _fingerprint(store: SliceStore, unit: dict, common: dict) -> str:
+    """Digest of everything a unit reads (its images' pixels, split and settings): a cached result is reused
+    only for identical inputs, e.g. not after the stylised slices were recomputed."""
+    import hashlib
+
+    split = unit["split"]
+    digest = hashlib.sha256(repr((split, sorted(common.items()))).encode())
+    images = training_set(store, unit["scenario"], split.train, unit["steps"], common["styles"], common["one_style"], split.seed)
+    images += [im for _, im in test_conditions(store, split.test, common["heldout"], unit["steps"])]
+    for image in images:
+        digest.update(image.tag.encode())
+        digest.update(np.ascontiguousarray(image.raw).tobytes())
+    return digest.hexdigest()[:12]
+
+
 def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = True, **common) -> list[dict]:
     """Run every unit (dicts of pipeline/scenario/steps/split), each result saved atomically as JSON in
-    ``cache_dir``; units already there are loaded, not recomputed, so an interrupted run resumes."""
+    ``cache_dir`` under a name that includes a digest of its inputs; units already there are loaded, not
+    recomputed, so an interrupted run resumes."""
     import json
     from pathlib import Path
 
@@ -313,8 +329,8 @@ def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = Tr
     rows = []
     for unit in tqdm(units, desc="scenario x split units", disable=not progress):
         split = unit["split"]
-        name = f"{unit['pipeline']}__{unit['scenario'].replace(':', '-')}__steps{unit['steps']:03d}__{split.name}.json"
-        path = cache_dir / name
+        name = f"{unit['pipeline']}__{unit['scenario'].replace(':', '-')}__steps{unit['steps']:03d}__{split.name}"
+        path = cache_dir / f"{name}__{_fingerprint(store, unit, common)}.json"
         if path.exists():
             rows += json.loads(path.read_text())
             continue
@@ -493,3 +509,37 @@ def conclusion(records: list[dict], robust: list[dict], profile_name: str, n_spl
     lines.append(f"Under appearance shifts (contrast, gamma, noise, blur) the error rose less than with the original "
                  f"set in {len(more_robust)} of {n_robust} style scenarios.")
     return "\n".join(lines)
+
+
+def _fmt(record: dict, key: str) -> float:
+    return record.get(key, float("nan"))
+
+
+def paired_lines(records: list[dict], condition: str = "clean") -> list[str]:
+    """One printable line per main scenario: its Rand error and the paired change against the original set."""
+    lines = []
+    for r in records:
+        if r["condition"] == condition and r["scenario"] in SCENARIOS and r["scenario"] != "original":
+            lines.append(
+                f"{r['pipeline']:8s} {r['steps']:3d} steps  {r['scenario']:10s} rand error {r['rand_error_mean']:.3f}  "
+                f"change {_fmt(r, 'rand_error_vs_original_mean_diff'):+.3f} [{_fmt(r, 'rand_error_vs_original_diff_low'):+.3f}, "
+                f"{_fmt(r, 'rand_error_vs_original_diff_high'):+.3f}]  p={_fmt(r, 'rand_error_vs_original_p_wilcoxon'):.3f}  |  "
+                f"VI {r['vi_mean']:.3f}, change {_fmt(r, 'vi_vs_original_mean_diff'):+.3f}  -> {verdict(r)}")
+    return lines
+
+
+def robustness_lines(robust: list[dict]) -> list[str]:
+    """One printable line per main scenario: clean error and its increase under shifts and unseen styles."""
+    return [f"{r['pipeline']:8s} {r['steps']:3d} steps  {r['scenario']:10s} clean {r['clean']:.3f}  "
+            f"{r['shift_increase']:+.3f} under shifts  {r['unseen_style_increase']:+.3f} on unseen styles"
+            for r in robust if r["scenario"] in SCENARIOS]
+
+
+def displacement_lines(displacement: list[dict]) -> list[str]:
+    """Mean membrane displacement and Frangi-map correlation per (style, steps)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in displacement:
+        groups.setdefault((row["style"], row["steps"]), []).append(row)
+    return [f"style {st:2d} ({steps} steps): displacement {np.mean([g['displacement_px'] for g in group]):.2f} px, "
+            f"membrane-map correlation {np.mean([g['map_correlation'] for g in group]):.2f}"
+            for (st, steps), group in sorted(groups.items())]

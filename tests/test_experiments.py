@@ -100,7 +100,7 @@ def test_training_sets_hold_the_scenarios_images(small_store):
         experiments.training_set(small_store, "everything", train, 4, (3,), one_style=3)
 
 
-def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_path):
+def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_path, monkeypatch):
     split = experiments.make_splits(tuple(range(4)), 2, (0,))[0]
     units = [{"pipeline": "frangi", "scenario": sc, "steps": 4, "split": split} for sc in ("original", "one_style")]
     common = dict(styles=(3,), heldout=(13,), one_style=3, trees=10, max_samples=None)
@@ -111,10 +111,16 @@ def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_pat
     assert all(0.0 <= r["rand_error"] <= 1.0 and r["vi"] >= 0.0 for r in first)
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert len(files) == 2
-    # resume: a finished unit is read back, not recomputed (a poisoned store would fail if it were)
-    broken = experiments.SliceStore(range(4), 96, None)
-    broken.raw = {}
-    assert experiments.run_all(broken, units, tmp_path / "a", progress=False, **common) == first
+    # resume: a finished unit is read back, not recomputed
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a finished unit was recomputed")
+
+    monkeypatch.setattr(experiments, "run_unit", must_not_run)
+    assert experiments.run_all(small_store, units, tmp_path / "a", progress=False, **common) == first
+    # ... but only for identical inputs: recomputed stylised slices invalidate the units that read them
+    changed = experiments.SliceStore(range(4), 96, lambda *a: _fake_stylized(*a) // 2)
+    with pytest.raises(AssertionError, match="recomputed"):
+        experiments.run_all(changed, units, tmp_path / "a", progress=False, **common)
     records = experiments.summarize(first)
     one = [r for r in records if r["scenario"] == "one_style" and r["condition"] == "clean"][0]
     assert one["n"] == len(split.test) and "rand_error_vs_original_mean_diff" in one

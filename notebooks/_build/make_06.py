@@ -109,23 +109,13 @@ The bars overlap because slices differ a lot in difficulty. The fair comparison 
 the same split, segmented after training on the original set and after training on an augmented set. Negative
 changes mean lower error with augmentation.
 """),
-    code("""for r in records:
-    if r["condition"] == "clean" and r["scenario"] != "original" and not r["scenario"].startswith("one_style:"):
-        print(f"{r['pipeline']:8s} {r['steps']:3d} steps  {r['scenario']:10s} rand error {r['rand_error_mean']:.3f}  "
-              f"change {r.get('rand_error_vs_original_mean_diff', float('nan')):+.3f} "
-              f"[{r.get('rand_error_vs_original_diff_low', float('nan')):+.3f}, {r.get('rand_error_vs_original_diff_high', float('nan')):+.3f}]  "
-              f"p={r.get('rand_error_vs_original_p_wilcoxon', float('nan')):.3f}  |  VI change "
-              f"{r.get('vi_vs_original_mean_diff', float('nan')):+.3f}  -> {E.verdict(r)}")"""),
+    code("""print("\\n".join(E.paired_lines(records)))"""),
     md("""
 The report's own split alone (train on slices below 24, test on those from 24 on), which is all the report saw:
 """),
-    code("""report_rows = [r for r in rows if r["split"] == "report" and r["condition"] == "clean"]
-if report_rows:
-    for r in E.summarize(report_rows):
-        if not r["scenario"].startswith("one_style:"):
-            print(f"{r['pipeline']:8s} {r['steps']:3d} steps  {r['scenario']:10s} rand error {r['rand_error_mean']:.3f}  VI {r['vi_mean']:.3f}  (n={r['n']})")
-else:
-    print("this profile has no slice >= 24, so the report's split is not among its splits")"""),
+    code("""report_rows = [r for r in rows if r["split"] == "report"]
+print("\\n".join(E.paired_lines(E.summarize(report_rows))) if report_rows
+      else "this profile has no slice >= 24, so the report's split is not among its splits")"""),
     md("""
 ## The friend in another shirt: robustness to appearance shifts
 
@@ -136,10 +126,7 @@ slices change appearance. Each cell is the mean Rand error of a scenario (row) u
     for steps in P.exp_steps:
         fig = plotting.robustness_heatmap(records, pipeline, steps)
         plotting.save(fig, f"06_robustness_{pipeline}_steps{steps}.png")
-for r in robust:
-    if not r["scenario"].startswith("one_style:"):
-        print(f"{r['pipeline']:8s} {r['steps']:3d} steps {r['scenario']:10s} clean {r['clean']:.3f}  "
-              f"+{r['shift_increase']:.3f} under shifts  +{r['unseen_style_increase']:.3f} on unseen styles")"""),
+print("\\n".join(E.robustness_lines(robust)))"""),
     md("""
 ## Does stylisation move the membranes?
 
@@ -150,12 +137,7 @@ the two maps. Then each style's displacement is set against the change of the te
 added to the originals (the style sweep).
 """),
     code("""displacement = E.displacement_table(store, tuple(sorted(set(P.exp_styles) | {one_style})), P.exp_steps)
-by_style = {}
-for row in displacement:
-    by_style.setdefault((row["style"], row["steps"]), []).append(row)
-for (st, steps), group in sorted(by_style.items()):
-    print(f"style {st:2d} ({steps} steps): displacement {sum(g['displacement_px'] for g in group) / len(group):.2f} px, "
-          f"map correlation {sum(g['map_correlation'] for g in group) / len(group):.2f}")
+print("\\n".join(E.displacement_lines(displacement)))
 effects = E.style_effects(records, displacement, one_style)
 fig = plotting.displacement_vs_effect(effects)
 plotting.save(fig, "06_displacement_vs_effect.png");"""),
