@@ -319,3 +319,14 @@ def summarize(rows: list[dict], key: str = "method") -> dict[str, dict[str, floa
         out[name] = {k: float(np.mean([r[k] for r in group if r[k] is not None])) for k in numeric
                      if any(r[k] is not None for r in group)}
     return out
+
+
+def load_slices(slices, crop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ISBI training slices as (raw uint8, binary membrane labels, dense ground truth), each cut to the
+    top-left ``crop`` x ``crop`` pixels when ``crop`` is given (the ci profile)."""
+    from .data import dense_ground_truth, load_training
+
+    raw, labels = load_training(list(slices))
+    if crop is not None:
+        raw, labels = raw[:, :crop, :crop], labels[:, :crop, :crop]
+    return raw, labels, dense_ground_truth(labels)

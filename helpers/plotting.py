@@ -218,3 +218,194 @@ def displacement_vs_effect(points: list[dict], metric: str = "rand_error") -> pl
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- segmentation (notebooks 03-05)
+
+_PIXELS = "pixels (4 nm each)"
+
+
+def _axes_labels(ax, title: str) -> None:
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(f"x ({_PIXELS})")
+    ax.set_ylabel("y (pixels)")
+
+
+def superpixel_overlay(raw: np.ndarray, superpixels: np.ndarray, color=(1.0, 0.25, 0.1)) -> np.ndarray:
+    """RGB image of ``raw`` with the superpixel (or segment) borders drawn in ``color``."""
+    from skimage.segmentation import mark_boundaries
+
+    grey = raw.astype(np.float32) / (255.0 if raw.dtype == np.uint8 else max(float(raw.max()), 1e-6))
+    return mark_boundaries(np.dstack([grey] * 3), superpixels, color=color, mode="inner")
+
+
+def edge_image(superpixels: np.ndarray, uv_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Float image: each boundary pixel carries the value of the graph edge it belongs to, NaN elsewhere."""
+    n = int(superpixels.max()) + 1
+    keys = uv_ids[:, 0].astype(np.int64) * n + uv_ids[:, 1]
+    order = np.argsort(keys)
+    out = np.full(superpixels.shape, np.nan, dtype=np.float32)
+    for a, b, where in ((superpixels[:, :-1], superpixels[:, 1:], (slice(None), slice(0, -1))),
+                        (superpixels[:-1, :], superpixels[1:, :], (slice(0, -1), slice(None)))):
+        differ = a != b
+        u, v = np.minimum(a, b)[differ].astype(np.int64), np.maximum(a, b)[differ].astype(np.int64)
+        index = order[np.searchsorted(keys, u * n + v, sorter=order)]
+        view = out[where]
+        view[differ] = values[index]
+    return out
+
+
+def show_boundary_maps(raw: np.ndarray, maps: dict[str, np.ndarray], labels: np.ndarray | None = None) -> plt.Figure:
+    """Raw slice (and membrane labels) next to each boundary map, with colour bars."""
+    panels = [("raw", raw, "gray")] + ([("membrane labels (0 = membrane)", labels, "gray")] if labels is not None else [])
+    panels += [(name, image, "magma") for name, image in maps.items()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2))
+    for ax, (title, image, cmap) in zip(np.atleast_1d(axes), panels):
+        shown = ax.imshow(image, cmap=cmap, vmin=0 if cmap == "magma" else None, vmax=1 if cmap == "magma" else None)
+        _axes_labels(ax, title)
+        if cmap == "magma":
+            fig.colorbar(shown, ax=ax, fraction=0.046, label="boundary strength (0-1)")
+    fig.tight_layout()
+    return fig
+
+
+def show_watershed_figures(raw: np.ndarray, boundary: np.ndarray, without: np.ndarray, with_filter: np.ndarray,
+                           filter_name: str = "Frangi") -> plt.Figure:
+    """The report's Figures 7 and 8: watershed superpixels without and with the boundary filter."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8))
+    axes[0].imshow(superpixel_overlay(raw, without))
+    _axes_labels(axes[0], f"Fig. 7: watershed on the raw image\n{len(np.unique(without))} superpixels")
+    shown = axes[1].imshow(boundary, cmap="magma", vmin=0, vmax=1)
+    fig.colorbar(shown, ax=axes[1], fraction=0.046, label=f"{filter_name} response (0-1)")
+    _axes_labels(axes[1], f"Fig. 8b: {filter_name} filter")
+    axes[2].imshow(superpixel_overlay(raw, with_filter))
+    _axes_labels(axes[2], f"Fig. 8c: watershed on the {filter_name} map\n{len(np.unique(with_filter))} superpixels")
+    fig.tight_layout()
+    return fig
+
+
+def show_rag(raw: np.ndarray, superpixels: np.ndarray, uv_ids: np.ndarray, values: np.ndarray | None = None,
+             title: str = "region adjacency graph", value_label: str = "", cmap: str = "coolwarm", ax=None):
+    """The graph drawn on the slice: a dot per superpixel (at its centroid), a line per edge, coloured by
+    ``values`` when given. Returns the figure."""
+    from matplotlib.collections import LineCollection
+
+    from .features import node_centroids
+
+    fig, ax = (plt.subplots(figsize=(7, 7)) if ax is None else (ax.figure, ax))
+    ax.imshow(superpixel_overlay(raw, superpixels, color=(0.9, 0.9, 0.2)))
+    centroids = node_centroids(superpixels)[:, ::-1]  # (x, y)
+    segments = np.stack([centroids[uv_ids[:, 0]], centroids[uv_ids[:, 1]]], axis=1)
+    lines = LineCollection(segments, cmap=cmap if values is not None else None, linewidths=1.2,
+                           colors=None if values is not None else "tab:cyan")
+    if values is not None:
+        lines.set_array(np.asarray(values, dtype=float))
+        lines.set_clim(0, 1)
+    ax.add_collection(lines)
+    ax.plot(centroids[:, 0], centroids[:, 1], ".", color="tab:blue", markersize=3, label="node (superpixel)")
+    if values is not None:
+        fig.colorbar(lines, ax=ax, fraction=0.046, label=value_label)
+    ax.set_xlim(0, raw.shape[1])
+    ax.set_ylim(raw.shape[0], 0)
+    ax.legend(loc="lower right", fontsize=8)
+    _axes_labels(ax, f"{title}: {len(centroids)} nodes, {len(uv_ids)} edges")
+    return fig
+
+
+def show_superpixel_counts(counts: dict[str, list[int]]) -> plt.Figure:
+    """Superpixels per slice for each over-segmentation (box plot, log axis)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.boxplot(list(counts.values()), tick_labels=list(counts.keys()))
+    ax.set_yscale("log")
+    ax.set_ylabel("superpixels per slice (log scale)")
+    ax.set_title("Graph size of each over-segmentation")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_importances(pairs: list[tuple[str, float]], top: int = 15, title: str = "") -> plt.Figure:
+    """Horizontal bars of the ``top`` most important features (mean decrease in impurity)."""
+    names, values = zip(*pairs[:top])
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
+    ax.barh(range(len(names))[::-1], values, color="tab:blue")
+    ax.set_yticks(range(len(names))[::-1], names, fontsize=8)
+    ax.set_xlabel("mean decrease in impurity (sums to 1 over all features)")
+    ax.set_title(title or f"Edge classifier: top {len(names)} features")
+    fig.tight_layout()
+    return fig
+
+
+def show_edge_probabilities(raw: np.ndarray, superpixels: np.ndarray, uv_ids: np.ndarray, probabilities: np.ndarray,
+                            labels: np.ndarray | None = None, confident: np.ndarray | None = None) -> plt.Figure:
+    """Each edge's predicted boundary probability painted along its pixels, next to its ground-truth label."""
+    n = 2 if labels is not None else 1
+    fig, axes = plt.subplots(1, n, figsize=(7 * n, 6.4), squeeze=False)
+    panels = [(probabilities, "predicted P(boundary)")]
+    if labels is not None:
+        truth = labels.astype(np.float32)
+        if confident is not None:
+            truth = np.where(confident, truth, 0.5)
+        panels.append((truth, "ground truth (1 cut, 0 merge, 0.5 not confident)"))
+    for ax, (values, title) in zip(axes[0], panels):
+        ax.imshow(raw, cmap="gray")
+        shown = ax.imshow(edge_image(superpixels, uv_ids, values), cmap="coolwarm", vmin=0, vmax=1, interpolation="nearest")
+        fig.colorbar(shown, ax=ax, fraction=0.046, label="edge value")
+        _axes_labels(ax, title)
+    fig.tight_layout()
+    return fig
+
+
+def show_segmentations(raw: np.ndarray, segmentations: dict[str, np.ndarray], scores: dict[str, dict] | None = None,
+                       title: str = "") -> plt.Figure:
+    """Segment borders over the raw slice, one panel per method, scores in the titles (Figures 12-13)."""
+    fig, axes = plt.subplots(1, len(segmentations), figsize=(5 * len(segmentations), 5.4), squeeze=False)
+    for ax, (name, seg) in zip(axes[0], segmentations.items()):
+        ax.imshow(superpixel_overlay(raw, seg, color=(1.0, 0.85, 0.0)))
+        text = name
+        if scores and name in scores:
+            s = scores[name]
+            text += f"\nRand error {s['rand_error']:.3f}, VI {s['vi']:.2f}"
+        _axes_labels(ax, text)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_stage_timings(timings: dict[str, dict[str, float]], budget: float | None = None) -> plt.Figure:
+    """Stacked horizontal bars: seconds per pipeline stage, one bar per pipeline."""
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.8 * len(timings)))
+    stages = list(dict.fromkeys(stage for t in timings.values() for stage in t))
+    colors = plt.cm.tab10(np.arange(len(stages)) % 10)
+    for row, (name, t) in enumerate(timings.items()):
+        left = 0.0
+        for stage, color in zip(stages, colors):
+            width = t.get(stage, 0.0)
+            ax.barh(row, width, left=left, color=color, label=stage if row == 0 else None)
+            left += width
+        ax.text(left, row, f" {left:.1f} s", va="center")
+    if budget:
+        ax.axvline(budget, color="k", ls="--", lw=1, label=f"goal ({budget:.0f} s)")
+    ax.set_yticks(range(len(timings)), list(timings))
+    ax.set_xlabel("wall time (s)")
+    ax.set_title("Whole CPU pipeline, stage by stage")
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    fig.tight_layout()
+    return fig
+
+
+def show_beta_sweep(betas: np.ndarray, rows: dict[str, list[dict]]) -> plt.Figure:
+    """Rand error and VI against the boundary bias beta, one line per pipeline."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, scores in rows.items():
+        for ax, key in zip(axes, ("rand_error", "vi")):
+            ax.plot(betas, [s[key] for s in scores], "o-", label=name)
+    for ax, key in zip(axes, ("adapted Rand error", "VI (bits)")):
+        ax.set_xlabel("boundary bias beta")
+        ax.set_ylabel(key)
+        ax.set_title(f"{key} vs beta (mean over test slices)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig

@@ -49,3 +49,40 @@ def style_transfer_panel(size: int, device: str = "cpu", steps: int = 30) -> tup
     button.on_click(run)
     panel = w.VBox([w.HBox([photo, painting]), w.HBox([alpha, beta]), w.HBox([n_steps, button]), status, output])
     return panel, run
+
+
+def beta_panel(raw, graph, forest, gt, config, solver: str = "kl") -> tuple[object, Callable[[float], dict]]:
+    """Slider for the boundary bias beta that re-solves the multicut of one slice live (notebook 05).
+
+    ``graph`` is a prepared :class:`helpers.pipeline.GraphData`, ``forest`` the trained edge classifier, ``gt``
+    the dense ground truth. Returns ``(panel, run)``; ``run(beta)`` solves, redraws and returns the scores, so a
+    headless run still shows one result.
+    """
+    from dataclasses import replace
+
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from IPython.display import display
+
+    from . import pipeline, plotting
+
+    slider = w.FloatSlider(value=config.beta, min=0.05, max=0.95, step=0.05, description="beta", continuous_update=False)
+    status = w.HTML()
+    output = w.Output()
+
+    def run(beta: float) -> dict:
+        seg = pipeline.segment_graph(graph, forest, replace(config, beta=float(beta), solver=solver))
+        scores = pipeline.evaluate(seg, gt)
+        status.value = (f"beta = {beta:.2f}: {len(np.unique(seg))} segments, adapted Rand error "
+                        f"{scores['rand_error']:.3f}, VI {scores['vi']:.3f} (split {scores['vi_split']:.2f}, "
+                        f"merge {scores['vi_merge']:.2f})")
+        with output:
+            output.clear_output(wait=True)
+            fig = plotting.show_segmentations(raw, {f"{solver} multicut, beta = {beta:.2f}": seg}, {f"{solver} multicut, beta = {beta:.2f}": scores})
+            display(fig)
+            plt.close(fig)
+        return scores
+
+    slider.observe(lambda change: run(change["new"]), names="value")
+    return w.VBox([slider, status, output]), run
