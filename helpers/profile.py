@@ -94,7 +94,7 @@ PROFILES: dict[str, Profile] = {
         photo_steps=100,
         widget_size=128,
         stylize_slices=tuple(range(0, 30, 3)),
-        stylize_styles=(3, 10, 13, 19, 20, 21),
+        stylize_styles=(3, 10, 13, 19, 21),
         stylize_steps=(75,),
         stylize_crop=128,
         stylize_batch=4,
@@ -103,7 +103,7 @@ PROFILES: dict[str, Profile] = {
         test_slices=REPORT_TEST,
         rf_trees=200,
         exp_steps=(75,),
-        exp_styles=(3, 10, 19, 20, 21),
+        exp_styles=(3, 10, 19, 21),  # = the selected styles: scenarios 1 and 4 coincide on a CPU
         heldout_styles=(13,),
         n_folds=5,
         seeds=(0,),
