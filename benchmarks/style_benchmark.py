@@ -98,6 +98,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="cuda" if gpu else "cpu")
     parser.add_argument("--batch", type=int, default=None, help="pairs per batch of the batched engine (default: all)")
     parser.add_argument("--precisions", nargs="+", default=None, help="batched precisions to measure (default: bf16 fp32 on cuda, fp32 on cpu)")
+    parser.add_argument("--noise-floor", type=float, default=0.0,
+                        help="also rerun the sequential loop on contents + this much Gaussian noise (e.g. 1e-6) and record "
+                             "its loss ratios: how far apart two equally valid runs end (0: skip)")
     parser.add_argument("--out", default=str(result_path("style_benchmark.json")))
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not gpu:
@@ -132,6 +135,15 @@ def main(argv=None) -> dict:
         }
         print(f"  {rate:.2f} image-iterations/s, x{rate / seq_rate:.2f}, loss ratio {ratios.mean():.4f} "
               f"({ratios.min():.4f}..{ratios.max():.4f})", flush=True)
+    floor = None
+    if args.noise_floor > 0:
+        rng = np.random.default_rng(0)
+        noisy = [np.clip(c.astype(np.float32) / 255 + args.noise_floor * rng.standard_normal(c.shape).astype(np.float32), 0, 1) for c in contents]
+        print(f"noise floor: sequential again on contents + N(0, {args.noise_floor:g}) ...", flush=True)
+        _, noisy_losses = run_sequential(noisy, styles, args.steps, args.device)
+        noise_ratios = np.asarray(noisy_losses) / np.asarray(seq_losses)
+        floor = {"noise_std": args.noise_floor, "per_image_loss_ratio": [round(float(r), 5) for r in noise_ratios],
+                 "note": "sequential vs sequential on inputs perturbed far below one grey level: the spread any engine must be judged against"}
     measured_gpu = args.device.startswith("cuda")
     result = {
         "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", "benchmarks/style_benchmark.py", *(argv if argv is not None else sys.argv[1:])]),
@@ -153,6 +165,7 @@ def main(argv=None) -> dict:
             "final_losses": [round(float(v), 4) for v in seq_losses],
         },
         "batched": batched,
+        "sequential_noise_floor": floor,
         "report_workload": {**REPORT_WORKLOAD, "image_iterations": REPORT_WORKLOAD["slices"] * REPORT_WORKLOAD["styles"] * max(REPORT_WORKLOAD["steps"]),
                             "note": "one 150-step run per (slice, style) with a snapshot at 75 steps"},
         "targets": TARGETS,
