@@ -85,8 +85,8 @@ def solve_fusion_moves(
 ) -> np.ndarray:
     """Fusion moves (watershed proposals fused by a KL sub-solver, bioimage-cpp), started from GAEC + KL.
 
-    Built from bioimage-cpp's classes directly rather than elf's ``multicut_fusion_moves``: in elf 0.9.2 the
-    sub-solver choice does not do what its name says."""
+    Built from bioimage-cpp's classes directly rather than through elf's ``multicut_fusion_moves``, so that the
+    proposal generator, the sub-solver and the warm start are explicit here (and the seed reaches the proposals)."""
     import bioimage_cpp as bic
 
     mc = bic.graph.multicut
