@@ -61,9 +61,23 @@ def train_edge_classifier(
     return forest
 
 
+def deterministic_proba(forest: RandomForestClassifier, x: np.ndarray) -> np.ndarray:
+    """``predict_proba`` with the trees' votes added in a fixed order.
+
+    scikit-learn's threaded prediction adds the votes in whatever order the threads finish, so one forest can
+    give probabilities that differ in the last bits from run to run - enough to flip a multicut near a tie.
+    Predicting in one thread keeps "same inputs and seed, same numbers" exact."""
+    n_jobs = forest.n_jobs
+    try:
+        forest.n_jobs = 1
+        return forest.predict_proba(x)
+    finally:
+        forest.n_jobs = n_jobs
+
+
 def edge_probabilities(forest: RandomForestClassifier, features: np.ndarray) -> np.ndarray:
     """Probability that each edge is a true boundary (class 1, cut)."""
-    return forest.predict_proba(np.asarray(features, dtype=np.float32))[:, list(forest.classes_).index(1)]
+    return deterministic_proba(forest, np.asarray(features, dtype=np.float32))[:, list(forest.classes_).index(1)]
 
 
 def feature_importances(forest: RandomForestClassifier, names: list[str]) -> list[tuple[str, float]]:
@@ -166,7 +180,7 @@ def membrane_probability(forest: RandomForestClassifier, raw: np.ndarray, smooth
     import bioimage_cpp as bic
 
     bank = pixel_filter_bank(raw)
-    probability = forest.predict_proba(bank.reshape(-1, bank.shape[-1]))[:, list(forest.classes_).index(1)]
+    probability = deterministic_proba(forest, bank.reshape(-1, bank.shape[-1]))[:, list(forest.classes_).index(1)]
     probability = probability.reshape(bank.shape[:2]).astype(np.float32)
     if smoothing:
         probability = bic.filters.gaussian_smoothing(probability, smoothing)

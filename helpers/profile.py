@@ -6,12 +6,16 @@ reasonable time, ``ci`` is tiny (nbval in CI). The profile is chosen, in this or
 1. the papermill parameter ``profile`` of a notebook (passed to :func:`select`),
 2. the environment variable ``NSEM_PROFILE``,
 3. automatically: ``full`` when a CUDA GPU is visible, ``reduced`` otherwise.
+
+Figures and results of the ``ci`` profile go to ``figures/ci/`` and ``results/ci/`` (git-ignored).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, replace
+
+from .paths import set_active_profile
 
 ENV_VAR = "NSEM_PROFILE"
 ALL_SLICES = tuple(range(30))
@@ -148,6 +152,7 @@ def select(profile: str | None = None) -> Profile:
         )
     chosen = PROFILES[name]
     device = "cuda" if _cuda_available() else "cpu"
+    set_active_profile(name)
     return replace(chosen, device=device)
 
 

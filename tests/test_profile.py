@@ -34,3 +34,17 @@ def test_profiles_grow_in_size():
 def test_unknown_profile_is_reported():
     with pytest.raises(ValueError, match="unknown profile 'huge'.*NSEM_PROFILE"):
         profile.select("huge")
+
+
+def test_ci_outputs_never_overwrite_committed_figures_and_results():
+    from helpers import paths
+
+    try:
+        profile.select("ci")
+        assert paths.figure_path("x.png").parent == paths.FIGURES / "ci"
+        assert paths.result_path("x.json").parent == paths.RESULTS / "ci"
+        profile.select("reduced")
+        assert paths.figure_path("x.png").parent == paths.FIGURES
+        assert paths.result_path("x.json").parent == paths.RESULTS
+    finally:
+        paths.set_active_profile(None)
