@@ -93,8 +93,9 @@ def show_loss_curves(histories: dict[str, dict[str, np.ndarray]], alpha: float, 
               ("total", 1.0, r"$L = \alpha L_{content} + \beta L_{style}$ (eq. 5)"))
     for ax, (key, weight, title) in zip(axes, panels):
         for label, history in histories.items():
-            values = weight * np.asarray(history[key])
-            ax.plot(np.arange(1, len(values) + 1), np.maximum(values, 1e-12), label=label)
+            values = weight * np.asarray(history[key], dtype=float)
+            values[values <= 0] = np.nan  # the content loss is exactly 0 at the start (x = p): not on a log axis
+            ax.plot(np.arange(1, len(values) + 1), values, label=label)
         ax.set_yscale("log")
         ax.set_xlabel("function evaluation (step)")
         ax.set_ylabel("loss (weighted, log scale)")
