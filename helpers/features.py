@@ -75,6 +75,8 @@ def edge_features(rag, superpixels: np.ndarray, raw: np.ndarray, boundary: np.nd
             f"raw {raw.shape}, boundary map {boundary.shape} and superpixels {superpixels.shape} must have the "
             "same shape: compute the boundary map and superpixels from this raw slice"
         )
+    if rag.number_of_edges == 0:  # one superpixel (e.g. a blurred slice): a graph without edges
+        return np.zeros((0, len(feature_names())), dtype=np.float32)
     gradient = bic.filters.gaussian_gradient_magnitude(raw, 1.6)
     columns = []
     size = None

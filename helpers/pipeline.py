@@ -158,6 +158,8 @@ def edge_costs(graph: GraphData, forest, config: Pipeline = Pipeline()) -> tuple
 
 def segment_graph(graph: GraphData, forest, config: Pipeline = Pipeline()) -> np.ndarray:
     """Segmentation (uint32, ids from 1) of one prepared graph by the configured solver."""
+    if graph.n_edges == 0:  # nothing to cut: the superpixels are the segmentation
+        return MC.node_labels_to_segmentation(graph.superpixels, np.arange(graph.n_nodes))
     _, costs = edge_costs(graph, forest, config)
     node_labels = MC.solve_multicut(graph.n_nodes, graph.uv_ids, costs, config.solver, seed=config.seed)
     return MC.node_labels_to_segmentation(graph.superpixels, node_labels)

@@ -73,3 +73,16 @@ def test_mismatched_raw_and_labels_raise_a_clear_error(slices):
         PL.boundary_map(raw[0], PL.Pipeline(boundary="pixel-rf"))
     with pytest.raises(ValueError, match="unknown boundary"):
         PL.Pipeline(boundary="sobel")
+
+
+def test_a_slice_without_membranes_gives_an_edgeless_graph_and_one_segment():
+    """A uniform (e.g. completely blurred) slice yields one superpixel: no edges, no crash, one cell."""
+    flat = np.full((64, 64), 128, np.uint8)
+    raws, labels = load_training([0])
+    gt = dense_ground_truth(labels[0][:64, :64])
+    train = [PL.graph_data(raws[0][:64, :64], gt)]
+    forest = PL.train_edge_rf(train, trees=5, seed=0)
+    graph = PL.graph_data(flat, None, np.zeros((64, 64), np.float32))
+    assert graph.n_edges == 0 and graph.features.shape == (0, train[0].features.shape[1])
+    segmentation = PL.segment_graph(graph, forest)
+    assert np.unique(segmentation).tolist() == [1]
