@@ -388,6 +388,36 @@ def robustness(records: list[dict], metric: str = "rand_error") -> list[dict]:
     return out
 
 
+def robustness_paired(rows: list[dict], metric: str = "rand_error", reference: str = "original") -> list[dict]:
+    """Paired test of robustness: per (split, test slice), the error increase from the clean slice to the mean
+    over the appearance shifts (and, separately, the unseen styles), compared with the ``reference`` scenario's
+    increase on the same pairs. Negative ``mean_diff`` = the scenario's error rises less = more robust."""
+    increases: dict[tuple, dict] = {}
+    for kind, keep in (("shifts", lambda c: c in SHIFTS and c != "clean"), ("unseen", lambda c: c.startswith("unseen_style"))):
+        table: dict[tuple, dict] = {}
+        for r in rows:
+            if r["condition"] == "clean" or keep(r["condition"]):
+                entry = table.setdefault((r["pipeline"], r["steps"], r["scenario"], r["split"], r["slice"]), {"shifted": []})
+                if r["condition"] == "clean":
+                    entry["clean"] = r[metric]
+                else:
+                    entry["shifted"].append(r[metric])
+        for (pipeline, steps, scenario, split, s), entry in table.items():
+            if "clean" in entry and entry["shifted"]:
+                increases.setdefault((kind, pipeline, steps, scenario), {})[(split, s)] = np.mean(entry["shifted"]) - entry["clean"]
+    out = []
+    for (kind, pipeline, steps, scenario), values in sorted(increases.items()):
+        ref = increases.get((kind, pipeline, steps, reference), {})
+        pairs = [k for k in values if k in ref]
+        if scenario == reference or len(pairs) < 2:
+            continue
+        comparison = paired_comparison([values[k] for k in pairs], [ref[k] for k in pairs])
+        out.append({"test": kind, "pipeline": pipeline, "steps": steps, "scenario": scenario, "metric": metric,
+                    "increase_mean": float(np.mean([values[k] for k in pairs])),
+                    "reference_increase_mean": float(np.mean([ref[k] for k in pairs])), **comparison})
+    return out
+
+
 def write_csv(rows: list[dict], path, extra: dict | None = None) -> None:
     """Write rows (dicts with the same keys) as CSV, atomically; ``extra`` columns are added to each row."""
     import csv
@@ -485,7 +515,8 @@ def verdict(record: dict, metric: str = "rand_error") -> str:
 
 
 def conclusion(records: list[dict], robust: list[dict], profile_name: str, n_splits: int, metric: str = "rand_error") -> str:
-    """The notebook's conclusion in Markdown, every number and word taken from the results."""
+    """The notebook's conclusion in Markdown, every number and word taken from the results (``robust``: the
+    records of :func:`robustness_paired`)."""
     main = [r for r in records if r["condition"] == "clean" and r["scenario"] in SCENARIOS and r["scenario"] != "original"]
     lines = [f"**Profile `{profile_name}`, {n_splits} train/test splits.** Paired against the original training set "
              f"on the same test slices (clean), {metric.replace('_', ' ')}:", ""]
@@ -501,13 +532,21 @@ def conclusion(records: list[dict], robust: list[dict], profile_name: str, n_spl
     hurt = [r for r in styled if verdict(r, metric) == "worse"]
     lines += ["", f"Style augmentation was clearly better than the original set in {len(helped)} of {len(styled)} "
               f"(pipeline, steps, scenario) comparisons and clearly worse in {len(hurt)}."]
-    reference = {(r["pipeline"], r["steps"]): r for r in robust if r["scenario"] == "original"}
-    more_robust = [r for r in robust if r["scenario"] in ("full", "one_style", "selected")
-                   and (r["pipeline"], r["steps"]) in reference
-                   and r["shift_increase"] < reference[(r["pipeline"], r["steps"])]["shift_increase"]]
-    n_robust = len([r for r in robust if r["scenario"] in ("full", "one_style", "selected")])
-    lines.append(f"Under appearance shifts (contrast, gamma, noise, blur) the error rose less than with the original "
-                 f"set in {len(more_robust)} of {n_robust} style scenarios.")
+    for kind, words in (("shifts", "appearance shifts (contrast, gamma, noise, blur)"), ("unseen", "unseen styles")):
+        tests = [r for r in robust if r["test"] == kind and r["scenario"] in ("full", "one_style", "selected")]
+        if not tests:
+            continue
+        calls = [("more robust" if r["diff_high"] < 0 else "less robust" if r["diff_low"] > 0 else "no clear difference")
+                 for r in tests]
+        lines.append(f"Under {words}, style scenarios were clearly more robust than the original set (smaller paired "
+                     f"error increase, 95% interval below 0) in {calls.count('more robust')} of {len(tests)} comparisons, "
+                     f"clearly less robust in {calls.count('less robust')}; " + "; ".join(
+                         f"{r['pipeline']}/{r['steps']}/{r['scenario']}: {r['increase_mean']:+.3f} vs {r['reference_increase_mean']:+.3f}"
+                         for r in tests) + ".")
+    plain = [r for r in records if r["condition"] == "clean" and r["scenario"] == "plain_aug"]
+    for r in plain:
+        lines.append(f"Plain augmentation ({r['pipeline']}, {r['steps']} steps): **{verdict(r, metric)}** than the original set "
+                     f"({r.get(f'{metric}_vs_original_mean_diff', float('nan')):+.3f}).")
     return "\n".join(lines)
 
 
@@ -543,3 +582,11 @@ def displacement_lines(displacement: list[dict]) -> list[str]:
     return [f"style {st:2d} ({steps} steps): displacement {np.mean([g['displacement_px'] for g in group]):.2f} px, "
             f"membrane-map correlation {np.mean([g['map_correlation'] for g in group]):.2f}"
             for (st, steps), group in sorted(groups.items())]
+
+
+def robustness_paired_lines(paired: list[dict]) -> list[str]:
+    """One printable line per paired robustness comparison (see :func:`robustness_paired`)."""
+    return [f"{r['test']:7s} {r['pipeline']:8s} {r['steps']:3d} steps  {r['scenario']:10s} error increase "
+            f"{r['increase_mean']:+.3f} vs original {r['reference_increase_mean']:+.3f}: difference {r['mean_diff']:+.3f} "
+            f"[{r['diff_low']:+.3f}, {r['diff_high']:+.3f}], p={r['p_wilcoxon']:.3f}, n={r['n_pairs']}"
+            for r in paired if r["scenario"] in SCENARIOS]

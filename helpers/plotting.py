@@ -189,7 +189,8 @@ def robustness_heatmap(records: list[dict], pipeline: str, steps: int, metric: s
     shown = ax.imshow(grid, cmap="viridis_r", aspect="auto")
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
-            ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="w", fontsize=8)
+            dark = grid[i, j] > np.nanmean(grid)
+            ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", color="w" if dark else "k", fontsize=8)
     ax.set_xticks(range(len(conditions)))
     ax.set_xticklabels(conditions, rotation=30, ha="right")
     ax.set_yticks(range(len(scenarios)))

@@ -110,7 +110,7 @@ PROFILES: dict[str, Profile] = {
         exp_styles=(3, 10, 19, 21),  # = the selected styles: scenarios 1 and 4 coincide on a CPU
         heldout_styles=(13,),
         n_folds=5,
-        seeds=(0,),
+        seeds=(0, 1, 2),
         rf_max_samples=50_000,
     ),
     "ci": Profile(

@@ -124,3 +124,19 @@ def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_pat
     records = experiments.summarize(first)
     one = [r for r in records if r["scenario"] == "one_style" and r["condition"] == "clean"][0]
     assert one["n"] == len(split.test) and "rand_error_vs_original_mean_diff" in one
+
+
+def test_paired_robustness_compares_error_increases_on_the_same_slices():
+    rows = []
+    for scenario, shift_error in (("original", 0.5), ("full", 0.3)):  # same clean error, "full" degrades less
+        for split in ("a", "b"):
+            for s in range(4):
+                clean = 0.1 + 0.01 * s
+                rows.append({"pipeline": "frangi", "steps": 75, "scenario": scenario, "split": split, "slice": s,
+                             "condition": "clean", "rand_error": clean})
+                rows.append({"pipeline": "frangi", "steps": 75, "scenario": scenario, "split": split, "slice": s,
+                             "condition": "blur", "rand_error": clean + shift_error + 0.01 * (s % 2)})
+    (result,) = experiments.robustness_paired(rows)
+    assert result["scenario"] == "full" and result["test"] == "shifts" and result["n_pairs"] == 8
+    assert result["mean_diff"] == pytest.approx(-0.2) and result["diff_high"] < 0
+    assert result["increase_mean"] == pytest.approx(result["reference_increase_mean"] - 0.2)

@@ -128,6 +128,13 @@ slices change appearance. Each cell is the mean Rand error of a scenario (row) u
         plotting.save(fig, f"06_robustness_{pipeline}_steps{steps}.png")
 print("\\n".join(E.robustness_lines(robust)))"""),
     md("""
+Paired over the same (split, test slice): the error increase from the clean slice to the shifted (or unseen-style)
+slice with each training set, against the increase with the original set. A negative difference whose interval
+stays below zero would mean that the augmentation made the segmentation more robust.
+"""),
+    code("""robust_pairs = E.robustness_paired(rows)
+print("\\n".join(E.robustness_paired_lines(robust_pairs)))"""),
+    md("""
 ## Does stylisation move the membranes?
 
 The report suspected (Section 4) that stylisation shifts membranes, so that the original ground truth no longer
@@ -142,9 +149,9 @@ effects = E.style_effects(records, displacement, one_style)
 fig = plotting.displacement_vs_effect(effects)
 plotting.save(fig, "06_displacement_vs_effect.png");"""),
     md("## What we found"),
-    code("""text = E.conclusion(records, robust, P.name, len(splits))
+    code("""text = E.conclusion(records, robust_pairs, P.name, len(splits))
 summary = {"profile": P.as_dict(), "pipelines": pipelines, "one_style": one_style, "splits": [s.name for s in splits],
-           "n_rows": len(rows), "seconds": round(seconds, 1), "records": records, "robustness": robust,
+           "n_rows": len(rows), "seconds": round(seconds, 1), "records": records, "robustness": robust, "robustness_paired": robust_pairs,
            "style_effects": effects, "conclusion": text,
            "note": "reduced/ci profiles: small crops and few styles on a CPU; not the report's full workload"}
 atomic_write_text(result_path("scenarios_summary.json"), json.dumps(summary, indent=1, default=float))
