@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, stats
 
+from .profile import SELECTED_STYLES
+
 SCENARIOS = {
     "full": "1. full augmented set (originals + every style)",
     "original": "2. original set",
@@ -222,8 +224,6 @@ def training_set(store: SliceStore, scenario: str, train: tuple[int, ...], steps
     ``full``: every style in ``styles``; ``original``: none; ``one_style``/``one_style:NN``: one style;
     ``selected``: the report's [3, 10, 19, 21] (those of them in ``styles``, for the small profiles); ``plain_aug``: four classic augmentations per slice.
     """
-    from .profile import SELECTED_STYLES
-
     if scenario == "original":
         extra = ()
     elif scenario == "full":
@@ -313,10 +313,11 @@ def _fingerprint(store: SliceStore, unit: dict, common: dict) -> str:
     return digest.hexdigest()[:12]
 
 
-def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = True, **common) -> list[dict]:
+def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = True, stats: dict | None = None,
+            **common) -> list[dict]:
     """Run every unit (dicts of pipeline/scenario/steps/split), each result saved atomically as JSON in
     ``cache_dir`` under a name that includes a digest of its inputs; units already there are loaded, not
-    recomputed, so an interrupted run resumes."""
+    recomputed, so an interrupted run resumes. ``stats`` (a dict) receives the counts of computed and loaded units."""
     import json
     from pathlib import Path
 
@@ -326,6 +327,8 @@ def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = Tr
 
     cache_dir = Path(cache_dir)
     graph_cache = GraphCache()
+    counts = stats if stats is not None else {}
+    counts.update(computed=0, loaded=0)
     rows = []
     for unit in tqdm(units, desc="scenario x split units", disable=not progress):
         split = unit["split"]
@@ -333,10 +336,12 @@ def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = Tr
         path = cache_dir / f"{name}__{_fingerprint(store, unit, common)}.json"
         if path.exists():
             rows += json.loads(path.read_text())
+            counts["loaded"] += 1
             continue
         result = run_unit(store, unit["pipeline"], unit["scenario"], unit["steps"], split, graph_cache=graph_cache, **common)
         atomic_write_text(path, json.dumps(result))
         rows += result
+        counts["computed"] += 1
     return rows
 
 
@@ -514,7 +519,8 @@ def verdict(record: dict, metric: str = "rand_error") -> str:
     return "no clear difference"
 
 
-def conclusion(records: list[dict], robust: list[dict], profile_name: str, n_splits: int, metric: str = "rand_error") -> str:
+def conclusion(records: list[dict], robust: list[dict], profile_name: str, n_splits: int, metric: str = "rand_error",
+               note: str = "") -> str:
     """The notebook's conclusion in Markdown, every number and word taken from the results (``robust``: the
     records of :func:`robustness_paired`)."""
     main = [r for r in records if r["condition"] == "clean" and r["scenario"] in SCENARIOS and r["scenario"] != "original"]
@@ -545,8 +551,10 @@ def conclusion(records: list[dict], robust: list[dict], profile_name: str, n_spl
                          for r in tests) + ".")
     plain = [r for r in records if r["condition"] == "clean" and r["scenario"] == "plain_aug"]
     for r in plain:
-        lines.append(f"Plain augmentation ({r['pipeline']}, {r['steps']} steps): **{verdict(r, metric)}** than the original set "
-                     f"({r.get(f'{metric}_vs_original_mean_diff', float('nan')):+.3f}).")
+        lines.append(f"Plain augmentation against the original set ({r['pipeline']}, {r['steps']} steps): "
+                     f"**{verdict(r, metric)}** ({r.get(f'{metric}_vs_original_mean_diff', float('nan')):+.3f}).")
+    if note:
+        lines += ["", note]
     return "\n".join(lines)
 
 

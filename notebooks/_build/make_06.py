@@ -85,13 +85,15 @@ on training and are built once per image.
 """),
     code("""started = time.perf_counter()
 cache_dir = CACHE / "experiments" / f"{P.name}-crop{P.stylize_crop or 512}-trees{P.rf_trees}"
-rows = E.run_all(store, units, cache_dir, styles=P.exp_styles, heldout=P.heldout_styles, one_style=one_style,
-                 trees=P.rf_trees, max_samples=P.rf_max_samples)
+stats = {}
+rows = E.run_all(store, units, cache_dir, stats=stats, styles=P.exp_styles, heldout=P.heldout_styles,
+                 one_style=one_style, trees=P.rf_trees, max_samples=P.rf_max_samples)
 seconds = time.perf_counter() - started
 E.write_csv(rows, result_path("scenarios.csv"), extra={"profile": P.name})
 records = E.summarize(rows)
 robust = E.robustness(records)
-print(f"{len(rows)} rows (scenario x split x slice x condition) in {seconds:.0f} s -> results/scenarios.csv")"""),
+print(f"{len(rows)} rows (scenario x split x slice x condition) in {seconds:.0f} s ({stats['computed']} units computed, "
+      f"{stats['loaded']} loaded from the cache) -> results/scenarios.csv")"""),
     md("""
 ## Figure 16, with error bars
 
@@ -149,9 +151,12 @@ effects = E.style_effects(records, displacement, one_style)
 fig = plotting.displacement_vs_effect(effects)
 plotting.save(fig, "06_displacement_vs_effect.png");"""),
     md("## What we found"),
-    code("""text = E.conclusion(records, robust_pairs, P.name, len(splits))
+    code("""same = set(P.exp_styles) == set(E.SELECTED_STYLES) & set(P.exp_styles)
+text = E.conclusion(records, robust_pairs, P.name, len(splits), note=(
+    f"In the `{P.name}` profile scenario 1 uses the same styles as scenario 4, so each of their results counts twice above."
+    if same else ""))
 summary = {"profile": P.as_dict(), "pipelines": pipelines, "one_style": one_style, "splits": [s.name for s in splits],
-           "n_rows": len(rows), "seconds": round(seconds, 1), "records": records, "robustness": robust, "robustness_paired": robust_pairs,
+           "n_rows": len(rows), "seconds": round(seconds, 1), "units": stats, "records": records, "robustness": robust, "robustness_paired": robust_pairs,
            "style_effects": effects, "conclusion": text,
            "note": "reduced/ci profiles: small crops and few styles on a CPU; not the report's full workload"}
 atomic_write_text(result_path("scenarios_summary.json"), json.dumps(summary, indent=1, default=float))
