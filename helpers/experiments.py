@@ -249,31 +249,67 @@ def test_conditions(store: SliceStore, test: tuple[int, ...], heldout: tuple[int
 
 
 class GraphCache:
-    """In-memory cache of Frangi-pipeline graphs: their boundary map needs no training, so each image's graph
-    is built once and reused by every scenario and split."""
+    """Cache of Frangi-pipeline graphs: their boundary map needs no training, so each image's graph is built once
+    and reused by every scenario and split. With a ``folder`` the graphs are also pickled there (atomically,
+    named by the image's tag and a digest of its pixels), so parallel workers share them."""
 
-    def __init__(self):
+    def __init__(self, folder=None):
+        from pathlib import Path
+
         self.graphs: dict[str, object] = {}
+        self.folder = Path(folder) if folder is not None else None
+
+    def _file(self, image: Image, with_labels: bool):
+        import hashlib
+
+        digest = hashlib.sha256(np.ascontiguousarray(image.raw).tobytes()).hexdigest()[:12]
+        return self.folder / f"{image.tag.replace('/', '_')}__{int(with_labels)}__{digest}.pkl"
 
     def get(self, image: Image, config, with_labels: bool):
+        import pickle
+
         from . import pipeline as PL
+        from .paths import atomic_write_bytes
 
         key = f"{image.tag}|{with_labels}"
-        if key not in self.graphs:
-            self.graphs[key] = PL.graph_data(image.raw, image.gt if with_labels else None, None, config)
-        return self.graphs[key]
+        if key in self.graphs:
+            return self.graphs[key]
+        path = self._file(image, with_labels) if self.folder is not None else None
+        if path is not None and path.exists():
+            graph = pickle.loads(path.read_bytes())
+        else:
+            graph = PL.graph_data(image.raw, image.gt if with_labels else None, None, config)
+            if path is not None:
+                atomic_write_bytes(path, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
+        self.graphs[key] = graph
+        return graph
+
+
+def cap_images(images: list[Image], limit: int | None, seed: int) -> list[Image]:
+    """At most ``limit`` training images: every original, then a seeded random choice of the others (bounds the
+    cost of the pixel-classifier pipeline, which must recompute every training image's boundary map per unit)."""
+    if limit is None or len(images) <= limit:
+        return images
+    originals = [i for i, im in enumerate(images) if im.tag.startswith("orig/")]
+    others = [i for i, im in enumerate(images) if not im.tag.startswith("orig/")]
+    n_extra = max(limit - len(originals), 0)
+    chosen = set(originals) | set(np.random.default_rng(seed).choice(others, n_extra, replace=False).tolist())
+    return [im for i, im in enumerate(images) if i in chosen]
 
 
 def run_unit(store: SliceStore, pipeline: str, scenario: str, steps: int, split: Split, styles: tuple[int, ...],
              heldout: tuple[int, ...], one_style: int, trees: int, max_samples: int | None,
-             graph_cache: GraphCache | None = None) -> list[dict]:
+             graph_cache: GraphCache | None = None, max_train_images: int | None = None, n_jobs: int = -1) -> list[dict]:
     """Train one scenario on one split with one pipeline, then score every test condition: one row per
-    (test slice, condition) with rand_error, vi, vi_split, vi_merge and the size of the training set."""
+    (test slice, condition) with rand_error, vi, vi_split, vi_merge and the size of the training set.
+    ``max_train_images`` caps the pixel-classifier pipeline's training images (:func:`cap_images`)."""
     from . import learning as L
     from . import pipeline as PL
 
     config = PL.Pipeline(boundary=pipeline, rf_trees=trees, seed=split.seed, rf_max_samples=max_samples)
     train_images = training_set(store, scenario, split.train, steps, styles, one_style, seed=split.seed)
+    if pipeline != "frangi":
+        train_images = cap_images(train_images, max_train_images, split.seed)
     conditions = test_conditions(store, split.test, heldout, steps)
     if pipeline == "frangi":
         cache = graph_cache or GraphCache()
@@ -282,13 +318,13 @@ def run_unit(store: SliceStore, pipeline: str, scenario: str, steps: int, split:
     else:
         n_folds = min(config.pixel_folds, len(train_images))
         oof = L.out_of_fold_membrane_probability([im.raw for im in train_images], [im.membranes for im in train_images],
-                                                 n_folds=n_folds, seed=split.seed, trees=config.pixel_trees)
+                                                 n_folds=n_folds, seed=split.seed, trees=config.pixel_trees, n_jobs=n_jobs)
         classifier = L.train_pixel_classifier([im.raw for im in train_images], [im.membranes for im in train_images],
-                                              seed=split.seed, trees=config.pixel_trees)
+                                              seed=split.seed, trees=config.pixel_trees, n_jobs=n_jobs)
         train_graphs = [PL.graph_data(im.raw, im.gt, m, config) for im, m in zip(train_images, oof)]
         test_graphs = [PL.graph_data(im.raw, None, L.membrane_probability(classifier, im.raw), config) for _, im in conditions]
     forest = PL.train_edge_rf(train_graphs, trees=trees, seed=split.seed, max_samples=max_samples,
-                              tree_fraction=config.rf_tree_fraction)
+                              tree_fraction=config.rf_tree_fraction, n_jobs=n_jobs)
     rows = []
     for (condition, image), graph in zip(conditions, test_graphs):
         scores = PL.evaluate(PL.segment_graph(graph, forest, config), image.gt)
@@ -313,36 +349,55 @@ def _fingerprint(store: SliceStore, unit: dict, common: dict) -> str:
     return digest.hexdigest()[:12]
 
 
+def _unit_path(cache_dir, store: SliceStore, unit: dict, common: dict):
+    split = unit["split"]
+    name = f"{unit['pipeline']}__{unit['scenario'].replace(':', '-')}__steps{unit['steps']:03d}__{split.name}"
+    return cache_dir / f"{name}__{_fingerprint(store, unit, common)}.json"
+
+
+def _run_and_save(store: SliceStore, unit: dict, path, graph_cache: GraphCache, n_jobs: int, common: dict) -> None:
+    import json
+
+    from .paths import atomic_write_text
+
+    rows = run_unit(store, unit["pipeline"], unit["scenario"], unit["steps"], unit["split"], graph_cache=graph_cache,
+                    n_jobs=n_jobs, **common)
+    atomic_write_text(path, json.dumps(rows))
+
+
 def run_all(store: SliceStore, units: list[dict], cache_dir, progress: bool = True, stats: dict | None = None,
-            **common) -> list[dict]:
+            workers: int = 1, **common) -> list[dict]:
     """Run every unit (dicts of pipeline/scenario/steps/split), each result saved atomically as JSON in
     ``cache_dir`` under a name that includes a digest of its inputs; units already there are loaded, not
-    recomputed, so an interrupted run resumes. ``stats`` (a dict) receives the counts of computed and loaded units."""
+    recomputed, so an interrupted run resumes. ``workers`` > 1 runs units in parallel processes (joblib; each
+    forest then uses one thread, and Frangi graphs are shared through ``cache_dir/graphs``). Rows come back in
+    the order of ``units`` whatever the number of workers. ``stats`` receives the counts of computed and
+    loaded units."""
     import json
     from pathlib import Path
 
     from tqdm.auto import tqdm
 
-    from .paths import atomic_write_text
-
     cache_dir = Path(cache_dir)
-    graph_cache = GraphCache()
+    paths = [_unit_path(cache_dir, store, unit, common) for unit in units]
+    pending = [(unit, path) for unit, path in zip(units, paths) if not path.exists()]
     counts = stats if stats is not None else {}
-    counts.update(computed=0, loaded=0)
-    rows = []
-    for unit in tqdm(units, desc="scenario x split units", disable=not progress):
-        split = unit["split"]
-        name = f"{unit['pipeline']}__{unit['scenario'].replace(':', '-')}__steps{unit['steps']:03d}__{split.name}"
-        path = cache_dir / f"{name}__{_fingerprint(store, unit, common)}.json"
-        if path.exists():
-            rows += json.loads(path.read_text())
-            counts["loaded"] += 1
-            continue
-        result = run_unit(store, unit["pipeline"], unit["scenario"], unit["steps"], split, graph_cache=graph_cache, **common)
-        atomic_write_text(path, json.dumps(result))
-        rows += result
-        counts["computed"] += 1
-    return rows
+    counts.update(computed=len(pending), loaded=len(units) - len(pending))
+    bar = tqdm(total=len(pending), desc="scenario x split units", disable=not progress)
+    if workers > 1 and len(pending) > 1:
+        from joblib import Parallel, delayed
+
+        shared = GraphCache(cache_dir / "graphs")
+        jobs = (delayed(_run_and_save)(store, unit, path, shared, 1, common) for unit, path in pending)
+        for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
+            bar.update()
+    else:
+        graph_cache = GraphCache()
+        for unit, path in pending:
+            _run_and_save(store, unit, path, graph_cache, -1, common)
+            bar.update()
+    bar.close()
+    return [row for path in paths for row in json.loads(path.read_text())]
 
 
 # --------------------------------------------------------------------------- summaries

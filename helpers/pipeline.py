@@ -135,8 +135,9 @@ def graph_data(raw: np.ndarray, gt: np.ndarray | None = None, boundary: np.ndarr
 
 
 def train_edge_rf(graphs: list[GraphData], trees: int = 200, seed: int = 0, max_samples: int | None = None,
-                  oob: bool = False, tree_fraction: float | None = 0.3):
-    """Edge random forest on the confident edges of all ``graphs`` (each built with ground truth)."""
+                  oob: bool = False, tree_fraction: float | None = 0.3, n_jobs: int = -1):
+    """Edge random forest on the confident edges of all ``graphs`` (each built with ground truth); ``n_jobs``:
+    threads (-1: all cores; 1 inside parallel workers)."""
     if not graphs:
         raise ValueError("no training graphs given")
     if any(g.labels is None for g in graphs):
@@ -145,7 +146,7 @@ def train_edge_rf(graphs: list[GraphData], trees: int = 200, seed: int = 0, max_
     labels = np.concatenate([g.labels for g in graphs])
     mask = np.concatenate([g.confident for g in graphs])
     return L.train_edge_classifier(features, labels, mask, trees=trees, seed=seed, max_samples=max_samples, oob=oob,
-                                   tree_fraction=tree_fraction)
+                                   tree_fraction=tree_fraction, n_jobs=n_jobs)
 
 
 def edge_costs(graph: GraphData, forest, config: Pipeline = Pipeline()) -> tuple[np.ndarray, np.ndarray]:

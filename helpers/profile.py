@@ -53,6 +53,8 @@ class Profile:
     n_folds: int
     seeds: tuple[int, ...]
     rf_max_samples: int | None  # cap on training edges per random forest (bounds the cost)
+    exp_max_train_images: int | None  # cap on the pixel-classifier pipeline's training images per unit
+    exp_workers: int  # parallel processes for the experiment units (0: one per CPU core)
 
     def as_dict(self) -> dict:
         """Plain-dict form, for the results files."""
@@ -90,6 +92,8 @@ PROFILES: dict[str, Profile] = {
         n_folds=5,
         seeds=(0, 1, 2),
         rf_max_samples=100_000,
+        exp_max_train_images=48,
+        exp_workers=0,
     ),
     "reduced": Profile(
         name="reduced",
@@ -112,6 +116,8 @@ PROFILES: dict[str, Profile] = {
         n_folds=5,
         seeds=(0, 1, 2),
         rf_max_samples=50_000,
+        exp_max_train_images=None,
+        exp_workers=1,
     ),
     "ci": Profile(
         name="ci",
@@ -134,6 +140,8 @@ PROFILES: dict[str, Profile] = {
         n_folds=2,
         seeds=(0,),
         rf_max_samples=5_000,
+        exp_max_train_images=None,
+        exp_workers=1,
     ),
 }
 

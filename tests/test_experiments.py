@@ -140,3 +140,22 @@ def test_paired_robustness_compares_error_increases_on_the_same_slices():
     assert result["scenario"] == "full" and result["test"] == "shifts" and result["n_pairs"] == 8
     assert result["mean_diff"] == pytest.approx(-0.2) and result["diff_high"] < 0
     assert result["increase_mean"] == pytest.approx(result["reference_increase_mean"] - 0.2)
+
+
+def test_parallel_workers_give_the_same_rows_in_the_same_order(small_store, tmp_path):
+    splits = experiments.make_splits(tuple(range(4)), 2, (0,))
+    units = experiments.experiment_units(["frangi", "pixel-rf"], (4,), ["original", "one_style"], splits)
+    common = dict(styles=(3,), heldout=(13,), one_style=3, trees=10, max_samples=None, max_train_images=3)
+    serial = experiments.run_all(small_store, units, tmp_path / "serial", progress=False, **common)
+    stats = {}
+    parallel = experiments.run_all(small_store, units, tmp_path / "parallel", progress=False, stats=stats, workers=2, **common)
+    assert stats == {"computed": len(units), "loaded": 0}
+    assert parallel == serial
+    assert any((tmp_path / "parallel" / "graphs").iterdir())  # Frangi graphs shared through the disk
+
+
+def test_cap_images_keeps_every_original(small_store):
+    images = experiments.training_set(small_store, "full", (0, 1, 2), 4, (3, 10, 21), one_style=3)
+    capped = experiments.cap_images(images, 5, seed=0)
+    assert len(capped) == 5 and sum(im.tag.startswith("orig/") for im in capped) == 3
+    assert experiments.cap_images(images, 5, seed=0) == capped and experiments.cap_images(images, None, 0) == images
