@@ -1,31 +1,6 @@
 """Write notebooks 03-05 (without outputs): `.venv/bin/python notebooks/_build/make_03_05.py`."""
 
-from pathlib import Path
-
-import nbformat as nbf
-
-HERE = Path(__file__).resolve().parents[1]
-
-
-def md(text):
-    return nbf.v4.new_markdown_cell(text.strip())
-
-
-def code(text, tags=None):
-    cell = nbf.v4.new_code_cell(text.strip())
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
-
-
-def write(name, cells):
-    nb = nbf.v4.new_notebook()
-    nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    nbf.write(nb, HERE / name)
-    print("wrote", HERE / name)
-
+from nbtools import code, md, write
 
 PARAMS = """profile = None  # 'full', 'reduced' or 'ci'; None: $NSEM_PROFILE or automatic"""
 SETUP = """import time

@@ -1,22 +1,6 @@
 """Write notebook 06 (without outputs): `.venv/bin/python notebooks/_build/make_06.py`."""
 
-from pathlib import Path
-
-import nbformat as nbf
-
-HERE = Path(__file__).resolve().parents[1]
-
-
-def md(text):
-    return nbf.v4.new_markdown_cell(text.strip())
-
-
-def code(text, tags=None):
-    cell = nbf.v4.new_code_cell(text.strip())
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
-
+from nbtools import code, md, write
 
 cells = [
     md("""
@@ -170,8 +154,4 @@ atomic_write_text(result_path("scenarios_summary.json"), json.dumps(summary, ind
 display(Markdown(text))"""),
 ]
 
-nb = nbf.v4.new_notebook()
-nb.cells = cells
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nb.metadata["language_info"] = {"name": "python"}
-nbf.write(nb, HERE / "06_augmentation_experiments.ipynb")
+write("06_augmentation_experiments.ipynb", cells)
