@@ -1,30 +1,6 @@
 """Write notebooks 01 and 02 (without outputs) from this script: `.venv/bin/python notebooks/_build/make_01_02.py`."""
 
-from pathlib import Path
-
-import nbformat as nbf
-
-HERE = Path(__file__).resolve().parents[1]
-
-
-def md(text):
-    return nbf.v4.new_markdown_cell(text.strip())
-
-
-def code(text, tags=None):
-    cell = nbf.v4.new_code_cell(text.strip())
-    if tags:
-        cell.metadata["tags"] = tags
-    return cell
-
-
-def notebook(cells):
-    nb = nbf.v4.new_notebook()
-    nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
+from nbtools import code, md, write
 
 PARAMS = code("profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic", ["parameters"])
 
@@ -251,5 +227,4 @@ the figure follow the data. The stylised stacks are read back with
 ]
 
 for name, cells in (("01_style_transfer_heidelberg.ipynb", NB01), ("02_stylize_isbi.ipynb", NB02)):
-    nbf.write(notebook(cells), HERE / name)
-    print("wrote", HERE / name)
+    write(name, cells)
