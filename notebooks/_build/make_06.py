@@ -66,7 +66,7 @@ segment every test slice clean, under each appearance shift, and stylised with e
 rows are saved as soon as it finishes, so an interrupted run resumes where it stopped. Frangi graphs do not depend
 on training and are built once per image.
 
-**Cost.** Measured here (2 cores): the `reduced` profile computes its 176 units in about 10 minutes. The `full`
+**Cost.** Measured here (2 cores): the `reduced` profile computes its 178 units in about 7 minutes (431 s). The `full`
 profile (whole slices, 22 paintings x 2 step counts, 16 splits; the style sweep only for the Frangi pipeline on the
 first seed's splits) is bounded by design: at most 100,000 training edges per forest, at most 48 training images
 (all originals plus a random choice of stylised ones) per pixel-classifier unit, and one process per core. From the
