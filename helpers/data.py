@@ -165,10 +165,13 @@ def report_split() -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(range(24)), tuple(range(24, 30))
 
 
-def check_pair(raw: np.ndarray, labels: np.ndarray) -> None:
-    """Raise a clear error when raw images and labels do not belong together."""
-    if raw.shape != labels.shape:
-        raise ValueError(f"raw shape {raw.shape} and label shape {labels.shape} differ: pass matching slices/crops")
+def check_pair(raw: np.ndarray, labels: np.ndarray, what: str = "label") -> None:
+    """Raise a clear error when raw images and their labels (or ground truth, ``what``) do not belong together."""
+    if np.shape(raw) != np.shape(labels):
+        raise ValueError(
+            f"raw shape {np.shape(raw)} and {what} shape {np.shape(labels)} differ: pass the {what}s of the same "
+            "slices and crop (stylised images must keep the original slice's size)"
+        )
 
 
 def dense_ground_truth(labels: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, stats
 
+from . import superpixels as S
 from .profile import SELECTED_STYLES
 
 SCENARIOS = {
@@ -96,14 +97,6 @@ def appearance_shift(raw: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
 # --------------------------------------------------------------------------- does stylisation move membranes?
 
 
-def membrane_map(image: np.ndarray) -> np.ndarray:
-    """Frangi ridge response (dark ridges = membranes), normalised to [0, 1]."""
-    from skimage.filters import frangi
-
-    response = frangi(image.astype(np.float32) / 255.0, sigmas=(1, 2, 3), black_ridges=True)
-    return response / (response.max() + 1e-12)
-
-
 def _skeleton(membranes: np.ndarray, fraction: float) -> np.ndarray:
     from skimage.morphology import skeletonize
 
@@ -113,13 +106,14 @@ def _skeleton(membranes: np.ndarray, fraction: float) -> np.ndarray:
 def membrane_displacement(original: np.ndarray, stylized: np.ndarray, fraction: float = 0.15) -> dict[str, float]:
     """How far stylisation moves the membranes of a slice.
 
-    Both images' Frangi maps are thresholded at the same area fraction (the ISBI membranes cover ~20% of a
+    Both images' Frangi maps (:func:`helpers.superpixels.frangi_boundary`, the boundary map the Frangi pipeline
+    segments) are thresholded at the same area fraction (the ISBI membranes cover ~20% of a
     slice) and skeletonised; ``displacement_px`` is the symmetric mean distance between the two skeletons
     (chamfer distance, pixels), ``map_correlation`` the Pearson correlation of the two Frangi maps.
     """
     if original.shape != stylized.shape:
         raise ValueError(f"original {original.shape} and stylised {stylized.shape} slices differ in shape")
-    map_a, map_b = membrane_map(original), membrane_map(stylized)
+    map_a, map_b = S.frangi_boundary(original), S.frangi_boundary(stylized)
     skel_a, skel_b = _skeleton(map_a, fraction), _skeleton(map_b, fraction)
     dist_a = ndimage.distance_transform_edt(~skel_a)
     dist_b = ndimage.distance_transform_edt(~skel_b)

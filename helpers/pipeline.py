@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import data as D
 from . import features as F
 from . import learning as L
 from . import metrics as M
@@ -93,11 +94,7 @@ class GraphData:
 
 def check_pair(raw: np.ndarray, gt: np.ndarray) -> None:
     """Raise a clear error when a raw slice and its ground truth do not belong together."""
-    if np.shape(raw) != np.shape(gt):
-        raise ValueError(
-            f"raw shape {np.shape(raw)} and ground-truth shape {np.shape(gt)} differ: pass the ground truth of the "
-            "same slice and crop (stylised images must keep the original slice's size)"
-        )
+    D.check_pair(raw, gt, what="ground-truth")
 
 
 def boundary_map(raw: np.ndarray, config: Pipeline = Pipeline(), pixel_classifier=None) -> np.ndarray:
@@ -322,6 +319,20 @@ def summarize(rows: list[dict], key: str = "method") -> dict[str, dict[str, floa
         out[name] = {k: float(np.mean([r[k] for r in group if r[k] is not None])) for k in numeric
                      if any(r[k] is not None for r in group)}
     return out
+
+
+def run_record(result: Run, test_slices, solver_rows: list[dict] | None = None) -> dict:
+    """A JSON-ready record of one pipeline run: config, stage timings, graph sizes, per-slice and mean scores
+    (and, given :func:`compare_solvers` rows, every solver's and baseline's), with the real slice numbers."""
+    test_slices = [int(s) for s in test_slices]
+    record = {"config": result.config.as_dict(), "timings_s": result.timings, "total_s": sum(result.timings.values()),
+              "graph_sizes": [{"slice": s, "nodes": g.n_nodes, "edges": g.n_edges} for s, g in zip(test_slices, result.test_graphs)],
+              "pipeline_kl": {"per_slice": [{"slice": s, **sc} for s, sc in zip(test_slices, result.scores)],
+                              "mean": mean_scores(result.scores)}}
+    if solver_rows is not None:
+        rows = [{**row, "slice": test_slices[row["slice"]]} for row in solver_rows]
+        record["methods"] = {"per_slice": rows, "mean": summarize(rows)}
+    return record
 
 
 def load_slices(slices, crop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

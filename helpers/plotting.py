@@ -106,6 +106,35 @@ def show_loss_curves(histories: dict[str, dict[str, np.ndarray]], alpha: float, 
     return fig
 
 
+def show_benchmark_losses(result: dict) -> plt.Figure:
+    """Total loss per step of each benchmark pair: the sequential loop, the batched engine(s) and the sequential
+    loop on 1e-6-perturbed input (its noise floor), one panel per (content, style) pair, from the benchmark JSON."""
+    runs = result["loss_histories"]
+    n = len(runs["sequential"])
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    styles = {"sequential": ("k", "-"), "sequential_noisy_input": ("0.55", "--")}
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        for name, histories in runs.items():
+            color, line = styles.get(name, (None, "-"))
+            label = {"sequential": "sequential (tutorial loop)",
+                     "sequential_noisy_input": "sequential, input + 1e-6 noise"}.get(name, name.replace("_", " "))
+            ax.plot(np.arange(1, len(histories[i]) + 1), histories[i], color=color, linestyle=line, lw=1.2, label=label)
+        ax.set_yscale("log")
+        ax.set_title(f"pair {i}: slice {i % 30}, style {result['styles'][i]:02d}", fontsize=9)
+        ax.set_xlabel("function evaluation (step)")
+        ax.set_ylabel("total loss (eq. 5)")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"Style benchmark, {result['size']} px on {result['device_name']}: same pairs, three runs", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def show_image_grid(images: list[list[np.ndarray]], row_labels: list[str], col_labels: list[str], title: str,
                     cell: float = 2.6) -> plt.Figure:
     """A grid of images (RGB in [0, 1] or grey), labelled by row and column."""

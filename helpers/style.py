@@ -848,6 +848,53 @@ def washout_table(slices: Sequence[int], styles: Sequence[int], steps: Sequence[
     return sorted(rows, key=lambda row: row["membrane_contrast"])
 
 
+# --------------------------------------------------------------------------- the benchmark's verdict (benchmarks/)
+
+
+def read_benchmark(path: Path | None = None) -> dict:
+    """The committed result of ``benchmarks/style_benchmark.py`` (``results/style_benchmark.json``)."""
+    from .paths import RESULTS
+
+    path = Path(path) if path is not None else RESULTS / "style_benchmark.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make benchmark` (or benchmarks/style_benchmark.py) to measure it")
+    return json.loads(path.read_text())
+
+
+def read_benchmarks() -> list[dict]:
+    """Every committed benchmark result (``results/style_benchmark*.json``), the default-named one first."""
+    from .paths import RESULTS
+
+    paths = sorted(RESULTS.glob("style_benchmark*.json"), key=lambda p: (p.name != "style_benchmark.json", p.name))
+    if not paths:
+        raise FileNotFoundError(f"no style_benchmark*.json in {RESULTS}: run `make benchmark` to measure one")
+    return [read_benchmark(p) for p in paths]
+
+
+def benchmark_lines(result: dict) -> list[str]:
+    """Plain-language summary of a benchmark result: speed of both engines and how far their losses agree."""
+    seq = result["sequential"]
+    lines = [f"{result['device_name']}, {result['pairs']} pairs x {result['steps']} steps at {result['size']} px "
+             f"({result['date']}; `{result['command']}`)",
+             f"sequential (tutorial loop): {seq['image_iterations_per_s']:.2f} image-iterations/s"]
+    floor = result.get("sequential_noise_floor")
+    for precision, entry in result["batched"].items():
+        lines.append(f"batched {precision}, batch {result['batch']}: {entry['image_iterations_per_s']:.2f} image-iterations/s "
+                     f"= {entry['speedup_vs_sequential']:.2f}x; final-loss ratio to sequential per pair "
+                     f"{', '.join(f'{r:.3f}' for r in entry['per_image_loss_ratio'])}")
+    if floor:
+        lines.append(f"sequential vs itself on input + {floor['noise_std']:g} noise: ratios "
+                     f"{', '.join(f'{r:.3f}' for r in floor['per_image_loss_ratio'])} (the noise floor)")
+        for precision, entry in result["batched"].items():
+            verdict = "within" if entry.get("within_noise_floor") else "outside"
+            lines.append(f"batched {precision}: median |ln ratio| {entry['abs_log_ratio_median']:.3f} vs noise floor "
+                         f"{floor['abs_log_ratio_median']:.3f} -> {verdict} the noise floor (largest: "
+                         f"{entry['abs_log_ratio_max']:.3f} vs {floor['abs_log_ratio_max']:.3f}); pairs within 2 %: "
+                         f"{sum(abs(r - 1) <= 0.02 for r in entry['per_image_loss_ratio'])} of {len(entry['per_image_loss_ratio'])} "
+                         f"(reference vs itself: {sum(abs(r - 1) <= 0.02 for r in floor['per_image_loss_ratio'])})")
+    return lines
+
+
 # --------------------------------------------------------------------------- command line
 
 

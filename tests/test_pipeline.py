@@ -86,3 +86,17 @@ def test_a_slice_without_membranes_gives_an_edgeless_graph_and_one_segment():
     assert graph.n_edges == 0 and graph.features.shape == (0, train[0].features.shape[1])
     segmentation = PL.segment_graph(graph, forest)
     assert np.unique(segmentation).tolist() == [1]
+
+
+def test_beta_panel_resolves_live_and_more_cuts_with_larger_beta(frangi_runs, slices):
+    from helpers import widgets
+
+    raw, labels = slices
+    result = frangi_runs[0]
+    panel, run = widgets.beta_panel(raw[3], result.test_graphs[0], result.forest, dense_ground_truth(labels[3]), result.config)
+    low, fig = run(0.2)
+    high, _ = run(0.8)
+    assert fig.axes and low["vi_split"] <= high["vi_split"]  # cheaper cuts: never fewer splits
+    slider, status = panel.children[0], panel.children[1]
+    slider.value = 0.65  # what a user's drag does: the observer re-solves and reports
+    assert "beta = 0.65" in status.value

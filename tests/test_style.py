@@ -210,3 +210,37 @@ def test_manifest_writes_merge_entries_of_other_runs(tmp_path):
     merged = style._write_manifest({"crop64/steps002/style03/slice00": {"steps": 2}}, tmp_path)
     assert sorted(style.read_manifest(tmp_path)) == sorted(merged) == [
         "crop32/steps002/style03/slice00", "crop64/steps002/style03/slice00"]
+
+
+def test_benchmark_measures_both_engines_and_the_noise_floor(tmp_path):
+    import importlib.util
+    import json
+
+    from helpers.paths import ROOT
+
+    spec = importlib.util.spec_from_file_location("style_benchmark", ROOT / "benchmarks" / "style_benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    bench.main(["--size", "32", "--pairs", "2", "--steps", "4", "--device", "cpu", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["sequential"]["image_iterations_per_s"] > 0 and saved["device"] == "cpu"
+    fp32 = saved["batched"]["fp32"]
+    # four steps of the same algorithm: chaos has not set in, both engines end within 5 % on each pair
+    assert len(fp32["per_image_loss_ratio"]) == 2 and all(abs(r - 1) < 0.05 for r in fp32["per_image_loss_ratio"])
+    assert {len(h) for run in saved["loss_histories"].values() for h in run} == {4}
+    assert set(saved["loss_histories"]) == {"sequential", "batched_fp32", "sequential_noisy_input"}
+    lines = style.benchmark_lines(saved)
+    assert any("noise floor" in line for line in lines) and "32 px" in lines[0]
+    with pytest.raises(FileNotFoundError, match="make benchmark"):
+        style.read_benchmark(tmp_path / "missing.json")
+
+
+def test_style_panel_runs_the_chosen_settings():
+    from helpers import widgets
+
+    panel, run = widgets.style_transfer_panel(size=48, steps=3)
+    result, fig = run()
+    assert result.steps == 3 and max(result.image.shape[:2]) == 48 and len(fig.axes) >= 3
+    status = panel.children[3]
+    assert status.value.startswith("3 steps in")

@@ -120,8 +120,9 @@ panel, run = widgets.style_transfer_panel(size=P.widget_size, device=P.device, s
 display(panel)
 """),
     code("""
-result = run()
+result, fig = run()
 print(f"{result.steps} steps in {result.seconds:.1f} s")
+plt.show()
 """),
 ]
 
@@ -223,6 +224,26 @@ plt.show()
 These rankings come from the run above, not from hand-picking: rerun with another profile and the table and
 the figure follow the data. The stylised stacks are read back with
 `style.load_stylized(steps, style, slices, crop=...)` by the augmentation experiments.
+
+## Is the batched engine as good as the report's loop?
+
+`stylize_batch` runs the same L-BFGS as the PyTorch tutorial's loop, but for many images at once. How close
+should their results be? L-BFGS with a fixed step (`lr=1`, no line search, the tutorial's settings) is
+*chaotic*: a change in the last bits of one pixel - from summing in another order, as a batched convolution
+does - grows until two runs follow different paths, and the loss after a given step can differ by tens of
+percent, with occasional spikes. The benchmark (`make benchmark`, `benchmarks/style_benchmark.py`) therefore
+runs three things on the same (slice, painting) pairs: the tutorial loop, the batched engine, and the tutorial
+loop again on the content plus Gaussian noise of standard deviation $10^{-6}$ (far below one grey level,
+$1/255$). The third run is the **noise floor**: how far apart two equally valid runs of the reference end.
+Below: the committed measurements (each with its command and machine) and the loss curves of the first.
+"""),
+    code("""
+benchmarks = style.read_benchmarks()
+for benchmark in benchmarks:
+    print("\\n".join(style.benchmark_lines(benchmark)), end="\\n\\n")
+fig = plotting.show_benchmark_losses(benchmarks[0])
+plotting.save(fig, "02_style_benchmark_losses.png")
+plt.show()
 """),
 ]
 

@@ -339,7 +339,8 @@ fig = plotting.show_beta_sweep(betas, sweep)
 plotting.save(fig, "05_beta_sweep.png"); plt.show()"""),
     code("""panel, rerun = widgets.beta_panel(test_raw[0], runs["frangi"].test_graphs[0], runs["frangi"].forest, test_gt[0], runs["frangi"].config)
 display(panel)
-rerun(0.5);"""),
+scores, fig = rerun(0.5)
+plt.show()"""),
     md("""
 ## Results file
 
@@ -347,22 +348,11 @@ Per-slice and mean scores of every solver and baseline for both pipelines, stage
 `results/segmentation_baseline.json` (full profile; other profiles write `segmentation_baseline_<profile>.json`,
 so a quick `ci` run never overwrites the real numbers).
 """),
-    code("""def pipeline_record(name):
-    r = runs[name]
-    record = {"config": r.config.as_dict(), "timings_s": r.timings, "total_s": sum(r.timings.values()),
-              "graph_sizes": [{"slice": s, "nodes": g.n_nodes, "edges": g.n_edges} for s, g in zip(P.test_slices, r.test_graphs)],
-              "pipeline_kl": {"per_slice": [{"slice": s, **sc} for s, sc in zip(P.test_slices, r.scores)],
-                              "mean": PL.mean_scores(r.scores)}}
-    if name in solver_rows:
-        rows = [{**row, "slice": P.test_slices[row["slice"]]} for row in solver_rows[name]]
-        record["methods"] = {"per_slice": rows, "mean": PL.summarize(rows)}
-    return record
-
-results = {"profile": P.as_dict(), "train_slices": list(P.train_slices), "test_slices": list(P.test_slices),
+    code("""results = {"profile": P.as_dict(), "train_slices": list(P.train_slices), "test_slices": list(P.test_slices),
            "metrics": "rand_error: adapted Rand error (scikit-image); vi = vi_split + vi_merge in bits (elf); "
                       "v_rand, v_info: ISBI 2012 foreground-restricted scores",
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-           "pipelines": {name: pipeline_record(name) for name in runs}}
+           "pipelines": {name: PL.run_record(runs[name], P.test_slices, solver_rows.get(name)) for name in runs}}
 path = result_path("segmentation_baseline.json" if P.name == "full" else f"segmentation_baseline_{P.name}.json")
 atomic_write_text(path, json.dumps(results, indent=1, default=float))
 print("wrote", path)"""),
