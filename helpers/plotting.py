@@ -97,10 +97,11 @@ def show_loss_curves(histories: dict[str, dict[str, np.ndarray]], alpha: float, 
             values[values <= 0] = np.nan  # the content loss is exactly 0 at the start (x = p): not on a log axis
             ax.plot(np.arange(1, len(values) + 1), values, label=label)
         ax.set_yscale("log")
-        # the first L-BFGS step is tiny (1/|grad|_1), so the content loss starts near 1e-12: keep 4 decades
-        positive = [weight * v for h in histories.values() for v in np.asarray(h[key], float) if v > 0]
-        if positive:
-            ax.set_ylim(bottom=max(positive) * 1e-4)
+        # the first L-BFGS step is tiny (1/|grad|_1), so the content loss starts near 1e-12: scale the axis to
+        # the values from the third evaluation on
+        later = [weight * v for h in histories.values() for v in np.asarray(h[key], float)[2:] if v > 0]
+        if later:
+            ax.set_ylim(bottom=0.5 * min(later))
         ax.set_xlabel("function evaluation (step)")
         ax.set_ylabel("loss (weighted, log scale)")
         ax.set_title(title, fontsize=10)

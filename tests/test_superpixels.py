@@ -15,7 +15,7 @@ def crop():
     return raw[0, :128, :128], labels[0, :128, :128]
 
 
-@pytest.mark.parametrize("kind", ["frangi", "hessian", "raw"])
+@pytest.mark.parametrize("kind", ["frangi", "hessian", "raw", "hed"])
 def test_boundary_maps_are_high_on_membranes(crop, kind):
     raw, labels = crop
     boundary = S.boundary_map(raw, kind)
