@@ -713,7 +713,9 @@ def stylize_isbi(
     step counts (same trajectory). ``crop``: side of the top-left crop (None: the whole 512 x 512 slice).
     Results are grey uint8 PNGs (BT.601 luminance of the RGB result) at ``<cache>/<entry_key>.png``, each
     written atomically, and the manifest ``<cache>/manifest.json`` (atomic) records per image: slice, style,
-    steps, crop, settings (alpha, beta, seed, layers, VGG weights, ...), final losses, device and time.
+    steps, crop, settings (alpha, beta, seed, layers, VGG weights, ...), final losses, the final total loss over
+    the lowest one seen during the run (1: still descending; far above 1: the fixed-step L-BFGS spiked or blew
+    up), device and time.
     A rerun skips every finished (slice, style, steps) entry, so an interrupted run resumes where it stopped
     (at most the batch in flight is lost). ``max_batches`` stops early (tests, timing). Returns a summary.
     """
@@ -757,10 +759,13 @@ def stylize_isbi(
             for (s, style), result in zip(pairs, results):
                 for st in missing:
                     key = entry_key(crop, st, style, s)
+                    lowest = min(float(result.history["total"][:st].min()), result.snapshot_losses[st]["total"])
                     atomic_write_bytes(stylized_dir(cache_dir) / f"{key}.png", _png_bytes(to_uint8(to_grey(result.snapshots[st]))))
                     written[key] = {
                         "slice": s, "style": style, "style_name": _data.style_names()[style], "steps": st, "crop": crop,
                         "size": [side, side], "settings": settings, "losses": result.snapshot_losses[st],
+                        # > 1: the run had been lower before (an L-BFGS spike or blow-up, not convergence)
+                        "final_over_lowest_total": result.snapshot_losses[st]["total"] / max(lowest, 1e-30),
                         "device": result.settings["device"], "precision": precision, "batch": len(pairs),
                         "seconds_per_batch": round(result.seconds, 3),
                     }
