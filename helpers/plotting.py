@@ -135,7 +135,7 @@ def show_benchmark_losses(result: dict) -> plt.Figure:
         ax.set_ylabel("total loss (eq. 5)")
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle(f"Style benchmark, {result['size']} px on {result['device_name']}: same pairs, three runs", fontsize=10)
+    fig.suptitle(f"Style benchmark, {result['size']} px, {result['steps']} steps, on {result['device_name']}: same pairs, three runs", fontsize=10)
     fig.tight_layout()
     return fig
 

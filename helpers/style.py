@@ -866,14 +866,15 @@ def read_benchmark(path: Path | None = None) -> dict:
     return json.loads(path.read_text())
 
 
-def read_benchmarks() -> list[dict]:
-    """Every committed benchmark result (``results/style_benchmark*.json``), the default-named one first."""
+def read_benchmarks() -> dict[str, dict]:
+    """Every committed benchmark result, ``{file stem: result}`` for ``results/style_benchmark*.json``, the
+    default-named one first."""
     from .paths import RESULTS
 
     paths = sorted(RESULTS.glob("style_benchmark*.json"), key=lambda p: (p.name != "style_benchmark.json", p.name))
     if not paths:
         raise FileNotFoundError(f"no style_benchmark*.json in {RESULTS}: run `make benchmark` to measure one")
-    return [read_benchmark(p) for p in paths]
+    return {p.stem: read_benchmark(p) for p in paths}
 
 
 def benchmark_lines(result: dict) -> list[str]:

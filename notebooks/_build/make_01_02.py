@@ -235,15 +235,14 @@ percent, with occasional spikes. The benchmark (`make benchmark`, `benchmarks/st
 runs three things on the same (slice, painting) pairs: the tutorial loop, the batched engine, and the tutorial
 loop again on the content plus Gaussian noise of standard deviation $10^{-6}$ (far below one grey level,
 $1/255$). The third run is the **noise floor**: how far apart two equally valid runs of the reference end.
-Below: the committed measurements (each with its command and machine) and the loss curves of the first.
+Below: each committed measurement (with its command and machine) and the loss curves of its pairs.
 """),
     code("""
-benchmarks = style.read_benchmarks()
-for benchmark in benchmarks:
-    print("\\n".join(style.benchmark_lines(benchmark)), end="\\n\\n")
-fig = plotting.show_benchmark_losses(benchmarks[0])
-plotting.save(fig, "02_style_benchmark_losses.png")
-plt.show()
+for name, benchmark in style.read_benchmarks().items():
+    print("\\n".join(style.benchmark_lines(benchmark)))
+    fig = plotting.show_benchmark_losses(benchmark)
+    plotting.save(fig, f"02_{name}_losses.png")
+    plt.show()
 """),
     md(r"""
 How to read it. The loss curves of the three runs lie on top of each other for the first steps, then part: that
@@ -251,6 +250,9 @@ is the chaos, and it touches the reference as much as the batched engine. So "fi
 is a criterion that the tutorial loop cannot meet against *itself*; the fair question is whether the batched
 engine lands as close to the reference as a second run of the reference does (*within the noise floor*), and
 whether it lands lower or higher on average (the geometric mean of the ratios; below 1 = lower loss).
+The spikes matter for the data too: a run that stops in a spike, or blows up and does not come back, returns
+a poor image for its step count. Each image's manifest record therefore keeps `final_over_lowest_total`, its
+final loss over the lowest one it had reached (1: still descending), so such images can be found and counted.
 Speed: on a CPU the convolutions of one image already keep every core busy, so batching gains little or loses;
 batching is for a GPU, where one 512 x 512 image leaves most of the device idle. A run on a GPU (`make
 benchmark`) writes its own line above, with the device's name.
