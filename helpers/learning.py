@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
 FILTER_SIGMAS = (0.7, 1.6, 3.5)
+MIN_BOOTSTRAP = 50  # edges per tree at the least, whatever the fraction
 
 
 # --------------------------------------------------------------------------- edge classifier
@@ -36,8 +37,8 @@ def train_edge_classifier(
 
     ``max_samples`` caps the training edges (a fixed-seed random subset) to bound the cost; each tree is
     grown on a bootstrap sample of ``tree_fraction`` of the edges (None: all, as scikit-learn's default;
-    0.3 trains 200 trees about 4x faster at no measurable loss); ``oob`` also computes the out-of-bag
-    score (``rf.oob_score_``).
+    0.3 trains 200 trees about 4x faster at no measurable loss; at least ``MIN_BOOTSTRAP`` edges); ``oob`` also
+    computes the out-of-bag score (``rf.oob_score_``).
     """
     features = np.asarray(features, dtype=np.float32)
     labels = np.asarray(labels)
@@ -53,9 +54,11 @@ def train_edge_classifier(
     if max_samples is not None and len(labels) > max_samples:
         keep = np.sort(np.random.default_rng(seed).choice(len(labels), max_samples, replace=False))
         features, labels = features[keep], labels[keep]
+    # as scikit-learn turns a fraction into a count (floor), but never fewer than MIN_BOOTSTRAP edges per tree
+    bootstrap = None if tree_fraction is None else max(int(tree_fraction * len(labels)), min(len(labels), MIN_BOOTSTRAP))
     forest = RandomForestClassifier(
         n_estimators=trees, random_state=seed, n_jobs=n_jobs, oob_score=oob, min_samples_leaf=2,
-        max_samples=tree_fraction,
+        max_samples=bootstrap,
     )
     forest.fit(features, labels)
     return forest

@@ -90,3 +90,14 @@ def test_errors_name_the_problem():
         F.edge_features(rag, HAND, RAW[:2], np.zeros(HAND.shape))
     with pytest.raises(ValueError, match="ground truth"):
         F.cut_fraction(rag, HAND, np.zeros((2, 2), dtype=np.uint32))
+
+
+def test_edge_forest_bootstrap_is_a_fraction_but_never_tiny():
+    from helpers import learning
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1000, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    assert learning.train_edge_classifier(x, y, trees=2, n_jobs=1).max_samples == 300  # 0.3 of the edges
+    small = learning.train_edge_classifier(x[:40], y[:40], trees=2, n_jobs=1)
+    assert small.max_samples == 40  # all 40 edges rather than 12 (scikit-learn warns about so few)
