@@ -37,7 +37,7 @@ from helpers import data, style  # noqa: E402
 from helpers.paths import atomic_write_text, result_path  # noqa: E402
 
 REPORT_WORKLOAD = {"slices": 30, "styles": 24, "steps": (75, 150)}
-TARGETS = {"batched_image_iterations_per_s_h100": 1000, "report_workload_s_h100": 150, "speedup_floor": 5, "loss_ratio_within": 0.02}
+TARGETS = {"batched_image_iterations_per_s_h100": 1000, "report_workload_s_h100": 150, "speedup_floor": 5, "loss_ratio_within": style.LOSS_RATIO_TOLERANCE}
 
 
 def device_name(device: str) -> str:
@@ -106,7 +106,7 @@ def loss_agreement(losses, histories, reference_losses, reference_histories) -> 
         "abs_log_ratio_median": round(float(np.median(spread)), 5),
         "abs_log_ratio_max": round(float(spread.max()), 5),
         "best_loss_ratio": [round(float(r), 5) for r in best],
-        "all_within_2_percent": bool(np.all(np.abs(ratios - 1) <= TARGETS["loss_ratio_within"])),
+        "all_within_2_percent": style.within_tolerance(ratios) == len(ratios),
     }
 
 

@@ -146,6 +146,7 @@ class VGGFeatures(nn.Module):
         self.source = source
         blocks = VGG19_BLOCKS if source == "torchvision-vgg19" else VGG16_BLOCKS
         self.names = layer_names(blocks)
+        self.depth = len(self.names)  # layers with weights; a partial export (see export_weights) stops earlier
         layers = []
         channels = 3
         for name in self.names:
@@ -174,7 +175,6 @@ class VGGFeatures(nn.Module):
 
     def _load_hed(self, weights: dict[str, np.ndarray]) -> None:
         """Copy the conv weights; an export may stop early, and then so does the usable network (``self.depth``)."""
-        self.depth = len(self.names)
         for name, layer in self._conv_layers():
             if f"{name}.weight" not in weights:
                 self.depth = self.names.index(name)
@@ -214,7 +214,7 @@ class VGGFeatures(nn.Module):
             raise KeyError(f"unknown VGG layers {unknown}: choose from {self.names}")
         wanted = set(layers)
         last = max(self.names.index(name) for name in layers)
-        if last >= getattr(self, "depth", len(self.names)):
+        if last >= self.depth:
             raise ValueError(
                 f"layer {self.names[last]} lies beyond the loaded weights, which stop before {self.names[self.depth]} "
                 f"({weights_path()} is a partial export): export deeper layers or unset ${WEIGHTS_ENV}"
