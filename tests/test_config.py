@@ -1,0 +1,57 @@
+"""The configuration: argument > environment variable > automatic choice, returned as a value."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import config
+from helpers.paths import FIGURES, RESULTS
+
+
+def test_explicit_argument_beats_environment(monkeypatch):
+    monkeypatch.setenv(config.PROFILE_ENV, "reduced")
+    assert config.select("ci").profile == "ci"
+    assert config.select().profile == "reduced"
+
+
+def test_automatic_choice_follows_the_hardware(monkeypatch):
+    monkeypatch.delenv(config.PROFILE_ENV, raising=False)
+    monkeypatch.setattr(config, "cuda_available", lambda: False)
+    chosen = config.select()
+    assert chosen.profile == "reduced" and chosen.device == "cpu"
+    monkeypatch.setattr(config, "cuda_available", lambda: True)
+    chosen = config.select()
+    assert chosen.profile == "full" and chosen.device == "cuda"
+
+
+def test_profiles_grow_in_size():
+    ci, reduced, full = (config.select(name) for name in ("ci", "reduced", "full"))
+    assert len(ci.style.slices) < len(reduced.style.slices) <= len(full.style.slices) == 30
+    assert ci.segmentation.rf_trees < full.segmentation.rf_trees == 200
+    assert full.style.steps == (75, 150) and len(full.style.styles) == 24
+    assert set(full.segmentation.train_slices) | set(full.segmentation.test_slices) == set(range(30))
+    assert not set(full.experiments.styles) & set(full.experiments.heldout_styles)
+
+
+def test_unknown_profile_is_reported():
+    with pytest.raises(ValueError, match="unknown profile 'huge'.*NSEM_PROFILE"):
+        config.select("huge")
+
+
+def test_ci_outputs_never_overwrite_committed_figures_and_results(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path))
+    ci, reduced = config.select("ci"), config.select("reduced")
+    assert ci.figures == FIGURES / "ci" and ci.results == RESULTS / "ci"
+    assert reduced.figures == FIGURES and reduced.results == RESULTS
+    assert ci.cache == tmp_path
+    assert ci.result_path("x.json") == RESULTS / "ci" / "x.json"
+    assert ci.as_dict()["results"] == "results/ci" and ci.as_dict()["cache"] == str(tmp_path)
+
+
+def test_select_is_pure():
+    """Selecting one profile changes nothing another selection sees, and the value cannot be changed."""
+    before = config.select("reduced")
+    config.select("ci")
+    assert config.select("reduced") == before
+    with pytest.raises(AttributeError):
+        before.profile = "ci"  # type: ignore[misc]
