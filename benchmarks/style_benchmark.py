@@ -9,8 +9,9 @@ or small on a CPU::
     .venv/bin/python benchmarks/style_benchmark.py --size 256 --pairs 4 --steps 30 --device cpu
 
 Both engines stylise the same (ISBI slice crop, painting) pairs for the same number of steps (function
-evaluations). (a) ``helpers.style.stylize``: torch.optim.LBFGS, one image after the other, as in the PyTorch
-tutorial the report used; (b) ``helpers.style.stylize_batch``: per-image L-BFGS vectorised over the batch.
+evaluations). (a) ``helpers.style.engine.stylize``: torch.optim.LBFGS, one image after the other, as in the PyTorch
+tutorial the report used; (b) ``helpers.style.engine.stylize_batch``: per-image L-BFGS vectorised over the
+batch.
 It measures image-iterations per second (pairs x steps / wall time) of each, their ratio, and the per-image
 ratio of final losses (batched / sequential; 1.0 = same quality), and writes results/style_benchmark.json
 with the exact command line. The report's workload (30 slices x 24 paintings at 75 and 150 steps; the
@@ -33,11 +34,19 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers import data, style  # noqa: E402
-from helpers.paths import atomic_write_text, result_path  # noqa: E402
+from benchmarks import readers  # noqa: E402
+from helpers import data  # noqa: E402
+from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
+from helpers.style import engine  # noqa: E402
+from helpers.style.engine import StyleSettings  # noqa: E402
 
 REPORT_WORKLOAD = {"slices": 30, "styles": 24, "steps": (75, 150)}
-TARGETS = {"batched_image_iterations_per_s_h100": 1000, "report_workload_s_h100": 150, "speedup_floor": 5, "loss_ratio_within": style.LOSS_RATIO_TOLERANCE}
+TARGETS = {
+    "batched_image_iterations_per_s_h100": 1000,
+    "report_workload_s_h100": 150,
+    "speedup_floor": 5,
+    "loss_ratio_within": readers.LOSS_RATIO_TOLERANCE,
+}
 
 
 def device_name(device: str) -> str:
@@ -68,22 +77,26 @@ def _sync(device: str) -> None:
 
 def run_sequential(contents, styles, steps: int, device: str) -> tuple[float, list[float], list[np.ndarray]]:
     """Seconds, final losses and loss histories of the one-at-a-time tutorial loop (fp32, as the tutorial)."""
-    style.stylize(contents[0], styles[0], steps=2, device=device)  # warm-up (cuDNN autotuning, allocator)
+    settings = StyleSettings(device=device, precision="fp32")
+    engine.stylize(contents[0], styles[0], 2, settings)  # warm-up (cuDNN autotuning, allocator)
     _sync(device)
     started = time.perf_counter()
-    results = [style.stylize(c, s, steps=steps, device=device) for c, s in zip(contents, styles)]
+    results = [engine.stylize(c, s, steps, settings) for c, s in zip(contents, styles)]
     _sync(device)
     return time.perf_counter() - started, [r.final["total"] for r in results], [r.history["total"] for r in results]
 
 
-def run_batched(contents, styles, steps: int, device: str, batch: int, precision: str) -> tuple[float, list[float], list[np.ndarray]]:
+def run_batched(
+    contents, styles, steps: int, device: str, batch: int, precision: str
+) -> tuple[float, list[float], list[np.ndarray]]:
     """Seconds, final losses and loss histories of the batched engine, ``batch`` pairs at a time."""
-    style.stylize_batch(contents[:batch], styles[:batch], steps=2, device=device, precision=precision)  # warm-up
+    settings = StyleSettings(device=device, precision=precision)
+    engine.stylize_batch(contents[:batch], styles[:batch], 2, settings)  # warm-up
     _sync(device)
     started = time.perf_counter()
     results = []
     for i in range(0, len(contents), batch):
-        results += style.stylize_batch(contents[i : i + batch], styles[i : i + batch], steps=steps, device=device, precision=precision)
+        results += engine.stylize_batch(contents[i : i + batch], styles[i : i + batch], steps, settings)
     _sync(device)
     return time.perf_counter() - started, [r.final["total"] for r in results], [r.history["total"] for r in results]
 
@@ -106,7 +119,7 @@ def loss_agreement(losses, histories, reference_losses, reference_histories) -> 
         "abs_log_ratio_median": round(float(np.median(spread)), 5),
         "abs_log_ratio_max": round(float(spread.max()), 5),
         "best_loss_ratio": [round(float(r), 5) for r in best],
-        "all_within_2_percent": style.within_tolerance(ratios) == len(ratios),
+        "all_within_2_percent": readers.within_tolerance(ratios) == len(ratios),
     }
 
 
@@ -116,8 +129,10 @@ def noise_floor_verdict(entry: dict, floor: dict) -> dict:
     ``within_noise_floor``: the median over pairs of |ln(loss ratio)| is no larger than the noise floor's (the
     typical pair; the rule the summary uses). ``within_noise_floor_worst_pair``: the same for the largest
     |ln ratio| (one chaotic pair decides it, so it is noisy with few pairs)."""
-    return {"within_noise_floor": bool(entry["abs_log_ratio_median"] <= floor["abs_log_ratio_median"]),
-            "within_noise_floor_worst_pair": bool(entry["abs_log_ratio_max"] <= floor["abs_log_ratio_max"])}
+    return {
+        "within_noise_floor": bool(entry["abs_log_ratio_median"] <= floor["abs_log_ratio_median"]),
+        "within_noise_floor_worst_pair": bool(entry["abs_log_ratio_max"] <= floor["abs_log_ratio_max"]),
+    }
 
 
 def _rounded(histories) -> list[list[float]]:
@@ -128,15 +143,26 @@ def main(argv=None) -> dict:
     gpu = torch.cuda.is_available()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=512, help="side of the square content crops (default 512)")
-    parser.add_argument("--pairs", type=int, default=24 if gpu else 4, help="(content, style) pairs (default 24 on a GPU)")
+    parser.add_argument(
+        "--pairs", type=int, default=24 if gpu else 4, help="(content, style) pairs (default 24 on a GPU)"
+    )
     parser.add_argument("--steps", type=int, default=50, help="function evaluations per image (default 50)")
     parser.add_argument("--device", default="cuda" if gpu else "cpu")
     parser.add_argument("--batch", type=int, default=None, help="pairs per batch of the batched engine (default: all)")
-    parser.add_argument("--precisions", nargs="+", default=None, help="batched precisions to measure (default: bf16 fp32 on cuda, fp32 on cpu)")
-    parser.add_argument("--noise-floor", type=float, default=1e-6,
-                        help="also rerun the sequential loop on contents + this much Gaussian noise (e.g. 1e-6) and record "
-                             "its loss ratios: how far apart two equally valid runs end (default 1e-6; 0: skip)")
-    parser.add_argument("--out", default=str(result_path("style_benchmark.json")))
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        default=None,
+        help="batched precisions to measure (default: bf16 fp32 on cuda, fp32 on cpu)",
+    )
+    parser.add_argument(
+        "--noise-floor",
+        type=float,
+        default=1e-6,
+        help="also rerun the sequential loop on contents + this much Gaussian noise (e.g. 1e-6) and record "
+        "its loss ratios: how far apart two equally valid runs end (default 1e-6; 0: skip)",
+    )
+    parser.add_argument("--out", default=str(RESULTS / readers.BENCHMARK_FILE))
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not gpu:
         raise SystemExit("--device cuda but no CUDA GPU is visible: use --device cpu")
@@ -166,11 +192,19 @@ def main(argv=None) -> dict:
             "report_workload_estimate_s": round(workload_evals / rate, 1),
         }
         histories[f"batched_{precision}"] = _rounded(bat_hist)
-        print(f"  {rate:.2f} image-iterations/s, x{rate / seq_rate:.2f}, loss ratios {agreement['per_image_loss_ratio']}", flush=True)
+        print(
+            f"  {rate:.2f} image-iterations/s, x{rate / seq_rate:.2f}, loss ratios {agreement['per_image_loss_ratio']}",
+            flush=True,
+        )
     floor = None
     if args.noise_floor > 0:
         rng = np.random.default_rng(0)
-        noisy = [np.clip(c.astype(np.float32) / 255 + args.noise_floor * rng.standard_normal(c.shape).astype(np.float32), 0, 1) for c in contents]
+        noisy = [
+            np.clip(
+                c.astype(np.float32) / 255 + args.noise_floor * rng.standard_normal(c.shape).astype(np.float32), 0, 1
+            )
+            for c in contents
+        ]
         print(f"noise floor: sequential again on contents + N(0, {args.noise_floor:g}) ...", flush=True)
         _, noisy_losses, noisy_hist = run_sequential(noisy, styles, args.steps, args.device)
         histories["sequential_noisy_input"] = _rounded(noisy_hist)
@@ -178,14 +212,21 @@ def main(argv=None) -> dict:
             "noise_std": args.noise_floor,
             **loss_agreement(noisy_losses, noisy_hist, seq_losses, seq_hist),
             "note": "the sequential loop against itself on inputs perturbed far below one grey level (1/255): "
-                    "how far apart two equally valid runs of the reference end, the spread any engine must be judged against",
+            "how far apart two equally valid runs of the reference end, the spread any engine must be judged against",
         }
         for entry in batched.values():
             entry.update(noise_floor_verdict(entry, floor))
         print(f"  loss ratios {floor['per_image_loss_ratio']}", flush=True)
     measured_gpu = args.device.startswith("cuda")
     result = {
-        "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", "benchmarks/style_benchmark.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            shlex.quote(a)
+            for a in [
+                ".venv/bin/python",
+                "benchmarks/style_benchmark.py",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "device": args.device,
         "device_name": device_name(args.device),
@@ -198,7 +239,8 @@ def main(argv=None) -> dict:
         "styles": styles,
         "steps_are": "function evaluations (forward + backward) per image",
         "sequential": {
-            "engine": "helpers.style.stylize: torch.optim.LBFGS(max_iter=20) per optimizer.step, one image at a time (PyTorch tutorial)",
+            "engine": "helpers.style.engine.stylize: torch.optim.LBFGS(max_iter=20) per optimizer.step, "
+            "one image at a time (PyTorch tutorial)",
             "dtype": "float32",
             "seconds": round(seq_s, 3),
             "image_iterations_per_s": round(seq_rate, 3),
@@ -206,17 +248,21 @@ def main(argv=None) -> dict:
         },
         "batched": batched,
         "sequential_noise_floor": floor,
-        "verdict_rule": "within_noise_floor: the batched engine's median over pairs of |ln(loss ratio)| against the reference "
-                        "is no larger than that of the reference against itself on 1e-6-perturbed inputs "
-                        "(within_noise_floor_worst_pair: the same for the largest |ln ratio|)",
-        "report_workload": {**REPORT_WORKLOAD, "image_iterations": REPORT_WORKLOAD["slices"] * REPORT_WORKLOAD["styles"] * max(REPORT_WORKLOAD["steps"]),
-                            "note": "one 150-step run per (slice, style) with a snapshot at 75 steps"},
+        "verdict_rule": "within_noise_floor: the batched engine's median over pairs of |ln(loss ratio)| against the "
+        "reference is no larger than that of the reference against itself on 1e-6-perturbed inputs "
+        "(within_noise_floor_worst_pair: the same for the largest |ln ratio|)",
+        "report_workload": {
+            **REPORT_WORKLOAD,
+            "image_iterations": REPORT_WORKLOAD["slices"] * REPORT_WORKLOAD["styles"] * max(REPORT_WORKLOAD["steps"]),
+            "note": "one 150-step run per (slice, style) with a snapshot at 75 steps",
+        },
         "targets": TARGETS,
         "loss_histories": histories,
         "note": (
-            "measured on a GPU" if measured_gpu else
-            "measured on the CPU only: the H100 targets (>= 1000 image-iterations/s at 512 px, report workload < 2.5 min) "
-            "were NOT measured; run this script on a GPU with its defaults to measure them"
+            "measured on a GPU"
+            if measured_gpu
+            else "measured on the CPU only: the H100 targets (>= 1000 image-iterations/s at 512 px, report workload "
+            "< 2.5 min) were NOT measured; run this script on a GPU with its defaults to measure them"
         ),
     }
     atomic_write_text(Path(args.out), json.dumps(result, indent=2) + "\n")

@@ -57,7 +57,7 @@ def test_dense_ground_truth_covers_every_pixel_and_respects_interiors():
 def test_photos_and_styles_load_by_name_and_number():
     photo = data.load_photo("heidelberg2", size=128)
     assert photo.dtype == np.float32 and max(photo.shape[:2]) == 128 and photo.shape[2] == 3
-    assert 0.0 <= photo.min() and photo.max() <= 1.0
+    assert photo.min() >= 0.0 and photo.max() <= 1.0
     assert data.resolve_style(20) == (20, "the_scream")
     assert data.resolve_style("udnie") == (21, "udnie")
     assert data.resolve_style("09_mosaic_ducks_massimo")[0] == 9

@@ -47,7 +47,7 @@ def test_conv_layout_matches_keras_semantics_written_in_numpy(weights):
 def edge_auc(image: np.ndarray, weights) -> float:
     """How well the HED edge map ranks the image's strongest 10% Sobel gradients above the rest (ROC AUC)."""
     edges = vgg.hed_edges(image, vgg.HED(weights))
-    assert edges.shape == image.shape[:2] and 0.0 <= edges.min() and edges.max() <= 1.0
+    assert edges.shape == image.shape[:2] and edges.min() >= 0.0 and edges.max() <= 1.0
     return vgg.gradient_agreement(image, edges)
 
 

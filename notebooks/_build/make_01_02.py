@@ -2,7 +2,9 @@
 
 from nbtools import code, md, write
 
-PARAMS = code("profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic", ["parameters"])
+PARAMS = code(
+    "profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic", ["parameters"]
+)
 
 NB01 = [
     PARAMS,
@@ -10,14 +12,14 @@ NB01 = [
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-import helpers.data as data
-import helpers.plotting as plotting
-import helpers.profile
-import helpers.style as style
-import helpers.widgets as widgets
+from helpers import data
+from helpers.config import select
+from helpers.style import engine, losses
+from helpers.viz import figures, widgets
+from helpers.viz import style as style_figures
 
-P = helpers.profile.select(profile)
-print(P)
+config = select(profile)
+config
 """),
     md(r"""
 # 01 · Artistic style transfer on Heidelberg photos
@@ -28,46 +30,56 @@ $\mathbf{x}$. Feature maps of a pretrained VGG16 describe the images: $F^l, P^l,
 are the maps of layer $l$ for $\mathbf{x}, \mathbf{p}, \mathbf{a}$, with $N_l$ filters and $M_l$ = height × width.
 
 **Content** (eq. 1) is the mean squared difference of the feature maps, summed over the content layers:
-$$\mathcal{L}_{content}(\mathbf{p},\mathbf{x}) = \sum_{l \in L_{content}} \frac{1}{N_l M_l} \sum_{i,j} (F^l_{ij} - P^l_{ij})^2$$
+$$\mathcal{L}_{content}(\mathbf{p},\mathbf{x}) =
+  \sum_{l \in L_{content}} \frac{1}{N_l M_l} \sum_{i,j} (F^l_{ij} - P^l_{ij})^2$$
 
 **Style** lives in the correlations between filters, the Gram matrices (eq. 2, 3)
 $$A^l_{ij} = \sum_{k=1}^{M_l} S^l_{ik} S^l_{jk}, \qquad G^l_{ij} = \sum_{k=1}^{M_l} F^l_{ik} F^l_{jk},$$
 compared over the style layers (eq. 4):
-$$\mathcal{L}_{style}(\mathbf{a},\mathbf{x}) = \sum_{l \in L_{style}} \frac{1}{N_l^2 M_l^2} \sum_{i,j} (G^l_{ij} - A^l_{ij})^2$$
+$$\mathcal{L}_{style}(\mathbf{a},\mathbf{x}) =
+  \sum_{l \in L_{style}} \frac{1}{N_l^2 M_l^2} \sum_{i,j} (G^l_{ij} - A^l_{ij})^2$$
 
 and the two are weighed against each other (eq. 5):
-$$\mathcal{L}(\mathbf{p},\mathbf{a},\mathbf{x}) = \alpha\, \mathcal{L}_{content}(\mathbf{p},\mathbf{x}) + \beta\, \mathcal{L}_{style}(\mathbf{a},\mathbf{x})$$
+$$\mathcal{L}(\mathbf{p},\mathbf{a},\mathbf{x}) =
+  \alpha\, \mathcal{L}_{content}(\mathbf{p},\mathbf{x}) + \beta\, \mathcal{L}_{style}(\mathbf{a},\mathbf{x})$$
 
-`helpers.style` implements these equations literally (`content_loss`, `gram_matrix`, `style_loss`, `total_loss`;
-the tests check them against hand-computed values). Our choices, all documented in the module:
+`helpers.style.losses` implements these equations literally (`content_loss`, `gram_matrix`, `style_loss`,
+`total_loss`; the tests check them against hand-computed values). Our choices, all documented in `helpers.style`:
 
-* VGG16 with the HED weights bundled offline (`helpers.vgg`); content layer `conv4_2`, style layers `conv1_1 … conv5_1`, equal weights as in eq. 4.
-* Minimisation with L-BFGS as in the PyTorch tutorial the report's code follows, starting from the photo. A **step** is one function evaluation (forward + backward pass).
+* VGG16 with the HED weights bundled offline (`helpers.vgg`); content layer `conv4_2`, style layers
+  `conv1_1 … conv5_1`, equal weights as in eq. 4.
+* Minimisation with L-BFGS as in the PyTorch tutorial the report's code follows, starting from the photo. A
+  **step** is one function evaluation (forward + backward pass).
 * The painting is scaled to cover the photo and centre-cropped, so $M_l$ is the same for $G^l$ and $A^l$.
 """),
     md(r"""
 ## The report's three examples (Figures 4–6)
 
 Bridge gate × *The Scream*, market square × *Udnie*, Mathematikon × mosaic ducks, at the profile's size and
-number of steps, with $\alpha = 1$ and the module's default $\beta$.
+number of steps, with $\alpha = 1$ and the default $\beta$ (`engine.StyleSettings`: one settings object for both
+engines).
 """),
     code("""
-print(f"alpha = {style.DEFAULT_ALPHA}, beta = {style.DEFAULT_BETA}, {P.photo_steps} steps, longest side {P.photo_size} px")
-contents = {photo: data.load_photo(photo, P.photo_size) for photo, _ in data.REPORT_EXAMPLES}
+work = config.style
+settings = engine.StyleSettings(device=config.device)
+print(f"alpha = {settings.alpha}, beta = {settings.beta}, {work.photo_steps} steps, longest side {work.photo_size} px")
+contents = {photo: data.load_photo(photo, work.photo_size) for photo, _ in data.REPORT_EXAMPLES}
 examples = {
-    (photo, number): style.stylize(contents[photo], number, steps=P.photo_steps, device=P.device, progress=True)
+    (photo, number): engine.stylize(contents[photo], number, work.photo_steps, settings, progress=True)
     for photo, number in data.REPORT_EXAMPLES
 }
 for (photo, number), result in examples.items():
-    print(f"{photo} x {number:02d}: {result.seconds:.1f} s, final content loss {result.final['content']:.4g}, style loss {result.final['style']:.4g}")
+    print(f"{photo} x {number:02d}: {result.seconds:.1f} s, final content loss {result.final['content']:.4g}, "
+          f"style loss {result.final['style']:.4g}")
 """),
     code("""
 names = data.style_names()
-fig = plotting.show_style_triptychs([
-    (contents[photo], data.load_style(number, P.photo_size), result.image, f"content: {photo}", f"style: {number:02d} {names[number]}")
+fig = style_figures.show_style_triptychs([
+    (contents[photo], data.load_style(number, work.photo_size), result.image, f"content: {photo}",
+     f"style: {number:02d} {names[number]}")
     for (photo, number), result in examples.items()
 ])
-plotting.save(fig, "01_report_examples.png")
+figures.save(fig, config.figure_path("01_report_examples.png"))
 plt.show()
 """),
     md(r"""
@@ -77,46 +89,48 @@ Starting from the photo, the content loss is zero and the style loss is large; L
 content for a large drop in style loss within the first tens of steps, then slowly refines.
 """),
     code("""
-fig = plotting.show_loss_curves({f"{p} x {n:02d}": r.history for (p, n), r in examples.items()}, style.DEFAULT_ALPHA, style.DEFAULT_BETA)
-plotting.save(fig, "01_loss_curves.png")
+histories = {f"{p} x {n:02d}": r.history for (p, n), r in examples.items()}
+fig = style_figures.show_loss_curves(histories, losses.DEFAULT_ALPHA, losses.DEFAULT_BETA)
+figures.save(fig, config.figure_path("01_loss_curves.png"))
 plt.show()
 """),
     md(r"""
 ## The effect of $\alpha/\beta$ and of the number of steps
 
 Only the ratio $\alpha/\beta$ matters for the minimiser (scaling both scales the loss). One run of the batched
-engine (`style.stylize_batch`, each image optimised independently) per ratio gives the images after several
-step counts as snapshots of the same run. Smaller size here (`P.widget_size`) to keep it quick.
+engine (`engine.stylize_batch`, each image optimised independently) per ratio gives the images after several
+step counts as snapshots of the same run. Smaller size here (`config.style.widget_size`) to keep it quick.
 """),
     code("""
 betas = [1e-7, 1e-6, 1e-5, 1e-4]
-step_counts = sorted({max(1, P.photo_steps // 4), max(1, P.photo_steps // 2), P.photo_steps})
+step_counts = sorted({max(1, work.photo_steps // 4), max(1, work.photo_steps // 2), work.photo_steps})
 photo, number = data.REPORT_EXAMPLES[0]
-small = data.load_photo(photo, P.widget_size)
-grid = style.stylize_batch([small] * len(betas), [number] * len(betas), beta=betas, steps=max(step_counts),
-                           snapshots=step_counts, device=P.device)
+small = data.load_photo(photo, work.widget_size)
+grid = engine.stylize_batch([small] * len(betas), [number] * len(betas), max(step_counts),
+                            engine.StyleSettings(beta=tuple(betas), device=config.device), snapshots=step_counts)
 for b, r in zip(betas, grid):
-    print(f"alpha/beta = {1 / b:.0e}: " + ", ".join(f"{s} steps: style loss {r.snapshot_losses[s]['style']:.3g}" for s in step_counts))
+    print(f"alpha/beta = {1 / b:.0e}: "
+          + ", ".join(f"{s} steps: style loss {r.snapshot_losses[s]['style']:.3g}" for s in step_counts))
 """),
     code("""
-fig = plotting.show_image_grid(
+fig = style_figures.show_image_grid(
     [[r.snapshots[s] for r in grid] for s in step_counts],
     row_labels=[f"{s} steps" for s in step_counts],
     col_labels=[f"alpha/beta = {1 / b:.0e}" for b in betas],
     title=f"{photo} x {number:02d} {names[number]}: content-style trade-off (columns) and steps (rows)",
 )
-plotting.save(fig, "01_alpha_beta_steps_grid.png")
+figures.save(fig, config.figure_path("01_alpha_beta_steps_grid.png"))
 plt.show()
 """),
     md(r"""
 ## Try it yourself
 
 Pick a photo and a painting, move the sliders ($\alpha$ and $\beta$ on a log scale) and press **Run**. The
-image is small (`P.widget_size` pixels) so that a CPU answers in seconds. The cell below the panel runs it
+image is small (`config.style.widget_size` pixels) so that a CPU answers in seconds. The cell below the panel runs it
 once with the current settings so that a headless run shows a result too.
 """),
     code("""
-panel, run = widgets.style_transfer_panel(size=P.widget_size, device=P.device, steps=min(30, P.photo_steps))
+panel, run = widgets.style_transfer_panel(size=work.widget_size, device=config.device, steps=min(30, work.photo_steps))
 display(panel)
 """),
     code("""
@@ -132,13 +146,16 @@ NB02 = [
 import matplotlib.pyplot as plt
 import numpy as np
 
-import helpers.data as data
-import helpers.plotting as plotting
-import helpers.profile
-import helpers.style as style
+from benchmarks import readers
+from helpers import data
+from helpers.config import select
+from helpers.style import cache, engine, washout
+from helpers.viz import figures
+from helpers.viz import style as style_figures
 
-P = helpers.profile.select(profile)
-print(P)
+config = select(profile)
+work = config.style
+config
 """),
     md(r"""
 # 02 · Stylising the ISBI training volume
@@ -150,20 +167,21 @@ to use them later as augmented training data (section 3.2). Here:
   snapshot of the same run (the trajectory does not depend on where it stops);
 * the grey EM slice goes in as three equal channels; the stylised RGB result returns to one channel as its
   BT.601 luminance $0.299R + 0.587G + 0.114B$;
-* many pairs run at once (`style.stylize_batch`: per-image L-BFGS on batched tensors; on a GPU in bfloat16);
+* many pairs run at once (`engine.stylize_batch`: per-image L-BFGS on batched tensors; on a GPU in bfloat16);
 * each finished image is written at once, atomically, as a grey PNG under
-  `cache/stylized/crop<side>/steps<S>/style<NN>/slice<II>.png`, and `cache/stylized/manifest.json` records its
-  settings and final losses. An interrupted run resumes where it stopped; copying `cache/stylized/` moves a GPU
-  run's output to another machine. The same run from the command line: `python -m helpers.style --profile NAME`.
+  `cache/stylized/crop<side>/steps<S>/style<NN>/slice<II>.png` (`cache/` is `config.cache`: `$NSEM_CACHE` if
+  set), and `cache/stylized/manifest.json` records its settings and final losses. An interrupted run resumes
+  where it stopped; copying `cache/stylized/` moves a GPU run's output to another machine. The same run from the
+  command line: `python -m helpers.style --profile NAME`.
 
 The `full` profile does all 30 slices x 24 paintings x (75, 150) steps on whole 512 x 512 slices (the report did
 24 slices; the experiments' repeated splits need all 30); `reduced` and `ci` do a subset on top-left crops.
 """),
     code("""
-print(f"{len(P.stylize_slices)} slices x {len(P.stylize_styles)} paintings x steps {P.stylize_steps}, "
-      f"crop {P.stylize_crop or 512} px, batch {P.stylize_batch}, device {P.device}")
-summary = style.stylize_isbi(P.stylize_slices, P.stylize_styles, P.stylize_steps, crop=P.stylize_crop,
-                             batch_size=P.stylize_batch, device=P.device)
+print(f"{len(work.slices)} slices x {len(work.styles)} paintings x steps {work.steps}, "
+      f"crop {work.crop or 512} px, batch {work.batch}, device {config.device}")
+summary = cache.stylize_isbi(config.cache, work.slices, work.styles, work.steps, crop=work.crop,
+                             batch_size=work.batch, settings=engine.StyleSettings(device=config.device))
 print(summary)
 """),
     md(r"""
@@ -172,62 +190,68 @@ print(summary)
 The first slices of the profile, original and stylised with each painting, at each step count.
 """),
     code("""
-shown = list(P.stylize_slices[:2])
-side = P.stylize_crop or 512
+shown = list(work.slices[:2])
+side = work.crop or 512
 raw, labels = data.load_training(shown)
 names = data.style_names()
 images, row_labels = [], []
 for s_i, s in enumerate(shown):
-    for steps in P.stylize_steps:
-        row = [raw[s_i, :side, :side]] + [style.load_stylized(steps, n, [s], crop=P.stylize_crop)[0] for n in P.stylize_styles]
+    for steps in work.steps:
+        stylised = [cache.load_stylized(config.cache, steps, n, [s], crop=work.crop)[0] for n in work.styles]
+        row = [raw[s_i, :side, :side]] + stylised
         images.append(row)
         row_labels.append(f"slice {s}, {steps} steps")
-fig = plotting.show_image_grid(images, row_labels, ["original"] + [f"{n:02d} {names[n]}" for n in P.stylize_styles],
-                               title=f"ISBI training slices stylised with paintings ({side} x {side} px, grey)")
-plotting.save(fig, "02_stylized_grid.png")
+fig = style_figures.show_image_grid(images, row_labels, ["original"] + [f"{n:02d} {names[n]}" for n in work.styles],
+                                   title=f"ISBI training slices stylised with paintings ({side} x {side} px, grey)")
+figures.save(fig, config.figure_path("02_stylized_grid.png"))
 plt.show()
 """),
     md(r"""
 ## Washed-out results, found by a measure (the report's Figure 15)
 
 The report picked by eye some stylised slices that "went wrong": washed out, membranes barely visible. We
-measure it instead (`style.washout_scores`) with the ground-truth membrane labels: the *membrane contrast* is
+measure it instead (`washout.washout_scores`) with the ground-truth membrane labels: the *membrane contrast* is
 $|\bar{g}_{cell} - \bar{g}_{membrane}| / \sigma_g$ of the stylised slice divided by that of the original (1: the
 membranes stand out as before; near 0: washed out). We also report the grey-level contrast (std ratio) and the
 pixel correlation with the original.
 """),
     code("""
-table = style.washout_table(P.stylize_slices, P.stylize_styles, P.stylize_steps, crop=P.stylize_crop)
+table = washout.washout_table(config.cache, work.slices, work.styles, work.steps, crop=work.crop)
 print(f"{'style':>24} {'steps':>5} {'membrane contrast':>18} {'contrast':>9} {'correlation':>11}  (means over slices)")
-for n in P.stylize_styles:
-    for steps in P.stylize_steps:
+for n in work.styles:
+    for steps in work.steps:
         rows = [r for r in table if r["style"] == n and r["steps"] == steps]
         print(f"{n:02d} {names[n]:>21} {steps:>5} {np.mean([r['membrane_contrast'] for r in rows]):>18.3f} "
               f"{np.mean([r['contrast'] for r in rows]):>9.3f} {np.mean([r['correlation'] for r in rows]):>11.3f}")
-fig = plotting.show_washout_scores(table)
-plotting.save(fig, "02_washout_scores.png")
+fig = style_figures.show_washout_scores(table)
+figures.save(fig, config.figure_path("02_washout_scores.png"))
 plt.show()
 """),
     code("""
 worst = table[:3]  # lowest membrane contrast first
-side = P.stylize_crop or 512
 raw_w, _ = data.load_training([r["slice"] for r in worst])
-images = [[raw_w[i, :side, :side], style.load_stylized(r["steps"], r["style"], [r["slice"]], crop=P.stylize_crop)[0],
-           data.load_style(r["style"], 256)] for i, r in enumerate(worst)]
-row_labels = [f"slice {r['slice']}, {r['style']:02d} {r['style_name']}, {r['steps']} steps\\nmembrane contrast {r['membrane_contrast']:.2f}" for r in worst]
-fig = plotting.show_image_grid(images, row_labels, ["raw", "stylised (most washed out)", "style image"],
-                               title="The most washed-out stylised slices by membrane contrast (cf. report Fig. 15)", cell=3.2)
-plotting.save(fig, "02_washed_out.png")
+images = [
+    [raw_w[i, :side, :side], cache.load_stylized(config.cache, r["steps"], r["style"], [r["slice"]], work.crop)[0],
+     data.load_style(r["style"], 256)]
+    for i, r in enumerate(worst)
+]
+row_labels = [f"slice {r['slice']}, {r['style']:02d} {r['style_name']}, {r['steps']} steps\\n"
+              f"membrane contrast {r['membrane_contrast']:.2f}" for r in worst]
+fig = style_figures.show_image_grid(
+    images, row_labels, ["raw", "stylised (most washed out)", "style image"],
+    title="The most washed-out stylised slices by membrane contrast (cf. report Fig. 15)", cell=3.2,
+)
+figures.save(fig, config.figure_path("02_washed_out.png"))
 plt.show()
 """),
     md(r"""
 These rankings come from the run above, not from hand-picking: rerun with another profile and the table and
 the figure follow the data. The stylised stacks are read back with
-`style.load_stylized(steps, style, slices, crop=...)` by the augmentation experiments.
+`cache.load_stylized(config.cache, steps, style, slices, crop=...)` by the augmentation experiments.
 
 ## Is the batched engine as good as the report's loop?
 
-`stylize_batch` runs the same L-BFGS as the PyTorch tutorial's loop, but for many images at once. How close
+`engine.stylize_batch` runs the same L-BFGS as the PyTorch tutorial's loop, but for many images at once. How close
 should their results be? L-BFGS with a fixed step (`lr=1`, no line search, the tutorial's settings) is
 *chaotic*: a change in the last bits of one pixel - from summing in another order, as a batched convolution
 does - grows until two runs follow different paths, and the loss after a given step can differ by tens of
@@ -238,10 +262,10 @@ $1/255$). The third run is the **noise floor**: how far apart two equally valid 
 Below: each committed measurement (with its command and machine) and the loss curves of its pairs.
 """),
     code("""
-for name, benchmark in style.read_benchmarks().items():
-    print("\\n".join(style.benchmark_lines(benchmark)))
-    fig = plotting.show_benchmark_losses(benchmark)
-    plotting.save(fig, f"02_{name}_losses.png")
+for name, benchmark in readers.read_benchmarks().items():
+    print("\\n".join(readers.benchmark_lines(benchmark)))
+    fig = style_figures.show_benchmark_losses(benchmark)
+    figures.save(fig, config.figure_path(f"02_{name}_losses.png"))
     plt.show()
 """),
     md(r"""

@@ -8,12 +8,15 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from IPython.display import display
-from helpers import features as F, learning as L, pipeline as PL, plotting, superpixels as S
-from helpers.profile import select
+from helpers.config import select
+from helpers.segmentation import (boundaries, evaluation, features, graph, learning, metrics, pipeline,
+                                  pixel_classifier, superpixels)
+from helpers.viz import figures, segmentation as segmentation_plots
 
-P = select(profile)
-print(P.name, "| crop:", P.seg_crop or 512, "| train slices:", P.train_slices, "| test slices:", P.test_slices,
-      "| edge RF trees:", P.rf_trees)"""
+config = select(profile)
+work = config.segmentation
+print(config.profile, "| crop:", work.crop or 512, "| train slices:", work.train_slices, "| test slices:",
+      work.test_slices, "| edge RF trees:", work.rf_trees)"""
 
 # --------------------------------------------------------------------------------------------------- 03
 nb03 = [
@@ -32,7 +35,8 @@ classifier later decides which edges are true cell boundaries. This notebook bui
 4. the **best segmentation reachable** from the superpixels (each superpixel assigned to the ground-truth cell it
    overlaps most): no edge classifier can do better, so this is the upper bound of the whole approach.
 
-All the work is in `helpers/superpixels.py` and `helpers/features.py` (bioimage-cpp, python-elf, scikit-image).
+All the work is in `helpers/segmentation/` (`boundaries`, `superpixels`, `graph`; bioimage-cpp, python-elf,
+scikit-image).
 """),
     code(PARAMS, ["parameters"]),
     code(SETUP),
@@ -43,10 +47,11 @@ We use the ISBI 2012 training volume with the report's split: slices 0-23 train,
 uses 128 x 128 crops of a few slices). The dense ground truth (one id per cell, membranes split between the
 cells) comes from the binary membrane labels (notebook 00).
 """),
-    code("""train_raw, train_labels, train_gt = PL.load_slices(P.train_slices, P.seg_crop)
-test_raw, test_labels, test_gt = PL.load_slices(P.test_slices, P.seg_crop)
+    code("""train_raw, train_labels, train_gt = pipeline.load_slices(work.train_slices, work.crop)
+test_raw, test_labels, test_gt = pipeline.load_slices(work.test_slices, work.crop)
 raw, labels, gt = test_raw[0], test_labels[0], test_gt[0]
-print(f"train {train_raw.shape}, test {test_raw.shape}; slice {P.test_slices[0]} has {len(np.unique(gt))} cells")"""),
+print(f"train {train_raw.shape}, test {test_raw.shape}; "
+      f"slice {work.test_slices[0]} has {len(np.unique(gt))} cells")"""),
     md("""
 ## Boundary maps
 
@@ -56,14 +61,15 @@ Membranes in the ISBI slices are **dark** ridges, so the Frangi filter must look
 trained on the training slices' membrane labels (it never saw this test slice).
 """),
     code("""t0 = time.perf_counter()
-pixel_classifier = L.train_pixel_classifier(train_raw, train_labels, seed=0)
+pixel_forest = pixel_classifier.train_pixel_classifier(train_raw, train_labels)
 print(f"pixel classifier trained on {len(train_raw)} slices in {time.perf_counter() - t0:.1f} s")
-maps = {"Frangi (report)": S.frangi_boundary(raw), "Hessian, largest eigenvalue": S.hessian_boundary(raw),
-        "pixel classifier P(membrane)": L.membrane_probability(pixel_classifier, raw)}
+maps = {"Frangi (report)": boundaries.frangi_boundary(raw),
+        "Hessian, largest eigenvalue": boundaries.hessian_boundary(raw),
+        "pixel classifier P(membrane)": pixel_classifier.membrane_probability(pixel_forest, raw)}
 for name, m in maps.items():
     print(f"{name:30s} mean on membranes {m[labels == 0].mean():.2f}, in cells {m[labels == 255].mean():.2f}")
-fig = plotting.show_boundary_maps(raw, maps, labels)
-plotting.save(fig, "03_boundary_maps.png"); plt.show()"""),
+fig = segmentation_plots.show_boundary_maps(raw, maps, labels)
+figures.save(fig, config.figure_path("03_boundary_maps.png")); plt.show()"""),
     md("""
 ## Watershed without and with Frangi (the report's Figures 7 and 8)
 
@@ -73,26 +79,27 @@ report's code uses a *distance-transform watershed*: threshold the Frangi map (0
 nearest boundary pixel, put seeds at its smoothed maxima (cell interiors) and flood.
 """),
     code("""ws = dict(threshold=0.3, sigma_seeds=3.0, min_size=25)
-without = S.seeded_watershed(S.raw_boundary(raw))
-with_frangi = S.distance_watershed(maps["Frangi (report)"], **ws)
-fig = plotting.show_watershed_figures(raw, maps["Frangi (report)"], without, with_frangi)
-plotting.save(fig, "03_watershed_without_with_frangi.png"); plt.show()"""),
+without = superpixels.seeded_watershed(boundaries.raw_boundary(raw))
+with_frangi = superpixels.distance_watershed(maps["Frangi (report)"], **ws)
+fig = segmentation_plots.show_watershed_figures(raw, maps["Frangi (report)"], without, with_frangi)
+figures.save(fig, config.figure_path("03_watershed_without_with_frangi.png")); plt.show()"""),
     md("""
 ## The region adjacency graph
 
 bioimage-cpp builds the graph from the superpixel image (ids must be consecutive from 0, which
-`helpers.superpixels` guarantees: elf's size filter leaves gaps). Each dot is a superpixel, each line an edge
-between touching superpixels; the line colour is the ground-truth *cut fraction* of the edge (the chance that two
-pixels on either side lie in different cells: 1 = a true boundary, 0 = two pieces of one cell).
+`helpers.segmentation.superpixels` guarantees: elf's size filter leaves gaps). Each dot is a superpixel, each line
+an edge between touching superpixels; the line colour is the ground-truth *cut fraction* of the edge (the chance
+that two pixels on either side lie in different cells: 1 = a true boundary, 0 = two pieces of one cell).
 """),
-    code("""rag = F.region_adjacency_graph(with_frangi)
-graph = F.as_graph(rag)
-fraction = F.cut_fraction(rag, with_frangi, gt)
-fig = plotting.show_rag(raw, with_frangi, graph.uv_ids, fraction, title="RAG of the Frangi superpixels",
-                        value_label="ground-truth cut fraction")
-plotting.save(fig, "03_rag.png"); plt.show()
-print(f"{graph.n_nodes} nodes, {graph.n_edges} edges; {np.mean(fraction > 0.8):.0%} true boundaries (> 0.8), "
-      f"{np.mean(fraction < 0.2):.0%} inner edges (< 0.2), {np.mean((fraction >= 0.2) & (fraction <= 0.8)):.0%} unsure")"""),
+    code("""rag = graph.region_adjacency_graph(with_frangi)
+frangi_graph = graph.as_graph(rag)
+fraction = graph.cut_fraction(rag, with_frangi, gt)
+fig = segmentation_plots.show_rag(raw, with_frangi, frangi_graph.uv_ids, fraction,
+                                  title="RAG of the Frangi superpixels", value_label="ground-truth cut fraction")
+figures.save(fig, config.figure_path("03_rag.png")); plt.show()
+print(f"{frangi_graph.n_nodes} nodes, {frangi_graph.n_edges} edges; "
+      f"{np.mean(fraction > 0.8):.0%} true boundaries (> 0.8), {np.mean(fraction < 0.2):.0%} inner edges (< 0.2), "
+      f"{np.mean((fraction >= 0.2) & (fraction <= 0.8)):.0%} unsure")"""),
     md("""
 ## Superpixel counts over all slices
 
@@ -101,17 +108,18 @@ edges". Here are the counts for every slice of the profile and each over-segment
 """),
     code("""all_raw = np.concatenate([train_raw, test_raw])
 counts = {"raw (Fig. 7)": [], "Frangi (Fig. 8)": [], "Frangi, seeded ws": [], "Hessian": []}
+count = superpixels.superpixel_count
 for image in all_raw:
-    frangi = S.frangi_boundary(image)
-    counts["raw (Fig. 7)"].append(S.superpixel_count(S.seeded_watershed(S.raw_boundary(image))))
-    counts["Frangi (Fig. 8)"].append(S.superpixel_count(S.distance_watershed(frangi, **ws)))
-    counts["Frangi, seeded ws"].append(S.superpixel_count(S.seeded_watershed(frangi, min_distance=4)))
-    counts["Hessian"].append(S.superpixel_count(S.distance_watershed(S.hessian_boundary(image), **ws)))
-counts["pixel classifier (test)"] = [S.superpixel_count(S.distance_watershed(L.membrane_probability(pixel_classifier, r), **ws))
-                                     for r in test_raw]
+    frangi = boundaries.frangi_boundary(image)
+    counts["raw (Fig. 7)"].append(count(superpixels.seeded_watershed(boundaries.raw_boundary(image))))
+    counts["Frangi (Fig. 8)"].append(count(superpixels.distance_watershed(frangi, **ws)))
+    counts["Frangi, seeded ws"].append(count(superpixels.seeded_watershed(frangi, min_distance=4)))
+    counts["Hessian"].append(count(superpixels.distance_watershed(boundaries.hessian_boundary(image), **ws)))
+test_maps = [pixel_classifier.membrane_probability(pixel_forest, r) for r in test_raw]
+counts["pixel classifier (test)"] = [count(superpixels.distance_watershed(m, **ws)) for m in test_maps]
 display(pd.DataFrame({k: pd.Series(v).describe()[["mean", "min", "max"]] for k, v in counts.items()}).T.round(0))
-fig = plotting.show_superpixel_counts(counts)
-plotting.save(fig, "03_superpixel_counts.png"); plt.show()"""),
+fig = segmentation_plots.show_superpixel_counts(counts)
+figures.save(fig, config.figure_path("03_superpixel_counts.png")); plt.show()"""),
     md("""
 ## The best segmentation reachable from the superpixels
 
@@ -121,26 +129,30 @@ allows: the **upper bound** of the approach (adapted Rand error and Variation of
 """),
     code("""rows = []
 for i, (image, truth) in enumerate(zip(test_raw, test_gt)):
-    oversegmentations = {"raw (Fig. 7)": S.seeded_watershed(S.raw_boundary(image)),
-                         "Frangi (Fig. 8)": S.distance_watershed(S.frangi_boundary(image), **ws),
-                         "pixel classifier": S.distance_watershed(L.membrane_probability(pixel_classifier, image), **ws)}
+    oversegmentations = {
+        "raw (Fig. 7)": superpixels.seeded_watershed(boundaries.raw_boundary(image)),
+        "Frangi (Fig. 8)": superpixels.distance_watershed(boundaries.frangi_boundary(image), **ws),
+        "pixel classifier": superpixels.distance_watershed(
+            pixel_classifier.membrane_probability(pixel_forest, image), **ws)}
     for name, sp in oversegmentations.items():
-        rows.append({"slice": P.test_slices[i], "superpixels": name, "n": S.superpixel_count(sp),
-                     **PL.evaluate(PL.best_reachable(sp, truth), truth)})
+        rows.append({"slice": work.test_slices[i], "superpixels": name, "n": superpixels.superpixel_count(sp),
+                     **metrics.evaluate(evaluation.best_reachable(sp, truth), truth)})
 upper = pd.DataFrame(rows)
-display(upper.groupby("superpixels", sort=False)[["n", "rand_error", "vi", "vi_split", "vi_merge"]].mean().round(3))"""),
-    code("""best = {name: PL.best_reachable(sp, gt) for name, sp in
+columns = ["n", "rand_error", "vi", "vi_split", "vi_merge"]
+display(upper.groupby("superpixels", sort=False)[columns].mean().round(3))"""),
+    code("""best = {name: evaluation.best_reachable(sp, gt) for name, sp in
         {"Frangi superpixels": with_frangi, "raw superpixels": without}.items()}
-scores = {name: PL.evaluate(seg, gt) for name, seg in best.items()}
-fig = plotting.show_segmentations(raw, {"ground truth": gt, **best}, scores,
-                                  title="Best reachable segmentations (superpixels merged by the ground truth)")
-plotting.save(fig, "03_upper_bound.png"); plt.show()"""),
+scores = {name: metrics.evaluate(seg, gt) for name, seg in best.items()}
+fig = segmentation_plots.show_segmentations(
+    raw, {"ground truth": gt, **best}, scores,
+    title="Best reachable segmentations (superpixels merged by the ground truth)")
+figures.save(fig, config.figure_path("03_upper_bound.png")); plt.show()"""),
     md("""
 **Reading.** In the full-profile run the raw watershed gives about three times as many superpixels as the
-Frangi one (the report's reason for the filter), and both can represent the ground truth well: their best reachable segmentations are far
-better than anything the classifier in notebooks 04-05 achieves. The Frangi graph's upper bound is slightly worse
-than the raw one (larger superpixels straddle more cells) but the graph is much smaller; the pixel classifier's
-map gives both fewer superpixels and a better bound.
+Frangi one (the report's reason for the filter), and both can represent the ground truth well: their best
+reachable segmentations are far better than anything the classifier in notebooks 04-05 achieves. The Frangi
+graph's upper bound is slightly worse than the raw one (larger superpixels straddle more cells) but the graph is
+much smaller; the pixel classifier's map gives both fewer superpixels and a better bound.
 """),
 ]
 
@@ -162,33 +174,35 @@ forest trained on slices 0-23. This notebook builds that classifier:
   **out-of-bag** score and **feature importances**;
 * the predicted probability of every edge drawn on a test slice.
 
-Work: `helpers/features.py`, `helpers/learning.py`, glued by `helpers/pipeline.py`.
+Work: `helpers/segmentation/` (`graph`, `features`, `learning`), glued by `helpers/segmentation/pipeline.py`.
 """),
     code(PARAMS, ["parameters"]),
     code(SETUP),
-    code("""train_raw, train_labels, train_gt = PL.load_slices(P.train_slices, P.seg_crop)
-test_raw, test_labels, test_gt = PL.load_slices(P.test_slices, P.seg_crop)
-config = PL.Pipeline(boundary="frangi", rf_trees=P.rf_trees, seed=0)
-print(config)"""),
+    code("""train_raw, train_labels, train_gt = pipeline.load_slices(work.train_slices, work.crop)
+test_raw, test_labels, test_gt = pipeline.load_slices(work.test_slices, work.crop)
+settings = pipeline.PipelineSettings(boundary="frangi", rf_trees=work.rf_trees, seed=0)
+print(settings)"""),
     md("""
 ## Features and labels of the training slices
 """),
     code("""from tqdm.auto import tqdm
 t0 = time.perf_counter()
-train_graphs = [PL.graph_data(r, g, config=config) for r, g in tqdm(list(zip(train_raw, train_gt)), desc="train graphs")]
+train_graphs = [pipeline.graph_data(r, g, settings=settings)
+                for r, g in tqdm(list(zip(train_raw, train_gt)), desc="train graphs")]
 print(f"{len(train_graphs)} graphs in {time.perf_counter() - t0:.1f} s: "
-      f"{sum(g.n_edges for g in train_graphs)} edges, {len(F.feature_names())} features each")
+      f"{sum(g.n_edges for g in train_graphs)} edges, {len(features.feature_names())} features each")
 fractions = np.concatenate([g.cut_fraction for g in train_graphs])
 confident = np.concatenate([g.confident for g in train_graphs])
 labels = np.concatenate([g.labels for g in train_graphs])
-print(f"confident edges: {confident.mean():.1%} ({confident.sum()}); of those, true boundaries: {labels[confident].mean():.1%}")"""),
+print(f"confident edges: {confident.mean():.1%} ({confident.sum()}); "
+      f"of those, true boundaries: {labels[confident].mean():.1%}")"""),
     code("""fig, ax = plt.subplots(figsize=(7, 4))
 ax.hist(fractions, bins=50, color="tab:gray")
 for x, text in ((0.2, "merge below 0.2"), (0.8, "cut above 0.8")):
     ax.axvline(x, color="tab:red", ls="--"); ax.text(x, ax.get_ylim()[1] * 0.9, " " + text, color="tab:red")
 ax.set_yscale("log"); ax.set_xlabel("ground-truth cut fraction of an edge"); ax.set_ylabel("edges (log scale)")
 ax.set_title("Edge labels of the training slices: only confident edges are used")
-plotting.save(fig, "04_edge_labels.png"); plt.show()"""),
+figures.save(fig, config.figure_path("04_edge_labels.png")); plt.show()"""),
     md("""
 ## Training the random forest
 
@@ -197,24 +211,26 @@ without a separate validation set. Each tree sees a bootstrap sample of 30% of t
 full sample for 200 trees, with no loss we could measure on slices 24-29).
 """),
     code("""t0 = time.perf_counter()
-forest = PL.train_edge_rf(train_graphs, trees=config.rf_trees, seed=config.seed, oob=True)
-print(f"{config.rf_trees} trees in {time.perf_counter() - t0:.1f} s; out-of-bag accuracy {forest.oob_score_:.3f} "
+forest = pipeline.train_edge_rf(train_graphs, trees=settings.rf_trees, seed=settings.seed, oob=True)
+print(f"{settings.rf_trees} trees in {time.perf_counter() - t0:.1f} s; out-of-bag accuracy {forest.oob_score_:.3f} "
       f"(always guessing the majority class: {max(labels[confident].mean(), 1 - labels[confident].mean()):.3f})")"""),
-    code("""importances = L.feature_importances(forest, F.feature_names())
-fig = plotting.show_feature_importances(importances, top=15, title="Frangi pipeline: top 15 edge features")
-plotting.save(fig, "04_feature_importances.png"); plt.show()"""),
+    code("""importances = learning.feature_importances(forest, features.feature_names())
+fig = segmentation_plots.show_feature_importances(importances, top=15, title="Frangi pipeline: top 15 edge features")
+figures.save(fig, config.figure_path("04_feature_importances.png")); plt.show()"""),
     md("""
 ## Predicted edge probabilities on a test slice
 
 Each boundary between two superpixels is painted with its predicted probability of being a true boundary (left)
 and with its ground-truth label (right; grey-white edges are the unsure ones, which are not used for training).
 """),
-    code("""test_graphs = [PL.graph_data(r, g, config=config) for r, g in zip(test_raw, test_gt)]
-graph = test_graphs[0]
-probabilities = L.edge_probabilities(forest, graph.features)
-fig = plotting.show_edge_probabilities(test_raw[0], graph.superpixels, graph.uv_ids, probabilities, graph.labels, graph.confident)
-plotting.save(fig, "04_edge_probabilities.png"); plt.show()
-accuracy = [np.mean((L.edge_probabilities(forest, g.features)[g.confident] > 0.5) == g.labels[g.confident]) for g in test_graphs]
+    code("""test_graphs = [pipeline.graph_data(r, g, settings=settings) for r, g in zip(test_raw, test_gt)]
+shown = test_graphs[0]
+probabilities = learning.edge_probabilities(forest, shown.features)
+fig = segmentation_plots.show_edge_probabilities(test_raw[0], shown.superpixels, shown.uv_ids, probabilities,
+                                                 shown.labels, shown.confident)
+figures.save(fig, config.figure_path("04_edge_probabilities.png")); plt.show()
+accuracy = [np.mean((learning.edge_probabilities(forest, g.features)[g.confident] > 0.5) == g.labels[g.confident])
+            for g in test_graphs]
 print("accuracy on the confident edges of each test slice:", np.round(accuracy, 3))"""),
     md("""
 ## The same classifier on the pixel-classifier boundary map
@@ -223,16 +239,16 @@ Beyond the report: the boundary map is the membrane probability of a pixel class
 that map must come from classifiers that did not see the slice (**out of fold**); otherwise the map is too good on
 the training slices and the edge forest learns to trust it more than it deserves on new slices.
 """),
-    code("""pixel_config = PL.Pipeline(boundary="pixel-rf", rf_trees=P.rf_trees, seed=0)
+    code("""pixel_settings = pipeline.PipelineSettings(boundary="pixel-rf", rf_trees=work.rf_trees, seed=0)
 t0 = time.perf_counter()
-train_maps, test_maps, _ = PL.pixel_rf_boundaries(train_raw, train_labels, test_raw, pixel_config)
-pixel_graphs = [PL.graph_data(r, g, m, pixel_config) for r, g, m in zip(train_raw, train_gt, train_maps)]
-pixel_forest = PL.train_edge_rf(pixel_graphs, trees=pixel_config.rf_trees, seed=0, oob=True)
+train_maps, test_maps, _ = boundaries.pixel_rf_boundaries(train_raw, train_labels, test_raw, pixel_settings)
+pixel_graphs = [pipeline.graph_data(r, g, m, pixel_settings) for r, g, m in zip(train_raw, train_gt, train_maps)]
+pixel_forest = pipeline.train_edge_rf(pixel_graphs, trees=pixel_settings.rf_trees, seed=0, oob=True)
 print(f"pixel-classifier pipeline: maps, graphs and forest in {time.perf_counter() - t0:.1f} s; "
       f"{sum(g.n_edges for g in pixel_graphs)} training edges; out-of-bag accuracy {pixel_forest.oob_score_:.3f}")
-fig = plotting.show_feature_importances(L.feature_importances(pixel_forest, F.feature_names()), top=15,
-                                        title="Pixel-classifier pipeline: top 15 edge features")
-plotting.save(fig, "04_feature_importances_pixel_rf.png"); plt.show()"""),
+fig = segmentation_plots.show_feature_importances(learning.feature_importances(pixel_forest, features.feature_names()),
+                                                  top=15, title="Pixel-classifier pipeline: top 15 edge features")
+figures.save(fig, config.figure_path("04_feature_importances_pixel_rf.png")); plt.show()"""),
     md("""
 **Reading.** In the full-profile run of the Frangi pipeline, the raw intensity along the edge (its mean and upper
 quantiles: a true membrane is dark along its whole length) matters far more than the Frangi response itself,
@@ -263,36 +279,44 @@ Here we
 * look at `beta` with a sweep and a live slider;
 * write `results/segmentation_baseline.json`.
 """),
-    code(PARAMS + """
+    code(
+        PARAMS
+        + """
 solvers = ["gaec", "kl", "fusion", "ilp"]
-time_goal = 60.0  # seconds for the whole CPU pipeline on 30 slices (issue 4)""", ["parameters"]),
-    code(SETUP + """
+time_goal = 60.0  # seconds for the whole CPU pipeline on 30 slices""",
+        ["parameters"],
+    ),
+    code(
+        SETUP
+        + """
 import json, platform, os
-from helpers import widgets
-from helpers.paths import atomic_write_text, result_path"""),
-    code("""train_raw, train_labels, train_gt = PL.load_slices(P.train_slices, P.seg_crop)
-test_raw, test_labels, test_gt = PL.load_slices(P.test_slices, P.seg_crop)
-configs = {name: PL.Pipeline(boundary=boundary, watershed=ws, rf_trees=P.rf_trees, seed=0, rf_max_samples=P.rf_max_samples)
-           for name, boundary, ws in (("frangi", "frangi", "distance"), ("pixel-rf", "pixel-rf", "distance"),
-                                      ("no filter", "raw", "seeded"))}
-for name, c in configs.items():
-    print(f"{name:10s}", c)"""),
+from helpers.paths import atomic_write_text
+from helpers.viz import widgets"""
+    ),
+    code("""train_raw, train_labels, train_gt = pipeline.load_slices(work.train_slices, work.crop)
+test_raw, test_labels, test_gt = pipeline.load_slices(work.test_slices, work.crop)
+settings = {name: pipeline.PipelineSettings(boundary=boundary, watershed=ws, rf_trees=work.rf_trees, seed=0,
+                                            rf_max_samples=work.rf_max_samples)
+            for name, boundary, ws in (("frangi", "frangi", "distance"), ("pixel-rf", "pixel-rf", "distance"),
+                                       ("no filter", "raw", "seeded"))}
+for name, s in settings.items():
+    print(f"{name:10s}", s)"""),
     md("""
 ## The whole pipeline, stage by stage
 
-`PL.run` does everything from the slices: dense ground truth, boundary maps (for the pixel classifier:
+`pipeline.run` does everything from the slices: dense ground truth, boundary maps (for the pixel classifier:
 out-of-fold maps on the training slices), superpixels and features, edge labels, forest training, inference
 (Kernighan-Lin multicut) and scoring. Timings are wall-clock seconds on this machine.
 """),
     code("""runs = {}
-for name, c in configs.items():
+for name, s in settings.items():
     t0 = time.perf_counter()
-    runs[name] = PL.run(train_raw, train_labels, test_raw, test_labels, c)
+    runs[name] = pipeline.run(train_raw, train_labels, test_raw, test_labels, s)
     print(f"{name}: {time.perf_counter() - t0:.1f} s in total")
 timings = {name: r.timings for name, r in runs.items()}
 display(pd.DataFrame(timings).T.assign(total=lambda t: t.sum(axis=1)).round(2))
-fig = plotting.show_stage_timings({k: timings[k] for k in ("frangi", "pixel-rf")}, budget=time_goal)
-plotting.save(fig, "05_stage_timings.png"); plt.show()"""),
+fig = segmentation_plots.show_stage_timings({k: timings[k] for k in ("frangi", "pixel-rf")}, budget=time_goal)
+figures.save(fig, config.figure_path("05_stage_timings.png")); plt.show()"""),
     md("""
 ## Solvers and baselines
 
@@ -303,11 +327,11 @@ in bits; V_rand and V_info are the ISBI 2012 challenge's foreground-restricted s
 """),
     code("""solver_rows = {}
 for name in ("frangi", "pixel-rf"):
-    r = runs[name]
-    solver_rows[name] = PL.compare_solvers(r.test_graphs, r.forest, list(test_gt), list(test_labels), r.config, tuple(solvers))
-columns = ["energy", "gap_to_ilp", "seconds", "n_segments", "rand_error", "vi", "vi_split", "vi_merge", "v_rand", "v_info"]
+    solver_rows[name] = evaluation.compare_solvers(runs[name], list(test_gt), list(test_labels), solvers)
+columns = ["energy", "gap_to_ilp", "seconds", "n_segments",
+           "rand_error", "vi", "vi_split", "vi_merge", "v_rand", "v_info"]
 for name, rows in solver_rows.items():
-    table = pd.DataFrame(PL.summarize(rows)).T[columns]
+    table = pd.DataFrame(evaluation.mean_per_method(rows)).T[columns]
     print(f"{name} pipeline, mean over {len(test_raw)} test slices "
           f"({np.mean([g.n_nodes for g in runs[name].test_graphs]):.0f} nodes, "
           f"{np.mean([g.n_edges for g in runs[name].test_graphs]):.0f} edges per slice)")
@@ -320,11 +344,13 @@ segmentations = {"ground truth": test_gt[index],
                  "Fig. 12: no filter": runs["no filter"].segmentations[index],
                  "Fig. 13: Frangi (report)": runs["frangi"].segmentations[index],
                  "pixel classifier": runs["pixel-rf"].segmentations[index]}
-scores = {"Fig. 12: no filter": runs["no filter"].scores[index], "Fig. 13: Frangi (report)": runs["frangi"].scores[index],
+scores = {"Fig. 12: no filter": runs["no filter"].scores[index],
+          "Fig. 13: Frangi (report)": runs["frangi"].scores[index],
           "pixel classifier": runs["pixel-rf"].scores[index]}
-fig = plotting.show_segmentations(test_raw[index], segmentations, scores,
-                                  title=f"Multicut segmentations of test slice {P.test_slices[index]} (Kernighan-Lin, beta = 0.5)")
-plotting.save(fig, "05_inference_overlays.png"); plt.show()"""),
+fig = segmentation_plots.show_segmentations(
+    test_raw[index], segmentations, scores,
+    title=f"Multicut segmentations of test slice {work.test_slices[index]} (Kernighan-Lin, beta = 0.5)")
+figures.save(fig, config.figure_path("05_inference_overlays.png")); plt.show()"""),
     md("""
 ## The boundary bias beta
 
@@ -332,12 +358,15 @@ A larger `beta` makes every cut cheaper: more, smaller segments (VI split up, VI
 all test slices with Kernighan-Lin; the slider below re-solves one slice live.
 """),
     code("""betas = np.round(np.arange(0.2, 0.81, 0.1), 2)
-sweep = {name: [PL.mean_scores([PL.evaluate(PL.segment_graph(g, runs[name].forest, PL.Pipeline(beta=b)), gt)
-                                for g, gt in zip(runs[name].test_graphs, test_gt)]) for b in betas]
+sweep = {name: [metrics.mean_scores([metrics.evaluate(pipeline.segment_graph(g, runs[name].forest,
+                                                                            pipeline.PipelineSettings(beta=b)), gt)
+                                      for g, gt in zip(runs[name].test_graphs, test_gt)]) for b in betas]
          for name in ("frangi", "pixel-rf")}
-fig = plotting.show_beta_sweep(betas, sweep)
-plotting.save(fig, "05_beta_sweep.png"); plt.show()"""),
-    code("""panel, rerun = widgets.beta_panel(test_raw[0], runs["frangi"].test_graphs[0], runs["frangi"].forest, test_gt[0], runs["frangi"].config)
+fig = segmentation_plots.show_beta_sweep(betas, sweep)
+figures.save(fig, config.figure_path("05_beta_sweep.png")); plt.show()"""),
+    code("""frangi_run = runs["frangi"]
+panel, rerun = widgets.beta_panel(test_raw[0], frangi_run.test_graphs[0], frangi_run.forest, test_gt[0],
+                                  frangi_run.settings)
 display(panel)
 scores, fig = rerun(0.5)
 plt.show()"""),
@@ -345,33 +374,39 @@ plt.show()"""),
 ## Results file
 
 Per-slice and mean scores of every solver and baseline for both pipelines, stage timings and graph sizes, in
-`results/segmentation_baseline.json` (full profile; other profiles write `segmentation_baseline_<profile>.json`,
-so a quick `ci` run never overwrites the real numbers).
+`segmentation_baseline.json` of the profile's results folder (`results/`; the `ci` profile writes to
+`results/ci/`, so a quick test run never overwrites the real numbers). The profile is recorded in the file.
 """),
-    code("""results = {"profile": P.as_dict(), "train_slices": list(P.train_slices), "test_slices": list(P.test_slices),
+    code("""results = {"profile": config.as_dict(),
+           "train_slices": list(work.train_slices), "test_slices": list(work.test_slices),
            "metrics": "rand_error: adapted Rand error (scikit-image); vi = vi_split + vi_merge in bits (elf); "
                       "v_rand, v_info: ISBI 2012 foreground-restricted scores",
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-           "pipelines": {name: PL.run_record(runs[name], P.test_slices, solver_rows.get(name)) for name in runs}}
-path = result_path("segmentation_baseline.json" if P.name == "full" else f"segmentation_baseline_{P.name}.json")
+           "pipelines": {name: evaluation.run_record(runs[name], work.test_slices, solver_rows.get(name))
+                         for name in runs}}
+path = config.result_path("segmentation_baseline.json")
 atomic_write_text(path, json.dumps(results, indent=1, default=float))
 print("wrote", path)"""),
     md("""
 ## Did we reach the goals?
 """),
     code("""summary = []
+heuristics = [s for s in solvers if s != "ilp"]
 for name in ("frangi", "pixel-rf"):
-    means = PL.summarize(solver_rows[name])
+    means = evaluation.mean_per_method(solver_rows[name])
     kl = means["kl"]
+    seconds = sum(runs[name].timings.values())
+    beats = {baseline: kl["rand_error"] < means[baseline]["rand_error"] and kl["vi"] < means[baseline]["vi"]
+             for baseline in ("no merges", "all merged")}
     summary.append({"pipeline": name, "rand_error (KL)": kl["rand_error"], "vi (KL)": kl["vi"],
-                    "beats 'no merges'": kl["rand_error"] < means["no merges"]["rand_error"] and kl["vi"] < means["no merges"]["vi"],
-                    "beats 'all merged'": kl["rand_error"] < means["all merged"]["rand_error"] and kl["vi"] < means["all merged"]["vi"],
-                    "heuristics within 0.5% of ILP": max(means[s]["gap_to_ilp"] for s in solvers if s != "ilp") <= 0.005,
-                    "pipeline seconds": sum(runs[name].timings.values()), "under the time goal": sum(runs[name].timings.values()) < time_goal})
+                    "beats 'no merges'": beats["no merges"], "beats 'all merged'": beats["all merged"],
+                    "heuristics within 0.5% of ILP": max(means[s]["gap_to_ilp"] for s in heuristics) <= 0.005,
+                    "pipeline seconds": seconds, "under the time goal": seconds < time_goal})
 display(pd.DataFrame(summary).set_index("pipeline").round(3))
-pixel = PL.summarize(solver_rows["pixel-rf"])["kl"]
-print(f"pixel-classifier pipeline: Rand error {pixel['rand_error']:.3f} (goal <= 0.13), VI {pixel['vi']:.3f} (goal <= 0.95)"
-      + ("" if P.name == "full" else f"  [profile {P.name}: the goals refer to the full profile]"))"""),
+pixel = evaluation.mean_per_method(solver_rows["pixel-rf"])["kl"]
+print(f"pixel-classifier pipeline: Rand error {pixel['rand_error']:.3f} (goal <= 0.13), "
+      f"VI {pixel['vi']:.3f} (goal <= 0.95)"
+      + ("" if config.profile == "full" else f"  [profile {config.profile}: the goals refer to the full profile]"))"""),
     md("""
 **Reading** (full-profile run). Both learned pipelines beat both trivial baselines by a wide margin; the report's
 Frangi pipeline sits far from its own upper bound (the best reachable segmentation), mostly through false merges

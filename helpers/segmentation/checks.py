@@ -1,0 +1,98 @@
+"""The input contracts of the segmentation stages: grey slices, boundary maps, label images and chosen names.
+
+Pixel values follow the project's one contract, :func:`helpers.data.to_unit_float` (uint8, or float in
+[0, 1]); the shape rules (one 2D slice) are the segmentation's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..data import to_unit_float
+
+LABEL_DTYPES = (np.uint32, np.uint64, np.int32, np.int64)  # what bioimage-cpp's graph functions accept
+
+
+def grey_slice(image: np.ndarray, what: str = "raw") -> np.ndarray:
+    """One 2D grey slice as float32 in [0, 1].
+
+    Args:
+        image: uint8, or float in [0, 1], of shape (H, W).
+        what: how error messages name the image.
+
+    Returns:
+        The slice as float32 in [0, 1] (uint8 divided by 255).
+
+    Raises:
+        ValueError: for anything but one 2D slice, and for values outside the contract of
+            :func:`helpers.data.to_unit_float`.
+    """
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"{what} must be one 2D grey slice, got shape {image.shape}: pass raw[i], not the stack")
+    return to_unit_float(image, what)
+
+
+def boundary_image(boundary: np.ndarray) -> np.ndarray:
+    """A boundary map as a finite float32 2D image.
+
+    Args:
+        boundary: the map, high on membranes.
+
+    Returns:
+        The map as float32.
+
+    Raises:
+        ValueError: when it is not 2D or holds NaN or inf.
+    """
+    boundary = np.asarray(boundary, dtype=np.float32)
+    if boundary.ndim != 2:
+        raise ValueError(f"boundary map must be 2D, got shape {boundary.shape}")
+    if not np.isfinite(boundary).all():
+        raise ValueError("boundary map contains NaN or inf values")
+    return boundary
+
+
+def label_image(superpixels: np.ndarray) -> np.ndarray:
+    """A 2D integer label image in a dtype bioimage-cpp accepts, C-contiguous.
+
+    Args:
+        superpixels: integer labels of shape (H, W).
+
+    Returns:
+        The labels (converted to uint32 when their dtype is another integer type).
+
+    Raises:
+        ValueError: when the image is not 2D.
+        TypeError: when the labels are not integers.
+    """
+    superpixels = np.asarray(superpixels)
+    if superpixels.ndim != 2:
+        raise ValueError(f"superpixels must be a 2D label image, got shape {superpixels.shape}")
+    if superpixels.dtype.kind not in "iu":
+        raise TypeError(f"superpixels must be integer labels, got dtype {superpixels.dtype}")
+    if superpixels.dtype not in LABEL_DTYPES:
+        superpixels = superpixels.astype(np.uint32)
+    return np.ascontiguousarray(superpixels)
+
+
+def known_name(name: str, options: Iterable[str], what: str) -> str:
+    """Return ``name`` when it is one of ``options`` (the keys of a dispatch table or a tuple of names).
+
+    Args:
+        name: the chosen name.
+        options: the names there are.
+        what: what the names name, for the error (e.g. ``"multicut solver"``).
+
+    Returns:
+        ``name``.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    options = tuple(options)
+    if name not in options:
+        raise ValueError(f"unknown {what} {name!r}: choose one of {options}")
+    return name

@@ -1,0 +1,198 @@
+"""Stylised ISBI slices: the batched engine over slices x paintings, cached as it goes so that runs resume.
+
+Images go to ``<cache>/stylized/`` (:mod:`helpers.style.manifest`). A manifest record holds slice, style, steps,
+crop, the settings that decide the image, the final losses, the final total loss over the lowest one seen during
+the run (1: still descending; far above 1: the fixed-step L-BFGS spiked or blew up), device and time. A rerun
+skips every finished (slice, style, steps) entry, so an interrupted run resumes where it stopped (at most the
+batch in flight is lost).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .. import data, vgg
+from ..paths import atomic_write_bytes
+from . import engine
+from .engine import DEFAULT_SETTINGS, StyleSettings
+from .images import to_grey, to_uint8
+from .manifest import cached_settings, entry_key, plan_isbi, read_manifest, stylized_dir, write_manifest
+from .objective import resolve_precision
+
+Pair = tuple[int, int]  # (slice, style)
+
+
+def _png_bytes(grey: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(grey, mode="L").save(buffer, format="PNG", optimize=False, compress_level=6)
+    return buffer.getvalue()
+
+
+def _read_png(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"))
+
+
+def _weights_file(source: str) -> str:
+    """Which weights a cached image was made with (the HED file, or a ``$NSEM_VGG_WEIGHTS`` export)."""
+    return vgg.weights_path().name if source == "hed" else source
+
+
+def _batches(
+    todo: list[tuple[int, int, tuple[int, ...]]], batch_size: int, max_batches: int | None
+) -> list[tuple[tuple[int, ...], list[Pair]]]:
+    """Pairs that need the same step counts, cut into batches: ``(step counts, pairs)``."""
+    groups: dict[tuple[int, ...], list[Pair]] = {}
+    for s, style, missing in todo:
+        groups.setdefault(missing, []).append((s, style))
+    batches = [
+        (missing, pairs[start : start + batch_size])
+        for missing, pairs in groups.items()
+        for start in range(0, len(pairs), batch_size)
+    ]
+    return batches if max_batches is None else batches[: int(max_batches)]
+
+
+def _advance(bar: tqdm, images: int) -> Callable[[int], None]:
+    """A progress callback: every evaluation of the batch moves the bar by its number of images."""
+    return lambda _evaluation: bar.update(images)
+
+
+def stylize_isbi(
+    cache: Path,
+    slices: Sequence[int],
+    styles: Sequence[int | str],
+    steps: Sequence[int],
+    *,
+    crop: int | None = None,
+    batch_size: int = 4,
+    settings: StyleSettings = DEFAULT_SETTINGS,
+    progress: bool = True,
+    max_batches: int | None = None,
+) -> dict:
+    """Stylise ISBI training slices with paintings at several step counts, caching each image as it finishes.
+
+    Each (slice, style) pair is optimised once, for ``max(steps)`` evaluations, with snapshots at the other
+    step counts (same trajectory). Results are the BT.601 luminance of the RGB result, as grey PNGs.
+
+    Args:
+        cache: the root cache folder (images go to ``<cache>/stylized/``).
+        slices: ISBI training slices.
+        styles: paintings, by report number or name.
+        steps: step counts to keep.
+        crop: side of the top-left crop (None: the whole 512 x 512 slice).
+        batch_size: pairs optimised at once.
+        settings: the engine's settings (``alpha`` and ``beta`` one number each).
+        progress: show a progress bar.
+        max_batches: stop after this many batches (tests, timing).
+
+    Returns:
+        ``{"requested", "skipped", "done", "seconds"}``.
+
+    Raises:
+        KeyError: naming the choices, for an unknown painting.
+        ValueError: if the cache holds one of the entries made with other settings.
+    """
+    steps = tuple(sorted({int(s) for s in steps}))
+    styles = [data.resolve_style(s)[0] for s in styles]
+    record_settings = cached_settings(settings)
+    todo = plan_isbi(cache, slices, styles, steps, crop, record_settings)
+    summary = {"requested": len(slices) * len(styles) * len(steps), "skipped": 0, "done": 0, "seconds": 0.0}
+    summary["skipped"] = summary["requested"] - sum(len(missing) for _, _, missing in todo)
+    if not todo:
+        return summary
+    needed = sorted({s for s, _, _ in todo})
+    raw, _ = data.load_training(needed)
+    raw_by_slice = dict(zip(needed, raw))
+    side = crop or raw.shape[-1]
+    batches = _batches(todo, batch_size, max_batches)
+    bar = tqdm(
+        total=sum(len(pairs) * max(missing) for missing, pairs in batches),
+        desc="stylize ISBI",
+        unit="img-step",
+        disable=not progress,
+    )
+    common = {
+        "crop": crop,
+        "size": [side, side],
+        "settings": record_settings,
+        "precision": resolve_precision(settings.precision, settings.device),
+        "weights_file": _weights_file(settings.source),
+    }
+    names = data.style_names()
+    started = time.perf_counter()
+    try:
+        for missing, pairs in batches:
+            results = engine.stylize_batch(
+                [raw_by_slice[s][:side, :side] for s, _ in pairs],
+                [style for _, style in pairs],
+                max(missing),
+                settings,
+                snapshots=missing,
+                on_step=_advance(bar, len(pairs)),
+            )
+            written = {}
+            for (s, style), result in zip(pairs, results):
+                for st in missing:
+                    key = entry_key(crop, st, style, s)
+                    image = to_uint8(to_grey(result.snapshots[st]))
+                    atomic_write_bytes(stylized_dir(cache) / f"{key}.png", _png_bytes(image))
+                    losses = result.snapshot_losses[st]
+                    lowest = min(float(result.history["total"][:st].min()), losses["total"])
+                    written[key] = {
+                        "slice": s, "style": style, "style_name": names[style], "steps": st, **common,
+                        "losses": losses,
+                        # > 1: the run had been lower before (an L-BFGS spike or blow-up, not convergence)
+                        "final_over_lowest_total": losses["total"] / max(lowest, 1e-30),
+                        "device": result.settings["device"], "batch": len(pairs),
+                        "seconds_per_batch": round(result.seconds, 3),
+                    }  # fmt: skip
+                    summary["done"] += 1
+            write_manifest(cache, written)
+    finally:
+        bar.close()
+        summary["seconds"] = time.perf_counter() - started
+    return summary
+
+
+def load_stylized(
+    cache: Path, steps: int, style: int | str, slices: Sequence[int] | None = None, crop: int | None = None
+) -> np.ndarray:
+    """Stylised ISBI training slices from the cache.
+
+    Args:
+        cache: the root cache folder.
+        steps: step count (75, 150 or any cached one).
+        style: painting, by report number or name.
+        slices: ISBI training slices (None: all 30).
+        crop: the crop side they were stylised at (None: whole 512 px slices).
+
+    Returns:
+        uint8 (n, side, side) grey images.
+
+    Raises:
+        FileNotFoundError: naming the command that produces the missing entries.
+        KeyError: naming the choices, for an unknown painting.
+    """
+    number, _ = data.resolve_style(style)
+    slices = list(data.ISBI_SLICES) if slices is None else [int(s) for s in slices]
+    entries = read_manifest(cache)
+    folder = stylized_dir(cache)
+    keys = [entry_key(crop, steps, number, s) for s in slices]
+    missing = [s for s, key in zip(slices, keys) if key not in entries or not (folder / f"{key}.png").exists()]
+    if missing:
+        crop_arg = f" --crop {crop}" if crop else ""
+        raise FileNotFoundError(
+            f"stylised slices {missing} (style {number}, {steps} steps, crop {crop or 512}) are not in {folder}: "
+            f"run `python -m helpers.style --styles {number} --steps {steps}{crop_arg} "
+            f"--slices {' '.join(map(str, missing))}` "
+            "(or notebooks/02_stylize_isbi.ipynb with a profile that covers them)"
+        )
+    return np.stack([_read_png(folder / f"{key}.png") for key in keys])

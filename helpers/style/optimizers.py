@@ -1,0 +1,163 @@
+"""The optimisers of both engines, chosen by name: L-BFGS (the report's) and Adam.
+
+:data:`SEQUENTIAL_OPTIMIZERS` drive one image through a closure that evaluates eq. 5 (the PyTorch tutorial's
+loop); :data:`BATCH_OPTIMIZERS` build a stepper that updates a whole batch from its gradients, each image on
+its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+
+from .lbfgs import BatchLBFGS
+
+TUTORIAL_MAX_ITER = 20  # torch.optim.LBFGS default, used per optimizer.step() in the PyTorch tutorial
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}  # Adam: per pixel in [0, 1]
+
+Closure = Callable[[], torch.Tensor]
+
+
+def _noise(content: torch.Tensor, seed: int) -> torch.Tensor:
+    """White noise, drawn on the CPU so that every device starts from the same image."""
+    return torch.rand(content.shape, generator=torch.Generator().manual_seed(int(seed))).to(content.device)
+
+
+INITS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
+    "content": lambda content, seed: content.clone(),
+    "noise": _noise,
+}
+
+
+def initial_image(content: torch.Tensor, init: str, seed: int) -> torch.Tensor:
+    """The start of the optimisation.
+
+    Args:
+        content: (B, 3, H, W) content batch.
+        init: ``"content"`` (a copy of it) or ``"noise"`` (white noise drawn with ``seed``).
+        seed: seed of the noise.
+
+    Returns:
+        A new tensor shaped like ``content``, on its device.
+    """
+    return INITS[init](content, seed)
+
+
+def tutorial_lbfgs(x: torch.Tensor, closure: Closure, steps: int, lr: float, history_size: int) -> None:
+    """``torch.optim.LBFGS(max_iter=20)`` stepped until the closure has run exactly ``steps`` times.
+
+    The last call's ``max_iter`` is cut to the evaluations left; tolerances are 0, so it never stops early.
+
+    Args:
+        x: the image being optimised (a leaf that requires grad).
+        closure: evaluates eq. 5 at ``x``, fills ``x.grad`` and returns the loss.
+        steps: function evaluations.
+        lr: step size.
+        history_size: curvature pairs kept.
+    """
+    optimizer = torch.optim.LBFGS(
+        [x], lr=lr, max_iter=TUTORIAL_MAX_ITER, history_size=history_size, tolerance_grad=0.0, tolerance_change=0.0
+    )
+    evaluations = 0
+
+    def counted() -> torch.Tensor:
+        nonlocal evaluations
+        evaluations += 1
+        return closure()
+
+    while evaluations < steps:  # every step() evaluates at least once
+        optimizer.param_groups[0]["max_iter"] = min(TUTORIAL_MAX_ITER, steps - evaluations)
+        optimizer.param_groups[0]["max_eval"] = optimizer.param_groups[0]["max_iter"] * 2
+        optimizer.step(counted)
+
+
+def adam_loop(x: torch.Tensor, closure: Closure, steps: int, lr: float, history_size: int) -> None:
+    """``steps`` Adam steps, one evaluation each.
+
+    Args:
+        x: the image being optimised (a leaf that requires grad).
+        closure: evaluates eq. 5 at ``x`` and fills ``x.grad``.
+        steps: function evaluations.
+        lr: step size.
+        history_size: unused by Adam (the signature is shared with :func:`tutorial_lbfgs`).
+    """
+    optimizer = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        closure()
+        optimizer.step()
+
+
+class BatchStepper(Protocol):
+    """Updates a batch of images from their gradients."""
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """The images after one update."""
+
+
+class BatchLBFGSStepper:
+    """Per-image L-BFGS steps on a batch (:class:`helpers.style.lbfgs.BatchLBFGS`)."""
+
+    def __init__(self, x: torch.Tensor, lr: float, history_size: int) -> None:
+        """One L-BFGS state per image.
+
+        Args:
+            x: (B, 3, H, W) start images.
+            lr: step size.
+            history_size: curvature pairs kept per image.
+        """
+        self.lbfgs = BatchLBFGS(x.shape[0], lr, history_size)
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """Move every image along its own L-BFGS direction.
+
+        Args:
+            x: (B, 3, H, W) images.
+            grad: their gradients.
+
+        Returns:
+            The updated images (a new tensor).
+        """
+        batch = x.shape[0]
+        d, t = self.lbfgs.direction(grad.reshape(batch, -1).float())
+        return (x.reshape(batch, -1) + t * d).reshape(x.shape)
+
+
+class BatchAdamStepper:
+    """Adam on a batch (Adam's statistics are per pixel, so the images stay independent)."""
+
+    def __init__(self, x: torch.Tensor, lr: float, history_size: int) -> None:
+        """Adam over the pixels of ``x``.
+
+        Args:
+            x: (B, 3, H, W) start images, updated in place.
+            lr: step size.
+            history_size: unused by Adam (the signature is shared with :class:`BatchLBFGSStepper`).
+        """
+        x.requires_grad_(True)
+        self.adam = torch.optim.Adam([x], lr=lr)
+
+    def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """One Adam step.
+
+        Args:
+            x: the images given at construction.
+            grad: their gradients.
+
+        Returns:
+            ``x``, updated in place.
+        """
+        x.grad = grad
+        self.adam.step()
+        return x
+
+
+SEQUENTIAL_OPTIMIZERS: dict[str, Callable[[torch.Tensor, Closure, int, float, int], None]] = {
+    "lbfgs": tutorial_lbfgs,
+    "adam": adam_loop,
+}
+BATCH_OPTIMIZERS: dict[str, Callable[[torch.Tensor, float, int], BatchStepper]] = {
+    "lbfgs": BatchLBFGSStepper,
+    "adam": BatchAdamStepper,
+}

@@ -1,0 +1,320 @@
+"""Figures of chapters 03-05: boundary maps, superpixels, the graph, the edge classifier and the segmentations."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import LineCollection
+from skimage.segmentation import mark_boundaries
+
+from ..segmentation.features import node_centroids
+from .figures import label_pixel_axes
+
+BOUNDARY_CMAP = "magma"
+EDGE_CMAP = "coolwarm"
+
+
+def superpixel_overlay(
+    raw: np.ndarray, superpixels: np.ndarray, color: tuple[float, float, float] = (1.0, 0.25, 0.1)
+) -> np.ndarray:
+    """The grey slice as RGB with the superpixel (or segment) borders drawn in ``color``.
+
+    Args:
+        raw: the grey slice (uint8 is divided by 255, anything else by its maximum).
+        superpixels: a label image of the same shape.
+        color: RGB of the borders.
+
+    Returns:
+        An RGB float image.
+    """
+    grey = raw.astype(np.float32) / (255.0 if raw.dtype == np.uint8 else max(float(raw.max()), 1e-6))
+    return mark_boundaries(np.dstack([grey] * 3), superpixels, color=color, mode="inner")
+
+
+def edge_image(superpixels: np.ndarray, uv_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Paint every graph edge's value along its pixels.
+
+    Args:
+        superpixels: 2D ids consecutive from 0.
+        uv_ids: (n_edges, 2) node pairs of the superpixels' graph.
+        values: one value per edge.
+
+    Returns:
+        float32 image: each boundary pixel carries the value of its edge, NaN elsewhere.
+    """
+    n_nodes = int(superpixels.max()) + 1
+    keys = uv_ids[:, 0].astype(np.int64) * n_nodes + uv_ids[:, 1]
+    order = np.argsort(keys)
+    painted = np.full(superpixels.shape, np.nan, dtype=np.float32)
+    neighbours = (
+        (superpixels[:, :-1], superpixels[:, 1:], (slice(None), slice(0, -1))),
+        (superpixels[:-1, :], superpixels[1:, :], (slice(0, -1), slice(None))),
+    )
+    for first, second, where in neighbours:
+        differ = first != second
+        low = np.minimum(first, second)[differ].astype(np.int64)
+        high = np.maximum(first, second)[differ].astype(np.int64)
+        index = order[np.searchsorted(keys, low * n_nodes + high, sorter=order)]
+        view = painted[where]
+        view[differ] = values[index]
+    return painted
+
+
+def show_boundary_maps(raw: np.ndarray, maps: dict[str, np.ndarray], labels: np.ndarray | None = None) -> plt.Figure:
+    """The raw slice (and its membrane labels) next to each boundary map, with colour bars.
+
+    Args:
+        raw: the grey slice.
+        maps: boundary maps in [0, 1] by title.
+        labels: the binary membrane labels (None: not shown).
+
+    Returns:
+        The figure.
+    """
+    panels = [("raw", raw, "gray")]
+    if labels is not None:
+        panels.append(("membrane labels (0 = membrane)", labels, "gray"))
+    panels += [(name, image, BOUNDARY_CMAP) for name, image in maps.items()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2))
+    for ax, (title, image, cmap) in zip(np.atleast_1d(axes), panels):
+        is_map = cmap == BOUNDARY_CMAP
+        shown = ax.imshow(image, cmap=cmap, vmin=0 if is_map else None, vmax=1 if is_map else None)
+        label_pixel_axes(ax, title)
+        if is_map:
+            fig.colorbar(shown, ax=ax, fraction=0.046, label="boundary strength (0-1)")
+    fig.tight_layout()
+    return fig
+
+
+def show_watershed_figures(
+    raw: np.ndarray, boundary: np.ndarray, without: np.ndarray, with_filter: np.ndarray, filter_name: str = "Frangi"
+) -> plt.Figure:
+    """The report's Figures 7 and 8: watershed superpixels without and with the boundary filter.
+
+    Args:
+        raw: the grey slice.
+        boundary: the filter's boundary map.
+        without: superpixels of the watershed on the raw image.
+        with_filter: superpixels of the watershed on the boundary map.
+        filter_name: the filter's name in the titles.
+
+    Returns:
+        The figure.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8))
+    axes[0].imshow(superpixel_overlay(raw, without))
+    label_pixel_axes(axes[0], f"Fig. 7: watershed on the raw image\n{len(np.unique(without))} superpixels")
+    shown = axes[1].imshow(boundary, cmap=BOUNDARY_CMAP, vmin=0, vmax=1)
+    fig.colorbar(shown, ax=axes[1], fraction=0.046, label=f"{filter_name} response (0-1)")
+    label_pixel_axes(axes[1], f"Fig. 8b: {filter_name} filter")
+    axes[2].imshow(superpixel_overlay(raw, with_filter))
+    label_pixel_axes(axes[2], f"Fig. 8c: watershed on the {filter_name} map\n{len(np.unique(with_filter))} superpixels")
+    fig.tight_layout()
+    return fig
+
+
+def show_rag(
+    raw: np.ndarray,
+    superpixels: np.ndarray,
+    uv_ids: np.ndarray,
+    values: np.ndarray | None = None,
+    title: str = "region adjacency graph",
+    value_label: str = "",
+    cmap: str = EDGE_CMAP,
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
+    """The graph drawn on the slice: a dot per superpixel (at its centroid), a line per edge.
+
+    Args:
+        raw: the grey slice.
+        superpixels: 2D ids consecutive from 0.
+        uv_ids: (n_edges, 2) node pairs.
+        values: one value in [0, 1] per edge that colours its line (None: all lines cyan).
+        title: the panel's title.
+        value_label: the colour bar's label.
+        cmap: the lines' colour map.
+        ax: the panel to draw in (None: a new figure).
+
+    Returns:
+        The figure.
+    """
+    fig, ax = plt.subplots(figsize=(7, 7)) if ax is None else (ax.figure, ax)
+    ax.imshow(superpixel_overlay(raw, superpixels, color=(0.9, 0.9, 0.2)))
+    centroids = node_centroids(superpixels)[:, ::-1]  # (x, y)
+    segments = np.stack([centroids[uv_ids[:, 0]], centroids[uv_ids[:, 1]]], axis=1)
+    coloured = values is not None
+    lines = LineCollection(
+        segments, cmap=cmap if coloured else None, linewidths=1.2, colors=None if coloured else "tab:cyan"
+    )
+    if coloured:
+        lines.set_array(np.asarray(values, dtype=float))
+        lines.set_clim(0, 1)
+    ax.add_collection(lines)
+    ax.plot(centroids[:, 0], centroids[:, 1], ".", color="tab:blue", markersize=3, label="node (superpixel)")
+    if coloured:
+        fig.colorbar(lines, ax=ax, fraction=0.046, label=value_label)
+    ax.set_xlim(0, raw.shape[1])
+    ax.set_ylim(raw.shape[0], 0)
+    ax.legend(loc="lower right", fontsize=8)
+    label_pixel_axes(ax, f"{title}: {len(centroids)} nodes, {len(uv_ids)} edges")
+    return fig
+
+
+def show_superpixel_counts(counts: dict[str, list[int]]) -> plt.Figure:
+    """Superpixels per slice for each over-segmentation (box plot, log axis).
+
+    Args:
+        counts: superpixel counts per slice, by over-segmentation.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.boxplot(list(counts.values()), tick_labels=list(counts.keys()))
+    ax.set_yscale("log")
+    ax.set_ylabel("superpixels per slice (log scale)")
+    ax.set_title("Graph size of each over-segmentation")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_importances(pairs: list[tuple[str, float]], top: int = 15, title: str = "") -> plt.Figure:
+    """Horizontal bars of the ``top`` most important features (mean decrease in impurity).
+
+    Args:
+        pairs: ``(name, importance)``, most important first (:func:`helpers.segmentation.learning.feature_importances`).
+        top: how many to show.
+        title: the title (empty: a default).
+
+    Returns:
+        The figure.
+    """
+    names, values = zip(*pairs[:top])
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
+    ax.barh(range(len(names))[::-1], values, color="tab:blue")
+    ax.set_yticks(range(len(names))[::-1], names, fontsize=8)
+    ax.set_xlabel("mean decrease in impurity (sums to 1 over all features)")
+    ax.set_title(title or f"Edge classifier: top {len(names)} features")
+    fig.tight_layout()
+    return fig
+
+
+def show_edge_probabilities(
+    raw: np.ndarray,
+    superpixels: np.ndarray,
+    uv_ids: np.ndarray,
+    probabilities: np.ndarray,
+    labels: np.ndarray | None = None,
+    confident: np.ndarray | None = None,
+) -> plt.Figure:
+    """Each edge's predicted boundary probability painted along its pixels, next to its ground-truth label.
+
+    Args:
+        raw: the grey slice, shown underneath.
+        superpixels: the superpixels whose shared borders are painted.
+        uv_ids: the edges, as in :func:`show_rag`.
+        probabilities: predicted probability of a cut per edge.
+        labels: ground-truth labels per edge (None: no second panel).
+        confident: the confident edges (the others are painted 0.5).
+
+    Returns:
+        The figure.
+    """
+    n_panels = 2 if labels is not None else 1
+    fig, axes = plt.subplots(1, n_panels, figsize=(7 * n_panels, 6.4), squeeze=False)
+    panels = [(probabilities, "predicted P(boundary)")]
+    if labels is not None:
+        truth = labels.astype(np.float32)
+        if confident is not None:
+            truth = np.where(confident, truth, 0.5)
+        panels.append((truth, "ground truth (1 cut, 0 merge, 0.5 not confident)"))
+    for ax, (values, title) in zip(axes[0], panels):
+        ax.imshow(raw, cmap="gray")
+        painted = edge_image(superpixels, uv_ids, values)
+        shown = ax.imshow(painted, cmap=EDGE_CMAP, vmin=0, vmax=1, interpolation="nearest")
+        fig.colorbar(shown, ax=ax, fraction=0.046, label="edge value")
+        label_pixel_axes(ax, title)
+    fig.tight_layout()
+    return fig
+
+
+def show_segmentations(
+    raw: np.ndarray, segmentations: dict[str, np.ndarray], scores: dict[str, dict] | None = None, title: str = ""
+) -> plt.Figure:
+    """Segment borders over the raw slice, one panel per method, scores in the titles (Figures 12-13).
+
+    Args:
+        raw: the grey slice.
+        segmentations: label images by method.
+        scores: :func:`helpers.segmentation.metrics.evaluate` results by method (None: no scores).
+        title: the figure's title.
+
+    Returns:
+        The figure.
+    """
+    fig, axes = plt.subplots(1, len(segmentations), figsize=(5 * len(segmentations), 5.4), squeeze=False)
+    for ax, (name, segmentation) in zip(axes[0], segmentations.items()):
+        ax.imshow(superpixel_overlay(raw, segmentation, color=(1.0, 0.85, 0.0)))
+        text = name
+        if scores and name in scores:
+            text += f"\nRand error {scores[name]['rand_error']:.3f}, VI {scores[name]['vi']:.2f}"
+        label_pixel_axes(ax, text)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_stage_timings(timings: dict[str, dict[str, float]], budget: float | None = None) -> plt.Figure:
+    """Stacked horizontal bars: seconds per pipeline stage, one bar per pipeline.
+
+    Args:
+        timings: seconds per stage, by pipeline.
+        budget: a time goal drawn as a dashed line (None: none).
+
+    Returns:
+        The figure.
+    """
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.8 * len(timings)))
+    stages = list(dict.fromkeys(stage for stage_seconds in timings.values() for stage in stage_seconds))
+    colors = plt.cm.tab10(np.arange(len(stages)) % 10)
+    for row, stage_seconds in enumerate(timings.values()):
+        left = 0.0
+        for stage, color in zip(stages, colors):
+            width = stage_seconds.get(stage, 0.0)
+            ax.barh(row, width, left=left, color=color, label=stage if row == 0 else None)
+            left += width
+        ax.text(left, row, f" {left:.1f} s", va="center")
+    if budget:
+        ax.axvline(budget, color="k", ls="--", lw=1, label=f"goal ({budget:.0f} s)")
+    ax.set_yticks(range(len(timings)), list(timings))
+    ax.set_xlabel("wall time (s)")
+    ax.set_title("Whole CPU pipeline, stage by stage")
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    fig.tight_layout()
+    return fig
+
+
+def show_beta_sweep(betas: np.ndarray, rows: dict[str, list[dict]]) -> plt.Figure:
+    """Rand error and VI against the boundary bias beta, one line per pipeline.
+
+    Args:
+        betas: the beta values.
+        rows: per pipeline, the mean scores at each beta.
+
+    Returns:
+        The figure.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, scores in rows.items():
+        for ax, key in zip(axes, ("rand_error", "vi")):
+            ax.plot(betas, [means[key] for means in scores], "o-", label=name)
+    for ax, key in zip(axes, ("adapted Rand error", "VI (bits)")):
+        ax.set_xlabel("boundary bias beta")
+        ax.set_ylabel(key)
+        ax.set_title(f"{key} vs beta (mean over test slices)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
