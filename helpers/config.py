@@ -85,28 +85,12 @@ class Config:
     cache: Path
 
     def figure_path(self, name: str) -> Path:
-        """Path of a figure file of this run (its folder is created).
-
-        Args:
-            name: file name, e.g. ``"03_rag.png"``.
-
-        Returns:
-            ``<figures>/<name>``.
-        """
-        self.figures.mkdir(parents=True, exist_ok=True)
-        return self.figures / name
+        """Where a figure of this run goes: ``<figures>/<name>``, e.g. ``figures/03_rag.png`` (folder created)."""
+        return _file_in(self.figures, name)
 
     def result_path(self, name: str) -> Path:
-        """Path of a machine-readable result of this run (its folder is created).
-
-        Args:
-            name: file name, e.g. ``"scenarios.csv"``.
-
-        Returns:
-            ``<results>/<name>``.
-        """
-        self.results.mkdir(parents=True, exist_ok=True)
-        return self.results / name
+        """Where a machine-readable result of this run goes: ``<results>/<name>`` (folder created)."""
+        return _file_in(self.results, name)
 
     def as_dict(self) -> dict:
         """Plain-dict form (paths relative to the repository where possible), for the results files."""
@@ -115,6 +99,12 @@ class Config:
             path = Path(record[key])
             record[key] = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         return record
+
+
+def _file_in(folder: Path, name: str) -> Path:
+    """``folder / name``, with the folder created."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 
 
 WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
