@@ -27,36 +27,43 @@ Here we redo the four scenarios and ask the question properly:
 
 Stylised slices always keep the original slice's ground truth, as in the report.
 """),
-    code("""profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+    code(
+        """profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
 pipelines = ["frangi", "pixel-rf"]
 one_style = 3  # scenario 3's "specific style" (fixed before looking at results: the first selected style)
 style_sweep = True  # also run "original + style N" for every style, to relate effects to membrane displacement""",
-         ["parameters"]),
+        ["parameters"],
+    ),
     code("""import json, os, time
 from IPython.display import Markdown, display
-from helpers import experiments as E, plotting, style
-from helpers.paths import CACHE, atomic_write_text, result_path
-from helpers.profile import select
+from helpers.config import select
+from helpers.data import SELECTED_STYLES
+from helpers.experiments import displacement, report, runner, scenarios, splits, stats
+from helpers.paths import atomic_write_text
+from helpers.viz import experiments as experiment_plots, figures
 
-P = select(profile)
-print(P.name, "| device:", P.device, "| slices:", P.stylize_slices, "| crop:", P.stylize_crop or 512)
-print("styles of scenario 1:", P.exp_styles, "| held out:", P.heldout_styles, "| steps:", P.exp_steps)"""),
+config = select(profile)
+work = config.experiments
+print(config.profile, "| device:", config.device, "| slices:", config.style.slices, "| crop:", config.style.crop or 512)
+print("styles of scenario 1:", work.styles, "| held out:", work.heldout_styles, "| steps:", work.steps)"""),
     md("""
 ## The data: original, stylised and augmented slices
 
 The experiments work on the slices (and crop) that the profile stylised in notebook 02; anything missing is
 stylised now (resumable; the full profile refuses to do this on a CPU and says what to run on a GPU). In the
-`reduced` profile this is every third slice, cropped to 128 x 128 pixels, with 6 paintings at 75 steps: a small
+`reduced` profile this is every third slice, cropped to 128 x 128 pixels, with 5 paintings at 75 steps: a small
 version of the experiment that a CPU finishes, not the report's full workload.
 """),
-    code("""E.ensure_stylized(P, tuple(sorted(set(P.exp_styles) | set(P.heldout_styles) | {one_style})))
-store = E.SliceStore(P.stylize_slices, P.stylize_crop, style.load_stylized)
-splits = E.experiment_splits(P.stylize_slices, P.n_folds, P.seeds)
-units = E.experiment_units(pipelines, P.exp_steps, list(E.SCENARIOS), splits)
+    code("""scenarios.ensure_stylized(config, tuple(sorted(set(work.styles) | set(work.heldout_styles) | {one_style})))
+store = scenarios.SliceStore.from_cache(config.cache, config.style.slices, config.style.crop)
+all_splits = splits.experiment_splits(config.style.slices, work.n_folds, work.seeds)
+units = runner.experiment_units(pipelines, work.steps, list(scenarios.SCENARIOS), all_splits)
 if style_sweep:  # Frangi pipeline, first seed's splits: bounds the cost of the full profile
-    sweep = [f"one_style:{s}" for s in P.exp_styles if s != one_style]
-    units += E.experiment_units(["frangi"], P.exp_steps, sweep, [s for s in splits if s.seed == P.seeds[0]])
-print(f"{len(splits)} splits ({', '.join(s.name for s in splits[:3])}, ...), {len(units)} units to train and score")"""),
+    sweep = [f"{scenarios.SWEEP_PREFIX}{style}" for style in work.styles if style != one_style]
+    first_seed = [split for split in all_splits if split.seed == work.seeds[0]]
+    units += runner.experiment_units(["frangi"], work.steps, sweep, first_seed)
+print(f"{len(all_splits)} splits ({', '.join(split.name for split in all_splits[:3])}, ...), "
+      f"{len(units)} units to train and score")"""),
     md("""
 ## Running every scenario on every split
 
@@ -74,27 +81,30 @@ per-image and per-forest costs measured on this CPU we estimate about an hour on
 has not been checked on such a machine.
 """),
     code("""started = time.perf_counter()
-cache_dir = CACHE / "experiments" / f"{P.name}-crop{P.stylize_crop or 512}-trees{P.rf_trees}"
-stats = {}
-rows = E.run_all(store, units, cache_dir, stats=stats, workers=P.exp_workers or os.cpu_count(),
-                 styles=P.exp_styles, heldout=P.heldout_styles, one_style=one_style, trees=P.rf_trees,
-                 max_samples=P.rf_max_samples, max_train_images=P.exp_max_train_images)
+units_folder = (config.cache / "experiments"
+                / f"{config.profile}-crop{config.style.crop or 512}-trees{config.segmentation.rf_trees}")
+settings = runner.UnitSettings(styles=work.styles, heldout=work.heldout_styles, one_style=one_style,
+                               trees=config.segmentation.rf_trees, max_samples=config.segmentation.rf_max_samples,
+                               max_train_images=work.max_train_images)
+run = runner.run_all(store, units, units_folder, settings, workers=work.workers or os.cpu_count())
 seconds = time.perf_counter() - started
-E.write_csv(rows, result_path("scenarios.csv"), extra={"profile": P.name})
-records = E.summarize(rows)
-robust = E.robustness(records)
-print(f"{len(rows)} rows (scenario x split x slice x condition) in {seconds:.0f} s ({stats['computed']} units computed, "
-      f"{stats['loaded']} loaded from the cache) -> results/scenarios.csv")"""),
+rows = run.rows
+runner.write_rows(rows, config.result_path("scenarios.csv"), config.profile)
+summary = stats.summarize(rows)
+robust = stats.robustness(summary)
+print(f"{len(rows)} rows (scenario x split x slice x condition) in {seconds:.0f} s ({run.computed} units computed, "
+      f"{run.loaded} loaded from the cache) -> {config.result_path('scenarios.csv')}")
+summary.head()"""),
     md("""
 ## Figure 16, with error bars
 
 Mean adapted Rand error and variation of information on the clean test slices, over all splits and test slices,
 with 95% t-intervals (the report showed one number per scenario).
 """),
-    code("""for steps in P.exp_steps:
-    fig = plotting.scenario_bars(records, pipelines, steps)
-    plotting.save(fig, f"06_figure16_steps{steps}.png")
-    plotting.save(fig, f"06_figure16_steps{steps}.pdf")"""),
+    code("""for steps in work.steps:
+    fig = experiment_plots.scenario_bars(summary, pipelines, steps)
+    figures.save(fig, config.figure_path(f"06_figure16_steps{steps}.png"))
+    figures.save(fig, config.figure_path(f"06_figure16_steps{steps}.pdf"))"""),
     md("""
 ## Paired against the original set
 
@@ -102,12 +112,12 @@ The bars overlap because slices differ a lot in difficulty. The fair comparison 
 the same split, segmented after training on the original set and after training on an augmented set. Negative
 changes mean lower error with augmentation.
 """),
-    code("""print("\\n".join(E.paired_lines(records)))"""),
+    code("""print("\\n".join(report.paired_lines(summary)))"""),
     md("""
 The report's own split alone (train on slices below 24, test on those from 24 on), which is all the report saw:
 """),
-    code("""report_rows = [r for r in rows if r["split"] == "report"]
-print("\\n".join(E.paired_lines(E.summarize(report_rows))) if report_rows
+    code("""report_rows = rows[rows["split"] == "report"]
+print("\\n".join(report.paired_lines(stats.summarize(report_rows))) if len(report_rows)
       else "this profile has no slice >= 24, so the report's split is not among its splits")"""),
     md("""
 ## The friend in another shirt: robustness to appearance shifts
@@ -116,17 +126,17 @@ If stylised training images teach the classifier to ignore appearance, its error
 slices change appearance. Each cell is the mean Rand error of a scenario (row) under a test condition (column).
 """),
     code("""for pipeline in pipelines:
-    for steps in P.exp_steps:
-        fig = plotting.robustness_heatmap(records, pipeline, steps)
-        plotting.save(fig, f"06_robustness_{pipeline}_steps{steps}.png")
-print("\\n".join(E.robustness_lines(robust)))"""),
+    for steps in work.steps:
+        fig = experiment_plots.robustness_heatmap(summary, pipeline, steps)
+        figures.save(fig, config.figure_path(f"06_robustness_{pipeline}_steps{steps}.png"))
+print("\\n".join(report.scenario_lines(robust, report.ROBUSTNESS_LINE)))"""),
     md("""
 Paired over the same (split, test slice): the error increase from the clean slice to the shifted (or unseen-style)
 slice with each training set, against the increase with the original set. A negative difference whose interval
 stays below zero would mean that the augmentation made the segmentation more robust.
 """),
-    code("""robust_pairs = E.robustness_paired(rows)
-print("\\n".join(E.robustness_paired_lines(robust_pairs)))"""),
+    code("""robust_pairs = stats.robustness_paired(rows)
+print("\\n".join(report.scenario_lines(robust_pairs, report.PAIRED_ROBUSTNESS_LINE)))"""),
     md("""
 ## Does stylisation move the membranes?
 
@@ -136,21 +146,26 @@ at the same area, skeletonised, and compared by their mean (chamfer) distance in
 the two maps. Then each style's displacement is set against the change of the test error when that style alone is
 added to the originals (the style sweep).
 """),
-    code("""displacement = E.displacement_table(store, tuple(sorted(set(P.exp_styles) | {one_style})), P.exp_steps)
-print("\\n".join(E.displacement_lines(displacement)))
-effects = E.style_effects(records, displacement, one_style)
-fig = plotting.displacement_vs_effect(effects)
-plotting.save(fig, "06_displacement_vs_effect.png");"""),
+    code("""moved = displacement.displacement_table(store, tuple(sorted(set(work.styles) | {one_style})), work.steps)
+print("\\n".join(report.displacement_lines(moved)))
+effects = displacement.style_effects(summary, moved, one_style)
+fig = experiment_plots.displacement_vs_effect(effects)
+figures.save(fig, config.figure_path("06_displacement_vs_effect.png"));"""),
     md("## What we found"),
-    code("""same = set(P.exp_styles) == set(E.SELECTED_STYLES) & set(P.exp_styles)
-text = E.conclusion(records, robust_pairs, P.name, len(splits), note=(
-    f"In the `{P.name}` profile scenario 1 uses the same styles as scenario 4, so each of their results counts twice above."
-    if same else ""))
-summary = {"profile": P.as_dict(), "pipelines": pipelines, "one_style": one_style, "splits": [s.name for s in splits],
-           "n_rows": len(rows), "seconds": round(seconds, 1), "units": stats, "records": records, "robustness": robust, "robustness_paired": robust_pairs,
-           "style_effects": effects, "conclusion": text,
-           "note": "reduced/ci profiles: small crops and few styles on a CPU; not the report's full workload"}
-atomic_write_text(result_path("scenarios_summary.json"), json.dumps(summary, indent=1, default=float))
+    code("""same = set(work.styles) == set(SELECTED_STYLES) & set(work.styles)
+text = report.conclusion(summary, robust_pairs, config.profile, len(all_splits), note=(
+    f"In the `{config.profile}` profile scenario 1 uses the same styles as scenario 4, so each of their results "
+    "counts twice above." if same else ""))
+document = {
+    "profile": config.as_dict(), "pipelines": pipelines, "one_style": one_style,
+    "splits": [split.name for split in all_splits], "n_rows": len(rows), "seconds": round(seconds, 1),
+    "units": {"computed": run.computed, "loaded": run.loaded}, "reference": report.reference_of(summary),
+    "summary": report.json_records(summary), "robustness": report.json_records(robust),
+    "robustness_paired": report.json_records(robust_pairs), "style_effects": report.json_records(effects),
+    "conclusion": text,
+    "note": "reduced/ci profiles: small crops and few styles on a CPU; not the report's full workload",
+}
+atomic_write_text(config.result_path("scenarios_summary.json"), json.dumps(document, indent=1))
 display(Markdown(text))"""),
 ]
 

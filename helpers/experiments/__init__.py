@@ -1,0 +1,14 @@
+"""The augmentation experiments of chapter 06: does style transfer help the segmentation?
+
+The report's scenarios (Section 3.2, Figure 16) are rebuilt on repeated splits, scored under appearance shifts
+and unseen styles, and compared with paired statistics. One module per concern:
+
+- :mod:`~helpers.experiments.splits`: k-fold train/test splits of the stylised slices (plus the report's split);
+- :mod:`~helpers.experiments.shifts`: plain augmentation and the appearance shifts of the test slices;
+- :mod:`~helpers.experiments.scenarios`: the slice store, each scenario's training set, the test conditions;
+- :mod:`~helpers.experiments.runner`: one unit (pipeline, steps, scenario, split) trained and scored, all
+  units resumable and in parallel, results as one tidy table;
+- :mod:`~helpers.experiments.stats`: intervals, paired tests and the summaries against a reference scenario;
+- :mod:`~helpers.experiments.displacement`: how far stylisation moves the membranes, and what that costs;
+- :mod:`~helpers.experiments.report`: verdicts, printable lines and the chapter's conclusion.
+"""

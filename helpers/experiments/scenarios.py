@@ -1,0 +1,316 @@
+"""The images of the experiments: the slice store, each scenario's training set and the test conditions.
+
+Scenarios follow the report (Section 3.2, Figure 16): (1) the full augmented set, (2) the original set, (3) the
+original set plus one specific style, (4) the selected styles [3, 10, 19, 21] of the report's code; we add (5)
+plain augmentation (flips, 90-degree rotations, noise) as a baseline that any augmentation must beat. Stylised
+slices always keep the *original* slice's ground truth, as in the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..data import ISBI_SHAPE, SELECTED_STYLES, dense_ground_truth, load_training
+from ..style import cache as style_cache
+from ..style.engine import StyleSettings
+from .shifts import SHIFTS, appearance_shift, plain_augmentations, transform_like
+
+SWEEP_PREFIX = "one_style:"  # "one_style:NN": the originals plus style NN (the style sweep)
+UNSEEN_PREFIX = "unseen_style"  # test condition "unseen_styleNN": a test slice stylised with held-out style NN
+
+StylizedLoader = Callable[[int, int, tuple[int, ...], int | None], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Image:
+    """One training or test image.
+
+    Attributes:
+        tag: names it uniquely (``orig/s07``, ``style03/075/s07``, ``flip_lr/s07``, ``noise/s07``...).
+        slice: the ISBI slice it comes from.
+        raw: grey uint8 pixels.
+        gt: dense ground truth.
+        membranes: binary membrane labels (0 membrane, 255 cell).
+    """
+
+    tag: str
+    slice: int
+    raw: np.ndarray
+    gt: np.ndarray
+    membranes: np.ndarray
+
+
+class SliceStore:
+    """Original, stylised and augmented versions of the ISBI training slices, cropped alike, loaded once."""
+
+    def __init__(
+        self, slices: range | tuple[int, ...], crop: int | None, load_stylized: StylizedLoader | None = None
+    ) -> None:
+        """Load the original slices and their labels.
+
+        Args:
+            slices: the ISBI training slices.
+            crop: side of the top-left crop (None: the whole slice).
+            load_stylized: ``(steps, style, slices, crop) -> uint8 stack`` giving stylised slices (None: no
+                stylised slices; :meth:`from_cache` reads them from the stylisation cache).
+        """
+        self.slices = tuple(int(index) for index in slices)
+        side = crop or ISBI_SHAPE[-1]
+        raw, labels = load_training(self.slices)
+        self.raw = {index: image[:side, :side] for index, image in zip(self.slices, raw)}
+        self.membranes = {index: label[:side, :side] for index, label in zip(self.slices, labels)}
+        self.gt = {index: dense_ground_truth(self.membranes[index]) for index in self.slices}
+        self.crop = crop
+        self._load_stylized = load_stylized
+        self._stylized: dict[tuple[int, int], dict[int, np.ndarray]] = {}
+
+    @classmethod
+    def from_cache(cls, cache: Path, slices: tuple[int, ...], crop: int | None) -> SliceStore:
+        """A store whose stylised slices come from the stylisation cache.
+
+        Args:
+            cache: root cache folder (``config.cache``); the stylised slices are in ``<cache>/stylized``.
+            slices: the ISBI training slices.
+            crop: the crop side they were stylised at (None: whole slices).
+
+        Returns:
+            The store.
+        """
+        return cls(slices, crop, partial(style_cache.load_stylized, cache))
+
+    def original(self, index: int) -> Image:
+        """The original slice ``index``."""
+        return Image(f"orig/s{index:02d}", index, self.raw[index], self.gt[index], self.membranes[index])
+
+    def stylized(self, index: int, style: int, steps: int) -> Image:
+        """Slice ``index`` stylised with ``style`` for ``steps`` steps, with the original's labels.
+
+        Raises:
+            ValueError: if the store has no stylised-slice loader.
+        """
+        if (style, steps) not in self._stylized:
+            if self._load_stylized is None:
+                raise ValueError("this SliceStore has no stylised-slice loader")
+            stack = self._load_stylized(steps, style, self.slices, self.crop)
+            self._stylized[(style, steps)] = dict(zip(self.slices, stack))
+        pixels = self._stylized[(style, steps)][index]
+        return Image(f"style{style:02d}/{steps:03d}/s{index:02d}", index, pixels, self.gt[index], self.membranes[index])
+
+    def plain(self, index: int, seed: int = 0) -> list[Image]:
+        """The plain augmentations of slice ``index`` (noise seeded by ``seed + index``)."""
+        copies = plain_augmentations(self.raw[index], self.gt[index], seed=seed + index)
+        return [
+            Image(f"{name}/s{index:02d}", index, raw, gt, transform_like(self.membranes[index], name))
+            for raw, gt, name in copies
+        ]
+
+    def shifted(self, index: int, kind: str) -> Image:
+        """Slice ``index`` under the appearance shift ``kind`` (noise seeded by the slice)."""
+        pixels = appearance_shift(self.raw[index], kind, seed=index)
+        return Image(f"{kind}/s{index:02d}", index, pixels, self.gt[index], self.membranes[index])
+
+
+@dataclass(frozen=True)
+class TrainingChoice:
+    """What a scenario may draw on when it adds copies of a training slice.
+
+    Attributes:
+        steps: stylisation steps of the stylised slices.
+        styles: the styles of scenario ``full``.
+        single: the one added style of ``one_style`` or ``one_style:NN`` (None for other scenarios).
+        seed: seed of the plain augmentation's noise.
+    """
+
+    steps: int
+    styles: tuple[int, ...]
+    single: int | None
+    seed: int
+
+
+def _stylized(store: SliceStore, index: int, choice: TrainingChoice, styles: tuple[int, ...]) -> list[Image]:
+    """Slice ``index`` stylised with each of ``styles``."""
+    return [store.stylized(index, style, choice.steps) for style in styles]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One training scenario: how it is called in the text, and what it adds to each original slice."""
+
+    label: str
+    copies: Callable[[SliceStore, int, TrainingChoice], list[Image]]
+    stylised: bool  # it adds stylised slices (as opposed to none, or plain augmentation)
+
+
+SCENARIOS = {
+    "full": Scenario(
+        "1. full augmented set (originals + every style)",
+        lambda store, index, choice: _stylized(store, index, choice, choice.styles),
+        stylised=True,
+    ),
+    "original": Scenario("2. original set", lambda store, index, choice: [], stylised=False),
+    "one_style": Scenario(
+        "3. originals + one specific style",
+        lambda store, index, choice: _stylized(store, index, choice, (choice.single,)),
+        stylised=True,
+    ),
+    "selected": Scenario(
+        "4. selected styles [3, 10, 19, 21] (+ originals)",
+        lambda store, index, choice: _stylized(
+            store, index, choice, tuple(style for style in SELECTED_STYLES if style in choice.styles)
+        ),
+        stylised=True,
+    ),
+    "plain_aug": Scenario(
+        "5. plain augmentation (flips, rot90, noise)",
+        lambda store, index, choice: store.plain(index, choice.seed),
+        stylised=False,
+    ),
+}
+STYLE_SCENARIOS = tuple(name for name, scenario in SCENARIOS.items() if scenario.stylised)
+
+
+def training_set(
+    store: SliceStore,
+    scenario: str,
+    train: tuple[int, ...],
+    steps: int,
+    styles: tuple[int, ...],
+    one_style: int,
+    seed: int = 0,
+) -> list[Image]:
+    """The training images of a scenario, grouped by slice (originals always included).
+
+    Args:
+        store: where the images come from.
+        scenario: ``full`` (every style in ``styles``), ``original`` (none), ``one_style`` (``one_style``),
+            ``one_style:NN`` (style NN), ``selected`` (the report's [3, 10, 19, 21], those of them in
+            ``styles``) or ``plain_aug`` (four classic augmentations per slice).
+        train: the training slices.
+        steps: stylisation steps of the stylised slices.
+        styles: the styles of scenario ``full``.
+        one_style: the style of scenario ``one_style``.
+        seed: seed of the plain augmentation's noise.
+
+    Returns:
+        Per training slice its original, then its stylised or augmented copies.
+
+    Raises:
+        KeyError: for an unknown scenario.
+    """
+    single = sweep_style(scenario, one_style)
+    name = "one_style" if single is not None else scenario
+    if name not in SCENARIOS:
+        raise KeyError(f"unknown scenario {scenario!r}: choose one of {list(SCENARIOS)} or '{SWEEP_PREFIX}NN'")
+    choice = TrainingChoice(steps, tuple(styles), single, seed)
+    copies = SCENARIOS[name].copies
+    return [image for index in train for image in [store.original(index), *copies(store, index, choice)]]
+
+
+def sweep_style(scenario: str, one_style: int) -> int | None:
+    """The single added style of ``one_style`` or ``one_style:NN`` (None for other scenarios).
+
+    Args:
+        scenario: a scenario name.
+        one_style: the style of scenario ``one_style``.
+
+    Returns:
+        The style number, or None.
+    """
+    if scenario == "one_style":
+        return one_style
+    if scenario.startswith(SWEEP_PREFIX):
+        return int(scenario.removeprefix(SWEEP_PREFIX))
+    return None
+
+
+def test_conditions(
+    store: SliceStore, test: tuple[int, ...], heldout: tuple[int, ...], steps: int
+) -> list[tuple[str, Image]]:
+    """Each test slice clean, under every appearance shift, and stylised with each held-out style.
+
+    Args:
+        store: where the images come from.
+        test: the test slices.
+        heldout: styles never trained on.
+        steps: stylisation steps of the held-out styles' slices.
+
+    Returns:
+        ``(condition, image)`` pairs: per slice the shifts of :data:`SHIFTS`, then ``unseen_styleNN`` per slice.
+    """
+    conditions = [
+        (kind, store.original(index) if kind == "clean" else store.shifted(index, kind))
+        for index in test
+        for kind in SHIFTS
+    ]
+    conditions += [
+        (f"{UNSEEN_PREFIX}{style:02d}", store.stylized(index, style, steps)) for index in test for style in heldout
+    ]
+    return conditions
+
+
+def cap_images(images: list[Image], limit: int | None, seed: int) -> list[Image]:
+    """At most ``limit`` training images: every original, then a seeded random choice of the others.
+
+    Bounds the cost of the pixel-classifier pipeline, which recomputes every training image's boundary map per
+    unit.
+
+    Args:
+        images: a training set.
+        limit: the cap (None: no cap).
+        seed: seed of the choice.
+
+    Returns:
+        The kept images, in their original order.
+    """
+    if limit is None or len(images) <= limit:
+        return images
+    originals = [position for position, image in enumerate(images) if image.tag.startswith("orig/")]
+    others = [position for position, image in enumerate(images) if not image.tag.startswith("orig/")]
+    n_extra = max(limit - len(originals), 0)
+    chosen = set(originals) | set(np.random.default_rng(seed).choice(others, n_extra, replace=False).tolist())
+    return [image for position, image in enumerate(images) if position in chosen]
+
+
+def ensure_stylized(config: Config, styles: tuple[int, ...]) -> None:
+    """Make sure the stylised slices the experiments need are in ``config.cache``; stylise what is missing.
+
+    Missing (style, steps) stacks of ``config.style.slices`` at ``config.style.crop`` are stylised (resumable)
+    on a GPU or in the small profiles.
+
+    Args:
+        config: the run's configuration.
+        styles: the styles needed, at every step count of ``config.experiments.steps``.
+
+    Raises:
+        RuntimeError: in the full profile on a CPU, naming what to run on a GPU instead.
+    """
+    missing = []
+    for steps in config.experiments.steps:
+        for style in styles:
+            try:
+                style_cache.load_stylized(config.cache, steps, style, config.style.slices, config.style.crop)
+            except FileNotFoundError:
+                missing.append((style, steps))
+    if not missing:
+        return
+    if config.profile == "full" and config.device != "cuda":
+        raise RuntimeError(
+            f"{len(missing)} (style, steps) stacks of the full profile are not cached and stylising them needs a GPU: "
+            "run notebooks/02_stylize_isbi.ipynb (or `python -m helpers.style --profile full`) on a GPU machine "
+            "and copy cache/stylized here"
+        )
+    style_cache.stylize_isbi(
+        config.cache,
+        config.style.slices,
+        sorted({style for style, _ in missing}),
+        config.experiments.steps,
+        crop=config.style.crop,
+        batch_size=config.style.batch,
+        settings=StyleSettings(device=config.device),
+    )

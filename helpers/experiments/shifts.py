@@ -1,0 +1,98 @@
+"""Plain augmentation of training slices and appearance shifts of test slices (uint8 in, uint8 out).
+
+Plain augmentation (flips, a 90-degree rotation, noise) is the baseline any augmentation must beat; its
+geometric copies move the labels with the pixels. Appearance shifts change intensities only, so every membrane
+stays in place and the original ground truth still fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+PLAIN_NOISE_SIGMA = 12.0  # grey levels of the plain-augmentation noise
+SHIFT_NOISE_SIGMA = 25.0  # grey levels of the "noise" appearance shift
+SHIFT_BLUR_SIGMA = 2.0  # pixels of the "blur" appearance shift
+LOW_CONTRAST = 0.4  # the "low_contrast" shift squeezes intensities to this fraction around the mean
+
+AUGMENTATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "flip_lr": lambda array: array[:, ::-1],
+    "flip_ud": lambda array: array[::-1],
+    "rot90": np.rot90,
+    "noise": lambda array: array,  # noise changes pixels only: the labels stay where they are
+}
+
+SHIFT_CURVES: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "clean": lambda image, seed: image,
+    "low_contrast": lambda image, seed: image.mean() + LOW_CONTRAST * (image - image.mean()),
+    "gamma_0.5": lambda image, seed: 255.0 * (image / 255.0) ** 0.5,
+    "gamma_2": lambda image, seed: 255.0 * (image / 255.0) ** 2.0,
+    "noise": lambda image, seed: image + np.random.default_rng(seed).normal(0, SHIFT_NOISE_SIGMA, image.shape),
+    "blur": lambda image, seed: ndimage.gaussian_filter(image, SHIFT_BLUR_SIGMA),
+}
+SHIFTS = tuple(SHIFT_CURVES)
+
+
+def transform_like(array: np.ndarray, name: str) -> np.ndarray:
+    """The geometric part of a plain augmentation, for pixels or labels alike.
+
+    Args:
+        array: an image or label image.
+        name: one of :data:`AUGMENTATIONS`.
+
+    Returns:
+        The transformed array, C-contiguous.
+
+    Raises:
+        KeyError: for an unknown augmentation.
+    """
+    if name not in AUGMENTATIONS:
+        raise KeyError(f"unknown plain augmentation {name!r}: choose one of {tuple(AUGMENTATIONS)}")
+    return np.ascontiguousarray(AUGMENTATIONS[name](array))
+
+
+def plain_augmentations(
+    raw: np.ndarray, gt: np.ndarray, seed: int = 0, noise_sigma: float = PLAIN_NOISE_SIGMA
+) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """Four classic augmented copies of a slice with its (transformed) ground truth.
+
+    Args:
+        raw: grey uint8 slice.
+        gt: its ground truth (any label image of the same shape).
+        seed: seed of the noise.
+        noise_sigma: standard deviation of the noise, grey levels.
+
+    Returns:
+        ``(image, labels, name)`` for each of :data:`AUGMENTATIONS`: flip_lr, flip_ud, rot90, noise.
+    """
+    rng = np.random.default_rng(seed)
+    noisy = np.clip(raw.astype(np.float32) + rng.normal(0, noise_sigma, raw.shape), 0, 255).astype(np.uint8)
+    return [
+        (noisy if name == "noise" else transform_like(raw, name), transform_like(gt, name), name)
+        for name in AUGMENTATIONS
+    ]
+
+
+def appearance_shift(raw: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """A test slice under an appearance change that keeps every membrane in place.
+
+    ``low_contrast``: intensities squeezed to 40% around the mean; ``gamma_0.5``/``gamma_2``: gamma curves;
+    ``noise``: Gaussian noise, sigma 25 grey levels; ``blur``: Gaussian blur, sigma 2 px; ``clean``: unchanged.
+
+    Args:
+        raw: grey uint8 slice.
+        kind: one of :data:`SHIFTS`.
+        seed: seed of the noise.
+
+    Returns:
+        The shifted slice, uint8, same shape.
+
+    Raises:
+        KeyError: for an unknown shift.
+    """
+    if kind not in SHIFT_CURVES:
+        raise KeyError(f"unknown appearance shift {kind!r}: choose one of {SHIFTS} or a held-out style")
+    shifted = SHIFT_CURVES[kind](raw.astype(np.float32), seed)
+    return np.clip(np.round(shifted), 0, 255).astype(np.uint8)

@@ -1,0 +1,80 @@
+"""Train/test splits of the stylised slices: k folds per seed, plus the report's own split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import REPORT_TEST_SLICES, REPORT_TRAIN_SLICES
+
+
+@dataclass(frozen=True)
+class Split:
+    """One train/test split of the ISBI training slices.
+
+    Attributes:
+        name: ``"report"`` or ``"seed<S>-fold<F>"``.
+        seed: seed of the permutation (0 for the report's split); also seeds the forests trained on it.
+        fold: index of the test fold.
+        train: training slices.
+        test: test slices, sorted.
+    """
+
+    name: str
+    seed: int
+    fold: int
+    train: tuple[int, ...]
+    test: tuple[int, ...]
+
+
+def make_splits(
+    slices: tuple[int, ...],
+    n_folds: int,
+    seeds: tuple[int, ...],
+    report_split: tuple[tuple[int, ...], tuple[int, ...]] | None = None,
+) -> list[Split]:
+    """K-fold splits of ``slices`` for each seed (a seeded permutation), after the report's split if given.
+
+    Args:
+        slices: the slices to split.
+        n_folds: folds per seed; every slice is tested exactly once per seed.
+        seeds: one permutation per seed.
+        report_split: (train, test) of a fixed split to put first, named ``"report"``.
+
+    Returns:
+        The splits, the report's first, then seed by seed and fold by fold.
+
+    Raises:
+        ValueError: if ``n_folds`` is below 2 or above the number of slices.
+    """
+    if n_folds < 2 or n_folds > len(slices):
+        raise ValueError(f"n_folds must be between 2 and the number of slices ({len(slices)}), got {n_folds}")
+    splits = []
+    if report_split is not None:
+        splits.append(Split("report", 0, 0, tuple(report_split[0]), tuple(report_split[1])))
+    for seed in seeds:
+        order = np.random.default_rng(seed).permutation(np.asarray(slices))
+        for fold, test in enumerate(np.array_split(order, n_folds)):
+            test_set = set(test.tolist())
+            train = tuple(int(index) for index in slices if index not in test_set)
+            test_slices = tuple(sorted(int(index) for index in test))
+            splits.append(Split(f"seed{seed}-fold{fold}", seed, fold, train, test_slices))
+    return splits
+
+
+def experiment_splits(slices: tuple[int, ...], n_folds: int, seeds: tuple[int, ...]) -> list[Split]:
+    """The splits of chapter 06: k-fold splits of ``slices`` plus the report's split restricted to them.
+
+    Args:
+        slices: the stylised slices.
+        n_folds: folds per seed.
+        seeds: seeds of the k-fold permutations.
+
+    Returns:
+        The splits; the report's split (:data:`helpers.data.REPORT_TRAIN_SLICES` against
+        :data:`helpers.data.REPORT_TEST_SLICES`) comes first when both of its sides keep a slice.
+    """
+    train = tuple(index for index in slices if index in REPORT_TRAIN_SLICES)
+    test = tuple(index for index in slices if index in REPORT_TEST_SLICES)
+    return make_splits(tuple(slices), n_folds, seeds, (train, test) if train and test else None)

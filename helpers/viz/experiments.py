@@ -1,0 +1,133 @@
+"""Figures of chapter 06: the report's Figure 16 with error bars, robustness, displacement against effect."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+SCENARIO_LABELS = {
+    "full": "1. full augmented",
+    "original": "2. original",
+    "one_style": "3. original + one style",
+    "selected": "4. selected styles",
+    "plain_aug": "5. plain augmentation",
+}
+METRIC_TITLES = {"rand_error": "adapted Rand error", "vi": "variation of information (bits)"}
+
+
+def _scenarios(summary: pd.DataFrame) -> list[str]:
+    """The report's scenarios present in a summary, in the report's order."""
+    present = set(summary["scenario"])
+    return [scenario for scenario in SCENARIO_LABELS if scenario in present]
+
+
+def scenario_bars(summary: pd.DataFrame, pipelines: list[str], steps: int, condition: str = "clean") -> plt.Figure:
+    """The report's Figure 16 with error bars: Rand error and VI per scenario (mean and 95% interval).
+
+    Args:
+        summary: the table of :func:`helpers.experiments.stats.summarize`.
+        pipelines: the pipelines, one bar each per scenario.
+        steps: the stylisation step count shown.
+        condition: the test condition shown.
+
+    Returns:
+        The figure.
+    """
+    scenarios = _scenarios(summary)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    width = 0.8 / max(len(pipelines), 1)
+    for ax, (metric, title) in zip(axes, METRIC_TITLES.items()):
+        for position, pipeline in enumerate(pipelines):
+            chosen = summary[
+                (summary["pipeline"] == pipeline)
+                & (summary["steps"] == steps)
+                & (summary["condition"] == condition)
+                & (summary["metric"] == metric)
+            ].set_index("scenario")
+            bounds = chosen.reindex(scenarios)[["mean", "low", "high"]].to_numpy(dtype=float)
+            means, low, high = bounds.T
+            x = np.arange(len(scenarios)) + (position - (len(pipelines) - 1) / 2) * width
+            ax.bar(
+                x, means, width, label=f"{pipeline} pipeline", alpha=0.85,
+                yerr=np.nan_to_num(np.vstack([means - low, high - means])), capsize=3,
+            )  # fmt: skip
+        ax.set_xticks(np.arange(len(scenarios)))
+        ax.set_xticklabels([SCENARIO_LABELS[scenario] for scenario in scenarios], rotation=20, ha="right")
+        ax.set_ylabel(title + " (lower is better)")
+        ax.set_title(f"{title}, test slices ({condition}), {steps} style steps")
+        ax.legend()
+    fig.suptitle("Augmentation scenarios (report Figure 16), mean and 95% interval over splits and slices")
+    fig.tight_layout()
+    return fig
+
+
+def robustness_heatmap(summary: pd.DataFrame, pipeline: str, steps: int, metric: str = "rand_error") -> plt.Figure:
+    """Mean error of each scenario (rows) under each test condition (columns) for one pipeline.
+
+    Args:
+        summary: the table of :func:`helpers.experiments.stats.summarize`.
+        pipeline: the pipeline shown.
+        steps: the stylisation step count shown.
+        metric: the error shown.
+
+    Returns:
+        The figure.
+    """
+    scenarios = _scenarios(summary)
+    conditions = sorted(set(summary["condition"]), key=lambda name: (name != "clean", name.startswith("unseen"), name))
+    chosen = summary[(summary["pipeline"] == pipeline) & (summary["steps"] == steps) & (summary["metric"] == metric)]
+    grid = (
+        chosen.pivot(index="scenario", columns="condition", values="mean")
+        .reindex(index=scenarios, columns=conditions)
+        .to_numpy(dtype=float)
+    )
+    fig, ax = plt.subplots(figsize=(1.3 * len(conditions) + 3, 0.6 * len(scenarios) + 2))
+    shown = ax.imshow(grid, cmap="viridis_r", aspect="auto")
+    for row in range(grid.shape[0]):
+        for column in range(grid.shape[1]):
+            dark = grid[row, column] > np.nanmean(grid)
+            ax.text(column, row, f"{grid[row, column]:.3f}", ha="center", va="center", color="w" if dark else "k",
+                    fontsize=8)  # fmt: skip
+    ax.set_xticks(range(len(conditions)))
+    ax.set_xticklabels(conditions, rotation=30, ha="right")
+    ax.set_yticks(range(len(scenarios)))
+    ax.set_yticklabels([SCENARIO_LABELS[scenario] for scenario in scenarios])
+    ax.set_xlabel("test condition (appearance shift or unseen style)")
+    fig.colorbar(shown, ax=ax, label=f"mean {metric.replace('_', ' ')}")
+    ax.set_title(f"Robustness, {pipeline} pipeline, {steps} style steps")
+    fig.tight_layout()
+    return fig
+
+
+def displacement_vs_effect(effects: pd.DataFrame) -> plt.Figure:
+    """Per style: how far stylisation moves membranes against what adding the style does to the test error.
+
+    x: membrane displacement (chamfer, pixels); y: the paired change of the clean test error when that style is
+    added to the originals (negative = helps); one marker per pipeline and step count.
+
+    Args:
+        effects: the table of :func:`helpers.experiments.displacement.style_effects`.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: if there is nothing to plot.
+    """
+    if effects.empty:
+        raise ValueError("no style effects to plot: run the style sweep (scenarios 'one_style:NN') first")
+    metric, reference = effects["metric"].iloc[0], effects["reference"].iloc[0]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for (pipeline, steps), group in effects.groupby(["pipeline", "steps"], sort=True):
+        ax.scatter(group["displacement_px"], group["mean_diff"], label=f"{pipeline}, {steps} steps")
+        for point in group.itertuples(index=False):
+            ax.annotate(str(point.style), (point.displacement_px, point.mean_diff), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")  # fmt: skip
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("membrane displacement original -> stylised (pixels, chamfer)")
+    ax.set_ylabel(f"change of {metric.replace('_', ' ')} vs {reference} set")
+    ax.set_title("Does a style that moves membranes hurt?")
+    ax.legend()
+    fig.tight_layout()
+    return fig
