@@ -10,19 +10,26 @@ time, ``ci`` is tiny (the tests). The profile is chosen, in this order, by
 :func:`select` changes nothing: it returns a frozen :class:`Config` whose ``figures``, ``results`` and ``cache``
 folders say where that run writes (``figures/ci/`` and ``results/ci/``, both git-ignored, for ``ci``, so a test
 run never overwrites the committed outputs of a real run). Pass the value, or the folder you need, along.
+
+:func:`check_parameters`, called by a chapter before :func:`select`, refuses a papermill parameter the chapter
+does not declare (``-p prfile ci`` would otherwise run the default profile and write to ``results/``).
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import os
 import platform
+import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .data import ISBI_SLICES, REPORT_TEST_SLICES, REPORT_TRAIN_SLICES, SELECTED_STYLES
-from .paths import FIGURES, RESULTS, ROOT
+from .paths import FIGURES, RESULTS, ROOT, remove_stale_temporaries
 
+PAPERMILL_HEADER = "# Parameters"  # first line of the cell papermill injects after the cell tagged `parameters`
 PROFILE_ENV = "NSEM_PROFILE"
 CACHE_ENV = "NSEM_CACHE"
 SCRATCH_PROFILES = ("ci",)  # their figures and results go to a git-ignored sub-folder
@@ -72,6 +79,18 @@ class ExperimentWork:
 
 
 @dataclass(frozen=True)
+class OwnDataWork:
+    """How much chapter 07 (segment your own data: the FlyEM medulla subset, ISBI 2012 as the other dataset) does."""
+
+    slices: tuple[int, ...] | None  # positions in the 16-slice FlyEM subset (None: all)
+    crop: int | None  # side of the top-left FlyEM crop (None: whole 250 px slices)
+    n_blocks: int  # z-blocks of those slices; the last one is tested, the others train
+    gap: int  # slices left out next to the test block
+    isbi_slices: tuple[int, ...]  # ISBI training slices of the cross-dataset forest
+    isbi_crop: int | None  # side of the top-left ISBI crop (None: whole slices)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know: the profile's work per stage, the device and the output folders."""
 
@@ -80,12 +99,17 @@ class Config:
     style: StyleWork
     segmentation: SegmentationWork
     experiments: ExperimentWork
+    own_data: OwnDataWork
     figures: Path
     results: Path
     cache: Path
 
     def figure_path(self, name: str) -> Path:
-        """Where a figure of this run goes: ``<figures>/<name>``, e.g. ``figures/03_rag.png`` (folder created)."""
+        """Where a figure of this run goes: ``<figures>/<name>``, e.g. ``figures/03_rag.png`` (folder created).
+
+        Temporary files that a killed write of this file left behind are removed
+        (:func:`helpers.paths.remove_stale_temporaries`); so for :meth:`result_path`.
+        """
         return _file_in(self.figures, name)
 
     def result_path(self, name: str) -> Path:
@@ -102,8 +126,9 @@ class Config:
 
 
 def _file_in(folder: Path, name: str) -> Path:
-    """``folder / name``, with the folder created."""
+    """``folder / name``, with the folder created and stale temporary files of killed writes of it removed."""
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(folder, name)
     return folder / name
 
 
@@ -134,6 +159,11 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
     ),
 }  # fmt: skip
 PROFILES = tuple(WORK)
+OWN_DATA_WORK = {
+    "full": OwnDataWork(slices=None, crop=None, n_blocks=4, gap=1, isbi_slices=REPORT_TRAIN_SLICES, isbi_crop=None),
+    "reduced": OwnDataWork(slices=None, crop=None, n_blocks=4, gap=1, isbi_slices=REPORT_TRAIN_SLICES, isbi_crop=None),
+    "ci": OwnDataWork(slices=(0, 1, 2, 15), crop=128, n_blocks=4, gap=0, isbi_slices=(0, 1), isbi_crop=128),
+}
 
 
 def cuda_available() -> bool:
@@ -174,10 +204,61 @@ def select(profile: str | None = None) -> Config:
         style=style,
         segmentation=segmentation,
         experiments=experiments,
+        own_data=OWN_DATA_WORK[name],
         figures=FIGURES / name if scratch else FIGURES,
         results=RESULTS / name if scratch else RESULTS,
         cache=Path(os.environ.get(CACHE_ENV) or ROOT / "cache"),
     )
+
+
+def _assigned_names(source: str) -> list[str]:
+    """The names a cell's source assigns at its top level (``name = ...``, ``name: type = ...``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = []
+    for node in tree.body:
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
+        names += [target.id for target in targets if isinstance(target, ast.Name)]
+    return names
+
+
+def _kernel_history() -> list[str]:
+    """The sources of the cells an IPython kernel has run, in order (empty outside IPython)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return list(shell.user_ns.get("In", [])) if shell is not None else []
+
+
+def check_parameters(history: Sequence[str] | None = None) -> None:
+    """Refuse a papermill parameter (``-p NAME VALUE``) that the chapter's ``parameters`` cell does not declare.
+
+    papermill injects a cell starting with ``# Parameters`` right after the cell tagged ``parameters`` and
+    runs both in order; a misspelt name (``-p prfile ci``) would just define an unused variable and run the
+    default profile. Call this in a chapter's first cell after the parameters; outside papermill (JupyterLab,
+    nbval) there is no injected cell and nothing to check.
+
+    Args:
+        history: the sources of the cells run so far, in order (None: the kernel's ``In``).
+
+    Raises:
+        ValueError: naming each unknown parameter, the chapter's parameters and the fix.
+    """
+    history = _kernel_history() if history is None else list(history)
+    injected = [i for i, source in enumerate(history) if source.lstrip().startswith(PAPERMILL_HEADER)]
+    if not injected:
+        return
+    where = injected[-1]
+    declared = _assigned_names(history[where - 1]) if where > 0 else []
+    unknown = [name for name in _assigned_names(history[where]) if name not in declared]
+    if unknown:
+        raise ValueError(
+            f"unknown papermill parameter(s) {unknown}: this chapter's parameters are {declared or 'none'}; "
+            "check the spelling of each `-p NAME VALUE` (e.g. `-p profile ci`)"
+        )
 
 
 def describe_environment() -> dict:

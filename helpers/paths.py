@@ -1,12 +1,24 @@
-"""Project folders, found from the package's own location (no absolute paths), and atomic file writes.
+"""Project folders (found from the package's own location), atomic file writes and the care of cache folders.
 
 Where a run writes is not decided here: :func:`helpers.config.select` returns the folders of a run.
+
+* :func:`atomic_write_bytes` writes through a temporary ``.<name>.<pid>.<random>.tmp`` file and a rename, so a
+  reader never sees half a file; the result gets the permissions a plain ``open(path, "w")`` gives
+  (``0o666 & ~umask``), not the temporary file's private ``0o600``.
+* :func:`remove_stale_temporaries` deletes the temporary files of writers that were killed (their process is
+  gone), so that an interrupted run leaves nothing behind once it is rerun.
+* :class:`CacheError` is what every reader of a cached file raises for a damaged one: it names the file.
 """
 
 from __future__ import annotations
 
+import glob
+import hashlib
+import json
+import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,14 +26,55 @@ DATA = ROOT / "data"
 FIGURES = ROOT / "figures"
 RESULTS = ROOT / "results"
 
+LOG = logging.getLogger(__name__)
+ORPHAN_AGE_S = 24 * 3600  # a temporary file without a writer's pid counts as stale after a day
+
+
+class CacheError(ValueError):
+    """A cached file is damaged or does not hold what it should; the message names the file.
+
+    Attributes:
+        path: the damaged file.
+        problem: what is wrong with it.
+    """
+
+    def __init__(self, path: Path, problem: str) -> None:
+        """Name the file and what is wrong with it.
+
+        Args:
+            path: the damaged file.
+            problem: what is wrong, e.g. ``"truncated PNG"``.
+        """
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"damaged cache file {self.path}: {problem}")
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (/proc), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    mask = os.umask(0o022)  # pragma: no cover
+    os.umask(mask)  # pragma: no cover
+    return mask  # pragma: no cover
+
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and a rename: never a half-written file."""
+    """Write ``payload`` to ``path`` through a temporary file and a rename: never a half-written file.
+
+    Args:
+        path: the file (its folder is created).
+        payload: the bytes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
@@ -32,5 +85,91 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Text version of :func:`atomic_write_bytes` (UTF-8)."""
+    """Text version of :func:`atomic_write_bytes` (UTF-8).
+
+    Args:
+        path: the file.
+        text: its text.
+    """
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _writer_alive(pid: int) -> bool:
+    """Whether a process with this id runs (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
+    """Delete the temporary files that killed writers of :func:`atomic_write_bytes` left under ``folder``.
+
+    A temporary file is stale when the process named in it is gone (or, for a name without a process id, when
+    it is older than a day); files of live writers are left alone, so two runs may share a cache.
+
+    Args:
+        folder: a cache folder (searched recursively; a missing folder holds nothing).
+        name: only the temporary files of this file name (None: of every file).
+
+    Returns:
+        The deleted files.
+    """
+    removed = []
+    pattern = ".*.tmp" if name is None else f".{glob.escape(name)}.*.tmp"
+    for path in Path(folder).rglob(pattern) if Path(folder).is_dir() else []:
+        parts = path.name[1:-4].rsplit(".", 2)  # <name>.<pid>.<random>, or <name>.<random> (older writes)
+        pid = parts[1] if len(parts) == 3 and parts[1].isdigit() else None
+        if not path.is_file():
+            continue
+        try:
+            stale = not _writer_alive(int(pid)) if pid else time.time() - path.stat().st_mtime > ORPHAN_AGE_S
+            if stale:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # its writer renamed it meanwhile
+            continue
+    if removed:
+        LOG.warning("removed %d stale temporary file(s) of interrupted writes under %s", len(removed), folder)
+    return removed
+
+
+def _refuse_constant(name: str) -> float:
+    """``json.loads`` hook: NaN and infinities are not JSON, so a cached file holding them is damaged."""
+    raise ValueError(f"non-finite number {name}")
+
+
+def read_json(path: Path) -> object:
+    """A cached JSON file's content, strictly: a damaged file (or one holding NaN or inf) is named.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The parsed content.
+
+    Raises:
+        CacheError: naming the file, when it is not valid JSON with finite numbers.
+    """
+    try:
+        return json.loads(Path(path).read_text(), parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CacheError(path, f"not valid JSON ({error})") from error
+
+
+def digest(*parts: bytes | str) -> str:
+    """SHA-256 of the parts in order (strings as UTF-8), as 12 hex digits: names cache entries and results.
+
+    Args:
+        *parts: the bytes or strings.
+
+    Returns:
+        12 hex digits.
+    """
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode("utf-8") if isinstance(part, str) else part)
+    return hasher.hexdigest()[:12]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -266,6 +268,7 @@ def test_parallel_workers_give_the_same_rows_in_the_same_order(small_store, tmp_
     serial = runner.run_all(small_store, units, tmp_path / "serial", settings, progress=False)
     parallel = runner.run_all(small_store, units, tmp_path / "parallel", settings, progress=False, workers=2)
     assert (parallel.computed, parallel.loaded) == (len(units), 0)
+    assert not multiprocessing.active_children()  # the workers ended with the run (no idle pool left behind)
     pd.testing.assert_frame_equal(parallel.rows, serial.rows)
     assert any((tmp_path / "parallel" / "graphs").iterdir())  # Frangi graphs shared through the disk
     with pytest.raises(KeyError, match="unknown pipeline"):

@@ -19,6 +19,21 @@ class DataError(ValueError):
     """A data file exists but is not what the project expects."""
 
 
+def restore_hint(path: Path, data_dir: Path = DATA) -> str:
+    """The advice for a missing or damaged file: ``git checkout`` only for the project's own data files.
+
+    Args:
+        path: the file.
+        data_dir: the project's data folder.
+
+    Returns:
+        ``"; " + RESTORE_HINT`` for a file inside ``data_dir``, else an empty string (a user's own file cannot
+        be restored from git).
+    """
+    inside = Path(path).resolve().is_relative_to(Path(data_dir).resolve())
+    return f"; {RESTORE_HINT}" if inside else ""
+
+
 @lru_cache(maxsize=1)
 def _expected_checksums(data_dir: Path = DATA) -> dict[str, str]:
     sums = data_dir / "SHA256SUMS"

@@ -1,18 +1,17 @@
-"""The ISBI 2012 stacks: raw slices, binary membrane labels and the dense ground truth grown from them."""
+"""The ISBI 2012 stacks: raw slices and binary membrane labels (their dense ground truth: :mod:`.labels`)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import tifffile
-from scipy import ndimage
-from skimage.segmentation import watershed
 
 from ..paths import DATA
-from .files import RESTORE_HINT, DataError, data_file
+from .files import DataError, data_file, restore_hint
+from .labels import check_binary_labels, dense_ground_truth
+from .readers import read_volume, volume_format
+from .stacks import EMStack
 
 ISBI_SHAPE = (30, 512, 512)
 ISBI_SLICES = tuple(range(ISBI_SHAPE[0]))
@@ -24,17 +23,6 @@ STACKS = {
     "train-labels": "isbi2012/train-labels.tif",
     "test-volume": "isbi2012/test-volume.tif",
 }
-
-
-class _TiffProblems(logging.Handler):
-    """Collects the errors tifffile logs while reading a damaged file."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def read_tiff(path: Path, shape: tuple[int, ...] | None = None, dtype: np.typing.DTypeLike = np.uint8) -> np.ndarray:
@@ -50,24 +38,20 @@ def read_tiff(path: Path, shape: tuple[int, ...] | None = None, dtype: np.typing
 
     Raises:
         FileNotFoundError: the file is missing.
-        DataError: the file is damaged, empty, or of another shape or dtype (the message names file and fix).
+        DataError: the file is no TIFF, damaged, empty, or of another shape or dtype (the message names file and
+            fix; ``git checkout`` is advised only for the project's own files).
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"TIFF file {path} is missing: {RESTORE_HINT}")
-    problems = _TiffProblems()
-    logger = logging.getLogger("tifffile")
-    logger.addHandler(problems)
-    try:
-        array = tifffile.imread(path)
-    except Exception as error:  # tifffile raises several types for damaged files
-        raise DataError(f"{path} is not a readable TIFF ({error}); {RESTORE_HINT}") from error
-    finally:
-        logger.removeHandler(problems)
-    if problems.messages:  # tifffile logs (and skips) damaged pages of a truncated file instead of raising
-        raise DataError(f"{path} is not a readable TIFF ({problems.messages[0]}); {RESTORE_HINT}")
-    if array.size == 0:
-        raise DataError(f"{path} is not a readable TIFF (it holds no image data); {RESTORE_HINT}")
+        raise FileNotFoundError(f"TIFF file {path} is missing{restore_hint(path)}")
+    kind = volume_format(path)
+    if kind != "tiff":
+        raise DataError(
+            f"{path} is a {kind.replace('gzip:', 'gzip-compressed ').upper()} file, not a TIFF: read your own data "
+            "with helpers.data.read_volume(path) or helpers.data.load_em_stack(raw, labels) (TIFF, PNG, folders of "
+            "slices, HDF5, zarr, gzip-compressed files)"
+        )
+    array = read_volume(path)
     if shape is not None and array.shape != tuple(shape):
         raise DataError(f"{path} has shape {array.shape}, expected {tuple(shape)}: use the ISBI 2012 stack")
     if dtype is not None and array.dtype != np.dtype(dtype):
@@ -90,32 +74,12 @@ def load_stack(name: str, data_dir: Path = DATA, verify: bool = True) -> np.ndar
         KeyError: for an unknown stack name.
     """
     if name not in STACKS:
-        raise KeyError(f"unknown ISBI stack {name!r}: choose one of {sorted(STACKS)}")
+        raise KeyError(
+            f"unknown ISBI stack {name!r}: choose one of {sorted(STACKS)}; to load your own data, pass its files "
+            "to helpers.data.load_em_stack(raw, labels) (or helpers.data.read_volume(path) for one stack)"
+        )
     path = data_file(STACKS[name], data_dir, verify=verify)
     return read_tiff(path, ISBI_SHAPE, np.uint8)
-
-
-def check_binary_labels(labels: np.ndarray, source: str = "labels") -> np.ndarray:
-    """Check that membrane labels hold only 0 (membrane) and 255 (cell interior).
-
-    Args:
-        labels: label image or stack.
-        source: how the error names the labels (a file or argument).
-
-    Returns:
-        ``labels``, unchanged.
-
-    Raises:
-        DataError: for any other value.
-    """
-    values = np.unique(labels)
-    if not set(values.tolist()) <= {0, 255}:
-        shown = values[:8].tolist()
-        raise DataError(
-            f"{source} are not binary: found values {shown}{'...' if len(values) > 8 else ''}, "
-            "expected 0 (membrane) and 255 (cell interior); threshold them first, e.g. `(labels > 127) * 255`"
-        )
-    return labels
 
 
 def load_training(
@@ -147,6 +111,26 @@ def load_training(
     return raw, labels
 
 
+def isbi_stack(slices: Sequence[int] | None = None, crop: int | None = None, data_dir: Path = DATA) -> EMStack:
+    """ISBI training slices as an :class:`.stacks.EMStack` (raw, membrane labels, dense ground truth).
+
+    Args:
+        slices: slice indices (None: all 30).
+        crop: keep the top-left ``crop`` x ``crop`` pixels (None: whole slices).
+        data_dir: the data folder.
+
+    Returns:
+        The stack, named ``"ISBI 2012"``.
+
+    Raises:
+        IndexError: for a slice index outside 0..29.
+    """
+    raw, labels = load_training(slices, data_dir)
+    if crop is not None:
+        raw, labels = raw[:, :crop, :crop], labels[:, :crop, :crop]
+    return EMStack(raw, labels, dense_ground_truth(labels), "ISBI 2012", {"slices": list(slices or ISBI_SLICES)})
+
+
 def check_pair(raw: np.ndarray, labels: np.ndarray, what: str = "label") -> None:
     """Check that raw images and their labels (or ground truth) belong together.
 
@@ -163,32 +147,3 @@ def check_pair(raw: np.ndarray, labels: np.ndarray, what: str = "label") -> None
             f"raw shape {np.shape(raw)} and {what} shape {np.shape(labels)} differ: pass the {what}s of the same "
             "slices and crop (stylised images must keep the original slice's size)"
         )
-
-
-def dense_ground_truth(labels: np.ndarray) -> np.ndarray:
-    """Instance segmentation from binary membrane labels (one 2D slice or a stack of slices).
-
-    Cells are the 4-connected components of the interior (label 255); a seeded watershed on the distance
-    to the nearest interior pixel grows them into the membranes, so every pixel belongs to one cell
-    (split along the middle of each membrane). Ids are consecutive from 1, per slice.
-
-    Args:
-        labels: binary membrane labels, (H, W) or (n, H, W).
-
-    Returns:
-        uint32 cell ids of the same shape.
-
-    Raises:
-        ValueError: for another number of dimensions.
-        DataError: for labels that are not binary.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim == 3:
-        return np.stack([dense_ground_truth(plane) for plane in labels])
-    if labels.ndim != 2:
-        raise ValueError(f"labels must be 2D or 3D, got shape {labels.shape}")
-    check_binary_labels(labels)
-    interior = labels == 255
-    seeds, _ = ndimage.label(interior)
-    distance = ndimage.distance_transform_edt(~interior)
-    return watershed(distance, markers=seeds).astype(np.uint32)

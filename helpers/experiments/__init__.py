@@ -6,8 +6,11 @@ and unseen styles, and compared with paired statistics. One module per concern:
 - :mod:`~helpers.experiments.splits`: k-fold train/test splits of the stylised slices (plus the report's split);
 - :mod:`~helpers.experiments.shifts`: plain augmentation and the appearance shifts of the test slices;
 - :mod:`~helpers.experiments.scenarios`: the slice store, each scenario's training set, the test conditions;
+- :mod:`~helpers.experiments.units`: what a unit is, its cached rows (checked, stale ones detected) and the
+  provenance of a run's rows;
 - :mod:`~helpers.experiments.runner`: one unit (pipeline, steps, scenario, split) trained and scored, all
   units resumable and in parallel, results as one tidy table;
+- :mod:`~helpers.experiments.workers`: the process pool whose workers never outlive their parent;
 - :mod:`~helpers.experiments.stats`: intervals, paired tests and the summaries against a reference scenario;
 - :mod:`~helpers.experiments.displacement`: how far stylisation moves the membranes, and what that costs;
 - :mod:`~helpers.experiments.report`: verdicts, printable lines and the chapter's conclusion.

@@ -1,64 +1,56 @@
 """The experiment runner: one unit (pipeline, steps, scenario, split) trained and scored, every unit cached.
 
-Each unit's rows are written atomically as JSON under a name holding a digest of everything the unit reads, so
-an interrupted run resumes where it stopped and a changed input (e.g. recomputed stylised slices) is never
-served from the cache. Units run in parallel worker processes when asked; the rows come back as one tidy
-DataFrame in the order of the units, whatever the number of workers.
+Each unit's rows are written atomically as JSON under a name holding a digest of everything the unit reads
+(:mod:`helpers.experiments.units`), so an interrupted run resumes where it stopped, a changed input (e.g.
+recomputed stylised slices) is reported and recomputed, never served from the cache, and a damaged file is
+reported by name and recomputed. Units run in parallel worker processes when asked
+(:mod:`helpers.experiments.workers`: none outlives its parent); the rows come back as one tidy DataFrame in the
+order of the units, whatever the number of workers, with the digests of what they were computed from
+(:func:`helpers.experiments.units.provenance`), which :func:`write_rows` records beside the CSV.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import pickle
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from ..paths import atomic_write_bytes, atomic_write_text
+from .. import checks
+from ..paths import CacheError, atomic_write_bytes, atomic_write_text, digest, remove_stale_temporaries
 from ..segmentation import boundaries, metrics
 from ..segmentation.pipeline import GraphData, PipelineSettings, graph_data, segment_graph, train_edge_rf
 from .scenarios import Image, SliceStore, cap_images, test_conditions, training_set
-from .splits import Split
+from .units import (
+    Unit,
+    UnitSettings,
+    cached_rows,
+    experiment_units,
+    fingerprint,
+    pipeline_settings,
+    provenance,
+    read_rows,
+    unit_path,
+)
+from .workers import run_in_workers
 
+__all__ = [
+    "PIPELINES", "GraphCache", "Run", "Unit", "UnitSettings", "experiment_units", "fingerprint", "run_all",
+    "run_unit", "unit_path", "write_rows",
+]  # fmt: skip
 CSV_LINE_END = "\r\n"  # the committed results/scenarios.csv was written by the csv module
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One piece of work: train ``scenario`` on ``split`` with ``pipeline`` at ``steps`` stylisation steps."""
-
-    pipeline: str
-    steps: int
-    scenario: str
-    split: Split
-
-
-@dataclass(frozen=True)
-class UnitSettings:
-    """What every unit of a run shares.
-
-    Attributes:
-        styles: the styles of scenario ``full``.
-        heldout: styles never trained on (test conditions ``unseen_styleNN``).
-        one_style: the style of scenario ``one_style``.
-        trees: trees of the edge random forest.
-        max_samples: cap on the training edges of a forest (None: all).
-        max_train_images: cap on the pixel-classifier pipeline's training images (None: all; see
-            :func:`helpers.experiments.scenarios.cap_images`).
-    """
-
-    styles: tuple[int, ...]
-    heldout: tuple[int, ...]
-    one_style: int
-    trees: int
-    max_samples: int | None
-    max_train_images: int | None = None
+# what a Frangi graph does not depend on (every other setting, present or future, is part of its digest)
+FOREST_SETTINGS = (
+    "rf_trees", "rf_max_samples", "rf_tree_fraction", "seed", "beta", "weighting_exponent", "solver", "pixel_trees",
+    "pixel_folds",
+)  # fmt: skip
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,19 +62,23 @@ class Run:
             condition, n_train_images, rand_error, vi, vi_split, vi_merge.
         computed: units computed by this call.
         loaded: units read back from the cache.
+        provenance: digests of the stylised images and settings the rows come from
+            (:func:`helpers.experiments.units.provenance`); also in ``rows.attrs["provenance"]``.
     """
 
     rows: pd.DataFrame
     computed: int
     loaded: int
+    provenance: dict = field(default_factory=dict)
 
 
 class GraphCache:
     """Frangi-pipeline graphs, built once per image and reused by every scenario and split.
 
     The Frangi boundary map needs no training, so an image's graph never changes. With a ``folder`` the graphs
-    are also pickled there (atomically, named by the image's tag and a digest of its pixels), so parallel
-    workers share them.
+    are also pickled there (atomically, named by the image's tag and a digest of its pixels and of the graph
+    settings), so parallel workers share them; a pickle that does not load, or holds another image's graph, is
+    reported by name and rebuilt.
     """
 
     def __init__(self, folder: Path | None = None) -> None:
@@ -94,11 +90,29 @@ class GraphCache:
         self.graphs: dict[str, GraphData] = {}
         self.folder = Path(folder) if folder is not None else None
 
-    def _file(self, image: Image, with_labels: bool) -> Path:
+    def _name(self, image: Image, settings: PipelineSettings, with_labels: bool) -> str:
         # the graph class's import path is part of the digest: pickles of another code layout are never read
-        digest = hashlib.sha256(f"{GraphData.__module__}.{GraphData.__qualname__}".encode())
-        digest.update(np.ascontiguousarray(image.raw).tobytes())
-        return self.folder / f"{image.tag.replace('/', '_')}__{int(with_labels)}__{digest.hexdigest()[:12]}.pkl"
+        graph_settings = json.dumps({k: v for k, v in settings.as_dict().items() if k not in FOREST_SETTINGS})
+        code = f"{GraphData.__module__}.{GraphData.__qualname__}"
+        pixels = digest(code, graph_settings, np.ascontiguousarray(image.raw).tobytes())
+        return f"{image.tag.replace('/', '_')}__{int(with_labels)}__{pixels}.pkl"
+
+    def _load(self, path: Path, image: Image, with_labels: bool) -> GraphData | None:
+        """A pickled graph, checked; a damaged one is reported by name and deleted (None)."""
+        try:
+            graph = pickle.loads(path.read_bytes())
+            if not isinstance(graph, GraphData) or graph.superpixels.shape != np.shape(image.raw):
+                raise CacheError(path, "not the graph of this image")
+            if (graph.labels is not None) != with_labels:
+                raise CacheError(path, "edge labels missing or unexpected")
+            return graph
+        except FileNotFoundError:
+            return None
+        except Exception as error:  # unpickling a damaged file raises many types
+            problem = error if isinstance(error, CacheError) else CacheError(path, f"does not load ({error!r})")
+            LOG.warning("%s: deleted, the graph is built again", problem)
+            path.unlink(missing_ok=True)
+            return None
 
     def get(self, image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
         """The graph of ``image`` (with edge labels from its ground truth if ``with_labels``).
@@ -111,13 +125,12 @@ class GraphCache:
         Returns:
             The graph, built or read back.
         """
-        key = f"{image.tag}|{with_labels}"
+        key = self._name(image, settings, with_labels)
         if key in self.graphs:
             return self.graphs[key]
-        path = self._file(image, with_labels) if self.folder is not None else None
-        if path is not None and path.exists():
-            graph = pickle.loads(path.read_bytes())
-        else:
+        path = None if self.folder is None else self.folder / key
+        graph = None if path is None else self._load(path, image, with_labels)
+        if graph is None:
             graph = graph_data(image.raw, image.gt if with_labels else None, settings=settings)
             if path is not None:
                 atomic_write_bytes(path, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
@@ -164,29 +177,6 @@ PIPELINES = {
 }
 
 
-def experiment_units(
-    pipelines: list[str], steps: tuple[int, ...], scenarios: list[str], splits: list[Split]
-) -> list[Unit]:
-    """Every (pipeline, steps, scenario, split) to run, in a stable order.
-
-    Args:
-        pipelines: keys of :data:`PIPELINES`.
-        steps: stylisation step counts.
-        scenarios: scenario names.
-        splits: the splits.
-
-    Returns:
-        The units, pipeline by pipeline, then steps, scenario and split.
-    """
-    return [
-        Unit(pipeline, count, scenario, split)
-        for pipeline in pipelines
-        for count in steps
-        for scenario in scenarios
-        for split in splits
-    ]
-
-
 def run_unit(
     store: SliceStore, unit: Unit, settings: UnitSettings, graph_cache: GraphCache | None = None, n_jobs: int = -1
 ) -> list[dict]:
@@ -206,13 +196,10 @@ def run_unit(
     Raises:
         KeyError: for an unknown pipeline or scenario.
     """
-    if unit.pipeline not in PIPELINES:
-        raise KeyError(f"unknown pipeline {unit.pipeline!r}: choose one of {tuple(PIPELINES)}")
+    _known_pipelines([unit])
     recipe = PIPELINES[unit.pipeline]
     split = unit.split
-    pipeline_settings = PipelineSettings(
-        boundary=unit.pipeline, rf_trees=settings.trees, seed=split.seed, rf_max_samples=settings.max_samples
-    )
+    unit_settings = pipeline_settings(unit, settings)
     train_images = training_set(
         store, unit.scenario, split.train, unit.steps, settings.styles, settings.one_style, seed=split.seed
     )
@@ -220,15 +207,15 @@ def run_unit(
         train_images = cap_images(train_images, settings.max_train_images, split.seed)
     conditions = test_conditions(store, split.test, settings.heldout, unit.steps)
     train_graphs, test_graphs = recipe.graphs(
-        train_images, [image for _, image in conditions], pipeline_settings, graph_cache or GraphCache(), n_jobs
+        train_images, [image for _, image in conditions], unit_settings, graph_cache or GraphCache(), n_jobs
     )
     forest = train_edge_rf(
         train_graphs, trees=settings.trees, seed=split.seed, max_samples=settings.max_samples,
-        tree_fraction=pipeline_settings.rf_tree_fraction, n_jobs=n_jobs,
+        tree_fraction=unit_settings.rf_tree_fraction, n_jobs=n_jobs,
     )  # fmt: skip
     rows = []
     for (condition, image), graph in zip(conditions, test_graphs):
-        scores = metrics.evaluate(segment_graph(graph, forest, pipeline_settings), image.gt)
+        scores = metrics.evaluate(segment_graph(graph, forest, unit_settings), image.gt)
         rows.append({
             "pipeline": unit.pipeline, "scenario": unit.scenario, "steps": unit.steps, "split": split.name,
             "seed": split.seed, "fold": split.fold, "slice": image.slice, "condition": condition,
@@ -237,43 +224,11 @@ def run_unit(
     return rows
 
 
-def fingerprint(store: SliceStore, unit: Unit, settings: UnitSettings) -> str:
-    """Digest of everything a unit reads: its split, the shared settings, and its images' tags and pixels.
-
-    Args:
-        store: the images.
-        unit: the unit.
-        settings: what every unit shares.
-
-    Returns:
-        12 hex digits.
-    """
-    split = unit.split
-    digest = hashlib.sha256(repr((split, sorted(asdict(settings).items()))).encode())
-    images = training_set(
-        store, unit.scenario, split.train, unit.steps, settings.styles, settings.one_style, split.seed
-    )
-    images += [image for _, image in test_conditions(store, split.test, settings.heldout, unit.steps)]
-    for image in images:
-        digest.update(image.tag.encode())
-        digest.update(np.ascontiguousarray(image.raw).tobytes())
-    return digest.hexdigest()[:12]
-
-
-def unit_path(folder: Path, store: SliceStore, unit: Unit, settings: UnitSettings) -> Path:
-    """Where a unit's rows are cached: ``<folder>/<pipeline>__<scenario>__steps<NNN>__<split>__<digest>.json``.
-
-    Args:
-        folder: the run's unit folder.
-        store: the images.
-        unit: the unit.
-        settings: what every unit shares.
-
-    Returns:
-        The JSON file's path.
-    """
-    name = f"{unit.pipeline}__{unit.scenario.replace(':', '-')}__steps{unit.steps:03d}__{unit.split.name}"
-    return folder / f"{name}__{fingerprint(store, unit, settings)}.json"
+def _known_pipelines(units: list[Unit]) -> None:
+    """Refuse units of an unknown pipeline before any work."""
+    unknown = sorted({unit.pipeline for unit in units} - set(PIPELINES))
+    if unknown:
+        raise KeyError(f"unknown pipeline {unknown[0]!r}: choose one of {tuple(PIPELINES)}")
 
 
 def _run_and_save(
@@ -292,28 +247,43 @@ def run_all(
     workers: int = 1,
     progress: bool = True,
 ) -> Run:
-    """Run every unit, loading those already cached in ``folder`` instead of recomputing them.
+    """Run every unit, loading those already cached intact in ``folder`` instead of recomputing them.
+
+    Temporary files of an interrupted run are removed first; damaged and stale unit files are reported by name
+    and computed again (:func:`helpers.experiments.units.cached_rows`).
 
     Args:
         store: the images.
-        units: what to run.
+        units: what to run (at least one).
         folder: the unit cache of this run, e.g. ``config.cache / "experiments" / ...``.
         settings: what every unit shares.
-        workers: parallel processes; above 1 each forest uses one thread and the Frangi graphs are shared
-            through ``folder / "graphs"``.
+        workers: parallel processes (a whole number >= 1); above 1 each forest uses one thread and the Frangi
+            graphs are shared through ``folder / "graphs"``. The workers are fresh interpreters
+            (:mod:`helpers.experiments.workers`): a script that calls this at its top level needs the
+            ``if __name__ == "__main__":`` guard; notebooks need nothing.
         progress: show a progress bar.
 
     Returns:
-        The rows of every unit, in the order of ``units``, and the counts of computed and loaded units.
+        The rows of every unit, in the order of ``units``, the counts of computed and loaded units, and the
+        provenance of the rows.
+
+    Raises:
+        ValueError: for no units or a bad number of workers.
+        KeyError: for an unknown pipeline or scenario.
     """
+    workers = checks.integer(workers, "workers", 1)
+    if not units:
+        raise ValueError("no units to run: pass at least one (runner.experiment_units)")
+    _known_pipelines(units)
     folder = Path(folder)
+    remove_stale_temporaries(folder)
     paths = [unit_path(folder, store, unit, settings) for unit in units]
-    pending = [(unit, path) for unit, path in zip(units, paths) if not path.exists()]
+    pending = [(unit, path) for unit, path in zip(units, paths) if cached_rows(path, unit, settings) is None]
     bar = tqdm(total=len(pending), desc="scenario x split units", disable=not progress)
     if workers > 1 and len(pending) > 1:
         shared = GraphCache(folder / "graphs")
-        jobs = (delayed(_run_and_save)(store, unit, settings, path, shared, 1) for unit, path in pending)
-        for _ in Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
+        tasks = [(store, unit, settings, path, shared, 1) for unit, path in pending]
+        for _ in run_in_workers(_run_and_save, tasks, workers):
             bar.update()
     else:
         graph_cache = GraphCache()
@@ -321,12 +291,29 @@ def run_all(
             _run_and_save(store, unit, settings, path, graph_cache, -1)
             bar.update()
     bar.close()
-    rows = [row for path in paths for row in json.loads(path.read_text())]
-    return Run(rows=pd.DataFrame(rows), computed=len(pending), loaded=len(units) - len(pending))
+    rows = pd.DataFrame([row for unit, path in zip(units, paths) for row in read_rows(path, unit, settings)])
+    rows.attrs["provenance"] = provenance(store, units, settings)
+    return Run(rows, computed=len(pending), loaded=len(units) - len(pending), provenance=rows.attrs["provenance"])
+
+
+def provenance_path(path: Path) -> Path:
+    """Where :func:`write_rows` records the provenance of a CSV: ``<name>.provenance.json`` beside it.
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        The JSON file's path.
+    """
+    return Path(path).with_suffix(".provenance.json")
 
 
 def write_rows(rows: pd.DataFrame, path: Path, profile: str) -> None:
-    """Write the rows of a run as CSV, atomically, with the profile's name as first column.
+    """Write the rows of a run as CSV, atomically, with the profile's name as first column, and their provenance.
+
+    The provenance (``rows.attrs["provenance"]``, set by :func:`run_all`) goes to :func:`provenance_path`. When
+    the results replaced were computed from other stylised images or settings, a warning says so, with both
+    digests: the scores of the stylised conditions are then expected to differ.
 
     Args:
         rows: :attr:`Run.rows`.
@@ -335,4 +322,19 @@ def write_rows(rows: pd.DataFrame, path: Path, profile: str) -> None:
     """
     table = rows.copy()
     table.insert(0, "profile", profile)
+    record = rows.attrs.get("provenance")
+    sidecar = provenance_path(path)
+    if record and sidecar.exists():
+        try:
+            before = json.loads(sidecar.read_text())
+        except ValueError:
+            before = {}
+        for key in ("stylized_images", "settings"):
+            if before.get(key) != record[key]:
+                LOG.warning(
+                    "%s was computed from %s with digest %s; this run's have digest %s: its rows are replaced",
+                    path, key.replace("_", " "), before.get(key), record[key],
+                )  # fmt: skip
     atomic_write_text(path, table.to_csv(index=False, lineterminator=CSV_LINE_END))
+    if record:
+        atomic_write_text(sidecar, json.dumps({"profile": profile, **record}, indent=1))

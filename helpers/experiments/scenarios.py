@@ -15,10 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import checks
 from ..config import Config
 from ..data import ISBI_SHAPE, SELECTED_STYLES, dense_ground_truth, load_training
+from ..paths import CacheError
 from ..style import cache as style_cache
-from ..style.engine import StyleSettings
+from ..style.manifest import checked_crop
+from ..style.settings import StyleSettings
 from .shifts import SHIFTS, appearance_shift, plain_augmentations, transform_like
 
 SWEEP_PREFIX = "one_style:"  # "one_style:NN": the originals plus style NN (the style sweep)
@@ -59,8 +62,13 @@ class SliceStore:
             crop: side of the top-left crop (None: the whole slice).
             load_stylized: ``(steps, style, slices, crop) -> uint8 stack`` giving stylised slices (None: no
                 stylised slices; :meth:`from_cache` reads them from the stylisation cache).
+
+        Raises:
+            ValueError: for an empty, repeated, non-integral or out-of-range slice list, or a crop outside
+                16..512 px.
         """
-        self.slices = tuple(int(index) for index in slices)
+        self.slices = checks.integers(slices, "slices", 0, ISBI_SHAPE[0] - 1)
+        crop = checked_crop(crop)
         side = crop or ISBI_SHAPE[-1]
         raw, labels = load_training(self.slices)
         self.raw = {index: image[:side, :side] for index, image in zip(self.slices, raw)}
@@ -92,12 +100,18 @@ class SliceStore:
         """Slice ``index`` stylised with ``style`` for ``steps`` steps, with the original's labels.
 
         Raises:
-            ValueError: if the store has no stylised-slice loader.
+            ValueError: if the store has no stylised-slice loader, or it gives images of another number or shape.
         """
         if (style, steps) not in self._stylized:
             if self._load_stylized is None:
                 raise ValueError("this SliceStore has no stylised-slice loader")
-            stack = self._load_stylized(steps, style, self.slices, self.crop)
+            stack = np.asarray(self._load_stylized(steps, style, self.slices, self.crop))
+            side = self.crop or ISBI_SHAPE[-1]
+            if stack.shape != (len(self.slices), side, side):
+                raise ValueError(
+                    f"the stylised-slice loader gave shape {stack.shape} for style {style} at {steps} steps, "
+                    f"expected {(len(self.slices), side, side)} (one {side} px crop per slice of the store)"
+                )
             self._stylized[(style, steps)] = dict(zip(self.slices, stack))
         pixels = self._stylized[(style, steps)][index]
         return Image(f"style{style:02d}/{steps:03d}/s{index:02d}", index, pixels, self.gt[index], self.membranes[index])
@@ -280,8 +294,8 @@ def cap_images(images: list[Image], limit: int | None, seed: int) -> list[Image]
 def ensure_stylized(config: Config, styles: tuple[int, ...]) -> None:
     """Make sure the stylised slices the experiments need are in ``config.cache``; stylise what is missing.
 
-    Missing (style, steps) stacks of ``config.style.slices`` at ``config.style.crop`` are stylised (resumable)
-    on a GPU or in the small profiles.
+    Missing or damaged (style, steps) stacks of ``config.style.slices`` at ``config.style.crop`` are stylised
+    (resumable) on a GPU or in the small profiles.
 
     Args:
         config: the run's configuration.
@@ -295,7 +309,7 @@ def ensure_stylized(config: Config, styles: tuple[int, ...]) -> None:
         for style in styles:
             try:
                 style_cache.load_stylized(config.cache, steps, style, config.style.slices, config.style.crop)
-            except FileNotFoundError:
+            except (FileNotFoundError, CacheError):  # missing or damaged: stylise_isbi recomputes it
                 missing.append((style, steps))
     if not missing:
         return

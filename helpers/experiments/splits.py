@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import checks
 from ..data import REPORT_TEST_SLICES, REPORT_TRAIN_SLICES
 
 
@@ -46,9 +47,13 @@ def make_splits(
         The splits, the report's first, then seed by seed and fold by fold.
 
     Raises:
-        ValueError: if ``n_folds`` is below 2 or above the number of slices.
+        ValueError: if ``n_folds`` is not a whole number from 2 to the number of slices, for an empty, repeated or
+            non-integral slice or seed list, or a negative seed.
     """
-    if n_folds < 2 or n_folds > len(slices):
+    slices = checks.integers(slices, "slices", 0)
+    seeds = checks.integers(seeds, "seeds", 0)
+    n_folds = checks.integer(n_folds, "n_folds", 2)
+    if n_folds > len(slices):
         raise ValueError(f"n_folds must be between 2 and the number of slices ({len(slices)}), got {n_folds}")
     splits = []
     if report_split is not None:

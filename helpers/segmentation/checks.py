@@ -1,16 +1,18 @@
 """The input contracts of the segmentation stages: grey slices, boundary maps, label images and chosen names.
 
 Pixel values follow the project's one contract, :func:`helpers.data.to_unit_float` (uint8, or float in
-[0, 1]); the shape rules (one 2D slice) are the segmentation's own.
+[0, 1]); the shape rules (one 2D slice) are the segmentation's own. Names of dispatch tables are checked by
+:func:`helpers.checks.known_name` (re-exported here), numbers by :mod:`helpers.checks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 
+from ..checks import known_name
 from ..data import to_unit_float
+
+__all__ = ["LABEL_DTYPES", "boundary_image", "grey_slice", "known_name", "label_image"]
 
 LABEL_DTYPES = (np.uint32, np.uint64, np.int32, np.int64)  # what bioimage-cpp's graph functions accept
 
@@ -76,23 +78,3 @@ def label_image(superpixels: np.ndarray) -> np.ndarray:
     if superpixels.dtype not in LABEL_DTYPES:
         superpixels = superpixels.astype(np.uint32)
     return np.ascontiguousarray(superpixels)
-
-
-def known_name(name: str, options: Iterable[str], what: str) -> str:
-    """Return ``name`` when it is one of ``options`` (the keys of a dispatch table or a tuple of names).
-
-    Args:
-        name: the chosen name.
-        options: the names there are.
-        what: what the names name, for the error (e.g. ``"multicut solver"``).
-
-    Returns:
-        ``name``.
-
-    Raises:
-        ValueError: for an unknown name, listing the known ones.
-    """
-    options = tuple(options)
-    if name not in options:
-        raise ValueError(f"unknown {what} {name!r}: choose one of {options}")
-    return name

@@ -14,6 +14,7 @@ import bioimage_cpp
 import numpy as np
 from tqdm.auto import tqdm
 
+from .. import checks
 from ..data import check_pair
 from .graph import region_adjacency_graph
 from .metrics import evaluate, mean_scores
@@ -75,8 +76,14 @@ def compare_solvers(
         One row per (slice index, method): energy, relative gap to the ILP optimum, solve time, graph and
         segment counts and the scores of :func:`.metrics.evaluate` (energy, gap and time None where they do not
         apply).
+
+    Raises:
+        ValueError: when ``gts`` or ``membrane_labels`` are not one per test slice of the run.
     """
     graphs, settings = result.test_graphs, result.settings
+    checks.same_lengths("the run's test graphs", graphs, "gts", gts)
+    if membrane_labels is not None:
+        checks.same_lengths("the run's test graphs", graphs, "membrane_labels", membrane_labels)
     membrane_labels = membrane_labels or [None] * len(graphs)
     problems = tqdm(list(zip(graphs, gts, membrane_labels)), desc="solvers", disable=not progress)
     rows = []
@@ -149,12 +156,18 @@ def run_record(result: Run, test_slices: Sequence[int], solver_rows: list[dict] 
         solver_rows: :func:`compare_solvers` rows of the same run (None: not recorded).
 
     Returns:
-        Settings (as ``config``), stage timings, graph sizes, the run's per-slice and mean scores
-        (``pipeline_kl``) and, given ``solver_rows``, every solver's and baseline's (``methods``).
+        Settings (as ``config``, with their digest as ``settings_digest``), stage timings, graph sizes, the
+        run's per-slice and mean scores (``pipeline_kl``) and, given ``solver_rows``, every solver's and
+        baseline's (``methods``).
+
+    Raises:
+        ValueError: when ``test_slices`` are not one whole number per test slice of the run.
     """
-    test_slices = [int(number) for number in test_slices]
+    test_slices = list(checks.integers(test_slices, "test_slices", 0, unique=False))
+    checks.same_lengths("the run's scores", result.scores, "test_slices", test_slices)
     record = {
         "config": result.settings.as_dict(),
+        "settings_digest": result.settings.digest(),
         "timings_s": result.timings,
         "total_s": sum(result.timings.values()),
         "graph_sizes": [

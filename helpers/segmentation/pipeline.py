@@ -27,7 +27,8 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 from tqdm.auto import tqdm
 
-from ..data import check_pair, dense_ground_truth, load_training
+from .. import checks
+from ..data import ISBI_SHAPE, check_pair, dense_ground_truth, load_training, normalize_intensity
 from .boundaries import PIXEL_RF, boundary_map, pixel_rf_boundaries
 from .features import edge_features, feature_names
 from .graph import Rag, edge_labels, region_adjacency_graph
@@ -67,7 +68,13 @@ def load_slices(slices: Sequence[int], crop: int | None = None) -> tuple[np.ndar
 
     Returns:
         ``(raw uint8, binary membrane labels, dense ground truth)``, each of shape (n, H, W).
+
+    Raises:
+        ValueError: for an empty list, a repeated or non-integral slice index, or a crop outside 1..512.
+        IndexError: for a slice index outside the volume.
     """
+    slices = checks.integers(slices, "slices")
+    crop = checks.optional_integer(crop, "crop", 1, ISBI_SHAPE[-1])
     raw, labels = load_training(list(slices))
     if crop is not None:
         raw, labels = raw[:, :crop, :crop], labels[:, :crop, :crop]
@@ -96,6 +103,7 @@ def graph_data(
     """
     if gt is not None:
         check_pair(raw, gt, what="ground-truth")
+    raw = normalize_intensity(raw, settings.intensity)
     if boundary is None:
         boundary = boundary_map(raw, settings.boundary)
     elif np.shape(boundary) != np.shape(raw):
@@ -218,7 +226,7 @@ def segment(
         uint32 segment ids from 1.
     """
     if boundary is None:
-        boundary = boundary_map(raw, settings.boundary, pixel_classifier)
+        boundary = boundary_map(normalize_intensity(raw, settings.intensity), settings.boundary, pixel_classifier)
     return segment_graph(graph_data(raw, None, boundary, settings), forest, settings)
 
 
@@ -277,9 +285,16 @@ def run(
         The graphs, forest, segmentations, scores and timings.
 
     Raises:
-        ValueError: when a slice and its labels differ in shape.
+        ValueError: when there are no training or no test slices, when a list of slices and its list of labels
+            differ in length (nothing is dropped silently), or when a slice and its labels differ in shape.
     """
     train_raws, train_labels, test_raws, test_labels = map(list, (train_raws, train_labels, test_raws, test_labels))
+    checks.same_lengths("train_raws", train_raws, "train_labels", train_labels)
+    checks.same_lengths("test_raws", test_raws, "test_labels", test_labels)
+    if not train_raws or not test_raws:
+        raise ValueError(
+            f"pipeline.run needs at least one training and one test slice, got {len(train_raws)} and {len(test_raws)}"
+        )
     for raw, label in zip(train_raws + test_raws, train_labels + test_labels):
         check_pair(raw, label, what="ground-truth")
     timings: dict[str, float] = {}
@@ -287,10 +302,12 @@ def run(
         train_gts = [dense_ground_truth(label) for label in train_labels]
         test_gts = [dense_ground_truth(label) for label in test_labels]
     with stopwatch(timings, "boundary maps"):
+        normal = [normalize_intensity(raw, settings.intensity) for raw in train_raws + test_raws]
         if settings.boundary == PIXEL_RF:
-            train_maps, test_maps, _ = pixel_rf_boundaries(train_raws, train_labels, test_raws, settings)
+            train_normal, test_normal = normal[: len(train_raws)], normal[len(train_raws) :]
+            train_maps, test_maps, _ = pixel_rf_boundaries(train_normal, train_labels, test_normal, settings)
         else:
-            raws = tqdm(train_raws + test_raws, desc="boundary maps", disable=not progress)
+            raws = tqdm(normal, desc="boundary maps", disable=not progress)
             maps = [boundary_map(raw, settings.boundary) for raw in raws]
             train_maps, test_maps = maps[: len(train_raws)], maps[len(train_raws) :]
     with stopwatch(timings, "superpixels + features"):

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 
+from .. import checks
+from ..data import NORMALIZATIONS
 from .boundaries import KINDS
-from .checks import known_name
 from .multicut import SOLVERS
 from .superpixels import WATERSHEDS
 
+MAX_SEED = 2**32 - 1  # scikit-learn's and numpy's seeds
+# (low, high, low_open, high_open) of every float setting; None where the setting may be None
+FLOATS = {
+    "threshold": (0.0, 1.0, False, False), "sigma_seeds": (0.0, None, False, False),
+    "sigma_weights": (0.0, None, False, False), "label_low": (0.0, 1.0, False, False),
+    "label_high": (0.0, 1.0, False, False), "rf_tree_fraction": (0.0, 1.0, True, False), "beta": (0.0, 1.0, True, True),
+    "weighting_exponent": (0.0, None, False, False),
+}  # fmt: skip
+# (low, high) of every whole-number setting
+INTEGERS = {"min_size": (0, None), "rf_trees": (1, None), "rf_max_samples": (1, None), "seed": (0, MAX_SEED),
+            "pixel_trees": (1, None), "pixel_folds": (2, None)}  # fmt: skip
+OPTIONAL = ("rf_max_samples", "rf_tree_fraction", "weighting_exponent")
 # the settings that each watershed of helpers.segmentation.superpixels.WATERSHEDS takes
 WATERSHED_SETTINGS = {"distance": ("threshold", "sigma_seeds", "sigma_weights", "min_size"), "seeded": ("min_size",)}
 
@@ -34,16 +49,44 @@ class PipelineSettings:
     solver: str = "kl"  # a solver of helpers.segmentation.multicut.SOLVERS
     pixel_trees: int = 16  # pixel classifier (boundary="pixel-rf")
     pixel_folds: int = 4  # out-of-fold maps on the training images
+    intensity: str = "none"  # per-slice intensity normalisation, helpers.data.NORMALIZATIONS (none: the report)
 
     def __post_init__(self) -> None:
-        """Check the names of the boundary map, watershed and solver."""
-        known_name(self.boundary, KINDS, "boundary map")
-        known_name(self.watershed, WATERSHEDS, "watershed method")
-        known_name(self.solver, SOLVERS, "multicut solver")
+        """Check every setting: the names of boundary map, watershed and solver, and each number's range.
+
+        Raises:
+            ValueError: for an unknown name, a non-finite, out-of-range or non-integral number, or
+                ``label_low > label_high``.
+            TypeError: for a setting that is not a number where one is needed.
+        """
+        checks.known_name(self.boundary, KINDS, "boundary map")
+        checks.known_name(self.watershed, WATERSHEDS, "watershed method")
+        checks.known_name(self.solver, SOLVERS, "multicut solver")
+        checks.known_name(self.intensity, NORMALIZATIONS, "intensity normalisation")
+        for name, (low, high, low_open, high_open) in FLOATS.items():
+            value = getattr(self, name)
+            if not (value is None and name in OPTIONAL):
+                checked = checks.number(
+                    value, f"PipelineSettings.{name}", low, high, low_open=low_open, high_open=high_open
+                )
+                object.__setattr__(self, name, checked)
+        for name, (low, high) in INTEGERS.items():
+            value = getattr(self, name)
+            if not (value is None and name in OPTIONAL):
+                object.__setattr__(self, name, checks.integer(value, f"PipelineSettings.{name}", low, high))
+        if self.label_low > self.label_high:
+            raise ValueError(
+                f"PipelineSettings.label_low ({self.label_low}) is above label_high ({self.label_high}): edges with a "
+                "cut fraction below label_low are merges, above label_high cuts, so label_low <= label_high"
+            )
 
     def as_dict(self) -> dict:
         """Plain-dict form, for the results files."""
         return asdict(self)
+
+    def digest(self) -> str:
+        """A digest of every setting, recorded with results computed with them (12 hex digits)."""
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
     def watershed_params(self) -> dict:
         """Keyword arguments of the configured watershed."""

@@ -7,9 +7,12 @@ One module per concern, each importable on its own:
 * :mod:`~helpers.style.objective`: the VGG model, the targets and eq. 5 for a batch;
 * :mod:`~helpers.style.lbfgs`: L-BFGS run independently for every image of a batch;
 * :mod:`~helpers.style.optimizers`: the optimisers of both engines, chosen by name;
-* :mod:`~helpers.style.engine`: :class:`~helpers.style.engine.StyleSettings`, ``stylize`` (one image, the
-  PyTorch tutorial's loop) and ``stylize_batch`` (many at once);
-* :mod:`~helpers.style.manifest`: the index of the stylised-slice cache and what is still to do;
+* :mod:`~helpers.style.settings`: :class:`~helpers.style.settings.StyleSettings`, every setting checked;
+* :mod:`~helpers.style.engine`: ``stylize`` (one image, the PyTorch tutorial's loop) and ``stylize_batch``
+  (many at once);
+* :mod:`~helpers.style.pngs`: the cached PNGs, carrying their own records, checked whenever read;
+* :mod:`~helpers.style.manifest`: the index of the stylised-slice cache (rebuilt from the PNGs when damaged)
+  and what is still to do;
 * :mod:`~helpers.style.cache`: stylising the ISBI volume into ``<cache>/stylized/`` and reading it back;
 * :mod:`~helpers.style.washout`: how much of the membranes survives stylisation;
 * ``python -m helpers.style``: the stylisation from the command line (:mod:`~helpers.style.__main__`).

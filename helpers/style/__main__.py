@@ -1,17 +1,35 @@
 """``python -m helpers.style [--profile reduced] [--styles ...] [--steps ...] [--slices ...] [--crop N] [--batch N]``.
 
-Stylises ISBI training slices into the run's cache (resumable); what is not given comes from the profile.
+Stylises ISBI training slices into the run's cache (resumable); what is not given comes from the profile. A bad
+argument (``--crop -5``, ``--batch -1``, an unknown profile...) ends with a usage message naming it and exit
+status 2, before any work.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from .. import config
+from .. import checks, config, data
 from .cache import stylize_isbi
-from .engine import StyleSettings
+from .manifest import checked_crop
+from .settings import StyleSettings
+
+
+def _argument(check: Callable[[int], object]) -> Callable[[str], int]:
+    """An argparse type: a whole number that passes ``check`` (whose error message becomes argparse's)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+            check(value)
+        except (TypeError, ValueError) as error:
+            message = str(error) if "must" in str(error) else f"not a whole number: {text!r}"
+            raise argparse.ArgumentTypeError(message) from error
+        return value
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -22,26 +40,37 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     Returns:
         The summary of :func:`helpers.style.cache.stylize_isbi` (also printed as JSON).
+
+    Raises:
+        SystemExit: with status 2 and a usage message naming the argument, for a bad argument.
     """
     parser = argparse.ArgumentParser(
         prog="python -m helpers.style", description="Stylise ISBI training slices into the cache (resumable)."
     )
     parser.add_argument("--profile", default=None, help="full | reduced | ci (default: $NSEM_PROFILE or automatic)")
-    parser.add_argument("--styles", type=int, nargs="+", help="painting numbers (default: the profile's)")
-    parser.add_argument("--steps", type=int, nargs="+", help="step counts (default: the profile's)")
-    parser.add_argument("--slices", type=int, nargs="+", help="slice indices (default: the profile's)")
-    parser.add_argument("--crop", type=int, default=None, help="top-left crop side (default: the profile's; 0: whole)")
-    parser.add_argument("--batch", type=int, default=None, help="pairs per batch (default: the profile's)")
+    number = _argument(lambda value: checks.integer(value, "painting number", 0))
+    parser.add_argument("--styles", type=number, nargs="+", help="painting numbers (default: the profile's)")
+    steps = _argument(lambda value: checks.integer(value, "steps", 1))
+    parser.add_argument("--steps", type=steps, nargs="+", help="step counts (default: the profile's)")
+    index = _argument(lambda value: checks.integer(value, "slice index", 0, data.ISBI_SHAPE[0] - 1))
+    parser.add_argument("--slices", type=index, nargs="+", help="slice indices 0..29 (default: the profile's)")
+    crop = _argument(lambda value: checked_crop(value or None))
+    parser.add_argument("--crop", type=crop, default=None, help="crop side 16..512 (default: the profile's; 0: whole)")
+    batch = _argument(lambda value: checks.integer(value, "batch", 1))
+    parser.add_argument("--batch", type=batch, default=None, help="pairs per batch, >= 1 (default: the profile's)")
     args = parser.parse_args(argv)
-    run = config.select(args.profile)
+    try:
+        run = config.select(args.profile)
+    except ValueError as error:
+        parser.error(str(error))
     work = run.style
     summary = stylize_isbi(
         run.cache,
-        args.slices or work.slices,
-        args.styles or work.styles,
-        args.steps or work.steps,
+        work.slices if args.slices is None else args.slices,
+        work.styles if args.styles is None else args.styles,
+        work.steps if args.steps is None else args.steps,
         crop=work.crop if args.crop is None else (args.crop or None),
-        batch_size=args.batch or work.batch,
+        batch_size=work.batch if args.batch is None else args.batch,
         settings=StyleSettings(device=run.device),
     )
     print(json.dumps(summary))

@@ -4,40 +4,41 @@ Images go to ``<cache>/stylized/`` (:mod:`helpers.style.manifest`). A manifest r
 crop, the settings that decide the image, the final losses, the final total loss over the lowest one seen during
 the run (1: still descending; far above 1: the fixed-step L-BFGS spiked or blew up), device and time. A rerun
 skips every finished (slice, style, steps) entry, so an interrupted run resumes where it stopped (at most the
-batch in flight is lost).
+batch in flight is lost). Every argument is checked first (a clear error naming it); an image whose losses are not
+finite (a diverged optimiser) is never cached, so it is tried again; damaged images are found and recomputed
+(:mod:`helpers.style.manifest`); temporary files of killed runs are removed.
 """
 
 from __future__ import annotations
 
-import io
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm.auto import tqdm
 
-from .. import data, vgg
-from ..paths import atomic_write_bytes
+from .. import checks, data, vgg
+from ..paths import CacheError, atomic_write_bytes, remove_stale_temporaries
 from . import engine
-from .engine import DEFAULT_SETTINGS, StyleSettings
 from .images import to_grey, to_uint8
-from .manifest import cached_settings, entry_key, plan_isbi, read_manifest, stylized_dir, write_manifest
+from .manifest import (
+    cached_settings,
+    checked_crop,
+    entry_key,
+    plan_isbi,
+    read_entry,
+    read_manifest,
+    stylized_dir,
+    write_manifest,
+)
 from .objective import resolve_precision
+from .pngs import pixel_digest, png_bytes
+from .settings import DEFAULT_SETTINGS, ENGINE_VERSION, StyleSettings
 
 Pair = tuple[int, int]  # (slice, style)
-
-
-def _png_bytes(grey: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(grey, mode="L").save(buffer, format="PNG", optimize=False, compress_level=6)
-    return buffer.getvalue()
-
-
-def _read_png(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("L"))
+LOG = logging.getLogger(__name__)
 
 
 def _weights_file(source: str) -> str:
@@ -63,6 +64,36 @@ def _batches(
 def _advance(bar: tqdm, images: int) -> Callable[[int], None]:
     """A progress callback: every evaluation of the batch moves the bar by its number of images."""
     return lambda _evaluation: bar.update(images)
+
+
+def _style_numbers(styles: Sequence[int | str]) -> list[int]:
+    """Paintings by report number, each given once (names resolved, numbers checked to be whole)."""
+    if isinstance(styles, str | int) or not list(styles):
+        raise ValueError(f"styles must be a non-empty list of paintings (numbers or names), got {styles!r}")
+    numbers = [
+        data.resolve_style(style if isinstance(style, str) else checks.integer(style, "style", 0))[0]
+        for style in styles
+    ]
+    return list(checks.integers(numbers, "styles"))
+
+
+def _request(
+    slices: Sequence[int], steps: Sequence[int], crop: int | None, batch_size: int, settings: StyleSettings
+) -> tuple[tuple[int, ...], tuple[int, ...], int | None, int]:
+    """The checked ``slices``, sorted ``steps``, ``crop`` and ``batch_size`` of :func:`stylize_isbi`."""
+    if isinstance(settings.alpha, tuple) or isinstance(settings.beta, tuple):
+        raise ValueError("stylize_isbi records one alpha and one beta per cache: pass numbers, not one per pair")
+    return (
+        checks.integers(slices, "slices", 0, data.ISBI_SHAPE[0] - 1),
+        tuple(sorted(checks.integers(steps, "steps", 1))),
+        checked_crop(crop),
+        checks.integer(batch_size, "batch_size", 1),
+    )
+
+
+def _finite(losses: dict[str, float], image: np.ndarray) -> bool:
+    """Whether a result's losses and pixels are all finite numbers."""
+    return bool(np.isfinite(list(losses.values())).all() and np.isfinite(image).all())
 
 
 def stylize_isbi(
@@ -94,17 +125,23 @@ def stylize_isbi(
         max_batches: stop after this many batches (tests, timing).
 
     Returns:
-        ``{"requested", "skipped", "done", "seconds"}``.
+        ``{"requested", "skipped", "done", "failed", "seconds"}``; ``failed`` lists the entries whose loss or
+        image was not finite (a diverged optimiser): they are not cached, and the next run tries them again.
 
     Raises:
         KeyError: naming the choices, for an unknown painting.
-        ValueError: if the cache holds one of the entries made with other settings.
+        ValueError: for an empty, repeated, non-integral or out-of-range slice, style or step count, a crop
+            outside 16..512 px, a batch size below 1, alpha or beta given per pair, or if the cache holds one of
+            the entries made with other settings.
     """
-    steps = tuple(sorted({int(s) for s in steps}))
-    styles = [data.resolve_style(s)[0] for s in styles]
+    slices, steps, crop, batch_size = _request(slices, steps, crop, batch_size, settings)
+    max_batches = checks.optional_integer(max_batches, "max_batches", 0)
+    styles = _style_numbers(styles)
+    remove_stale_temporaries(stylized_dir(cache))
     record_settings = cached_settings(settings)
     todo = plan_isbi(cache, slices, styles, steps, crop, record_settings)
-    summary = {"requested": len(slices) * len(styles) * len(steps), "skipped": 0, "done": 0, "seconds": 0.0}
+    requested = len(slices) * len(styles) * len(steps)
+    summary = {"requested": requested, "skipped": 0, "done": 0, "failed": [], "seconds": 0.0}
     summary["skipped"] = summary["requested"] - sum(len(missing) for _, _, missing in todo)
     if not todo:
         return summary
@@ -125,6 +162,7 @@ def stylize_isbi(
         "settings": record_settings,
         "precision": resolve_precision(settings.precision, settings.device),
         "weights_file": _weights_file(settings.source),
+        "engine_version": ENGINE_VERSION,
     }
     names = data.style_names()
     started = time.perf_counter()
@@ -142,18 +180,23 @@ def stylize_isbi(
             for (s, style), result in zip(pairs, results):
                 for st in missing:
                     key = entry_key(crop, st, style, s)
-                    image = to_uint8(to_grey(result.snapshots[st]))
-                    atomic_write_bytes(stylized_dir(cache) / f"{key}.png", _png_bytes(image))
-                    losses = result.snapshot_losses[st]
-                    lowest = min(float(result.history["total"][:st].min()), losses["total"])
+                    grey, losses = to_grey(result.snapshots[st]), result.snapshot_losses[st]
+                    if not _finite(losses, grey):
+                        LOG.warning("%s: loss %s is not finite (the optimiser diverged): not cached", key, losses)
+                        summary["failed"].append(key)
+                        continue
+                    image = to_uint8(grey)
+                    history = result.history["total"][:st]
+                    lowest = min(float(history[np.isfinite(history)].min(initial=np.inf)), losses["total"])
                     written[key] = {
                         "slice": s, "style": style, "style_name": names[style], "steps": st, **common,
                         "losses": losses,
                         # > 1: the run had been lower before (an L-BFGS spike or blow-up, not convergence)
                         "final_over_lowest_total": losses["total"] / max(lowest, 1e-30),
                         "device": result.settings["device"], "batch": len(pairs),
-                        "seconds_per_batch": round(result.seconds, 3),
+                        "seconds_per_batch": round(result.seconds, 3), "pixels_sha256": pixel_digest(image),
                     }  # fmt: skip
+                    atomic_write_bytes(stylized_dir(cache) / f"{key}.png", png_bytes(image, written[key]))
                     summary["done"] += 1
             write_manifest(cache, written)
     finally:
@@ -175,14 +218,18 @@ def load_stylized(
         crop: the crop side they were stylised at (None: whole 512 px slices).
 
     Returns:
-        uint8 (n, side, side) grey images.
+        uint8 (n, side, side) grey images, each checked (decoded completely, its shape, its recorded digest).
 
     Raises:
         FileNotFoundError: naming the command that produces the missing entries.
+        CacheError: naming a damaged image (a :class:`ValueError`); the next stylisation run recomputes it.
         KeyError: naming the choices, for an unknown painting.
+        ValueError: for a non-integral or out-of-range step count, slice or crop, or an empty slice list.
     """
-    number, _ = data.resolve_style(style)
-    slices = list(data.ISBI_SLICES) if slices is None else [int(s) for s in slices]
+    steps = checks.integer(steps, "steps", 1)
+    number, _ = data.resolve_style(style if isinstance(style, str) else checks.integer(style, "style", 0))
+    slices = data.ISBI_SLICES if slices is None else checks.integers(slices, "slices", 0, data.ISBI_SHAPE[0] - 1)
+    crop = checked_crop(crop)
     entries = read_manifest(cache)
     folder = stylized_dir(cache)
     keys = [entry_key(crop, steps, number, s) for s in slices]
@@ -195,4 +242,14 @@ def load_stylized(
             f"--slices {' '.join(map(str, missing))}` "
             "(or notebooks/02_stylize_isbi.ipynb with a profile that covers them)"
         )
-    return np.stack([_read_png(folder / f"{key}.png") for key in keys])
+    images = []
+    for key in keys:
+        try:
+            images.append(read_entry(cache, key, entries[key]))
+        except CacheError as error:
+            raise CacheError(
+                error.path,
+                f"{error.problem}; rerun the stylisation (`python -m helpers.style --styles {number} --steps {steps}"
+                f"{f' --crop {crop}' if crop else ''}` or notebook 02), which recomputes it",
+            ) from error
+    return np.stack(images)

@@ -8,7 +8,7 @@ features of :class:`helpers.vgg.VGGFeatures` (HED weights by default).
 * As the tutorial's closure does, ``x`` is clamped to [0, 1] before every evaluation and once at the end; the
   final losses reported are those of the returned (clamped) image.
 
-Two engines share one :class:`StyleSettings`:
+Two engines share one :class:`StyleSettings` (:mod:`helpers.style.settings`, re-exported here):
 
 * :func:`stylize`: one image with ``torch.optim.LBFGS`` exactly as in the PyTorch tutorial (``max_iter=20`` per
   ``optimizer.step``, the closure counts evaluations), or Adam. This is the reference.
@@ -28,64 +28,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .images import Style, as_batch, check_image, resize_longest, to_grey
-from .losses import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
+from .. import checks
+from .images import MIN_SIDE, Style, as_batch, check_image, resize_longest, to_grey
 from .objective import batch_targets, evaluate, get_model, per_image, resolve_precision
-from .optimizers import BATCH_OPTIMIZERS, DEFAULT_LR, INITS, SEQUENTIAL_OPTIMIZERS, initial_image
+from .optimizers import BATCH_OPTIMIZERS, SEQUENTIAL_OPTIMIZERS, initial_image
+from .settings import DEFAULT_SETTINGS, StyleSettings
 
-
-@dataclass(frozen=True)
-class StyleSettings:
-    """How an image is stylised, shared by :func:`stylize` and :func:`stylize_batch`.
-
-    Attributes:
-        alpha: content weight of eq. 5; :func:`stylize_batch` also takes one per pair.
-        beta: style weight of eq. 5; :func:`stylize_batch` also takes one per pair.
-        content_layers: VGG layers of eq. 1.
-        style_layers: VGG layers of eq. 4.
-        style_weights: per-layer weights of eq. 4 (None: equal, as the report).
-        optimizer: ``"lbfgs"`` (the report's) or ``"adam"``.
-        init: start from the ``"content"`` image or from white ``"noise"`` (drawn with ``seed``).
-        lr: step size (None: 1 for L-BFGS, 0.02 per pixel for Adam).
-        seed: seed of the noise start.
-        device: ``"cpu"`` or ``"cuda"``.
-        source: VGG weights (:data:`helpers.vgg.SOURCES`).
-        pooling: ``"max"`` (the trained network) or ``"avg"``.
-        precision: of the VGG passes: ``"fp32"``, ``"bf16"`` (bfloat16 autocast; Grams, losses and the optimiser
-            stay fp32) or ``"auto"``: bfloat16 on CUDA in :func:`stylize_batch`, float32 everywhere else (the
-            reference loop is the tutorial's float32).
-        history_size: curvature pairs L-BFGS keeps (per image).
-    """
-
-    alpha: float | tuple[float, ...] = DEFAULT_ALPHA
-    beta: float | tuple[float, ...] = DEFAULT_BETA
-    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
-    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
-    style_weights: dict[str, float] | None = None
-    optimizer: str = "lbfgs"
-    init: str = "content"
-    lr: float | None = None
-    seed: int = 0
-    device: str = "cpu"
-    source: str = "hed"
-    pooling: str = "max"
-    precision: str = "auto"
-    history_size: int = 100
-
-    def __post_init__(self) -> None:
-        """Refuse an unknown optimiser or start with the choices."""
-        if self.optimizer not in SEQUENTIAL_OPTIMIZERS:
-            raise ValueError(f"optimizer must be 'lbfgs' (the report's) or 'adam', got {self.optimizer!r}")
-        if self.init not in INITS:
-            raise ValueError(f"init must be 'content' or 'noise', got {self.init!r}")
-
-    @property
-    def step_size(self) -> float:
-        """``lr``, or the optimiser's default step size."""
-        return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
-
-
-DEFAULT_SETTINGS = StyleSettings()
+__all__ = ["DEFAULT_SETTINGS", "StyleResult", "StyleSettings", "stylize", "stylize_batch"]
 
 
 @dataclass
@@ -118,12 +67,14 @@ class StyleResult:
         return to_grey(self.image)
 
 
-def _check_steps(steps: int, snapshots: Sequence[int] = ()) -> None:
-    if int(steps) < 1:
-        raise ValueError(f"steps must be >= 1 (function evaluations per image), got {steps}")
-    bad = [s for s in snapshots if not 1 <= int(s) <= int(steps)]
+def _check_steps(steps: int, snapshots: Sequence[int] = ()) -> tuple[int, tuple[int, ...]]:
+    """``steps`` (a whole number >= 1 of function evaluations) and the snapshots (whole numbers in 1..steps)."""
+    steps = checks.integer(steps, "steps (function evaluations per image)", 1)
+    snaps = tuple(checks.integer(s, f"snapshot {s!r}", None) for s in snapshots)
+    bad = [s for s in snaps if not 1 <= s <= steps]
     if bad:
         raise ValueError(f"snapshots {bad} must lie in 1..steps={steps}")
+    return steps, snaps
 
 
 def _losses(content: torch.Tensor, style: torch.Tensor, total: torch.Tensor, index: int = 0) -> dict[str, float]:
@@ -186,7 +137,11 @@ def stylize(
         ValueError: for bad images, steps or settings.
         KeyError: naming the choices, for an unknown painting.
     """
-    _check_steps(steps)
+    steps, _ = _check_steps(steps)
+    if size is not None:
+        size = checks.integer(size, "size (longest side in pixels)", MIN_SIDE)
+    if isinstance(settings.alpha, tuple) or isinstance(settings.beta, tuple):
+        raise ValueError("stylize takes one alpha and one beta: use stylize_batch for one per pair")
     started = time.perf_counter()
     device = torch.device(settings.device)
     precision = "fp32" if settings.precision == "auto" else resolve_precision(settings.precision, device)
@@ -257,7 +212,7 @@ def stylize_batch(
         ValueError: for bad images, mixed shapes, mismatched lengths, steps, snapshots or settings.
         KeyError: naming the choices, for an unknown painting.
     """
-    _check_steps(steps, snapshots)
+    steps, snapshots = _check_steps(steps, snapshots)
     if len(contents) != len(styles) or len(contents) == 0:
         raise ValueError(
             f"need one style per content image and at least one pair, got {len(contents)} and {len(styles)}"

@@ -1,0 +1,180 @@
+"""The checks of every numeric parameter and name where it enters the public API: one place, one wording.
+
+Each check returns the value in its plain Python form (``int``, ``float``, a tuple of ints) or raises an error
+that names the parameter, says what was given and what is allowed. ``True``/``False`` are not numbers here, and
+an integral parameter takes ``3`` or ``3.0`` but never ``2.7``. The segmentation's image contracts
+(:mod:`helpers.segmentation.checks`) and the pixel-value contract (:func:`helpers.data.to_unit_float`) build on
+these.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    """``[0, 1)``-style text of a range (``inf`` where unbounded)."""
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    return f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+
+
+def number(
+    value: object,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real number within ``[low, high]`` (ends excluded where ``low_open``/``high_open``).
+
+    Args:
+        value: the given value.
+        name: the parameter's name, for the error.
+        low: smallest allowed value (None: no bound).
+        high: largest allowed value (None: no bound).
+        low_open: ``low`` itself is not allowed.
+        high_open: ``high`` itself is not allowed.
+
+    Returns:
+        The value as ``float``.
+
+    Raises:
+        TypeError: for a bool, a string or anything that is not a real number.
+        ValueError: for NaN, inf or a value outside the range.
+    """
+    allowed = _range_text(low, high, low_open, high_open)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in {allowed}, got {value!r} ({type(value).__name__})")
+    result = float(value)
+    too_low = low is not None and (result < low or (low_open and result == low))
+    too_high = high is not None and (result > high or (high_open and result == high))
+    if not math.isfinite(result) or too_low or too_high:
+        raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}")
+    return result
+
+
+def integer(value: object, name: str, low: int | None = None, high: int | None = None) -> int:
+    """A whole number within ``[low, high]``: ``3``, ``np.int64(3)`` or ``3.0``, never ``2.7``, ``True`` or NaN.
+
+    Args:
+        value: the given value.
+        name: the parameter's name, for the error.
+        low: smallest allowed value (None: no bound).
+        high: largest allowed value (None: no bound).
+
+    Returns:
+        The value as ``int``.
+
+    Raises:
+        TypeError: for a bool, a string or anything that is not a real number.
+        ValueError: for a non-integral, non-finite or out-of-range value.
+    """
+    allowed = _range_text(low, high, False, False)
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a whole number in {allowed}, got {value!r} ({type(value).__name__})")
+    if isinstance(value, numbers.Integral):
+        result = int(value)
+    elif math.isfinite(float(value)) and float(value).is_integer():
+        result = int(float(value))
+    else:
+        hint = f": pass a whole number such as {round(float(value))}" if math.isfinite(float(value)) else ""
+        raise ValueError(f"{name} must be a whole number in {allowed}, got {value!r}{hint}")
+    if (low is not None and result < low) or (high is not None and result > high):
+        raise ValueError(f"{name} must be a whole number in {allowed}, got {value!r}")
+    return result
+
+
+def optional_integer(value: object, name: str, low: int | None = None, high: int | None = None) -> int | None:
+    """None, or :func:`integer`.
+
+    Args:
+        value: the given value.
+        name: the parameter's name.
+        low: smallest allowed value.
+        high: largest allowed value.
+
+    Returns:
+        None or the ``int``.
+
+    Raises:
+        TypeError: as :func:`integer`.
+        ValueError: as :func:`integer`.
+    """
+    return None if value is None else integer(value, name, low, high)
+
+
+def integers(
+    values: object, name: str, low: int | None = None, high: int | None = None, *, unique: bool = True
+) -> tuple[int, ...]:
+    """A non-empty sequence of whole numbers (slice indices, styles, step counts), each in ``[low, high]``.
+
+    Args:
+        values: the given sequence (a single number is refused: pass ``[3]``).
+        name: the parameter's name, for the error.
+        low: smallest allowed value.
+        high: largest allowed value.
+        unique: refuse repeated values.
+
+    Returns:
+        The values as a tuple of ``int``, in the given order.
+
+    Raises:
+        TypeError: for a single number, a string, or an element that is no number.
+        ValueError: for an empty sequence, a non-integral or out-of-range element, or (``unique``) repeats.
+    """
+    if isinstance(values, str | bytes | numbers.Number) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list of whole numbers, got {values!r}: pass e.g. [{values!r}]")
+    result = tuple(integer(value, f"{name} element {value!r}", low, high) for value in values)
+    if not result:
+        raise ValueError(f"{name} is empty: pass at least one value")
+    repeated = sorted(value for value, count in Counter(result).items() if count > 1)
+    if unique and repeated:
+        raise ValueError(f"{name} repeats {repeated}: pass each value once")
+    return result
+
+
+def same_lengths(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
+    """Refuse two sequences that should pair up one to one but differ in length.
+
+    Args:
+        name_a: the first sequence's name.
+        a: the first sequence.
+        name_b: the second sequence's name.
+        b: the second sequence.
+
+    Raises:
+        ValueError: naming both lengths.
+    """
+    if len(a) != len(b):
+        raise ValueError(
+            f"{name_a} has {len(a)} items but {name_b} has {len(b)}: they pair up one to one, so pass as many of "
+            "each (nothing is dropped silently)"
+        )
+
+
+def known_name(name: str, options: Iterable[str], what: str) -> str:
+    """Return ``name`` when it is one of ``options`` (the keys of a dispatch table or a tuple of names).
+
+    Args:
+        name: the chosen name.
+        options: the names there are.
+        what: what the names name, for the error (e.g. ``"multicut solver"``).
+
+    Returns:
+        ``name``.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    options = tuple(options)
+    if name not in options:
+        raise ValueError(f"unknown {what} {name!r}: choose one of {options}")
+    return name

@@ -1,0 +1,352 @@
+"""Labels of every kind turned into the project's two forms: binary membrane labels and a dense ground truth.
+
+The project's convention is ISBI 2012's: membrane labels are uint8 with 0 = membrane and 255 = cell
+interior. :func:`membrane_labels` turns any binary mask into it (boolean, 0/1, 0/255, 0/65535, membranes of
+either polarity: stated, or detected as the rarer value with a :class:`PolarityWarning`);
+:func:`instance_ground_truth` turns instance ids (after an optional supervoxel-to-body table, :func:`body_ids`)
+into the same dense ground truth that :func:`dense_ground_truth` grows from membrane labels: per slice, the
+4-connected cells with consecutive ids from 1, everything else (membranes, background, specks) given to the
+nearest cell by a watershed. :func:`check_polarity` refuses membrane labels that look inverted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+from scipy import ndimage
+from skimage.measure import label as connected_components
+from skimage.segmentation import relabel_sequential, watershed
+
+from .files import DataError
+
+MEMBRANE, CELL = 0, 255  # the project's membrane labels (ISBI 2012)
+POLARITY_MIN_PIXELS = 128 * 128  # smaller crops can be mostly membrane: too small to tell the polarity
+POLARITY_THICKNESS_RATIO = 1.5  # inverted: the "membranes" are this much thicker than the "cells"
+AMBIGUOUS_FRACTION = 0.4  # a mask whose rarer value covers more than this cannot tell its membranes
+GREY_EXTREMES = 0.9  # labels with this share of 0 and maximum values and a few others: a grey-edged mask
+GREY_SHARE = 0.05  # ... each of the two covering at least this share
+MIN_CONSTANT_PAIRS = 0.5  # instance labels are piecewise constant: most neighbouring pixels agree
+
+
+class PolarityWarning(UserWarning):
+    """The membrane value of a mask was guessed from the membrane fraction: state it to be sure."""
+
+
+def check_binary_labels(labels: np.ndarray, source: str = "labels") -> np.ndarray:
+    """Check that membrane labels hold only 0 (membrane) and 255 (cell interior).
+
+    Args:
+        labels: label image or stack.
+        source: how the error names the labels (a file or argument).
+
+    Returns:
+        ``labels``, unchanged.
+
+    Raises:
+        DataError: for any other value.
+    """
+    values = np.unique(labels)
+    if not set(values.tolist()) <= {MEMBRANE, CELL}:
+        shown = values[:8].tolist()
+        raise DataError(
+            f"{source} are not binary: found values {shown}{'...' if len(values) > 8 else ''}, "
+            "expected 0 (membrane) and 255 (cell interior); convert any mask or instance ids with "
+            "helpers.data.membrane_labels(mask, membrane=...) or helpers.data.load_em_stack(raw, labels), which "
+            "ask which value marks the membranes instead of guessing"
+        )
+    return labels
+
+
+def _thickness(region: np.ndarray) -> float:
+    """Mean distance of a region's pixels to its edge, slice by slice (how thick the region is)."""
+    if not region.any():
+        return 0.0
+    planes = region if region.ndim == 3 else region[None]
+    distance = np.stack([ndimage.distance_transform_edt(plane) for plane in planes])
+    return float(distance[planes].mean())
+
+
+def check_polarity(labels: np.ndarray, source: str = "labels") -> np.ndarray:
+    """Refuse 0/255 membrane labels that look inverted (membranes 255, cells 0).
+
+    Membranes are thin lines covering a minority of the pixels. Labels count as inverted when their
+    membrane value 0 covers more than half of the pixels *and* forms regions 1.5 times as thick as the
+    cells (on ISBI 2012 no crop of 128 px or more does; every inverted whole slice does). Slices smaller
+    than 128 x 128 pixels are not judged.
+
+    Args:
+        labels: 0/255 labels, (H, W) or (n, H, W).
+        source: how the error names the labels.
+
+    Returns:
+        ``labels``, unchanged.
+
+    Raises:
+        DataError: when the labels look inverted.
+    """
+    labels = np.asarray(labels)
+    membrane = labels == MEMBRANE
+    fraction = float(membrane.mean()) if membrane.size else 0.0
+    if labels.shape[-2] * labels.shape[-1] < POLARITY_MIN_PIXELS or fraction <= 0.5:
+        return labels
+    thick, thin = _thickness(membrane), _thickness(~membrane)
+    if thick > POLARITY_THICKNESS_RATIO * thin:
+        raise DataError(
+            f"{source} look inverted: the membrane value 0 covers {fraction:.0%} of the pixels in regions "
+            f"{thick:.1f} px thick on average, the cells (255) only {thin:.1f} px. If your membranes are white, "
+            "convert with helpers.data.membrane_labels(labels, membrane=255) (or 'bright'); if you stated the "
+            "membrane value, it is probably the other one"
+        )
+    return labels
+
+
+def grow_cells(cells: np.ndarray) -> np.ndarray:
+    """Give every unlabelled pixel (0) to the nearest cell: a seeded watershed on the distance to the cells.
+
+    Args:
+        cells: 2D integer cell ids, 0 where no cell is.
+
+    Returns:
+        uint32 ids of the same shape, no 0 left (unless there is no cell at all).
+    """
+    distance = ndimage.distance_transform_edt(cells == 0)
+    return watershed(distance, markers=cells).astype(np.uint32)
+
+
+def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True) -> np.ndarray:
+    """Instance segmentation from binary membrane labels (one 2D slice or a stack of slices).
+
+    Cells are the 4-connected components of the interior (label 255); a seeded watershed on the distance
+    to the nearest interior pixel grows them into the membranes, so every pixel belongs to one cell
+    (split along the middle of each membrane). Ids are consecutive from 1, per slice.
+
+    Args:
+        labels: binary membrane labels, (H, W) or (n, H, W).
+        polarity_check: refuse labels that look inverted (:func:`check_polarity`).
+
+    Returns:
+        uint32 cell ids of the same shape.
+
+    Raises:
+        ValueError: for another number of dimensions.
+        DataError: for labels that are not binary, or look inverted.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 3:
+        return np.stack([dense_ground_truth(plane, polarity_check) for plane in labels])
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be 2D or 3D, got shape {labels.shape}")
+    check_binary_labels(labels)
+    if polarity_check:
+        check_polarity(labels)
+    seeds, _ = ndimage.label(labels == CELL)
+    return grow_cells(seeds)
+
+
+def _membrane_value(values: list, membrane: int | bool | str | None, fractions: dict, source: str) -> object:
+    """The value of a two-valued mask that marks membranes: stated, or the rarer one (with a warning)."""
+    if isinstance(membrane, str):
+        if membrane not in ("dark", "bright"):
+            raise ValueError(f"membrane={membrane!r} for {source}: pass 'dark', 'bright' or the membrane's value")
+        return values[0] if membrane == "dark" else values[-1]
+    if membrane is not None:
+        if membrane not in values:
+            raise DataError(f"membrane={membrane!r} does not occur in {source}, which hold the values {values}")
+        return membrane
+    if len(values) < 2:
+        raise DataError(f"{source} hold the single value {values}: state which value marks membranes (membrane=...)")
+    rare = min(values, key=lambda value: fractions[value])
+    if fractions[rare] > AMBIGUOUS_FRACTION:
+        raise DataError(
+            f"{source} cannot tell membranes from cells: values {values} cover {fractions[values[0]]:.0%} and "
+            f"{fractions[values[-1]]:.0%} of the pixels; state it, e.g. membrane={values[0]!r} or 'dark'"
+        )
+    other = next(value for value in values if value != rare)
+    warnings.warn(
+        f"{source}: taking value {rare!r} as membrane because it covers {fractions[rare]:.1%} of the pixels "
+        f"against {fractions[other]:.1%} for {other!r} (membranes are the minority in EM labels); pass "
+        f"membrane={rare!r} to confirm and silence this warning, or membrane={other!r} if that is wrong",
+        PolarityWarning,
+        stacklevel=3,
+    )
+    return rare
+
+
+def membrane_labels(mask: np.ndarray, membrane: int | bool | str | None = None, source: str = "labels") -> np.ndarray:
+    """Any binary membrane mask as the project's membrane labels (0 membrane, 255 cell).
+
+    Args:
+        mask: boolean, or integers with two values (0/1, 0/255, 0/65535, ...), 2D or 3D.
+        membrane: the value that marks membranes (e.g. ``0`` for ISBI, ``255`` or ``True`` for white
+            membranes), ``"dark"`` (the lower value) or ``"bright"`` (the higher one); None: the rarer value,
+            with a :class:`PolarityWarning` that says what was taken and how to state it.
+        source: how messages name the mask.
+
+    Returns:
+        uint8 labels, 0 = membrane, 255 = cell.
+
+    Raises:
+        DataError: for more than two values (grey edges: threshold first and state the membrane side), a
+            stated value that does not occur, or a mask whose two values cover similar shares.
+        ValueError: for an unknown polarity word.
+    """
+    mask = np.asarray(mask)
+    values, counts = np.unique(mask, return_counts=True)
+    values_list = values.tolist()
+    if len(values_list) > 2:
+        raise DataError(
+            f"{source} are not a binary mask: found {len(values_list)} values {values_list[:8]}"
+            f"{'...' if len(values_list) > 8 else ''}. A mask saved with grey edges (resized, JPEG) must be "
+            "thresholded and its membrane side stated, e.g. membrane_labels(labels > 127, membrane=False) when "
+            "membranes are dark (ISBI), membrane=True when they are bright; instance ids go through "
+            "instance_ground_truth (kind='instances')"
+        )
+    fractions = dict(zip(values_list, (counts / mask.size).tolist()))
+    value = _membrane_value(values_list, membrane, fractions, source)
+    return np.where(mask == value, MEMBRANE, CELL).astype(np.uint8)
+
+
+def body_ids(ids: np.ndarray, table: np.ndarray | Mapping[int, int], background: int = 0) -> np.ndarray:
+    """Map supervoxel ids to body (neuron) ids through a table.
+
+    Args:
+        ids: integer supervoxel ids, any shape.
+        table: ``(n, 2)`` rows of (supervoxel, body), e.g. NeuroProof's ``transforms``, or a dict.
+        background: the id that may be missing from the table (it stays as it is).
+
+    Returns:
+        int64 body ids, the shape of ``ids``.
+
+    Raises:
+        DataError: for a table of another shape, a supervoxel given two bodies, or ids missing from the table.
+    """
+    if isinstance(table, Mapping):
+        table = np.array(list(table.items()), dtype=np.int64).reshape(-1, 2)
+    table = np.asarray(table)
+    if table.ndim != 2 or table.shape[1] != 2 or table.dtype.kind not in "iu":
+        raise DataError(
+            f"supervoxel-to-body table has shape {table.shape} and dtype {table.dtype}: expected (n, 2) integers"
+        )
+    keys, first = np.unique(table[:, 0], return_index=True)
+    conflicting = (
+        [int(k) for k in keys if len(np.unique(table[table[:, 0] == k, 1])) > 1] if len(keys) < len(table) else []
+    )
+    if conflicting:
+        raise DataError(f"supervoxel-to-body table gives supervoxels {conflicting[:5]} more than one body")
+    bodies = table[first, 1].astype(np.int64)
+    present, inverse = np.unique(np.asarray(ids), return_inverse=True)
+    position = np.clip(np.searchsorted(keys, present), 0, len(keys) - 1)
+    found = keys[position] == present
+    missing = present[~found & (present != background)]
+    if len(missing):
+        raise DataError(
+            f"{len(missing)} supervoxel ids are not in the supervoxel-to-body table (e.g. {missing[:5].tolist()}): "
+            "pass the complete table"
+        )
+    mapped = np.where(found, bodies[position], present)
+    return mapped[inverse].reshape(np.shape(ids))
+
+
+def instance_ground_truth(ids: np.ndarray, background: int | None = 0, min_size: int = 10) -> np.ndarray:
+    """The dense ground truth of instance ids, built like :func:`dense_ground_truth` builds it from membranes.
+
+    Per slice, each 4-connected region of one id with at least ``min_size`` pixels becomes a cell (ids
+    consecutive from 1); the background id and smaller specks (common in ids cut from a 3D labelling) are
+    given to the nearest cell by the same watershed.
+
+    Args:
+        ids: integer instance ids, (H, W) or (n, H, W).
+        background: the id of unlabelled pixels (None: every id is a cell).
+        min_size: smallest cell in pixels.
+
+    Returns:
+        uint32 cell ids of the same shape.
+
+    Raises:
+        ValueError: for another number of dimensions.
+        DataError: for a slice without any cell.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim == 3:
+        return np.stack([instance_ground_truth(plane, background, min_size) for plane in ids])
+    if ids.ndim != 2:
+        raise ValueError(f"instance ids must be 2D or 3D, got shape {ids.shape}")
+    marker = -1 if background is None else background  # skimage: pixels equal to `background` get 0
+    cells = connected_components(ids.astype(np.int64), background=marker, connectivity=1)
+    sizes = np.bincount(cells.ravel())
+    small = sizes < min_size
+    small[0] = True
+    cells[small[cells]] = 0
+    if not cells.any():
+        raise DataError(f"a slice of the instance ids holds no cell of at least {min_size} pixels")
+    return grow_cells(relabel_sequential(cells)[0])
+
+
+def membranes_from_ground_truth(gt: np.ndarray) -> np.ndarray:
+    """Membrane labels (0 membrane, 255 cell) from a dense ground truth: the pixels next to another cell.
+
+    Both pixels of each pair of 4-neighbours (within a slice) with different ids become membrane, so the
+    membranes are two pixels wide.
+
+    Args:
+        gt: dense cell ids, (H, W) or (n, H, W).
+
+    Returns:
+        uint8 labels of the same shape.
+    """
+    gt = np.asarray(gt)
+    edge = np.zeros(gt.shape, dtype=bool)
+    for axis in (-1, -2):
+        differs = np.diff(gt, axis=axis) != 0
+        lead = [slice(None)] * gt.ndim
+        lag = [slice(None)] * gt.ndim
+        lead[axis], lag[axis] = slice(1, None), slice(None, -1)
+        edge[tuple(lead)] |= differs
+        edge[tuple(lag)] |= differs
+    return np.where(edge, MEMBRANE, CELL).astype(np.uint8)
+
+
+def label_kind(labels: np.ndarray, kind: str = "auto", source: str = "labels") -> str:
+    """Whether labels are a binary ``"mask"`` or ``"instances"``, checking that they are labels at all.
+
+    ``auto``: booleans and integers with at most the two values 0/1 or 0/maximum are a mask; other integers
+    are instance ids, unless nearly all pixels are 0 or the largest value (a mask with grey edges: refused).
+
+    Args:
+        labels: the label stack.
+        kind: ``"auto"``, ``"mask"`` or ``"instances"``.
+        source: how errors name the labels.
+
+    Returns:
+        ``"mask"`` or ``"instances"``.
+
+    Raises:
+        ValueError: for an unknown kind.
+        DataError: for float labels, grey-edged masks, or labels that vary like an image.
+    """
+    if kind not in ("auto", "mask", "instances"):
+        raise ValueError(f"unknown label kind {kind!r}: choose 'auto', 'mask' or 'instances'")
+    labels = np.asarray(labels)
+    if labels.dtype == bool:
+        return "mask"
+    if labels.dtype.kind not in "iu":
+        raise DataError(
+            f"{source} have dtype {labels.dtype}: labels are integer instance ids or a boolean/0-1 mask; threshold a "
+            "probability map and state its membrane side (membrane_labels(p > 0.5, membrane=True))"
+        )
+    values = set(np.unique(labels).tolist())
+    top = np.iinfo(labels.dtype).max
+    if kind == "mask" or (kind == "auto" and any(values <= {0, high} for high in (1, 255, top))):
+        return "mask"
+    constant = float(np.mean(labels[..., 1:] == labels[..., :-1])) if labels.shape[-1] > 1 else 1.0
+    if constant < MIN_CONSTANT_PAIRS:
+        raise DataError(
+            f"{source} vary like an image, not like labels: only {constant:.0%} of neighbouring pixels share a "
+            "value (instance labels are constant over each cell); did you pass the raw images as labels?"
+        )
+    low, high = float(np.mean(labels == 0)), float(np.mean(labels == max(values)))
+    if kind == "auto" and min(low, high) >= GREY_SHARE and low + high >= GREY_EXTREMES:
+        membrane_labels(labels, source=source)  # raises the grey-mask error with its fix
+    return "instances"

@@ -1,0 +1,97 @@
+"""Intensity normalisation per slice, so that a forest trained on one EM dataset sees comparable values on another.
+
+Two microscopes (or two stainings) give the same membranes other grey values: ISBI 2012 slices span 0-255
+with dark membranes, a FlyEM FIB-SEM slice 26-217. Edge features built on absolute raw intensities then mean
+different things on the two. A normalisation maps each slice to [0, 1] by its own intensity distribution:
+
+* ``none``: the slice as it is (the report's pipeline; the default, which keeps every committed number);
+* ``percentile``: a robust min-max stretch, the 1st percentile to 0 and the 99.8th to 1, clipped (CSBDeep's
+  default percentiles, Weigert et al. 2018);
+* ``equalize``: histogram equalisation, each value replaced by the fraction of pixels at or below it.
+
+Use it through ``PipelineSettings(intensity=...)`` (:mod:`helpers.segmentation.settings`), which applies it
+wherever the pipeline reads raw pixels (boundary maps, pixel classifier, edge features).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+PERCENTILES = (1.0, 99.8)  # CSBDeep's normalize() defaults
+
+
+def _finite(image: np.ndarray) -> np.ndarray:
+    """The slice as float64, refusing booleans, non-numbers and NaN/inf."""
+    image = np.asarray(image)
+    if image.dtype == bool or image.dtype.kind not in "iuf":
+        raise ValueError(f"an image to normalise must hold numbers, got dtype {image.dtype}")
+    values = image.astype(np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError("an image to normalise contains NaN or inf values: clean it first")
+    return values
+
+
+def percentile_stretch(image: np.ndarray, percentiles: tuple[float, float] = PERCENTILES) -> np.ndarray:
+    """Robust min-max: the low percentile becomes 0, the high one 1, values beyond are clipped.
+
+    Args:
+        image: one slice of any numeric dtype (8 or 16 bit, float).
+        percentiles: (low, high) percentiles.
+
+    Returns:
+        float32 in [0, 1]; all zeros for a constant slice.
+
+    Raises:
+        ValueError: for a non-numeric dtype or NaN/inf values.
+    """
+    values = _finite(image)
+    low, high = np.percentile(values, percentiles)
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.float32)
+    return np.clip((values - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
+def equalize(image: np.ndarray) -> np.ndarray:
+    """Histogram equalisation: each value becomes the fraction of the slice's pixels at or below it.
+
+    Args:
+        image: one slice of any numeric dtype.
+
+    Returns:
+        float32 in (0, 1]; all ones for a constant slice.
+
+    Raises:
+        ValueError: for a non-numeric dtype or NaN/inf values.
+    """
+    values = _finite(image)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    cumulative = np.cumsum(counts) / values.size
+    return cumulative[inverse].reshape(values.shape).astype(np.float32)
+
+
+NORMALIZATIONS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
+    "none": None,
+    "percentile": percentile_stretch,
+    "equalize": equalize,
+}
+
+
+def normalize_intensity(image: np.ndarray, method: str = "none") -> np.ndarray:
+    """One slice normalised by a method of :data:`NORMALIZATIONS`.
+
+    Args:
+        image: one slice (for ``none``: as the pipeline takes it, uint8 or float in [0, 1]).
+        method: ``"none"``, ``"percentile"`` or ``"equalize"``.
+
+    Returns:
+        ``image`` itself for ``none``; float32 in [0, 1] otherwise.
+
+    Raises:
+        ValueError: for an unknown method, a non-numeric dtype or NaN/inf values.
+    """
+    if method not in NORMALIZATIONS:
+        raise ValueError(f"unknown intensity normalisation {method!r}: choose one of {tuple(NORMALIZATIONS)}")
+    function = NORMALIZATIONS[method]
+    return image if function is None else function(image)

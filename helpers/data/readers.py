@@ -1,0 +1,334 @@
+"""Read an image stack of any size from a TIFF, a PNG (or a folder of them), HDF5, zarr or ``.npy``, gzipped or not.
+
+:func:`read_volume` tells the format from the file's first bytes (not its name), reads only the requested
+slices, and returns one grey channel: an image with grey + alpha, RGB or RGBA channels is accepted when the
+alpha channel is fully opaque and the colour channels are equal (a grey image saved in colour), and refused
+with the fix otherwise. Errors name the file; ``git checkout`` is advised only for the project's own files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+import numpy as np
+import tifffile
+import zarr
+from PIL import Image
+
+from .files import DataError, restore_hint
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff")  # the images of a folder stack
+MAGIC = {
+    b"\x89PNG": "png",
+    b"II*\x00": "tiff",
+    b"MM\x00*": "tiff",
+    b"II+\x00": "tiff",
+    b"MM\x00+": "tiff",
+    b"\x89HDF": "hdf5",
+    b"\x93NUMPY": "npy",
+    b"\xff\xd8\xff": "jpeg",
+}
+ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
+Selection = slice | Sequence[int] | None
+
+
+def volume_format(path: Path) -> str:
+    """The format of a file or folder: ``tiff``, ``png``, ``jpeg``, ``hdf5``, ``npy``, ``zarr`` or ``folder``.
+
+    Args:
+        path: a file (gzip-compressed or not) or a folder (a zarr store or a folder of images).
+
+    Returns:
+        The format's name; a gzip file gives ``"gzip:<format of its content>"``.
+
+    Raises:
+        DataError: for a file of another format.
+    """
+    path = Path(path)
+    if path.is_dir():
+        zarr_store = path.suffix == ".zarr" or any((path / marker).exists() for marker in ZARR_MARKERS)
+        return "zarr" if zarr_store else "folder"
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\x1f\x8b"):
+        with gzip.open(path, "rb") as handle:
+            try:
+                head = handle.read(8)
+            except OSError as error:
+                raise DataError(f"{path} is not a readable gzip file ({error}){restore_hint(path)}") from error
+        inner = next((name for magic, name in MAGIC.items() if head.startswith(magic)), None)
+        if inner is None:
+            raise DataError(f"{path} is gzip-compressed, but its content is no TIFF, PNG, HDF5 or .npy file")
+        return f"gzip:{inner}"
+    for magic, name in MAGIC.items():
+        if head.startswith(magic):
+            return name
+    raise DataError(
+        f"{path} is no TIFF, PNG, JPEG, HDF5 or .npy file (first bytes {head!r}): save the stack as a (multi-page) "
+        f"TIFF, a folder of PNGs, HDF5 or zarr{restore_hint(path)}"
+    )
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that orders ``slice2.png`` before ``slice10.png``.
+
+    Args:
+        path: a file.
+
+    Returns:
+        The name split into text and numbers.
+    """
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def single_channel(array: np.ndarray, source: str) -> np.ndarray:
+    """One grey channel from an image with a trailing channel axis of 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
+
+    Args:
+        array: (..., C) pixels.
+        source: how errors name the image.
+
+    Returns:
+        (...) pixels: the first channel.
+
+    Raises:
+        DataError: when the alpha channel is not fully opaque or the colour channels differ.
+    """
+    channels = array.shape[-1]
+    names = {2: "grey + alpha", 3: "RGB", 4: "RGBA"}[channels]
+    if channels in (2, 4):
+        alpha = array[..., -1]
+        opaque = np.iinfo(array.dtype).max if array.dtype.kind in "iu" else 1.0
+        if not np.all(alpha == opaque):
+            raise DataError(
+                f"{source} has {channels} channels ({names}) and its alpha channel is not fully opaque: EM images "
+                "and labels have one channel; save it as a single-channel greyscale image (8-bit, or 16-bit for "
+                "more than 255 instance ids) without transparency"
+            )
+        array = array[..., :-1]
+    if array.shape[-1] > 1 and not all(np.array_equal(array[..., 0], array[..., c]) for c in (1, 2)):
+        raise DataError(
+            f"{source} is a colour image ({names}, its channels differ): EM images and labels have one channel; "
+            "convert raw images to greyscale (e.g. `Image.open(path).convert('L')`); save instance labels as one "
+            "integer id per pixel, not as colours"
+        )
+    return array[..., 0]
+
+
+def _channels_last(array: np.ndarray, source: str) -> np.ndarray:
+    """Drop a trailing channel axis (see :func:`single_channel`) and check that a 2D or 3D stack is left."""
+    if _has_channels(array.shape):
+        array = single_channel(array, source)
+    if array.ndim not in (2, 3):
+        raise DataError(f"{source} has shape {array.shape}: expected one 2D image (y, x) or a 3D stack (z, y, x)")
+    if array.size == 0:
+        raise DataError(f"{source} holds no pixels (shape {array.shape})")
+    return array
+
+
+class _LoggedProblems(logging.Handler):
+    """Collects the errors tifffile logs (and skips) while reading the damaged pages of a truncated file."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the message."""
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _damaged(path: Path, source: str, what: str) -> Iterator[None]:
+    """Report any error a reader library raises (or tifffile only logs) as a :class:`DataError` naming the file.
+
+    Errors of the request itself pass unchanged: :class:`DataError`, and the ``IndexError``/``TypeError`` of a
+    slice selection.
+    """
+    problems = _LoggedProblems()
+    logger = logging.getLogger("tifffile")
+    logger.addHandler(problems)
+    try:
+        yield
+    except (DataError, IndexError, TypeError):
+        raise
+    except Exception as error:  # the libraries raise many types for damaged files (zlib.error, struct.error, ...)
+        raise DataError(f"{source} is not a readable {what} ({error}){restore_hint(path)}") from error
+    finally:
+        logger.removeHandler(problems)
+    if problems.messages:
+        raise DataError(f"{source} is not a readable {what} ({problems.messages[0]}){restore_hint(path)}")
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One 2D image file (PNG, JPEG or single-page TIFF) as one grey channel.
+
+    PIL modes: ``1`` gives booleans, ``P`` (palette) its palette indices, ``L``/``I;16``/``I`` 8-, 16- and
+    32-bit integers; ``LA``, ``RGB`` and ``RGBA`` go through :func:`single_channel`.
+
+    Args:
+        path: the image.
+
+    Returns:
+        The pixels, 2D.
+
+    Raises:
+        DataError: for an unreadable file or one that is not single-channel.
+    """
+    with _damaged(path, str(path), "image"), Image.open(path) as image:
+        image.load()
+        array = np.asarray(image)
+    return _channels_last(array, str(path))
+
+
+def _indices(selection: Selection, n_slices: int, source: str) -> list[int]:
+    """The slice numbers of a selection, each checked to lie within the stack."""
+    if selection is None:
+        return list(range(n_slices))
+    if isinstance(selection, slice):
+        return list(range(n_slices))[selection]
+    indices = [int(index) for index in selection]
+    if any(index != value for index, value in zip(indices, selection)):
+        raise TypeError(f"slice indices for {source} must be whole numbers, got {list(selection)}")
+    bad = [index for index in indices if not 0 <= index < n_slices]
+    if bad or not indices:
+        raise IndexError(f"slice indices {bad or '[]'} are outside 0..{n_slices - 1} of {source}")
+    return indices
+
+
+def _has_channels(shape: tuple[int, ...]) -> bool:
+    """Whether a shape ends in a channel axis: (y, x, C) or (z, y, x, C) with C of 2, 3 or 4."""
+    return len(shape) in (3, 4) and shape[-1] in (2, 3, 4) and min(shape[-3:-1]) > 4
+
+
+def _take(array: object, selection: Selection, source: str) -> np.ndarray:
+    """Read the selected slices of a lazy array (h5py, zarr, memmap) one by one; None reads everything."""
+    shape = tuple(array.shape)
+    if selection is None:
+        return np.asarray(array[...])
+    if len(shape) - _has_channels(shape) != 3:
+        raise DataError(f"{source} is one 2D image (shape {shape}): a slice selection needs a 3D stack")
+    return np.stack([np.asarray(array[index]) for index in _indices(selection, shape[0], source)])
+
+
+def _dataset(names: list[str], dataset: str | None, source: str) -> str:
+    """The dataset to read: the named one, or the only one."""
+    if dataset is None:
+        if len(names) != 1:
+            raise DataError(f"{source} holds the datasets {names}: name the one to read (dataset=...)")
+        return names[0]
+    if dataset not in names:
+        raise DataError(f"{source} has no dataset {dataset!r}: choose one of {names}")
+    return dataset
+
+
+def _read_hdf5(path: Path, dataset: str | None, selection: Selection, source: str) -> np.ndarray:
+    with _damaged(path, source, "HDF5 file"), h5py.File(path, "r") as handle:
+        names: list[str] = []
+        handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+        return _take(handle[_dataset(names, dataset, source)], selection, source)
+
+
+def _read_zarr(path: Path, dataset: str | None, selection: Selection) -> np.ndarray:
+    with _damaged(path, str(path), "zarr store"):
+        store = zarr.open(str(path), mode="r")
+        if isinstance(store, zarr.Array):
+            if dataset is not None:
+                raise DataError(f"{path} is one zarr array: it has no dataset {dataset!r}")
+            return _take(store, selection, str(path))
+        names = sorted(name for name, _ in store.arrays())
+        return _take(store[_dataset(names, dataset, str(path))], selection, str(path))
+
+
+def _read_tiff(path: Path, selection: Selection, source: str) -> np.ndarray:
+    with _damaged(path, source, "TIFF"), tifffile.TiffFile(path) as tiff:
+        pages = tiff.pages
+        if len(pages) > 1 and all(len(page.shape) == 2 for page in pages):
+            return np.stack([pages[index].asarray() for index in _indices(selection, len(pages), source)])
+        array = tiff.asarray()
+    if array.size == 0:
+        raise DataError(f"{source} is not a readable TIFF (it holds no image data){restore_hint(path)}")
+    return _take(array, selection, source)
+
+
+def _read_folder(path: Path, selection: Selection) -> np.ndarray:
+    files = sorted((file for file in path.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
+    if not files:
+        raise DataError(f"folder {path} holds no {'/'.join(IMAGE_SUFFIXES)} images: one image per slice is expected")
+    chosen = [files[index] for index in _indices(selection, len(files), str(path))]
+    images = [read_image(file) for file in chosen]
+    for file, image in zip(chosen, images):
+        if image.ndim != 2 or image.shape != images[0].shape or image.dtype != images[0].dtype:
+            raise DataError(
+                f"{file} has shape {image.shape} and dtype {image.dtype}, but {chosen[0].name} has "
+                f"{images[0].shape}, {images[0].dtype}: every slice of a folder stack must be alike"
+            )
+    return np.stack(images)
+
+
+def _read_plain(path: Path, kind: str, dataset: str | None, selection: Selection, source: str) -> np.ndarray:
+    """Read an uncompressed file of a known format."""
+    if kind == "hdf5":
+        return _read_hdf5(path, dataset, selection, source)
+    if dataset is not None:
+        raise DataError(f"{source} is a {kind.upper()} file: only HDF5 and zarr have datasets (dataset=None)")
+    if kind == "tiff":
+        return _read_tiff(path, selection, source)
+    if kind == "npy":
+        with _damaged(path, source, ".npy file"):
+            return _take(np.load(path, mmap_mode="r", allow_pickle=False), selection, source)
+    image = read_image(path)  # png, jpeg
+    return _take(image, selection, source)
+
+
+def read_volume(path: Path | str, dataset: str | None = None, z: Selection = None) -> np.ndarray:
+    """An image or stack from a TIFF, PNG/JPEG, folder of PNG/TIFF slices, HDF5, zarr or ``.npy`` file.
+
+    A gzip-compressed file (``.tif.gz``, ``.h5.gz``, ...) is unpacked to a temporary file first. Only the
+    slices in ``z`` are read, so a large stack need not fit in memory.
+
+    Args:
+        path: the file or folder.
+        dataset: the dataset inside an HDF5 file or zarr group (None: the only one there is).
+        z: slices to read: a slice, a list of indices, or None for all.
+
+    Returns:
+        The pixels in their stored dtype, (y, x) or (z, y, x), one channel.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        DataError: for an unknown or damaged format, several datasets and none named, or images that are not
+            single-channel.
+        IndexError: for slice indices outside the stack.
+        TypeError: for slice indices that are not whole numbers.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist{restore_hint(path)}")
+    kind = volume_format(path)
+    if kind == "zarr":
+        array = _read_zarr(path, dataset, z)
+    elif kind == "folder":
+        if dataset is not None:
+            raise DataError(f"{path} is a folder of images: it has no dataset {dataset!r}")
+        array = _read_folder(path, z)
+    elif kind.startswith("gzip:"):
+        with tempfile.TemporaryDirectory(prefix="nsem-gunzip-") as folder:
+            plain = Path(folder) / path.name.removesuffix(".gz")
+            try:
+                with gzip.open(path, "rb") as packed, open(plain, "wb") as unpacked:
+                    shutil.copyfileobj(packed, unpacked, 1 << 20)
+            except (OSError, EOFError) as error:
+                raise DataError(f"{path} is not a readable gzip file ({error}){restore_hint(path)}") from error
+            array = _read_plain(plain, kind.removeprefix("gzip:"), dataset, z, str(path))
+    else:
+        array = _read_plain(path, kind, dataset, z, str(path))
+    return _channels_last(np.asarray(array), str(path))

@@ -1,0 +1,211 @@
+"""Your own EM data: a raw stack and its labels from any supported file, as the pipeline's inputs, split by z-blocks.
+
+:func:`load_em_stack` reads both files (:func:`.readers.read_volume`), brings the raw pixels into the
+project's contract (uint8 kept; 16-bit, other integers and floats outside [0, 1] rescaled linearly by the
+stack's own range) and the labels into the project's two forms (:mod:`.labels`): membrane labels (0
+membrane, 255 cell) and the dense ground truth. :func:`z_block_split` splits a stack into training and test
+slices by contiguous blocks of z, so that neighbouring, nearly identical slices do not end up on both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .. import checks
+from .files import DataError
+from .labels import (
+    body_ids,
+    dense_ground_truth,
+    instance_ground_truth,
+    label_kind,
+    membrane_labels,
+    membranes_from_ground_truth,
+)
+from .readers import Selection, read_volume
+
+WHAT = ("raw", "labels")  # how messages name arrays passed instead of files
+
+
+@dataclass(frozen=True)
+class EMStack:
+    """An EM stack ready for the segmentation pipeline: raw slices, membrane labels, dense ground truth."""
+
+    raw: np.ndarray  # (n, H, W) uint8, or float32 in [0, 1]
+    membranes: np.ndarray  # (n, H, W) uint8: 0 membrane, 255 cell
+    gt: np.ndarray  # (n, H, W) uint32 dense cell ids, from 1 per slice
+    name: str = "EM stack"
+    notes: dict = field(default_factory=dict)  # where it came from and what was done to it
+
+    def __len__(self) -> int:
+        """Number of slices."""
+        return len(self.raw)
+
+    def take(self, indices: Sequence[int]) -> EMStack:
+        """The stack restricted to some slices.
+
+        Args:
+            indices: slice positions in this stack.
+
+        Returns:
+            A new stack with those slices, in the given order.
+
+        Raises:
+            ValueError: for an empty, repeated or non-integral index list.
+            IndexError: for an index outside the stack.
+        """
+        index = list(checks.integers(indices, "slice indices", 0, None))
+        bad = [i for i in index if i >= len(self)]
+        if bad:
+            raise IndexError(f"slice indices {bad} are outside 0..{len(self) - 1} of {self.name}")
+        return replace(self, raw=self.raw[index], membranes=self.membranes[index], gt=self.gt[index])
+
+
+def unit_raw(raw: np.ndarray, source: str = "raw") -> tuple[np.ndarray, str]:
+    """Raw pixels in the project's contract: uint8 as they are, anything else linearly into [0, 1].
+
+    One scale serves the whole stack (its min and max), so the slices keep their relative brightness; to
+    make datasets comparable, use the pipeline's intensity normalisation (:mod:`.normalize`).
+
+    Args:
+        raw: the stack, uint8, uint16 (or other integers) or float.
+        source: how errors name it.
+
+    Returns:
+        ``(pixels, what was done)``: uint8 unchanged, or float32 in [0, 1].
+
+    Raises:
+        DataError: for boolean pixels, NaN/inf, or a constant stack.
+    """
+    raw = np.asarray(raw)
+    if raw.dtype == np.uint8:
+        return raw, "uint8, unchanged"
+    if raw.dtype == bool or raw.dtype.kind not in "iuf":
+        raise DataError(f"{source} has dtype {raw.dtype}: raw EM images are 8- or 16-bit integers or floats")
+    values = raw.astype(np.float32)
+    if not np.isfinite(values).all():
+        raise DataError(f"{source} contains NaN or inf values: clean the stack first")
+    low, high = float(values.min()), float(values.max())
+    if raw.dtype.kind == "f" and low >= 0.0 and high <= 1.0:
+        return values, "float in [0, 1], unchanged"
+    if high <= low:
+        raise DataError(f"{source} is constant ({low:g} everywhere): there is nothing to segment")
+    return (values - low) / (high - low), f"{raw.dtype} {low:g}..{high:g} rescaled linearly to [0, 1]"
+
+
+def _three_d(array: np.ndarray) -> np.ndarray:
+    """A 2D image as a stack of one slice."""
+    return array[None] if array.ndim == 2 else array
+
+
+def load_em_stack(
+    raw: Path | str | np.ndarray,
+    labels: Path | str | np.ndarray,
+    *,
+    kind: str = "auto",
+    membrane: int | bool | str | None = None,
+    table: np.ndarray | Mapping[int, int] | str | None = None,
+    raw_dataset: str | None = None,
+    labels_dataset: str | None = None,
+    z: Selection = None,
+    crop: int | None = None,
+    background: int | None = 0,
+    min_size: int = 10,
+    name: str | None = None,
+) -> EMStack:
+    """Read a raw stack and its labels (files or arrays) into an :class:`EMStack`.
+
+    Args:
+        raw: TIFF, PNG, folder of slices, HDF5, zarr or ``.npy`` (gzip-compressed too), or an array; 2D or 3D.
+        labels: the same for the labels: a membrane mask or instance ids, the shape of ``raw``.
+        kind: ``"mask"``, ``"instances"`` or ``"auto"`` (:func:`.labels.label_kind`).
+        membrane: for a mask, the value that marks membranes, or ``"dark"``/``"bright"``; None: detected
+            from the membrane fraction, with a warning (:func:`.labels.membrane_labels`).
+        table: for instances, a supervoxel-to-body table: ``(n, 2)`` rows, a dict, or the name of a
+            dataset in the labels' HDF5/zarr file (e.g. NeuroProof's ``"transforms"``).
+        raw_dataset: dataset of ``raw`` in an HDF5 file or zarr group (None: the only one).
+        labels_dataset: dataset of ``labels`` (None: the only one).
+        z: slices to read (a slice or indices; None: all).
+        crop: keep the top-left ``crop`` x ``crop`` pixels of each slice (None: whole slices).
+        background: for instances, the id of unlabelled pixels (None: none).
+        min_size: for instances, the smallest cell in pixels (smaller specks join their neighbours).
+        name: how the stack is called (None: the raw file's name).
+
+    Returns:
+        The stack; ``notes`` records the files, label kind, membrane value and raw rescaling.
+
+    Raises:
+        FileNotFoundError: a file is missing.
+        DataError: for unreadable files, raw and labels of different shapes, or labels that are not usable
+            (see :mod:`.labels`).
+    """
+    files = [isinstance(item, str | Path) for item in (raw, labels)]
+    sources = [str(item) if file else f"{what} (array)" for item, file, what in zip((raw, labels), files, WHAT)]
+    raw_pixels = _three_d(read_volume(raw, raw_dataset, z) if files[0] else np.asarray(raw))
+    label_ids = _three_d(read_volume(labels, labels_dataset, z) if files[1] else np.asarray(labels))
+    if raw_pixels.shape != label_ids.shape:
+        raise DataError(
+            f"{sources[0]} has shape {raw_pixels.shape} but {sources[1]} have {label_ids.shape}: pass the "
+            "labels of the same slices"
+        )
+    crop = checks.optional_integer(crop, "crop", 1, None)
+    if crop is not None:
+        raw_pixels, label_ids = raw_pixels[:, :crop, :crop], label_ids[:, :crop, :crop]
+    raw_pixels, rescaled = unit_raw(raw_pixels, sources[0])
+    kind = label_kind(label_ids, kind, sources[1])
+    notes = {"raw": sources[0], "labels": sources[1], "raw_values": rescaled, "kind": kind}
+    if kind == "mask":
+        membranes = membrane_labels(label_ids, membrane, sources[1])
+        gt = dense_ground_truth(membranes)
+        notes["membrane_value"] = "stated" if membrane is not None else "detected"
+    else:
+        if isinstance(table, str):
+            if not files[1]:
+                raise DataError(f"table={table!r} names a dataset, but the labels were passed as an array")
+            table = read_volume(labels, table)
+        if table is not None:
+            label_ids = body_ids(label_ids, table, background if background is not None else 0)
+            notes["table"] = f"{len(table)} supervoxels"
+        gt = instance_ground_truth(label_ids, background, checks.integer(min_size, "min_size", 1, None))
+        membranes = membranes_from_ground_truth(gt)
+    return EMStack(raw_pixels, membranes, gt, name or Path(sources[0]).name, notes)
+
+
+def z_block_split(
+    n_slices: int, n_blocks: int = 4, test_blocks: Sequence[int] = (-1,), gap: int = 0
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Training and test slices by contiguous blocks of z.
+
+    The stack is cut into ``n_blocks`` blocks of (nearly) equal length; the ``test_blocks`` are the test
+    slices, the others train, except ``gap`` slices on each side of a test block, which are left out so that
+    neighbouring slices (nearly identical in isotropic FIB-SEM) do not end up on both sides.
+
+    Args:
+        n_slices: slices in the stack.
+        n_blocks: number of blocks (2..n_slices).
+        test_blocks: block numbers that are tested (negative numbers count from the end).
+        gap: slices left out next to each test block.
+
+    Returns:
+        ``(train slices, test slices)``, each sorted.
+
+    Raises:
+        ValueError: for counts out of range, unknown or all blocks tested, or a gap that leaves no training slice.
+        TypeError: for non-integral numbers.
+    """
+    n_slices = checks.integer(n_slices, "n_slices", 2, None)
+    n_blocks = checks.integer(n_blocks, "n_blocks", 2, n_slices)
+    gap = checks.integer(gap, "gap", 0, None)
+    chosen = {block % n_blocks for block in checks.integers(test_blocks, "test_blocks", -n_blocks, n_blocks - 1)}
+    if len(chosen) == n_blocks:
+        raise ValueError(f"test_blocks {list(test_blocks)} take all {n_blocks} blocks: leave at least one to train on")
+    blocks = np.array_split(np.arange(n_slices), n_blocks)
+    test = sorted(int(i) for block in sorted(chosen) for i in blocks[block])
+    near = {i + step for i in test for step in range(-gap, gap + 1)}
+    train = tuple(i for i in range(n_slices) if i not in near)
+    if not train:
+        raise ValueError(f"gap={gap} leaves no training slice between the test blocks of {n_slices} slices")
+    return train, tuple(test)

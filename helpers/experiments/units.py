@@ -1,0 +1,269 @@
+"""The units of the experiments and their cache: what a unit is, where its rows lie, and how they are checked.
+
+A unit's rows are cached as JSON under a name holding a digest of everything the unit reads (its split, the
+shared settings, the pipeline's settings, and its images' tags and pixels), so a changed input is never served
+from the cache. The cache checks itself and says what it does (a warning naming each file):
+
+* a cached file that does not parse or does not hold the unit's rows (count, columns, finite scores) is
+  deleted and computed again;
+* a cached file of the same unit with another digest (the stylised images, the slices or the settings have
+  changed since) is reported as stale, deleted, and the unit computed again: never mixed in;
+* :func:`provenance` digests the stylised images and the settings a run's rows come from, for the results.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import checks
+from ..paths import CacheError, digest, read_json
+from ..segmentation.pipeline import PipelineSettings
+from .scenarios import SCENARIOS, SWEEP_PREFIX, Image, SliceStore, test_conditions, training_set
+from .shifts import SHIFTS
+from .splits import Split
+
+LOG = logging.getLogger(__name__)
+SCORES = ("rand_error", "vi", "vi_split", "vi_merge")
+ROW_KEYS = ("pipeline", "scenario", "steps", "split", "seed", "fold", "slice", "condition", "n_train_images", *SCORES)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of work: train ``scenario`` on ``split`` with ``pipeline`` at ``steps`` stylisation steps.
+
+    Raises:
+        KeyError: for an unknown scenario.
+        ValueError: for a step count that is not a whole number >= 1.
+    """
+
+    pipeline: str
+    steps: int
+    scenario: str
+    split: Split
+
+    def __post_init__(self) -> None:
+        """Check the step count and the scenario's name."""
+        object.__setattr__(self, "steps", checks.integer(self.steps, "Unit.steps", 1))
+        sweep = self.scenario.startswith(SWEEP_PREFIX) and self.scenario.removeprefix(SWEEP_PREFIX).isdigit()
+        if self.scenario not in SCENARIOS and not sweep:
+            raise KeyError(f"unknown scenario {self.scenario!r}: choose one of {list(SCENARIOS)} or '{SWEEP_PREFIX}NN'")
+
+
+@dataclass(frozen=True)
+class UnitSettings:
+    """What every unit of a run shares.
+
+    Attributes:
+        styles: the styles of scenario ``full``.
+        heldout: styles never trained on (test conditions ``unseen_styleNN``); none of ``styles`` or ``one_style``.
+        one_style: the style of scenario ``one_style``.
+        trees: trees of the edge random forest (>= 1).
+        max_samples: cap on the training edges of a forest (None: all; else >= 1).
+        max_train_images: cap on the pixel-classifier pipeline's training images (None: all; else >= 1; see
+            :func:`helpers.experiments.scenarios.cap_images`).
+
+    Raises:
+        ValueError: for an empty, repeated or non-integral style list, a held-out style that is also trained on,
+            or a count below 1.
+    """
+
+    styles: tuple[int, ...]
+    heldout: tuple[int, ...]
+    one_style: int
+    trees: int
+    max_samples: int | None
+    max_train_images: int | None = None
+
+    def __post_init__(self) -> None:
+        """Check every setting (and keep them as plain ints and tuples)."""
+        values = {
+            "styles": checks.integers(self.styles, "UnitSettings.styles", 0),
+            "heldout": () if not self.heldout else checks.integers(self.heldout, "UnitSettings.heldout", 0),
+            "one_style": checks.integer(self.one_style, "UnitSettings.one_style", 0),
+            "trees": checks.integer(self.trees, "UnitSettings.trees", 1),
+            "max_samples": checks.optional_integer(self.max_samples, "UnitSettings.max_samples", 1),
+            "max_train_images": checks.optional_integer(self.max_train_images, "UnitSettings.max_train_images", 1),
+        }
+        trained = set(values["heldout"]) & (set(values["styles"]) | {values["one_style"]})
+        if trained:
+            raise ValueError(f"held-out styles {sorted(trained)} are also trained on: a held-out style must be unseen")
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+def experiment_units(
+    pipelines: list[str], steps: tuple[int, ...], scenarios: list[str], splits: list[Split]
+) -> list[Unit]:
+    """Every (pipeline, steps, scenario, split) to run, in a stable order.
+
+    Args:
+        pipelines: keys of :data:`helpers.experiments.runner.PIPELINES`.
+        steps: stylisation step counts.
+        scenarios: scenario names.
+        splits: the splits.
+
+    Returns:
+        The units, pipeline by pipeline, then steps, scenario and split.
+    """
+    return [
+        Unit(pipeline, count, scenario, split)
+        for pipeline in pipelines
+        for count in steps
+        for scenario in scenarios
+        for split in splits
+    ]
+
+
+def pipeline_settings(unit: Unit, settings: UnitSettings) -> PipelineSettings:
+    """The segmentation settings of a unit (its pipeline, the shared forest size, the split's seed).
+
+    Args:
+        unit: the unit.
+        settings: what every unit shares.
+
+    Returns:
+        The unit's :class:`~helpers.segmentation.settings.PipelineSettings`.
+    """
+    return PipelineSettings(
+        boundary=unit.pipeline, rf_trees=settings.trees, seed=unit.split.seed, rf_max_samples=settings.max_samples
+    )
+
+
+def unit_images(store: SliceStore, unit: Unit, settings: UnitSettings) -> list[Image]:
+    """Every image a unit reads: its training set, then its test conditions."""
+    split = unit.split
+    images = training_set(
+        store, unit.scenario, split.train, unit.steps, settings.styles, settings.one_style, split.seed
+    )
+    return images + [image for _, image in test_conditions(store, split.test, settings.heldout, unit.steps)]
+
+
+def fingerprint(store: SliceStore, unit: Unit, settings: UnitSettings) -> str:
+    """Digest of everything a unit reads: its split, the shared and pipeline settings, its images' tags and pixels.
+
+    Args:
+        store: the images.
+        unit: the unit.
+        settings: what every unit shares.
+
+    Returns:
+        12 hex digits.
+    """
+    parts = [repr((unit.split, sorted(asdict(settings).items()))), pipeline_settings(unit, settings).digest()]
+    for image in unit_images(store, unit, settings):
+        parts += [image.tag, np.ascontiguousarray(image.raw).tobytes()]
+    return digest(*parts)
+
+
+def _stem(unit: Unit) -> str:
+    """The digest-free part of a unit's file name."""
+    return f"{unit.pipeline}__{unit.scenario.replace(':', '-')}__steps{unit.steps:03d}__{unit.split.name}"
+
+
+def unit_path(folder: Path, store: SliceStore, unit: Unit, settings: UnitSettings) -> Path:
+    """Where a unit's rows are cached: ``<folder>/<pipeline>__<scenario>__steps<NNN>__<split>__<digest>.json``.
+
+    Args:
+        folder: the run's unit folder.
+        store: the images.
+        unit: the unit.
+        settings: what every unit shares.
+
+    Returns:
+        The JSON file's path.
+    """
+    return Path(folder) / f"{_stem(unit)}__{fingerprint(store, unit, settings)}.json"
+
+
+def expected_rows(unit: Unit, settings: UnitSettings) -> int:
+    """How many rows a unit has: one per test slice and condition (every shift, every held-out style)."""
+    return len(unit.split.test) * (len(SHIFTS) + len(settings.heldout))
+
+
+def read_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict]:
+    """A unit's cached rows, checked: they parse, and are the unit's rows with finite scores.
+
+    Args:
+        path: the unit's file.
+        unit: the unit.
+        settings: what every unit shares.
+
+    Returns:
+        The rows.
+
+    Raises:
+        CacheError: naming the file, when it is damaged or holds other rows.
+    """
+    rows = read_json(path)
+    expected = expected_rows(unit, settings)
+    if not isinstance(rows, list) or len(rows) != expected:
+        raise CacheError(path, f"{len(rows) if isinstance(rows, list) else 'no'} rows, expected {expected}")
+    for row in rows:
+        if not isinstance(row, dict) or set(row) != set(ROW_KEYS):
+            raise CacheError(path, f"a row without the columns {ROW_KEYS}: {row!r}")
+        if (row["pipeline"], row["scenario"], row["steps"], row["split"]) != (
+            unit.pipeline, unit.scenario, unit.steps, unit.split.name,
+        ):  # fmt: skip
+            raise CacheError(path, f"a row of another unit: {row!r}")
+        if not all(isinstance(row[key], int | float) and math.isfinite(row[key]) for key in SCORES):
+            raise CacheError(path, f"a score that is not a finite number: {row!r}")
+    return rows
+
+
+def cached_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict] | None:
+    """A unit's rows when cached intact; a damaged or stale file is reported by name and deleted.
+
+    Args:
+        path: the unit's file (:func:`unit_path`).
+        unit: the unit.
+        settings: what every unit shares.
+
+    Returns:
+        The rows, or None when the unit is to be computed.
+    """
+    for stale in sorted(Path(path).parent.glob(f"{glob.escape(_stem(unit))}__*.json")):
+        if stale != path:
+            LOG.warning(
+                "%s is stale: it was computed from other inputs (the stylised images, the slices or the settings "
+                "changed; its digest is not %s); deleted, the unit is computed again",
+                stale, path.stem.rsplit("__", 1)[-1],
+            )  # fmt: skip
+            stale.unlink(missing_ok=True)
+    if not path.exists():
+        return None
+    try:
+        return read_rows(path, unit, settings)
+    except CacheError as error:
+        LOG.warning("%s: deleted, the unit is computed again", error)
+        path.unlink(missing_ok=True)
+        return None
+
+
+def provenance(store: SliceStore, units: list[Unit], settings: UnitSettings) -> dict:
+    """What a run's rows were computed from, as digests: recorded with the results, compared on the next run.
+
+    Args:
+        store: the images.
+        units: the run's units.
+        settings: what every unit shares.
+
+    Returns:
+        ``{"stylized_images", "n_stylized_images", "settings", "units"}``: a digest of every stylised image
+        the units read (tags and pixels), their number, a digest of the shared and every pipeline's settings,
+        and a digest of every unit's fingerprint.
+    """
+    stylised = {image.tag: image.raw for unit in units for image in unit_images(store, unit, settings)}
+    stylised = {tag: raw for tag, raw in stylised.items() if tag.startswith("style")}
+    pipelines = sorted({pipeline_settings(unit, settings).digest() for unit in units})
+    return {
+        "stylized_images": digest(*[part for tag in sorted(stylised) for part in (tag, stylised[tag].tobytes())]),
+        "n_stylized_images": len(stylised),
+        "settings": digest(repr(sorted(asdict(settings).items())), *pipelines),
+        "units": digest(*[fingerprint(store, unit, settings) for unit in units]),
+    }

@@ -1,0 +1,276 @@
+"""Caches that heal themselves: damaged files are reported by name and recomputed, stale entries are detected.
+
+Stylised-slice cache (PNGs and manifest), experiment units (JSON), Frangi graphs (pickles), temporary files of
+killed writers, file permissions, and the provenance recorded with the results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import config, paths
+from helpers.experiments import runner, scenarios, splits, units
+from helpers.paths import CacheError
+from helpers.style import cache, engine, manifest, pngs
+
+KWARGS = {"crop": 32, "batch_size": 2, "progress": False}
+KEY = "crop32/steps002/style03/slice00"
+
+
+@pytest.fixture
+def stylised(tmp_path, monkeypatch):
+    """A cache with slices 0 and 1 stylised with painting 3 at 2 steps, and a counter of engine calls."""
+    calls = []
+    real = engine.stylize_batch
+
+    def counting(contents, *args, **kwargs):
+        calls.append(len(contents))
+        return real(contents, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "stylize_batch", counting)
+    assert cache.stylize_isbi(tmp_path, [0, 1], [3], [2], **KWARGS)["done"] == 2
+    calls.clear()
+    return tmp_path, calls
+
+
+def _png(cache_root, key=KEY):
+    return manifest.stylized_dir(cache_root) / f"{key}.png"
+
+
+def test_a_truncated_png_is_named_when_read_and_recomputed_by_the_next_run(stylised, caplog):
+    root, calls = stylised
+    intact = cache.load_stylized(root, 2, 3, [0, 1], crop=32)
+    path = _png(root)
+    path.write_bytes(path.read_bytes()[:-40])  # a write cut short by a full disk or a crash
+    with pytest.raises(CacheError, match=f"damaged cache file {path}.*rerun the stylisation") as error:
+        cache.load_stylized(root, 2, 3, [0, 1], crop=32)
+    assert isinstance(error.value, ValueError) and error.value.path == path
+    with caplog.at_level(logging.WARNING):
+        summary = cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)
+    assert summary["done"] == 1 and summary["skipped"] == 1 and calls == [1]  # only the damaged image
+    assert str(path) in caplog.text and "stylising it again" in caplog.text
+    np.testing.assert_array_equal(cache.load_stylized(root, 2, 3, [0, 1], crop=32), intact)  # same image again
+
+
+def test_a_png_of_another_shape_or_other_pixels_is_not_trusted(stylised, caplog):
+    root, calls = stylised
+    _png(root).write_bytes(pngs.png_bytes(np.zeros((16, 16), np.uint8)))  # e.g. copied from another crop
+    with pytest.raises(CacheError, match=r"shape \(16, 16\), expected \(32, 32\)"):
+        cache.load_stylized(root, 2, 3, [0], crop=32)
+    other = _png(root, "crop32/steps002/style03/slice01")
+    other.write_bytes(pngs.png_bytes(np.zeros((32, 32), np.uint8)))  # decodes, but not the recorded pixels
+    with pytest.raises(CacheError, match="digest"):
+        cache.load_stylized(root, 2, 3, [1], crop=32)
+    assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["done"] == 2 and calls == [2]
+    assert cache.load_stylized(root, 2, 3, [0, 1], crop=32).shape == (2, 32, 32)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_text(path.read_text()[:100]),  # truncated: invalid JSON
+        lambda path: path.write_text(path.read_text().replace('"total": ', '"total": NaN, "x": ', 1)),  # NaN
+        lambda path: path.write_text('{"entries": [1, 2]}'),  # valid JSON, not a manifest
+        lambda path: path.unlink(),  # deleted, as the old advice said
+    ],
+    ids=["truncated", "NaN", "not a manifest", "deleted"],
+)
+def test_a_damaged_manifest_is_rebuilt_from_the_images_without_recomputing(stylised, damage, caplog):
+    root, calls = stylised
+    path = manifest.stylized_dir(root) / manifest.MANIFEST
+    before = manifest.read_manifest(root)
+    damage(path)
+    with caplog.at_level(logging.WARNING):
+        assert manifest.read_manifest(root) == before  # every record back, from the images themselves
+    assert str(path) in caplog.text and "rebuilt from the 2 intact cached images" in caplog.text
+    assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["skipped"] == 2 and calls == []
+    json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in the manifest"))
+
+
+def test_images_of_another_engine_version_are_stale_and_stylised_again(stylised, monkeypatch, caplog):
+    root, calls = stylised
+    assert manifest.read_manifest(root)[KEY]["engine_version"] == 1
+    for module in (manifest, cache):  # a change to the engines that changes their pixels
+        monkeypatch.setattr(module, "ENGINE_VERSION", 2)
+    with pytest.raises(CacheError, match="stale: stylised by engine version 1, this code is version 2"):
+        cache.load_stylized(root, 2, 3, [0], crop=32)
+    with caplog.at_level(logging.WARNING):
+        assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["done"] == 2 and calls == [2]
+    assert "stale" in caplog.text and str(_png(root)) in caplog.text
+    assert manifest.read_manifest(root)[KEY]["engine_version"] == 2
+    assert cache.load_stylized(root, 2, 3, [0, 1], crop=32).shape == (2, 32, 32)
+
+
+def test_images_of_an_older_cache_without_embedded_records_are_kept(stylised, caplog):
+    root, calls = stylised
+    for key in (KEY, "crop32/steps002/style03/slice01"):  # as the code before embedded records wrote them
+        grey = pngs.read_png(_png(root, key))
+        _png(root, key).write_bytes(pngs.png_bytes(grey))
+    records = manifest.read_manifest(root)  # an intact old manifest: resumed as before
+    assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["skipped"] == 2 and calls == []
+    (manifest.stylized_dir(root) / manifest.MANIFEST).write_text("{")
+    with caplog.at_level(logging.WARNING):
+        rebuilt = manifest.read_manifest(root)
+        assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["skipped"] == 2 and calls == []
+    assert rebuilt[KEY]["settings"] is None and rebuilt[KEY]["slice"] == 0 and rebuilt[KEY]["crop"] == 32
+    assert "2 cached images in" in caplog.text and "unknown settings" in caplog.text and set(rebuilt) == set(records)
+
+
+def test_a_nan_loss_never_marks_an_image_finished_and_heals_on_the_next_run(tmp_path, monkeypatch, caplog):
+    real = engine.stylize_batch
+
+    def diverging(*args, **kwargs):
+        results = real(*args, **kwargs)
+        results[0].snapshot_losses[2] = {"content": float("nan"), "style": float("inf"), "total": float("nan")}
+        return results
+
+    monkeypatch.setattr(engine, "stylize_batch", diverging)
+    with caplog.at_level(logging.WARNING):
+        summary = cache.stylize_isbi(tmp_path, [0, 1], [3], [2], **KWARGS)
+    assert summary["failed"] == [KEY] and summary["done"] == 1 and f"{KEY}: loss" in caplog.text
+    records = manifest.read_manifest(tmp_path)
+    assert KEY not in records and not _png(tmp_path).exists()
+    json.loads((manifest.stylized_dir(tmp_path) / manifest.MANIFEST).read_text(), parse_constant=pytest.fail)
+    with pytest.raises(FileNotFoundError, match=r"stylised slices \[0\]"):
+        cache.load_stylized(tmp_path, 2, 3, [0, 1], crop=32)
+    with pytest.raises(ValueError, match="never NaN or inf"):  # NaN never reaches the manifest
+        manifest.write_manifest(tmp_path, {KEY: {"losses": {"total": float("nan")}}})
+
+    monkeypatch.setattr(engine, "stylize_batch", real)  # the next run: the optimiser behaves
+    summary = cache.stylize_isbi(tmp_path, [0, 1], [3], [2], **KWARGS)
+    assert summary["done"] == 1 and summary["skipped"] == 1 and summary["failed"] == []
+    assert np.isfinite(manifest.read_manifest(tmp_path)[KEY]["losses"]["total"])
+
+
+def test_stale_temporary_files_of_a_killed_run_are_removed_and_live_ones_kept(stylised):
+    root, _ = stylised
+    folder = manifest.stylized_dir(root) / "crop32/steps002/style03"
+    dead = folder / ".slice00.png.999999999.abcd1234.tmp"  # no such process
+    live = folder / f".slice01.png.{os.getpid()}.efgh5678.tmp"  # a writer still at work
+    old = folder / ".slice01.png.ijkl9012.tmp"  # the older naming, without a process id
+    for path in (dead, live, old):
+        path.write_bytes(b"half a png")
+    os.utime(old, (0, 0))
+    cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)
+    assert not dead.exists() and not old.exists() and live.exists()
+    # a chapter killed while writing a result: its rerun's result_path removes the leftover
+    run = dataclasses.replace(config.select("ci"), results=root / "results")
+    leftover = root / "results" / ".scenarios.csv.999999999.mnop3456.tmp"
+    leftover.parent.mkdir()
+    leftover.write_text("half a table")
+    assert run.result_path("scenarios.csv") == root / "results" / "scenarios.csv" and not leftover.exists()
+
+
+def test_atomic_writes_get_the_permissions_of_a_normal_write(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        paths.atomic_write_text(tmp_path / "a.json", "{}")
+        (tmp_path / "b.json").write_text("{}")
+        os.umask(0o077)
+        paths.atomic_write_bytes(tmp_path / "c.bin", b"")
+    finally:
+        os.umask(previous)
+    mode = {name: (tmp_path / name).stat().st_mode & 0o777 for name in ("a.json", "b.json", "c.bin")}
+    assert mode == {"a.json": 0o644, "b.json": 0o644, "c.bin": 0o600}
+
+
+# --------------------------------------------------------------------------- experiment units and graphs
+
+SETTINGS = runner.UnitSettings(styles=(3,), heldout=(13,), one_style=3, trees=10, max_samples=None)
+
+
+def _fake_stylized(steps, style, slices, crop, darker=0):
+    raw, _ = scenarios.load_training(list(slices))
+    return np.stack([np.clip(r[:crop, :crop].astype(int) - style - darker, 0, 255).astype(np.uint8) for r in raw])
+
+
+@pytest.fixture(scope="module")
+def store():
+    return scenarios.SliceStore(range(4), 96, _fake_stylized)
+
+
+@pytest.fixture
+def one_unit(store, tmp_path):
+    split = splits.make_splits(tuple(range(4)), 2, (0,))[0]
+    unit = runner.Unit("frangi", 4, "one_style", split)
+    first = runner.run_all(store, [unit], tmp_path, SETTINGS, progress=False)
+    return unit, first, runner.unit_path(tmp_path, store, unit, SETTINGS)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda path: path.write_text(path.read_text()[:-30]),  # truncated
+        lambda path: path.write_text(json.dumps(json.loads(path.read_text())[:-1])),  # a row short
+        lambda path: path.write_text(path.read_text().replace('"vi": ', '"vi": NaN, "_": ', 1)),  # NaN score
+        lambda path: path.write_text("{}"),  # not a list of rows
+    ],
+    ids=["truncated", "row missing", "NaN", "not rows"],
+)
+def test_a_damaged_unit_file_is_named_and_recomputed(store, tmp_path, one_unit, damage, caplog):
+    unit, first, path = one_unit
+    damage(path)
+    with pytest.raises(CacheError, match=str(path)):
+        units.read_rows(path, unit, SETTINGS)
+    with caplog.at_level(logging.WARNING):
+        again = runner.run_all(store, [unit], tmp_path, SETTINGS, progress=False)
+    assert (again.computed, again.loaded) == (1, 0) and str(path) in caplog.text
+    pd.testing.assert_frame_equal(again.rows, first.rows)
+    assert runner.run_all(store, [unit], tmp_path, SETTINGS, progress=False).loaded == 1  # healed for good
+
+
+def test_a_stale_unit_is_detected_reported_and_recomputed_not_mixed(store, tmp_path, one_unit, caplog):
+    unit, first, path = one_unit
+    recomputed = scenarios.SliceStore(range(4), 96, lambda *a: _fake_stylized(*a, darker=20))  # new stylised cache
+    with caplog.at_level(logging.WARNING):
+        changed = runner.run_all(recomputed, [unit], tmp_path, SETTINGS, progress=False)
+    assert (changed.computed, changed.loaded) == (1, 0)
+    assert f"{path} is stale" in caplog.text and not path.exists()  # said so, and the old rows are gone
+    assert [p.name for p in tmp_path.glob("*.json")] == [runner.unit_path(tmp_path, recomputed, unit, SETTINGS).name]
+    assert changed.provenance["stylized_images"] != first.provenance["stylized_images"]
+    assert changed.provenance["settings"] == first.provenance["settings"]
+    other_trees = runner.UnitSettings(**{**SETTINGS.__dict__, "trees": 11})
+    assert runner.unit_path(tmp_path, store, unit, other_trees) != path  # settings are part of the digest too
+
+
+def test_results_record_their_provenance_and_a_changed_one_is_reported(store, tmp_path, one_unit, caplog):
+    unit, first, _ = one_unit
+    csv = tmp_path / "results" / "scenarios.csv"
+    runner.write_rows(first.rows, csv, "ci")
+    recorded = json.loads(runner.provenance_path(csv).read_text())
+    assert recorded == {"profile": "ci", **first.provenance} and recorded["n_stylized_images"] == 2 + 2
+    runner.write_rows(first.rows, csv, "ci")
+    assert "digest" not in caplog.text  # same inputs: nothing to say
+    recomputed = scenarios.SliceStore(range(4), 96, lambda *a: _fake_stylized(*a, darker=20))
+    changed = runner.run_all(recomputed, [unit], tmp_path / "units2", SETTINGS, progress=False)
+    with caplog.at_level(logging.WARNING):
+        runner.write_rows(changed.rows, csv, "ci")
+    assert f"stylized images with digest {first.provenance['stylized_images']}" in caplog.text
+    assert changed.provenance["stylized_images"] in caplog.text
+
+
+def test_a_damaged_graph_pickle_is_named_and_rebuilt(store, tmp_path, caplog):
+    graphs = runner.GraphCache(tmp_path)
+    image = store.original(0)
+    settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
+                                       SETTINGS)  # fmt: skip
+    built = graphs.get(image, settings, True)
+    (pickled,) = tmp_path.glob("*.pkl")
+    pickled.write_bytes(pickled.read_bytes()[:50])
+    with caplog.at_level(logging.WARNING):
+        again = runner.GraphCache(tmp_path).get(image, settings, True)
+    assert str(pickled) in caplog.text and "built again" in caplog.text
+    np.testing.assert_array_equal(again.superpixels, built.superpixels)
+    pickled.write_bytes(pickle.dumps(store.original(1)))  # loads, but is no graph of this image
+    with caplog.at_level(logging.WARNING):
+        runner.GraphCache(tmp_path).get(image, settings, True)
+    assert "not the graph of this image" in caplog.text
+    assert isinstance(pickle.loads(pickled.read_bytes()), runner.GraphData)

@@ -1,0 +1,241 @@
+"""Bad input to the data loaders: each kind gives a clear error (what, which file, the fix) or documented behaviour."""
+
+from __future__ import annotations
+
+import gzip
+
+import h5py
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from helpers import data
+from helpers.data import DataError
+from helpers.segmentation import pipeline
+
+GIT_HINT = "git checkout"
+
+
+def cell_mask(size: int = 128, cell: int = 16, wall: int = 2) -> np.ndarray:
+    """A 0/255 membrane mask (ISBI convention): square cells of ``cell`` px behind ``wall`` px membranes."""
+    mask = np.full((size, size), 255, np.uint8)
+    for start in range(0, size, cell):
+        mask[start : start + wall, :] = 0
+        mask[:, start : start + wall] = 0
+    return mask
+
+
+def write_png(path, array, mode=None):
+    Image.fromarray(array, mode).save(path)
+    return path
+
+
+def test_unknown_stack_name_points_to_the_own_data_loader():
+    with pytest.raises(KeyError, match=r"unknown ISBI stack 'my-data'.*load_em_stack\(raw, labels\)"):
+        data.load_stack("my-data")
+
+
+def test_read_tiff_on_a_users_png_says_what_it_is_and_gives_no_git_advice(tmp_path):
+    path = write_png(tmp_path / "mine.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(DataError, match=r"mine\.png is a PNG file, not a TIFF: .*read_volume") as error:
+        data.read_tiff(path)
+    assert GIT_HINT not in str(error.value)
+
+
+def test_missing_or_damaged_user_files_get_no_git_advice_but_project_files_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist") as error:
+        data.read_volume(tmp_path / "nowhere.tif")
+    assert GIT_HINT not in str(error.value)
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00" + b"\x00" * 50)
+    with pytest.raises(DataError, match="is not a readable TIFF") as error:
+        data.read_volume(tmp_path / "broken.tif")
+    assert GIT_HINT not in str(error.value)
+    assert data.restore_hint(data.data_file("isbi2012/train-labels.tif")) == f"; {data.RESTORE_HINT}"
+
+
+def test_two_channel_png_labels_with_transparency_are_refused_with_the_fix(tmp_path):
+    grey = cell_mask(32, 8)
+    path = write_png(tmp_path / "la.png", np.stack([grey, grey], axis=-1), "LA")  # alpha = the mask itself
+    with pytest.raises(DataError, match=r"la\.png has 2 channels \(grey \+ alpha\) and its alpha .* single-channel"):
+        data.load_em_stack(np.zeros((32, 32), np.uint8), path)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_colour_png_labels_are_refused_with_the_fix(tmp_path, channels):
+    rgb = np.random.default_rng(0).integers(0, 256, (32, 32, channels), dtype=np.uint8)
+    if channels == 4:
+        rgb[..., 3] = 255
+    path = write_png(tmp_path / "colour.png", rgb)
+    with pytest.raises(DataError, match=r"colour\.png is a colour image .* one integer id per pixel"):
+        data.read_volume(path)
+
+
+def test_inverted_labels_are_refused_not_silently_segmented():
+    _, labels = data.load_training([0])
+    with pytest.raises(DataError, match=r"look inverted: the membrane value 0 covers \d+% .*membrane=255"):
+        data.dense_ground_truth(255 - labels[0])
+    raw = data.load_training([0])[0][0]
+    with pytest.raises(DataError, match="look inverted"):
+        pipeline.run([raw], [255 - labels[0]], [raw], [labels[0]], progress=False)
+    np.testing.assert_array_equal(data.dense_ground_truth(255 - labels[0], polarity_check=False) > 0, True)
+
+
+def test_small_crops_are_not_judged_for_polarity():
+    _, labels = data.load_training([0])
+    crop = labels[0, 320:352, 320:352]  # mostly membrane, yet correct
+    assert data.dense_ground_truth(crop).max() >= 1
+
+
+def test_grey_labels_error_states_the_membrane_side_and_never_suggests_an_inverting_threshold():
+    labels = np.full((8, 8), 255, np.uint8)
+    labels[2, 2] = 128
+    with pytest.raises(DataError, match=r"not binary: found values \[128, 255\].*membrane_labels") as error:
+        data.dense_ground_truth(labels)
+    assert "> 127) * 255" not in str(error.value)
+    edged = cell_mask().astype(np.int32)
+    edged[edged == 0] = 3  # a few grey values at the membrane edges
+    edged[::7, 2] = 128
+    with pytest.raises(DataError, match=r"not a binary mask: .*labels > 127, membrane=False\) when membranes are dark"):
+        data.load_em_stack(np.zeros((128, 128), np.uint8), np.where(edged == 3, 0, edged).astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("labels", "kind", "message"),
+    [
+        (np.full((16, 16), 0.5), "auto", "dtype float64: labels are integer instance ids or a boolean/0-1 mask"),
+        (np.random.default_rng(0).integers(0, 200, (16, 16)), "auto", "vary like an image, not like labels"),
+        (np.random.default_rng(0).integers(0, 200, (16, 16)), "instances", "did you pass the raw images as labels"),
+        (np.ones((16, 16), np.uint8), "mask", "single value \\[1\\]: state which value marks membranes"),
+    ],
+    ids=["float", "raw as labels", "raw as instances", "one value"],
+)
+def test_labels_that_are_no_labels_are_refused(labels, kind, message):
+    with pytest.raises(DataError, match=message):
+        data.load_em_stack(np.zeros((16, 16), np.uint8), labels, kind=kind)
+
+
+def test_membrane_value_errors_name_the_values():
+    half = np.zeros((16, 16), bool)
+    half[:, :8] = True
+    with pytest.raises(DataError, match=r"cannot tell membranes from cells: values \[False, True\] cover 50%"):
+        data.membrane_labels(half)
+    with pytest.raises(DataError, match=r"membrane=7 does not occur in labels, which hold the values \[0, 255\]"):
+        data.membrane_labels(cell_mask(), membrane=7)
+    with pytest.raises(ValueError, match="membrane='white'.*'dark', 'bright'"):
+        data.membrane_labels(cell_mask(), membrane="white")
+    with pytest.raises(ValueError, match="unknown label kind 'ids'"):
+        data.label_kind(cell_mask(), "ids")
+
+
+def test_raw_and_labels_of_different_shapes_name_both(tmp_path):
+    tifffile.imwrite(tmp_path / "raw.tif", np.zeros((2, 32, 32), np.uint8))
+    tifffile.imwrite(tmp_path / "lab.tif", np.zeros((3, 32, 32), np.uint8))
+    with pytest.raises(
+        DataError,
+        match=r"raw\.tif has shape \(2, 32, 32\) but .*lab\.tif have \(3, 32, 32\): pass the labels of the same",
+    ):
+        data.load_em_stack(tmp_path / "raw.tif", tmp_path / "lab.tif")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (np.full((1, 8, 8), 300, np.uint16), "constant \\(300 everywhere\\)"),
+        (np.full((1, 8, 8), np.nan, np.float32), "NaN or inf"),
+        (np.zeros((1, 8, 8), bool), "dtype bool: raw EM images are 8- or 16-bit"),
+    ],
+    ids=["constant", "nan", "bool"],
+)
+def test_unusable_raw_stacks_are_refused(raw, message):
+    with pytest.raises(DataError, match=message):
+        data.unit_raw(raw)
+
+
+def test_unknown_damaged_and_ambiguous_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(DataError, match=r"notes\.txt is no TIFF, PNG, JPEG, HDF5 or \.npy file"):
+        data.read_volume(tmp_path / "notes.txt")
+    packed = gzip.compress(b"\x89HDF\r\n\x1a\n" + np.random.default_rng(0).bytes(4000))
+    (tmp_path / "cut.h5.gz").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DataError, match=r"cut\.h5\.gz is not a readable gzip file"):
+        data.read_volume(tmp_path / "cut.h5.gz")
+    (tmp_path / "junk.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x01" * 200)
+    with pytest.raises(DataError, match=r"junk\.h5 is not a readable HDF5 file"):
+        data.read_volume(tmp_path / "junk.h5")
+    with h5py.File(tmp_path / "two.h5", "w") as handle:
+        handle["raw"], handle["labels"] = np.zeros((2, 8, 8)), np.zeros((2, 8, 8))
+    with pytest.raises(DataError, match=r"holds the datasets \['labels', 'raw'\]: name the one to read"):
+        data.read_volume(tmp_path / "two.h5")
+    with pytest.raises(DataError, match=r"has no dataset 'volume': choose one of \['labels', 'raw'\]"):
+        data.read_volume(tmp_path / "two.h5", "volume")
+    with pytest.raises(DataError, match="only HDF5 and zarr have datasets"):
+        data.read_volume(write_png(tmp_path / "a.png", np.zeros((8, 8), np.uint8)), "raw")
+
+
+def test_folder_and_shape_problems(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="holds no .png/.tif/.tiff images"):
+        data.read_volume(tmp_path / "empty")
+    (tmp_path / "mixed").mkdir()
+    write_png(tmp_path / "mixed" / "1.png", np.zeros((8, 8), np.uint8))
+    write_png(tmp_path / "mixed" / "2.png", np.zeros((8, 9), np.uint8))
+    with pytest.raises(DataError, match=r"2\.png has shape \(8, 9\).*every slice of a folder stack must be alike"):
+        data.read_volume(tmp_path / "mixed")
+    np.save(tmp_path / "flat.npy", np.zeros(10))
+    with pytest.raises(DataError, match=r"shape \(10,\): expected one 2D image"):
+        data.read_volume(tmp_path / "flat.npy")
+    with pytest.raises(DataError, match="one 2D image .*: a slice selection needs a 3D stack"):
+        data.read_volume(tmp_path / "mixed" / "1.png", z=[0])
+
+
+def test_slice_selection_out_of_range_or_fractional(tmp_path):
+    tifffile.imwrite(tmp_path / "s.tif", np.zeros((3, 8, 8), np.uint8))
+    with pytest.raises(IndexError, match=r"slice indices \[5\] are outside 0..2"):
+        data.read_volume(tmp_path / "s.tif", z=[0, 5])
+    with pytest.raises(TypeError, match="must be whole numbers"):
+        data.read_volume(tmp_path / "s.tif", z=[1.5])
+    em = data.load_em_stack(np.zeros((2, 16, 16), np.uint8), np.stack([cell_mask(16, 8)] * 2), membrane=0)
+    with pytest.raises(IndexError, match=r"\[4\] are outside 0..1"):
+        em.take([4])
+    with pytest.raises(ValueError, match="crop must be a whole number"):
+        data.load_em_stack(np.zeros((16, 16), np.uint8), cell_mask(16, 8), membrane=0, crop=2.5)
+
+
+def test_supervoxel_table_problems():
+    ids = np.array([[1, 2], [3, 0]])
+    with pytest.raises(DataError, match=r"1 supervoxel ids are not in the supervoxel-to-body table \(e\.g\. \[3\]\)"):
+        data.body_ids(ids, {1: 5, 2: 5})
+    with pytest.raises(DataError, match=r"gives supervoxels \[1\] more than one body"):
+        data.body_ids(ids, np.array([[1, 5], [1, 6], [2, 5], [3, 5]]))
+    with pytest.raises(DataError, match=r"has shape \(3,\) .*expected \(n, 2\) integers"):
+        data.body_ids(ids, np.array([1, 2, 3]))
+    with pytest.raises(DataError, match="names a dataset, but the labels were passed as an array"):
+        data.load_em_stack(np.zeros((8, 8), np.uint8), np.kron(ids, np.ones((4, 4), int)), table="transforms")
+    with pytest.raises(DataError, match="holds no cell of at least 10 pixels"):
+        data.instance_ground_truth(np.zeros((8, 8), int), background=0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"n_slices": 8, "n_blocks": 2, "test_blocks": (0, 1)}, ValueError, "take all 2 blocks"),
+        ({"n_slices": 4, "n_blocks": 2, "gap": 2}, ValueError, "gap=2 leaves no training slice"),
+        ({"n_slices": 4, "n_blocks": 5}, ValueError, "n_blocks must be a whole number in \\[2, 4\\]"),
+        ({"n_slices": 8, "n_blocks": 2.5}, ValueError, "n_blocks must be a whole number"),
+        ({"n_slices": 8, "test_blocks": (7,)}, ValueError, "test_blocks element 7"),
+    ],
+    ids=["all blocks", "gap", "too many blocks", "fractional", "unknown block"],
+)
+def test_z_block_split_refuses_impossible_splits(arguments, error, message):
+    with pytest.raises(error, match=message):
+        data.z_block_split(**arguments)
+
+
+def test_a_damaged_user_png_is_named_without_git_advice(tmp_path):
+    path = tmp_path / "cut.png"
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(path)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(DataError, match=r"cut\.png is not a readable image") as error:
+        data.read_volume(path)
+    assert GIT_HINT not in str(error.value)
