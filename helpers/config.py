@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import checks
 from .data import ISBI_SLICES, REPORT_TEST_SLICES, REPORT_TRAIN_SLICES, SELECTED_STYLES
 from .paths import FIGURES, RESULTS, ROOT, remove_stale_temporaries
 
@@ -91,6 +92,49 @@ class OwnDataWork:
 
 
 @dataclass(frozen=True)
+class UNetWork:
+    """How much U-Net training chapter 08 does: the same size and schedule for every arm."""
+
+    iterations: int  # optimiser steps per training (fixed: no early stopping)
+    patch: int  # side of the square training patches, pixels (a multiple of 2**depth)
+    batch: int  # patches per step
+    width: int  # channels of the first level (doubled per level down)
+    depth: int  # poolings between the finest and the coarsest level
+    learning_rate: float  # Adam's step size
+    seeds: tuple[int, ...]  # one training per seed (weights and patch draws)
+    checkpoint_every: int  # steps between atomic checkpoints
+    tile: int  # side of the tiles of a prediction (larger images are predicted tile by tile)
+    threads: int  # torch CPU threads during training and prediction (fixed: same numbers every run)
+
+    def __post_init__(self) -> None:
+        """Check every field.
+
+        Raises:
+            ValueError: for a number out of range, no seeds, or a patch or tile that is not a multiple of
+                ``2**depth``.
+            TypeError: for a field that is not a number where one is needed.
+        """
+        for name, low in (("iterations", 1), ("patch", 8), ("batch", 1), ("width", 1), ("depth", 1)):
+            checks.integer(getattr(self, name), f"UNetWork.{name}", low)
+        checks.integer(self.checkpoint_every, "UNetWork.checkpoint_every", 1)
+        checks.integer(self.threads, "UNetWork.threads", 1)
+        checks.number(self.learning_rate, "UNetWork.learning_rate", 0.0, None, low_open=True)
+        if not self.seeds:
+            raise ValueError("UNetWork.seeds is empty: give at least one seed")
+        for seed in self.seeds:
+            checks.integer(seed, "UNetWork.seeds", 0, 2**32 - 1)
+        step = 2**self.depth
+        for name in ("patch", "tile"):
+            value = getattr(self, name)
+            if value % step:
+                raise ValueError(f"UNetWork.{name} = {value} is not a multiple of 2**depth = {step}")
+
+    def as_dict(self) -> dict:
+        """Plain-dict form, for results files and checkpoint fingerprints."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs to know: the profile's work per stage, the device and the output folders."""
 
@@ -100,6 +144,7 @@ class Config:
     segmentation: SegmentationWork
     experiments: ExperimentWork
     own_data: OwnDataWork
+    unet: UNetWork
     figures: Path
     results: Path
     cache: Path
@@ -165,6 +210,16 @@ OWN_DATA_WORK = {
     "ci": OwnDataWork(slices=(0, 1, 2, 15), crop=128, n_blocks=4, gap=0, isbi_slices=(0, 1), isbi_crop=128),
 }
 
+UNET_WORK: dict[str, UNetWork] = {
+    "full": UNetWork(iterations=4000, patch=256, batch=8, width=32, depth=4, learning_rate=1e-3, seeds=(0, 1, 2),
+                     checkpoint_every=250, tile=512, threads=4),
+    # threads=1: on a 2-core machine shared with other work, two torch threads run 5x slower than one
+    "reduced": UNetWork(iterations=300, patch=96, batch=8, width=8, depth=3, learning_rate=3e-3, seeds=(0, 1),
+                        checkpoint_every=50, tile=256, threads=1),
+    "ci": UNetWork(iterations=40, patch=32, batch=4, width=4, depth=2, learning_rate=5e-3, seeds=(0,),
+                   checkpoint_every=20, tile=64, threads=1),
+}  # fmt: skip
+
 
 def cuda_available() -> bool:
     """Whether torch sees a CUDA GPU (False when torch is missing or broken)."""
@@ -205,6 +260,7 @@ def select(profile: str | None = None) -> Config:
         segmentation=segmentation,
         experiments=experiments,
         own_data=OWN_DATA_WORK[name],
+        unet=UNET_WORK[name],
         figures=FIGURES / name if scratch else FIGURES,
         results=RESULTS / name if scratch else RESULTS,
         cache=Path(os.environ.get(CACHE_ENV) or ROOT / "cache"),

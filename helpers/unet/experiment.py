@@ -1,0 +1,229 @@
+"""Chapter 08's experiment: U-Nets trained on four training sets, with and without intensity normalisation.
+
+An *arm* is a training set (:data:`TRAINING_SETS`: the originals; originals plus stylised slices from the
+stylisation cache; plain augmentation; both) with a per-slice intensity normalisation
+(:func:`helpers.data.normalize_intensity`, applied to every image the U-Net and the edge forest read). Every
+arm trains the same number of steps with the same seeds (:class:`.settings.UNetWork`). Its maps are scored as
+pixels (ROC AUC and F1 at 0.5 against the membrane labels) and as segmentations: the U-Net map feeds the same
+watershed, region graph, edge forest and multicut as every other boundary map; the edge forest learns from the
+U-Net maps of the original training slices.
+
+Test conditions: clean test slices, the appearance shifts of chapter 06, test slices stylised with held-out
+paintings (where the cache holds them) and, optionally, a second dataset (FlyEM medulla: never trained on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from ..config import UNetWork
+from ..data import EMStack, normalize_intensity
+from ..experiments.scenarios import UNSEEN_PREFIX
+from ..experiments.shifts import SHIFTS, appearance_shift
+from ..segmentation import metrics
+from ..segmentation.pipeline import PipelineSettings, graph_data, load_slices, segment_graph, train_edge_rf
+from ..style.cache import load_stylized
+from .data import MEMBRANE
+from .predict import membrane_probability
+from .train import TrainedUNet, train_unet
+
+TRAINING_SETS = {  # name -> (adds the stylised slices, plain augmentation of every patch)
+    "original": (False, False),
+    "style": (True, False),
+    "plain": (False, True),
+    "style+plain": (True, True),
+}
+INTENSITIES = ("none", "percentile")  # no normalisation, the robust per-slice stretch
+FLYEM = "flyem"  # the test condition of the second dataset
+MAP_THRESHOLD = 0.5  # membrane probability above which a pixel counts as membrane for the F1 score
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One image with its labels: ``condition`` says what was done to ISBI slice (or FlyEM position) ``index``."""
+
+    condition: str
+    index: int
+    raw: np.ndarray  # uint8
+    membranes: np.ndarray  # 0 membrane, 255 cell
+    gt: np.ndarray  # dense cell ids
+
+
+@dataclass(frozen=True)
+class Material:
+    """Every image of the experiment."""
+
+    originals: list[Slice]  # the training slices
+    stylised: list[Slice]  # training slices stylised with the training paintings (crops)
+    tests: list[Slice]  # every test condition
+
+
+def arm_name(training: str, intensity: str) -> str:
+    """The name of an arm, ``"<training set>/<intensity>"``, e.g. ``"style/percentile"``.
+
+    Args:
+        training: a key of :data:`TRAINING_SETS`.
+        intensity: a normalisation of :data:`INTENSITIES`.
+
+    Returns:
+        The name.
+
+    Raises:
+        KeyError: for an unknown training set or normalisation.
+    """
+    if training not in TRAINING_SETS or intensity not in INTENSITIES:
+        raise KeyError(f"unknown arm {training}/{intensity}: training sets {tuple(TRAINING_SETS)}, {INTENSITIES}")
+    return f"{training}/{intensity}"
+
+
+def _stylised(
+    cache: Path, slices: Sequence[int], crop: int | None, steps: int, styles: Sequence[int], condition: str | None
+) -> list[Slice]:
+    """Cached stylised crops of ``slices`` (all of ``cache``'s slice list is read, the wanted ones kept)."""
+    images = []
+    _, labels, gts = load_slices(slices, crop)
+    for style in styles:
+        stack = load_stylized(cache, steps, style, tuple(slices), crop)
+        for index, raw, label, gt in zip(slices, stack, labels, gts):
+            images.append(Slice(condition or f"style{style:02d}", index, raw, label, gt))
+    return images
+
+
+def load_material(
+    cache: Path,
+    train_slices: Sequence[int],
+    test_slices: Sequence[int],
+    crop: int | None,
+    style_slices: Sequence[int],
+    style_crop: int | None,
+    steps: int,
+    styles: Sequence[int],
+    heldout_styles: Sequence[int],
+    flyem: EMStack | None = None,
+) -> Material:
+    """Training and test images of the experiment.
+
+    Args:
+        cache: the stylisation cache (``config.cache``).
+        train_slices: ISBI training slices (``config.segmentation.train_slices``).
+        test_slices: ISBI test slices (``config.segmentation.test_slices``).
+        crop: crop of the original slices (``config.segmentation.crop``; None: whole slices).
+        style_slices: the slices the cache holds stylised (``config.style.slices``).
+        style_crop: their crop (``config.style.crop``).
+        steps: the stylisation step count used.
+        styles: the training paintings.
+        heldout_styles: paintings never trained on: test slices stylised with them are test conditions.
+        flyem: the second dataset's test slices (None: not tested).
+
+    Returns:
+        The material: stylised training crops only of training slices, held-out styles only of test slices.
+    """
+    raw, labels, gts = load_slices(train_slices, crop)
+    originals = [Slice("original", index, *items) for index, *items in zip(train_slices, raw, labels, gts)]
+    stylised_train = [index for index in style_slices if index in train_slices]
+    stylised = _stylised(cache, stylised_train, style_crop, steps, styles, None) if stylised_train else []
+    raw, labels, gts = load_slices(test_slices, crop)
+    tests = [
+        Slice(shift, index, appearance_shift(image, shift, seed=index), label, gt)
+        for shift in SHIFTS
+        for index, image, label, gt in zip(test_slices, raw, labels, gts)
+    ]
+    stylised_test = [index for index in style_slices if index in test_slices]
+    for style in heldout_styles if stylised_test else ():
+        tests += _stylised(cache, stylised_test, style_crop, steps, [style], f"{UNSEEN_PREFIX}{style:02d}")
+    if flyem is not None:
+        stack = zip(flyem.raw, flyem.membranes, flyem.gt)
+        tests += [Slice(FLYEM, index, raw, membranes, gt) for index, (raw, membranes, gt) in enumerate(stack)]
+    return Material(originals, stylised, tests)
+
+
+def pixel_scores(probability: np.ndarray, membranes: np.ndarray) -> dict[str, float]:
+    """The map scored as pixels against membrane labels.
+
+    Args:
+        probability: the membrane probability.
+        membranes: binary labels (0 membrane, 255 cell).
+
+    Returns:
+        ``auc`` (ROC AUC of membrane vs cell) and ``f1`` (membrane = probability above 0.5).
+    """
+    truth = np.asarray(membranes).ravel() == MEMBRANE
+    predicted = probability.ravel() > MAP_THRESHOLD
+    true_positive = float(np.sum(truth & predicted))
+    wrong = float(np.sum(truth ^ predicted))
+    auc = float(roc_auc_score(truth, probability.ravel())) if 0 < truth.sum() < truth.size else float("nan")
+    f1 = 2 * true_positive / (2 * true_positive + wrong) if true_positive + wrong else float("nan")
+    return {"auc": auc, "f1": f1}
+
+
+@dataclass
+class ArmResult:
+    """One arm with one seed: its rows and what the chapter shows of it."""
+
+    rows: list[dict]  # one per test image: arm, training, intensity, seed, condition, slice, scores
+    trained: TrainedUNet
+    maps: dict[tuple[str, int], np.ndarray]  # (condition, slice) -> membrane probability, for ``keep`` images
+
+
+def run_arm(
+    material: Material,
+    training: str,
+    intensity: str,
+    seed: int,
+    work: UNetWork,
+    settings: PipelineSettings,
+    checkpoints: Path | None = None,
+    keep: Sequence[tuple[str, int]] = (),
+    progress: bool = True,
+) -> ArmResult:
+    """Train one arm's U-Net, then score its maps and segmentations on every test image.
+
+    Args:
+        material: the images (:func:`load_material`).
+        training: a training set of :data:`TRAINING_SETS`.
+        intensity: a normalisation of :data:`INTENSITIES`.
+        seed: the seed of the U-Net and of the edge forest.
+        work: the U-Net's size and schedule (the same for every arm).
+        settings: segmentation settings (watershed, forest, multicut); seed and intensity are set here.
+        checkpoints: folder of the U-Net checkpoints (None: none).
+        keep: (condition, slice) pairs whose maps are returned.
+        progress: show the training's progress bar.
+
+    Returns:
+        The rows, the trained U-Net and the kept maps.
+    """
+    name = arm_name(training, intensity)
+    with_styles, augment = TRAINING_SETS[training]
+    images = material.originals + (material.stylised if with_styles else [])
+    trained = train_unet(
+        [normalize_intensity(image.raw, intensity) for image in images], [image.membranes for image in images],
+        work, seed, augment=augment, checkpoints=checkpoints, progress=progress, description=f"{name} seed {seed}",
+    )  # fmt: skip
+    settings = replace(settings, seed=seed, intensity=intensity)
+
+    def boundary(image: Slice) -> np.ndarray:
+        pixels = normalize_intensity(image.raw, intensity)
+        return membrane_probability(trained.model, pixels, work.tile, threads=work.threads)
+
+    train_graphs = [graph_data(image.raw, image.gt, boundary(image), settings) for image in material.originals]
+    forest = train_edge_rf(
+        train_graphs, trees=settings.rf_trees, seed=seed, max_samples=settings.rf_max_samples,
+        tree_fraction=settings.rf_tree_fraction, n_jobs=work.threads,
+    )  # fmt: skip
+    rows, maps = [], {}
+    for image in material.tests:
+        probability = boundary(image)
+        if (image.condition, image.index) in keep:
+            maps[(image.condition, image.index)] = probability
+        segmentation = segment_graph(graph_data(image.raw, None, probability, settings), forest, settings)
+        scores = metrics.evaluate(segmentation, image.gt, image.membranes)
+        rows.append({
+            "arm": name, "training": training, "intensity": intensity, "seed": seed, "condition": image.condition,
+            "slice": image.index, **pixel_scores(probability, image.membranes), **scores,
+        })  # fmt: skip
+    return ArmResult(rows, trained, maps)

@@ -1,0 +1,168 @@
+"""Deterministic, resumable training of the U-Net: a fixed number of Adam steps on random patches.
+
+Every training is a function of its inputs: the weights are initialised from ``torch.manual_seed(seed)``, the
+patches of step ``i`` come from :func:`.data.step_generator` ``(seed, i)``, torch runs with deterministic
+algorithms and a fixed number of threads (:func:`deterministic_torch`). A checkpoint (weights, optimiser
+state, losses, the step reached) is written atomically every ``work.checkpoint_every`` steps and at the end,
+named by a fingerprint of everything the result depends on; a rerun resumes from it and ends with the same
+weights as an uninterrupted run, and a finished checkpoint is simply loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..config import UNetWork
+from ..paths import CacheError, atomic_write_bytes, digest
+from .data import check_patch_fits, membrane_targets, sample_batch, step_generator
+from .model import UNet
+
+
+@dataclass
+class TrainedUNet:
+    """The result of :func:`train_unet`."""
+
+    model: UNet  # in evaluation mode, on the CPU
+    losses: list[float]  # training loss of every step
+    resumed_at: int  # the step a checkpoint was resumed from (0: trained from scratch)
+    seconds: float  # wall time of this call's training steps
+    fingerprint: str  # names the checkpoint: work, seed, augmentation and the training pixels
+
+
+@contextmanager
+def deterministic_torch(threads: int) -> Iterator[None]:
+    """Run the block with deterministic torch algorithms and ``threads`` CPU threads, then restore both.
+
+    Args:
+        threads: torch's intra-op CPU threads inside the block.
+
+    Yields:
+        Nothing; the block runs deterministically.
+    """
+    previous_threads = torch.get_num_threads()
+    previous_mode = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous_mode)
+        torch.set_num_threads(previous_threads)
+
+
+def fingerprint(
+    images: Sequence[np.ndarray], targets: Sequence[np.ndarray], work: UNetWork, seed: int, augment: bool
+) -> str:
+    """Digest of everything a training's result depends on (names its checkpoint).
+
+    Args:
+        images: float32 training images.
+        targets: their membrane targets.
+        work: the training's size and schedule.
+        seed: the seed.
+        augment: whether plain augmentation is applied.
+
+    Returns:
+        12 hex digits.
+    """
+    record = json.dumps({"work": work.as_dict(), "seed": seed, "augment": augment, "torch": torch.__version__})
+    shapes = json.dumps([list(image.shape) for image in images])
+    return digest(record, shapes, *(np.ascontiguousarray(array).tobytes() for array in [*images, *targets]))
+
+
+def _save(path: Path, model: UNet, optimizer: torch.optim.Optimizer, losses: list[float], key: str) -> None:
+    """Write a checkpoint atomically."""
+    buffer = io.BytesIO()
+    state = {"optimizer": optimizer.state_dict(), "losses": torch.tensor(losses, dtype=torch.float64)}
+    torch.save({"fingerprint": key, "step": len(losses), "model": model.state_dict(), **state}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load(path: Path, model: UNet, optimizer: torch.optim.Optimizer, key: str) -> list[float]:
+    """Restore model and optimiser from a checkpoint; returns the losses of the steps it holds."""
+    try:
+        state = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+        if state["fingerprint"] != key:
+            raise CacheError(path, f"it belongs to training {state['fingerprint']}, not {key}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        losses = state["losses"].tolist()
+    except CacheError:
+        raise
+    except Exception as error:  # torch raises several types for a truncated or foreign file
+        raise CacheError(path, f"not a readable U-Net checkpoint ({error}); delete it to train again") from error
+    if len(losses) != state["step"]:
+        raise CacheError(path, f"it records step {state['step']} but {len(losses)} losses; delete it")
+    return losses
+
+
+def train_unet(
+    raws: Sequence[np.ndarray],
+    labels: Sequence[np.ndarray],
+    work: UNetWork,
+    seed: int,
+    augment: bool = False,
+    checkpoints: Path | None = None,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+    description: str = "U-Net",
+) -> TrainedUNet:
+    """Train a U-Net on membrane labels, resuming from (and writing) checkpoints.
+
+    Args:
+        raws: grey 2D training slices (uint8, or float in [0, 1]), each at least ``work.patch`` pixels a side.
+        labels: their binary membrane labels (0 membrane, 255 cell interior).
+        work: iterations, patch, batch, width, depth, learning rate, checkpoint interval, threads.
+        seed: seeds the initial weights and the patches.
+        augment: plain augmentation of every patch (:func:`.data.augment_patch`).
+        checkpoints: folder of the checkpoints (None: none written or read).
+        progress: show a progress bar.
+        on_step: called after every step with ``(step, loss)``, steps counted from 1.
+        description: the progress bar's label.
+
+    Returns:
+        The trained model (evaluation mode) with its losses.
+
+    Raises:
+        ValueError: for bad training data (see :func:`.data.membrane_targets`, :func:`.data.sample_batch`).
+        CacheError: for a damaged checkpoint.
+    """
+    images, targets = membrane_targets(raws, labels)
+    check_patch_fits(images, work.patch)
+    key = fingerprint(images, targets, work, seed, augment)
+    path = None if checkpoints is None else Path(checkpoints) / f"unet-{key}.pt"
+    with deterministic_torch(work.threads):
+        torch.manual_seed(seed)
+        model = UNet(work.width, work.depth)
+        optimizer = torch.optim.Adam(model.parameters(), lr=work.learning_rate)
+        losses = _load(path, model, optimizer, key) if path is not None and path.exists() else []
+        resumed_at = len(losses)
+        loss_function = torch.nn.BCEWithLogitsLoss()
+        model.train()
+        started = time.perf_counter()
+        bar = tqdm(total=work.iterations, initial=resumed_at, desc=description, disable=not progress, leave=False)
+        for step in range(resumed_at, work.iterations):
+            pixels, target = sample_batch(images, targets, work.patch, work.batch, step_generator(seed, step), augment)
+            optimizer.zero_grad()
+            loss = loss_function(model(torch.from_numpy(pixels)), torch.from_numpy(target))
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            bar.update(1)
+            if path is not None and (len(losses) % work.checkpoint_every == 0 or len(losses) == work.iterations):
+                _save(path, model, optimizer, losses, key)
+            if on_step is not None:
+                on_step(len(losses), losses[-1])
+        bar.close()
+    model.eval()
+    return TrainedUNet(model, losses, resumed_at, time.perf_counter() - started, key)
