@@ -14,6 +14,9 @@
 #     name: python3
 # ---
 
+# %% tags=["run-stamp", "remove-input"]
+# Run stamp: `make all` writes this run's profile, device, date, commit and run time as this cell's output.
+
 # %% [markdown]
 # # 00 · Setup check
 #
@@ -33,10 +36,11 @@ profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci' (tiny); None: $NSEM_PROF
 
 # %%
 from helpers import data, vgg
-from helpers.config import PROFILES, describe_environment, select
+from helpers.config import PROFILES, check_parameters, describe_environment, select
 from helpers.viz import data as data_figures
 from helpers.viz import figures
 
+check_parameters()
 config = select(profile)
 config
 
@@ -103,7 +107,7 @@ print("paintings:", ", ".join(f"{n}={name}" for n, name in data.style_names().it
 raw, labels = data.load_training([0])
 gt = data.dense_ground_truth(labels[0])
 fig = data_figures.show_isbi_sample(raw[0], labels[0], gt, index=0)
-figures.save(fig, config.figure_path("00_isbi_sample.png"))
+figures.publish(fig, config.figure_path("00_isbi_sample.jpg"))
 # %% [markdown]
 # ## Are the VGG16 weights read the right way round?
 #
@@ -131,7 +135,7 @@ fig = data_figures.show_hed_check(
     em,
     em_edges,
 )
-figures.save(fig, config.figure_path("00_vgg_layout_check.png"))
+figures.publish(fig, config.figure_path("00_vgg_layout_check.jpg"))
 
 # %% [markdown]
 # The bundled weights find the photo's edges; shuffled weights do not. On the EM slice the HED map (trained on

@@ -14,21 +14,8 @@
 #     name: python3
 # ---
 
-# %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
-
-# %%
-import matplotlib.pyplot as plt
-from IPython.display import display
-
-from helpers import data
-from helpers.config import select
-from helpers.style import engine, losses
-from helpers.viz import figures, widgets
-from helpers.viz import style as style_figures
-
-config = select(profile)
-config
+# %% tags=["run-stamp", "remove-input"]
+# Run stamp: `make all` writes this run's profile, device, date, commit and run time as this cell's output.
 
 # %% [markdown]
 # # 01 · Artistic style transfer on Heidelberg photos
@@ -60,6 +47,22 @@ config
 # * Minimisation with L-BFGS as in the PyTorch tutorial the report's code follows, starting from the photo. A
 #   **step** is one function evaluation (forward + backward pass).
 # * The painting is scaled to cover the photo and centre-cropped, so $M_l$ is the same for $G^l$ and $A^l$.
+
+# %% tags=["parameters"]
+profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+
+# %%
+from IPython.display import display
+
+from helpers import data
+from helpers.config import check_parameters, select
+from helpers.style import engine, losses
+from helpers.viz import figures, widgets
+from helpers.viz import style as style_figures
+
+check_parameters()
+config = select(profile)
+config
 
 # %% [markdown]
 # ## The report's three examples (Figures 4–6)
@@ -97,8 +100,7 @@ fig = style_figures.show_style_triptychs(
         for (photo, number), result in examples.items()
     ]
 )
-figures.save(fig, config.figure_path("01_report_examples.png"))
-plt.show()
+figures.publish(fig, config.figure_path("01_report_examples.jpg"))
 
 # %% [markdown]
 # ## Loss curves
@@ -109,8 +111,7 @@ plt.show()
 # %%
 histories = {f"{p} x {n:02d}": r.history for (p, n), r in examples.items()}
 fig = style_figures.show_loss_curves(histories, losses.DEFAULT_ALPHA, losses.DEFAULT_BETA)
-figures.save(fig, config.figure_path("01_loss_curves.png"))
-plt.show()
+figures.publish(fig, config.figure_path("01_loss_curves.png"))
 
 # %% [markdown]
 # ## The effect of $\alpha/\beta$ and of the number of steps
@@ -144,8 +145,7 @@ fig = style_figures.show_image_grid(
     col_labels=[f"alpha/beta = {1 / b:.0e}" for b in betas],
     title=f"{photo} x {number:02d} {names[number]}: content-style trade-off (columns) and steps (rows)",
 )
-figures.save(fig, config.figure_path("01_alpha_beta_steps_grid.png"))
-plt.show()
+figures.publish(fig, config.figure_path("01_alpha_beta_steps_grid.jpg"))
 
 # %% [markdown]
 # ## Try it yourself
@@ -161,4 +161,4 @@ display(panel)
 # %%
 result, fig = run()
 print(f"{result.steps} steps in {result.seconds:.1f} s")
-plt.show()
+figures.show(fig, "jpg")

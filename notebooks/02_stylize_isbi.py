@@ -14,23 +14,8 @@
 #     name: python3
 # ---
 
-# %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
-
-# %%
-import matplotlib.pyplot as plt
-import numpy as np
-
-from benchmarks import readers
-from helpers import data
-from helpers.config import select
-from helpers.style import cache, engine, washout
-from helpers.viz import figures
-from helpers.viz import style as style_figures
-
-config = select(profile)
-work = config.style
-config
+# %% tags=["run-stamp", "remove-input"]
+# Run stamp: `make all` writes this run's profile, device, date, commit and run time as this cell's output.
 
 # %% [markdown]
 # # 02 · Stylising the ISBI training volume
@@ -51,6 +36,24 @@ config
 #
 # The `full` profile does all 30 slices x 24 paintings x (75, 150) steps on whole 512 x 512 slices (the report did
 # 24 slices; the experiments' repeated splits need all 30); `reduced` and `ci` do a subset on top-left crops.
+
+# %% tags=["parameters"]
+profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+
+# %%
+import numpy as np
+
+from benchmarks import readers
+from helpers import data
+from helpers.config import check_parameters, select
+from helpers.style import cache, engine, washout
+from helpers.viz import figures
+from helpers.viz import style as style_figures
+
+check_parameters()
+config = select(profile)
+work = config.style
+config
 
 # %%
 print(
@@ -91,8 +94,7 @@ fig = style_figures.show_image_grid(
     ["original"] + [f"{n:02d} {names[n]}" for n in work.styles],
     title=f"ISBI training slices stylised with paintings ({side} x {side} px, grey)",
 )
-figures.save(fig, config.figure_path("02_stylized_grid.png"))
-plt.show()
+figures.publish(fig, config.figure_path("02_stylized_grid.jpg"))
 
 # %% [markdown]
 # ## Washed-out results, found by a measure (the report's Figure 15)
@@ -114,8 +116,7 @@ for n in work.styles:
             f"{np.mean([r['contrast'] for r in rows]):>9.3f} {np.mean([r['correlation'] for r in rows]):>11.3f}"
         )
 fig = style_figures.show_washout_scores(table)
-figures.save(fig, config.figure_path("02_washout_scores.png"))
-plt.show()
+figures.publish(fig, config.figure_path("02_washout_scores.png"))
 
 # %%
 worst = table[:3]  # lowest membrane contrast first
@@ -140,8 +141,7 @@ fig = style_figures.show_image_grid(
     title="The most washed-out stylised slices by membrane contrast (cf. report Fig. 15)",
     cell=3.2,
 )
-figures.save(fig, config.figure_path("02_washed_out.png"))
-plt.show()
+figures.publish(fig, config.figure_path("02_washed_out.jpg"))
 
 # %% [markdown]
 # These rankings come from the run above, not from hand-picking: rerun with another profile and the table and
@@ -164,8 +164,7 @@ plt.show()
 for name, benchmark in readers.read_benchmarks().items():
     print("\n".join(readers.benchmark_lines(benchmark)))
     fig = style_figures.show_benchmark_losses(benchmark)
-    figures.save(fig, config.figure_path(f"02_{name}_losses.png"))
-    plt.show()
+    figures.publish(fig, config.figure_path(f"02_{name}_losses.png"))
 
 # %% [markdown]
 # How to read it. The loss curves of the three runs lie on top of each other for the first steps, then part: that

@@ -14,6 +14,9 @@
 #     name: python3
 # ---
 
+# %% tags=["run-stamp", "remove-input"]
+# Run stamp: `make all` writes this run's profile, device, date, commit and run time as this cell's output.
+
 # %% [markdown]
 # # 06 · Does style transfer help? The report's four scenarios, with statistics
 #
@@ -51,13 +54,14 @@ import time
 
 from IPython.display import Markdown, display
 
-from helpers.config import select
+from helpers.config import check_parameters, select
 from helpers.data import SELECTED_STYLES
 from helpers.experiments import displacement, report, runner, scenarios, splits, stats
 from helpers.paths import atomic_write_text
 from helpers.viz import experiments as experiment_plots
 from helpers.viz import figures
 
+check_parameters()
 config = select(profile)
 work = config.experiments
 print(config.profile, "| device:", config.device, "| slices:", config.style.slices, "| crop:", config.style.crop or 512)
@@ -94,12 +98,13 @@ print(
 # rows are saved as soon as it finishes, so an interrupted run resumes where it stopped. Frangi graphs do not depend
 # on training and are built once per image.
 #
-# **Cost.** Measured here (2 cores): the `reduced` profile computes its 178 units in about 7 minutes (431 s). The `full`
-# profile (whole slices, 22 paintings x 2 step counts, 16 splits; the style sweep only for the Frangi pipeline on the
-# first seed's splits) is bounded by design: at most 100,000 training edges per forest, at most 48 training images
-# (all originals plus a random choice of stylised ones) per pixel-classifier unit, and one process per core. From the
-# per-image and per-forest costs measured on this CPU we estimate about an hour on a 16-core machine; that estimate
-# has not been checked on such a machine.
+# **Cost.** The cell below prints how many units this run computed and how long they took (the stamp at the top gives
+# the whole chapter's run time; the book's page on reproducing lists every chapter's). The `full` profile (whole
+# slices, 22 paintings x 2 step counts, 16 splits; the style sweep only for the Frangi pipeline on the first seed's
+# splits) is bounded by design: at most 100,000 training edges per forest, at most 48 training images (all originals
+# plus a random choice of stylised ones) per pixel-classifier unit, and one process per core. From the per-image and
+# per-forest costs measured on a 2-core CPU we estimate about an hour on a 16-core machine; that estimate has not
+# been checked on such a machine.
 
 # %%
 started = time.perf_counter()
@@ -137,8 +142,8 @@ summary.head()
 # %%
 for steps in work.steps:
     fig = experiment_plots.scenario_bars(summary, pipelines, steps)
-    figures.save(fig, config.figure_path(f"06_figure16_steps{steps}.png"))
-    figures.save(fig, config.figure_path(f"06_figure16_steps{steps}.pdf"))
+    figures.save(fig, config.figure_path(f"06_figure16_steps{steps}.pdf"))  # the one figure a paper would reuse
+    figures.publish(fig, config.figure_path(f"06_figure16_steps{steps}.png"))
 
 # %% [markdown]
 # ## Paired against the original set
@@ -171,7 +176,7 @@ print(
 for pipeline in pipelines:
     for steps in work.steps:
         fig = experiment_plots.robustness_heatmap(summary, pipeline, steps)
-        figures.save(fig, config.figure_path(f"06_robustness_{pipeline}_steps{steps}.png"))
+        figures.publish(fig, config.figure_path(f"06_robustness_{pipeline}_steps{steps}.png"))
 print("\n".join(report.scenario_lines(robust, report.ROBUSTNESS_LINE)))
 
 # %% [markdown]
@@ -197,7 +202,7 @@ moved = displacement.displacement_table(store, tuple(sorted(set(work.styles) | {
 print("\n".join(report.displacement_lines(moved)))
 effects = displacement.style_effects(summary, moved, one_style)
 fig = experiment_plots.displacement_vs_effect(effects)
-figures.save(fig, config.figure_path("06_displacement_vs_effect.png"))
+figures.publish(fig, config.figure_path("06_displacement_vs_effect.png"))
 # %% [markdown]
 # ## What we found
 
@@ -223,11 +228,13 @@ document = {
     "n_rows": len(rows),
     "seconds": round(seconds, 1),
     "units": {"computed": run.computed, "loaded": run.loaded},
+    "provenance": run.provenance,
     "reference": report.reference_of(summary),
     "summary": report.json_records(summary),
     "robustness": report.json_records(robust),
     "robustness_paired": report.json_records(robust_pairs),
     "style_effects": report.json_records(effects),
+    "displacement": report.json_records(moved),
     "conclusion": text,
     "note": "reduced/ci profiles: small crops and few styles on a CPU; not the report's full workload",
 }

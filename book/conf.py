@@ -1,0 +1,133 @@
+"""Sphinx configuration of the book: the executed chapters as pages, never executed again.
+
+``make book`` builds it (``sphinx -W``: a warning fails the build). Before Sphinx reads anything, this file
+
+* copies the executed chapters (``$NSEM_BOOK_CHAPTERS``, default ``notebooks/``) into ``book/chapters/``, which
+  the start page's table of contents takes whole (every ``NN_name.ipynb``, a new chapter included);
+* writes ``book/_generated/``: the table of the runs behind these chapters (profile, device, date, commit, run
+  time, from each chapter's run stamp) and the list of results files with the run that wrote each.
+
+MathJax and the Jupyter widget manager are served from ``_static/`` (``book/_vendor/``, fetched from the npm
+registry by ``make book``), so the book shows its maths and widgets with no network access.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from helpers.chapters import format_seconds, run_table
+from helpers.paths import RESULTS, ROOT
+
+BOOK = Path(__file__).resolve().parent
+CHAPTERS = (ROOT / os.environ.get("NSEM_BOOK_CHAPTERS", "notebooks")).resolve()  # relative to the repository
+STAGED = BOOK / "chapters"
+GENERATED = BOOK / "_generated"
+VENDOR = BOOK / "_vendor"
+BENCHMARK = "style_benchmark"  # results/style_benchmark*.json: `make benchmark` (or the script with --out)
+
+
+def stage_chapters(source: Path, target: Path) -> list[Path]:
+    """Copy the executed chapters into the book's source folder, dropping chapters that are gone.
+
+    Args:
+        source: folder of executed ``NN_name.ipynb`` files.
+        target: the book's chapter folder (recreated).
+
+    Returns:
+        The staged chapters, in order.
+
+    Raises:
+        FileNotFoundError: when ``source`` holds no chapter.
+    """
+    chapters = sorted(source.glob("[0-9][0-9]_*.ipynb"))
+    if not chapters:
+        raise FileNotFoundError(f"no executed chapters (NN_name.ipynb) in {source}")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    return [Path(shutil.copy2(chapter, target / chapter.name)) for chapter in chapters]
+
+
+def writer_of(name: str) -> str:
+    """What writes a results file: the chapter whose source names it, or the benchmark.
+
+    Args:
+        name: the file's name, e.g. ``segmentation_baseline.json``.
+
+    Returns:
+        E.g. ``"chapter 05"``; empty when no chapter names the file.
+    """
+    if name.startswith(BENCHMARK):
+        return "`make benchmark` (`benchmarks/style_benchmark.py`)"
+    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        if name in source.read_text():
+            return f"chapter {source.name[:2]}"
+    return ""
+
+
+def results_list(folder: Path) -> str:
+    """A Markdown list of the results files: what wrote each, in which profile, with which command.
+
+    Args:
+        folder: the results folder.
+
+    Returns:
+        One bullet per file.
+    """
+    lines = []
+    for path in sorted(folder.glob("*.json")) + sorted(folder.glob("*.csv")):
+        parts = [f"written by {writer_of(path.name) or 'a run'}"]
+        if path.suffix == ".json":
+            record = json.loads(path.read_text())
+            recorded = record.get("profile") or {}
+            profile = recorded.get("profile") or recorded.get("name") if isinstance(recorded, dict) else recorded
+            if profile:
+                parts.append(f"profile `{profile}`")
+            if "command" in record:
+                parts.append(f"measured on {record['device_name']}, {record['date']}: `{record['command']}`")
+            elif "seconds" in record:
+                parts.append(f"{format_seconds(record['seconds'])} of experiment units")
+        lines.append(f"* `results/{path.name}`: {'; '.join(parts)}")
+    return "\n".join(lines)
+
+
+staged = stage_chapters(CHAPTERS, STAGED)
+GENERATED.mkdir(exist_ok=True)
+source = CHAPTERS.relative_to(ROOT) if CHAPTERS.is_relative_to(ROOT) else CHAPTERS
+(GENERATED / "runs.md").write_text(f"Chapters from `{source}/`:\n\n{run_table(staged)}\n")
+(GENERATED / "results.md").write_text(results_list(RESULTS) + "\n")
+
+project = "neural-style-em"
+author = "the neural-style-em authors"
+copyright = "2026, the neural-style-em authors"
+extensions = ["myst_nb"]
+exclude_patterns = ["_build", "_vendor", "_generated", "Thumbs.db", ".DS_Store", "**/.ipynb_checkpoints"]
+
+# The chapters are shown as executed: nothing runs here.
+nb_execution_mode = "off"
+nb_render_markdown_format = "myst"  # Markdown that a cell renders from the results: tables and maths too
+nb_merge_streams = True
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_dmath_double_inline = True  # $$...$$ display maths inside a paragraph, as JupyterLab shows it
+myst_heading_anchors = 3
+
+# Served from the book itself: no content delivery network at view time.
+html_static_path = [str(VENDOR), "_static"]
+mathjax_path = "mathjax/tex-chtml.js"
+mathjax_config_path = "mathjax-config.js"  # also answers the widget manager's MathJax 2 calls
+nb_ipywidgets_js = {"widgets/require.js": {}, "require-config.js": {}, "widgets/embed-amd.js": {}}
+
+html_theme = "sphinx_book_theme"
+html_title = "Neuron segmentation with deep style transfer, re-done"
+html_theme_options = {
+    "home_page_in_toc": True,
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "use_fullscreen_button": False,
+}
+html_favicon = "_static/favicon.svg"
+html_context = {"default_mode": "light"}
+html_last_updated_fmt = None
+html_show_sourcelink = False

@@ -1,0 +1,262 @@
+"""Executed chapters: the run stamp at their top, and the record of each run for the book's tables.
+
+`make all` executes a chapter with papermill and then calls ``python -m helpers.chapters stamp FILE``. The stamp
+goes into the chapter's first cell, a code cell tagged ``run-stamp`` whose source is only a comment: its *output*
+becomes a Markdown line with the profile, device, date, commit and run time, and the same facts are kept in the
+notebook's metadata (``nsem_run``) for the book's tables. The chapter's ``.py`` source never changes (jupytext
+keeps neither outputs nor that metadata), and the stamp also drops what papermill adds that JupyterLab would save
+into the ``.py`` (its injected-parameters cell, empty tag lists), so a chapter saved in JupyterLab stays clean.
+
+The profile and device are resolved with :func:`helpers.config.select` from papermill's recorded parameters,
+in the same environment and right after the run, so they are the run's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+
+from .config import Config, select
+from .paths import ROOT
+
+STAMP_TAG = "run-stamp"
+INJECTED_TAG = "injected-parameters"  # papermill's cell with the parameters of a run
+METADATA_KEY = "nsem_run"
+STAMP_CELL = (  # the first cell of every chapter's .py source
+    '# %% tags=["run-stamp", "remove-input"]\n'
+    "# Run stamp: `make all` writes this run's profile, device, date, commit and run time as this cell's output.\n"
+)
+# Outputs of a run (not its code): a checkout that differs from its commit only here still runs that commit.
+RUN_OUTPUTS = ("figures/", "results/", "notebooks/executed/")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What an executed chapter says about the run that produced it."""
+
+    chapter: str  # the file's stem, e.g. "03_superpixels_and_graphs"
+    profile: str
+    device: str  # e.g. "CPU (2 cores)" or "GPU (NVIDIA H100 80GB HBM3)"
+    finished: str  # ISO date and time (UTC) at which papermill finished
+    seconds: float  # papermill's duration of the whole chapter
+    commit: str  # short commit of the code, "+ local changes" when the sources differed from it
+
+
+def describe_device(config: Config) -> str:
+    """The compute device of a run in words.
+
+    Args:
+        config: the run's configuration.
+
+    Returns:
+        ``"GPU (<name>)"`` on CUDA, else ``"CPU (<n> cores)"``.
+    """
+    if config.device == "cuda":
+        import torch  # lazy: heavy, and only the GPU's name needs it
+
+        return f"GPU ({torch.cuda.get_device_name(0)})"
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+def code_commit(root: Path = ROOT) -> str:
+    """The commit of the code in ``root``, marked when its sources differ from it.
+
+    Changes to a run's own outputs (:data:`RUN_OUTPUTS` and the executed ``notebooks/*.ipynb``) do not count.
+
+    Args:
+        root: the repository.
+
+    Returns:
+        A short commit hash, with ``" + local changes"`` appended where a source differs; ``"unknown"`` outside
+        a git checkout.
+    """
+    try:
+        commit = _git(root, "rev-parse", "--short=10", "HEAD")
+        status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [line[3:] for line in status.splitlines() if line.strip()]
+    sources = [
+        path
+        for path in changed
+        if not path.startswith(RUN_OUTPUTS) and not (path.startswith("notebooks/") and path.endswith(".ipynb"))
+    ]
+    return f"{commit} + local changes" if sources else commit
+
+
+def _git(root: Path, *args: str) -> str:
+    """Output of one git command in ``root``."""
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration for people: ``"48 s"``, ``"7 min 11 s"``, ``"1 h 05 min"``.
+
+    Args:
+        seconds: the duration.
+
+    Returns:
+        The text.
+    """
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def stamp_markdown(record: RunRecord) -> str:
+    """The Markdown line shown at the top of an executed chapter.
+
+    Args:
+        record: the run.
+
+    Returns:
+        One Markdown paragraph.
+    """
+    finished = datetime.fromisoformat(record.finished).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"**This run:** profile `{record.profile}` · {record.device} · {finished} · commit `{record.commit}` · "
+        f"run time {format_seconds(record.seconds)}"
+    )
+
+
+def record_from_papermill(notebook: nbformat.NotebookNode, chapter: str, commit: str) -> RunRecord:
+    """The run record of a notebook that papermill has just executed here.
+
+    Args:
+        notebook: the executed notebook (with ``metadata.papermill``).
+        chapter: the chapter's name.
+        commit: the code's commit (:func:`code_commit`).
+
+    Returns:
+        The record.
+
+    Raises:
+        ValueError: if papermill did not execute the notebook to the end.
+    """
+    run = notebook.metadata.get("papermill") or {}
+    if not run.get("end_time") or run.get("exception"):
+        raise ValueError(f"{chapter}: not a complete papermill run (no end time, or an exception)")
+    config = select(run.get("parameters", {}).get("profile"))
+    return RunRecord(
+        chapter=chapter,
+        profile=config.profile,
+        device=describe_device(config),
+        finished=run["end_time"],
+        seconds=float(run["duration"]),
+        commit=commit,
+    )
+
+
+def stamp(path: Path, commit: str | None = None) -> RunRecord:
+    """Write the run stamp into an executed chapter (in place); drop what papermill added that is not in the source.
+
+    Args:
+        path: the ``.ipynb`` that papermill wrote.
+        commit: the code's commit; None: :func:`code_commit` of the repository.
+
+    Returns:
+        The record that was written.
+
+    Raises:
+        ValueError: if the chapter has no first cell tagged ``run-stamp``, or the run was not complete.
+    """
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    chapter = path.stem.removeprefix(".partial-")
+    first = notebook.cells[0] if notebook.cells else None
+    if first is None or first.cell_type != "code" or STAMP_TAG not in first.metadata.get("tags", []):
+        raise ValueError(
+            f"{path}: a chapter starts with its run-stamp cell; put these two lines first in its .py source:\n"
+            f"{STAMP_CELL}"
+        )
+    record = record_from_papermill(notebook, chapter, code_commit() if commit is None else commit)
+    # papermill's injected-parameters cell is not in the .py source: JupyterLab would save it there. The stamp
+    # states the profile, and papermill's metadata keeps the parameters.
+    notebook.cells = [cell for cell in notebook.cells if INJECTED_TAG not in cell.metadata.get("tags", [])]
+    for cell in notebook.cells:  # papermill gives every cell a tags list: an empty one would reach the .py too
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
+    text = stamp_markdown(record)
+    first.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": text, "text/plain": text}, metadata={})
+    ]
+    notebook.metadata[METADATA_KEY] = asdict(record)
+    nbformat.write(notebook, path)
+    return record
+
+
+def read_record(path: Path) -> RunRecord | None:
+    """The run record of an executed chapter.
+
+    Args:
+        path: the ``.ipynb``.
+
+    Returns:
+        The record, or None for a chapter that was never stamped (not executed by `make all`).
+    """
+    metadata = nbformat.read(Path(path), as_version=4).metadata.get(METADATA_KEY)
+    return RunRecord(**metadata) if metadata else None
+
+
+def run_table(paths: Sequence[Path]) -> str:
+    """A Markdown table of the runs of the given executed chapters (for the book's reproduce page).
+
+    Args:
+        paths: executed chapters, in order.
+
+    Returns:
+        The table (a commit marked ``+`` ran with local changes to the sources); a chapter that was never stamped
+        says so in its row.
+    """
+    lines = ["| chapter | profile | device | finished (UTC) | run time | commit |", "|---|---|---|---|---|---|"]
+    total = 0.0
+    for path in paths:
+        record = read_record(path)
+        if record is None:
+            lines.append(f"| `{Path(path).stem}` | not executed by `make all` | | | | |")
+            continue
+        total += record.seconds
+        finished = datetime.fromisoformat(record.finished).strftime("%Y-%m-%d %H:%M")
+        commit = record.commit.replace(" + local changes", "+")
+        lines.append(
+            f"| `{record.chapter}` | `{record.profile}` | {record.device} | {finished} | "
+            f"{format_seconds(record.seconds)} | `{commit}` |"
+        )
+    lines.append(f"| **all** | | | | **{format_seconds(total)}** | |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m helpers.chapters stamp FILE...`` and ``python -m helpers.chapters table FILE...``.
+
+    Args:
+        argv: the arguments (None: ``sys.argv``).
+
+    Returns:
+        The exit status.
+    """
+    parser = argparse.ArgumentParser(prog="python -m helpers.chapters", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["stamp", "table"])
+    parser.add_argument("files", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "table":
+        print(run_table(args.files))
+        return 0
+    commit = code_commit()
+    for path in args.files:
+        print(f"{path}: {stamp_markdown(stamp(path, commit))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

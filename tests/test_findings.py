@@ -1,0 +1,58 @@
+"""The README's "What we found" is what results/ says (helpers.findings), never typed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from helpers import findings
+from helpers.findings.results import load
+from helpers.findings.sections import _number, _slices
+from helpers.paths import RESULTS
+
+
+def test_readme_findings_match_the_results():
+    readme = findings.README.read_text()
+    expected = findings.replace_section(readme, findings.render(findings.load()))
+    assert readme == expected, "README.md's findings differ from results/: run `python -m helpers.findings`"
+
+
+def test_no_results_no_findings(tmp_path: Path):
+    assert findings.render(load(tmp_path)) == "\n"
+
+
+def test_earlier_layout_is_read_as_the_current_one(tmp_path: Path):
+    record = {
+        "pipeline": "frangi", "steps": 75, "scenario": "full", "condition": "clean", "n": 4,
+        "rand_error_mean": 0.2, "rand_error_low": 0.1, "rand_error_high": 0.3, "rand_error_vs_original_mean_diff": 0.01,
+        "rand_error_vs_original_diff_low": -0.02, "rand_error_vs_original_diff_high": 0.04,
+        "vi_mean": 1.0, "vi_low": 0.9, "vi_high": 1.1,
+    }  # fmt: skip
+    profile = {
+        "name": "reduced", "device": "cpu", "stylize_slices": [0, 3], "stylize_crop": 128, "stylize_steps": [75],
+        "seg_crop": None, "test_slices": [24], "exp_styles": [3, 10], "heldout_styles": [13], "exp_steps": [75],
+        "n_folds": 2, "seeds": [0],
+    }  # fmt: skip
+    document = {"records": [record], "style_effects": [{"style": 3, "delta_rand_error": 0.5}], "profile": profile}
+    (tmp_path / "scenarios_summary.json").write_text(json.dumps(document))
+    current = load(tmp_path).scenarios
+    rows = {row["metric"]: row for row in current["summary"]}
+    assert rows["rand_error"]["mean"] == 0.2 and rows["rand_error"]["diff_high"] == 0.04
+    assert rows["vi"]["mean_diff"] is None
+    assert current["style_effects"][0]["mean_diff"] == 0.5
+    assert current["profile"]["experiments"]["styles"] == [3, 10]
+
+
+def test_number_words():
+    assert _slices([24, 25, 26]) == "slices 24-26"
+    assert _slices([24]) == "slice 24"
+    assert _slices([1, 5]) == "slices 1, 5"
+    assert _number(1e-6) == "1e-6"
+    assert _number(33771280.0) == "3.4e7"
+
+
+def test_findings_name_their_files():
+    text = findings.render(findings.load())
+    for name in ("scenarios_summary.json", "segmentation_baseline.json"):
+        if (RESULTS / name).exists():
+            assert f"results/{name}" in text
