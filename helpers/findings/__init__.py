@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..paths import RESULTS, ROOT, atomic_write_text
+from .beyond import own_data, unet
 from .results import Results, load
 from .sections import answer, intro, membranes, optimiser, pipelines, robustness
 
@@ -45,6 +46,10 @@ def render(results: Results) -> str:
         paragraphs.append(optimiser(results.benchmarks))
     if results.scenarios:
         paragraphs.append(membranes(results.scenarios))
+    if results.flyem:
+        paragraphs.append(own_data(results.flyem))
+    if results.unet:
+        paragraphs.append(unet(results.unet))
     return "\n\n".join(_wrap(paragraph) for paragraph in paragraphs) + "\n"
 
 

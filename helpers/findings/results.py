@@ -16,6 +16,8 @@ class Results:
     baseline: dict | None  # segmentation_baseline.json (chapter 05)
     scenarios: dict | None  # scenarios_summary.json (chapter 06), in the current layout
     benchmarks: dict[str, dict]  # style_benchmark*.json by file stem (`make benchmark`)
+    flyem: dict | None  # flyem.json (chapter 07)
+    unet: dict | None  # unet.json (chapter 08)
     folder: Path
 
 
@@ -40,6 +42,8 @@ def load(folder: Path = RESULTS) -> Results:
         baseline=read("segmentation_baseline.json"),
         scenarios=_current_layout(scenarios) if scenarios else None,
         benchmarks=benchmarks,
+        flyem=read("flyem.json"),
+        unet=read("unet.json"),
         folder=folder,
     )
 
