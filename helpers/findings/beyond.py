@@ -16,13 +16,10 @@ def _call(row: dict) -> str:
 
 
 def own_data(flyem: dict) -> str:
-    """Chapter 07: the FlyEM medulla segmented after training there and after training on ISBI.
+    """Chapter 07 as one Markdown bullet: the FlyEM medulla segmented after training there and on ISBI.
 
     Args:
         flyem: ``results/flyem.json``.
-
-    Returns:
-        One Markdown bullet.
     """
     means = {(row["train"], row["intensity"], row["method"]): row for row in flyem["mean"]}
 
