@@ -92,8 +92,8 @@ def code_commit(root: Path = ROOT) -> str:
 
 
 def _git(root: Path, *args: str) -> str:
-    """Output of one git command in ``root``."""
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    """Output of one git command in ``root``, trailing newlines removed (leading spaces matter in ``status``)."""
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.rstrip("\n")
 
 
 def format_seconds(seconds: float) -> str:
