@@ -119,7 +119,8 @@ def answer(document: dict) -> str:
         verdict = (
             f"{len(changed)} of {len(styled)} style comparisons change the clean test error measurably ("
             + "; ".join(f"{row['pipeline']} {row['scenario']} {_interval(row)}" for row in changed)
-            + ")."
+            + f"); with {len(styled)} comparisons at 95 % each, about {0.05 * len(styled):.1f} such intervals are "
+            "expected by chance alone."
         )
     else:
         head = "**The report's answer holds.** "
