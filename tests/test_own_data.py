@@ -10,24 +10,10 @@ import numpy as np
 import pytest
 import tifffile
 import zarr
-from PIL import Image
+from own_data_images import cell_mask, write_png
 
 from helpers import data
 from helpers.data import PolarityWarning
-
-
-def cell_mask(size: int = 128, cell: int = 16, wall: int = 2) -> np.ndarray:
-    """A 0/255 membrane mask (ISBI convention): square cells of ``cell`` px behind ``wall`` px membranes."""
-    mask = np.full((size, size), 255, np.uint8)
-    for start in range(0, size, cell):
-        mask[start : start + wall, :] = 0
-        mask[:, start : start + wall] = 0
-    return mask
-
-
-def write_png(path, array, mode=None):
-    Image.fromarray(array, mode).save(path)
-    return path
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 import pytest
 import tifffile
+from own_data_images import cell_mask, write_png
 from PIL import Image
 
 from helpers import data
@@ -15,20 +16,6 @@ from helpers.data import DataError
 from helpers.segmentation import pipeline
 
 GIT_HINT = "git checkout"
-
-
-def cell_mask(size: int = 128, cell: int = 16, wall: int = 2) -> np.ndarray:
-    """A 0/255 membrane mask (ISBI convention): square cells of ``cell`` px behind ``wall`` px membranes."""
-    mask = np.full((size, size), 255, np.uint8)
-    for start in range(0, size, cell):
-        mask[start : start + wall, :] = 0
-        mask[:, start : start + wall] = 0
-    return mask
-
-
-def write_png(path, array, mode=None):
-    Image.fromarray(array, mode).save(path)
-    return path
 
 
 def test_unknown_stack_name_points_to_the_own_data_loader():
