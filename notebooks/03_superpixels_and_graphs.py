@@ -61,17 +61,7 @@ from helpers.viz import segmentation as segmentation_plots
 check_parameters()
 config = select(profile)
 work = config.segmentation
-print(
-    config.profile,
-    "| crop:",
-    work.crop or 512,
-    "| train slices:",
-    work.train_slices,
-    "| test slices:",
-    work.test_slices,
-    "| edge RF trees:",
-    work.rf_trees,
-)
+print(config.profile, "|", work)
 
 # %% [markdown]
 # ## The data
@@ -81,8 +71,7 @@ print(
 # cells) comes from the binary membrane labels (notebook 00).
 
 # %%
-train_raw, train_labels, train_gt = pipeline.load_slices(work.train_slices, work.crop)
-test_raw, test_labels, test_gt = pipeline.load_slices(work.test_slices, work.crop)
+(train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
 raw, labels, gt = test_raw[0], test_labels[0], test_gt[0]
 print(f"train {train_raw.shape}, test {test_raw.shape}; slice {work.test_slices[0]} has {len(np.unique(gt))} cells")
 

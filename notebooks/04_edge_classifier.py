@@ -58,21 +58,10 @@ from helpers.viz import segmentation as segmentation_plots
 check_parameters()
 config = select(profile)
 work = config.segmentation
-print(
-    config.profile,
-    "| crop:",
-    work.crop or 512,
-    "| train slices:",
-    work.train_slices,
-    "| test slices:",
-    work.test_slices,
-    "| edge RF trees:",
-    work.rf_trees,
-)
+print(config.profile, "|", work)
 
 # %%
-train_raw, train_labels, train_gt = pipeline.load_slices(work.train_slices, work.crop)
-test_raw, test_labels, test_gt = pipeline.load_slices(work.test_slices, work.crop)
+(train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
 settings = pipeline.PipelineSettings(boundary="frangi", rf_trees=work.rf_trees, seed=0)
 print(settings)
 

@@ -41,6 +41,9 @@ solvers = ["gaec", "kl", "fusion", "ilp"]
 time_goal = 60.0  # seconds for the whole CPU pipeline on 30 slices
 
 # %%
+import json
+import os
+import platform
 import time
 
 import numpy as np
@@ -48,38 +51,22 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers.config import check_parameters, select
+from helpers.paths import atomic_write_text
 from helpers.segmentation import (
     evaluation,
     metrics,
     pipeline,
 )
-from helpers.viz import figures
+from helpers.viz import figures, widgets
 from helpers.viz import segmentation as segmentation_plots
 
 check_parameters()
 config = select(profile)
 work = config.segmentation
-print(
-    config.profile,
-    "| crop:",
-    work.crop or 512,
-    "| train slices:",
-    work.train_slices,
-    "| test slices:",
-    work.test_slices,
-    "| edge RF trees:",
-    work.rf_trees,
-)
-import json
-import os
-import platform
-
-from helpers.paths import atomic_write_text
-from helpers.viz import widgets
+print(config.profile, "|", work)
 
 # %%
-train_raw, train_labels, train_gt = pipeline.load_slices(work.train_slices, work.crop)
-test_raw, test_labels, test_gt = pipeline.load_slices(work.test_slices, work.crop)
+(train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
 settings = {
     name: pipeline.PipelineSettings(
         boundary=boundary, watershed=ws, rf_trees=work.rf_trees, seed=0, rf_max_samples=work.rf_max_samples

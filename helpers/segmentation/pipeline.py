@@ -28,6 +28,7 @@ from sklearn.ensemble import RandomForestClassifier
 from tqdm.auto import tqdm
 
 from .. import checks
+from ..config import SegmentationWork
 from ..data import ISBI_SHAPE, check_pair, dense_ground_truth, load_training, normalize_intensity
 from .boundaries import PIXEL_RF, boundary_map, pixel_rf_boundaries
 from .features import edge_features, feature_names
@@ -79,6 +80,18 @@ def load_slices(slices: Sequence[int], crop: int | None = None) -> tuple[np.ndar
     if crop is not None:
         raw, labels = raw[:, :crop, :crop], labels[:, :crop, :crop]
     return raw, labels, dense_ground_truth(labels)
+
+
+def load_split(work: SegmentationWork) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The training and test slices of a profile's segmentation work, each as :func:`load_slices` gives them.
+
+    Args:
+        work: ``config.segmentation`` (train and test slices, crop).
+
+    Returns:
+        ``((train raw, labels, ground truth), (test raw, labels, ground truth))``.
+    """
+    return load_slices(work.train_slices, work.crop), load_slices(work.test_slices, work.crop)
 
 
 def graph_data(
