@@ -21,7 +21,6 @@ REPORT_TEST_SLICES = tuple(range(24, ISBI_SHAPE[0]))
 STACKS = {
     "train-volume": "isbi2012/train-volume.tif",
     "train-labels": "isbi2012/train-labels.tif",
-    "test-volume": "isbi2012/test-volume.tif",
 }
 
 
@@ -63,7 +62,7 @@ def load_stack(name: str, data_dir: Path = DATA, verify: bool = True) -> np.ndar
     """One ISBI 2012 stack, checksum-verified.
 
     Args:
-        name: ``"train-volume"``, ``"train-labels"`` or ``"test-volume"``.
+        name: ``"train-volume"`` or ``"train-labels"``.
         data_dir: the data folder.
         verify: check the file's SHA-256.
 
