@@ -32,7 +32,9 @@
 # changes); style plus plain. Each with and without a per-slice **intensity normalisation** (the robust
 # percentile stretch of `helpers.data.normalize_intensity`) applied to every training and test image: a change of
 # dataset is largely a change of intensity statistics, so style augmentation must add something beyond what
-# normalisation gives. Every arm trains the same number of steps with the same seeds.
+# normalisation gives. Every arm trains the same number of steps with the same seeds. The same control runs for
+# chapter 06's two forest pipelines (Frangi and pixel forest): originals or originals plus styles, with and without
+# the normalisation, on the same test images.
 #
 # **Tests.** Clean test slices, the appearance shifts of chapter 06, test slices stylised with paintings never
 # trained on (where the cache holds them) and a real change of dataset: FlyEM medulla slices (FIB-SEM, 10 nm
@@ -44,6 +46,7 @@ intensities = ["none", "percentile"]  # per-slice normalisations of helpers.data
 flyem_test = True  # also test on the FlyEM medulla slices (trained on ISBI only)
 
 # %%
+import json
 import time
 
 import pandas as pd
@@ -52,9 +55,10 @@ from IPython.display import Markdown, display
 from helpers.config import check_parameters, select
 from helpers.data import load_flyem
 from helpers.experiments.scenarios import ensure_stylized
+from helpers.findings.beyond import unet_conclusion
 from helpers.segmentation.pipeline import PipelineSettings
-from helpers.unet import experiment
-from helpers.unet.analysis import GROUPS, arm_means, comparison_line, comparisons, write_results
+from helpers.unet import experiment, forests
+from helpers.unet.analysis import arm_means, comparison_line, comparisons, write_results
 from helpers.viz import unet as unet_figures
 from helpers.viz.figures import publish
 
@@ -107,6 +111,21 @@ rows = pd.DataFrame([row for result in results.values() for row in result.rows])
 training_seconds = sum(result.trained.seconds for result in results.values())
 print(f"{len(results)} trainings, {training_seconds:.0f} s of training steps, {sum(seconds.values()):.0f} s in all")
 
+# %% [markdown]
+# ## The control for the two forest pipelines
+#
+# The same question for chapter 06's boundary detectors, on the same images: the Frangi pipeline and the pixel
+# forest, trained on the originals or on the originals plus their stylised copies, each with and without the
+# per-slice normalisation (`helpers.unet.forests`; the pixel forest and the edge forest learn from every training
+# image, as in chapter 06). Forests cost little beside a U-Net, but the pixel forest is retrained for every arm, so
+# they run with the first seed only; their rows pair with the U-Net's on that seed.
+
+# %%
+forest_seeds = work.seeds[:1]
+forest_rows = forests.run_forest_arms(material, intensities, forest_seeds, settings)
+rows = pd.concat([rows, pd.DataFrame(forest_rows)], ignore_index=True)
+print(f"{len(forest_rows)} forest rows, {time.perf_counter() - started:.0f} s since the start")
+
 # %%
 first = work.seeds[0]
 losses = {experiment.arm_name(t, i): results[(t, i, first)].trained.losses for t, i in arms}
@@ -122,6 +141,23 @@ publish(unet_figures.training_losses(losses), config.figure_path("08_unet_losses
 means = arm_means(rows)
 publish(unet_figures.arm_bars(means), config.figure_path("08_unet_arms.png"))
 means.pivot_table(index=["group", "arm"], columns="metric", values="mean").round(3)
+
+# %% [markdown]
+# ## The report's Figure 16, extended with the U-Net
+#
+# The report's augmentation scenarios on clean test slices, one bar per boundary detector: the two forest
+# pipelines from chapter 06's results (its 128 px crops over its splits) beside the U-Net arms without
+# normalisation from this chapter (whole test slices over the seeds). The U-Net's "style" arm is the report's
+# full augmented set (originals plus every training painting).
+
+# %%
+forest_summary_path = config.result_path("scenarios_summary.json")
+if forest_summary_path.exists():
+    forest_summary = pd.DataFrame(json.loads(forest_summary_path.read_text())["summary"])
+    figure16 = unet_figures.figure16_extended(forest_summary, means, steps)
+    publish(figure16, config.figure_path("08_figure16_extended.png"))
+else:
+    print(f"{forest_summary_path} is missing: run chapter 06 in the {config.profile} profile first")
 
 # %% [markdown]
 # ## Maps with and without style augmentation on a shifted slice
@@ -145,35 +181,20 @@ publish(unet_figures.boundary_maps(raw, maps, f"slice {index}, {condition}"), co
 compared = comparisons(rows)
 header = {
     "profile": config.profile, "config": config.as_dict(), "unet_work": work.as_dict(),
-    "settings": settings.as_dict(), "intensities": intensities, "seconds_per_training": seconds,
+    "settings": settings.as_dict(), "intensities": intensities, "forest_seeds": list(forest_seeds),
+    "provenance": experiment.provenance(material), "seconds_per_training": seconds,
     "training_seconds": round(training_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
 }  # fmt: skip
 record = write_results(config.result_path("unet.json"), header, rows)
-main = compared[compared["metric"].isin(["rand_error", "vi", "auc"])]
+main = compared[compared["metric"].isin(["rand_error", "vi"])]
 display(Markdown("\n".join(f"* {comparison_line(row)}" for _, row in main.iterrows())))
 
 # %% [markdown]
 # ## Conclusion
 #
-# Generated from `results/unet.json` of this run.
+# Generated from `results/unet.json` of this run (`helpers.findings.beyond.unet_conclusion`, which also writes the
+# README's finding): where stylised training slices help each boundary detector and where not, alone and on top of
+# the per-slice normalisation, paired on the same (seed, condition, slice), with 95 % intervals.
 
 # %%
-clean = means[(means["group"] == "clean")].set_index(["arm", "metric"])["mean"]
-reference = "original/none"
-lines = [
-    f"* **Clean test slices {list(segmentation.test_slices)}** ({config.profile} profile): the U-Net pipeline trained "
-    f"on the originals reaches an adapted Rand error of {clean[(reference, 'rand_error')]:.3f} and a VI of "
-    f"{clean[(reference, 'vi')]:.3f} bits (goals: at most 0.08 and 0.6), foreground V_rand "
-    f"{clean[(reference, 'v_rand')]:.3f}; best arm by Rand error: "
-    f"{clean.xs('rand_error', level='metric').idxmin()} ({clean.xs('rand_error', level='metric').min():.3f})."
-]
-for group in GROUPS:
-    for arm, base in (("style/none", "original/none"), ("style/percentile", "original/percentile")):
-        chosen = compared[
-            (compared["arm"] == arm) & (compared["reference"] == base) & (compared["group"] == group)
-            & (compared["metric"] == "rand_error")
-        ]  # fmt: skip
-        lines += [f"* Style augmentation, {comparison_line(row)}" for _, row in chosen.iterrows()]
-if not (rows["condition"] == experiment.FLYEM).any():
-    lines.append("* FlyEM was not tested in this run (`flyem_test = False`).")
-display(Markdown("\n".join(lines)))
+display(Markdown(unet_conclusion(record)))

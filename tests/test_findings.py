@@ -56,3 +56,43 @@ def test_findings_name_their_files():
     for name in ("scenarios_summary.json", "segmentation_baseline.json"):
         if (RESULTS / name).exists():
             assert f"results/{name}" in text
+
+
+def _unet_document() -> dict:
+    """A results/unet.json of made-up rows: styles lower the Frangi forest's error on FlyEM by ~0.1, nothing else."""
+    import pandas as pd
+
+    from helpers.unet.analysis import _records, arm_means, comparisons
+
+    arms = [prefix + arm for prefix in ("", "frangi:") for arm in ("original/none", "style/none", "original/percentile",
+                                                                  "style/percentile")]  # fmt: skip
+    rows = pd.DataFrame([
+        {"arm": arm, "seed": 0, "condition": condition, "slice": index,
+         "rand_error": 0.2 + 0.01 * index - (0.1 if arm == "frangi:style/none" and condition == "flyem" else 0.0)
+         + 0.001 * (index % 2) * (arm.count("style") - 0.5), "vi": 1.0, "v_rand": 0.9}
+        for arm in arms for condition in ("clean", "flyem") for index in range(6)
+    ])  # fmt: skip
+    return {
+        "profile": "ci", "config": {"segmentation": {"test_slices": [24, 25]}},
+        "means": _records(arm_means(rows, ["rand_error", "vi", "v_rand"])),
+        "comparisons": _records(comparisons(rows, metrics=["rand_error"])),
+    }  # fmt: skip
+
+
+def test_unet_findings_say_where_styles_help_with_intervals():
+    from helpers.findings.beyond import style_table, unet, unet_conclusion
+
+    document = _unet_document()
+    conclusion = unet_conclusion(document)
+    assert "lowers the error on Frangi forest on FlyEM slices (-0.099 [" in conclusion
+    assert (
+        "Change of dataset (FlyEM, trained on ISBI only), Frangi forest:** styles change the adapted Rand error by -0.0"
+        in conclusion
+    )
+    assert "(goals: at most 0.08 and 0.6)" in conclusion and "slices 24-25" in conclusion
+    table = style_table(document).splitlines()
+    assert table[0] == "| detector | question | clean test slices | FlyEM slices |"
+    assert len(table) == 2 + 2 * 3  # U-Net and Frangi forest, three questions each
+    bullet = unet(document)
+    assert bullet.startswith("* **A learned boundary detector (chapter 08, profile `ci`).**")
+    assert "Frangi forest -0.099 [" in bullet and "raise it nowhere" in bullet

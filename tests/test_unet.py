@@ -11,7 +11,9 @@ import torch
 
 from helpers.config import UNetWork, select
 from helpers.data import DataError, load_training
+from helpers.experiments.shifts import appearance_shift
 from helpers.paths import CacheError
+from helpers.segmentation.pipeline import PipelineSettings, load_slices
 from helpers.unet import (
     UNet,
     augment_patch,
@@ -21,8 +23,9 @@ from helpers.unet import (
     step_generator,
     train_unet,
 )
-from helpers.unet.analysis import comparison_line, comparisons
-from helpers.unet.experiment import arm_name, pixel_scores
+from helpers.unet.analysis import comparison_line, comparisons, detector_of
+from helpers.unet.experiment import Material, Slice, arm_name, pixel_scores, provenance
+from helpers.unet.forests import forest_arm_name, run_forest_arm, run_forest_arms
 
 CROP = 96
 WORK = UNetWork(
@@ -189,3 +192,53 @@ def test_paired_comparisons_pair_arms_on_seed_condition_and_slice():
     assert "(better)" in comparison_line(clean)
     with pytest.raises(KeyError, match="unknown arm"):
         arm_name("everything", "none")
+
+
+@pytest.fixture(scope="module")
+def small_material(crops) -> Material:
+    """Crops of ISBI slices 0-3 for training (slice 3 also "stylised" by an inverted copy) and 24 for testing."""
+    raws, labels = crops
+    _, _, gts = load_slices([0, 1, 2, 3, 24], None)
+    images = [Slice("original", index, raw, label, gt[:CROP, :CROP])
+              for index, raw, label, gt in zip([0, 1, 2, 3, 24], raws, labels, gts)]  # fmt: skip
+    stylised = [replace(images[3], condition="style03", raw=255 - images[3].raw)]
+    tests = [
+        replace(images[4], condition="clean"),
+        replace(images[4], condition="gamma_2", raw=appearance_shift(images[4].raw, "gamma_2", 24)),
+    ]
+    return Material(images[:4], stylised, tests)
+
+
+def test_forest_arms_score_every_test_image_and_styles_change_the_frangi_arm(small_material):
+    settings = PipelineSettings(rf_trees=20)
+    original = pd.DataFrame(run_forest_arm(small_material, "frangi", "original", "none", 0, settings))
+    styled = pd.DataFrame(run_forest_arm(small_material, "frangi", "style", "percentile", 0, settings))
+    assert list(original["condition"]) == ["clean", "gamma_2"] and set(original["arm"]) == {"frangi:original/none"}
+    assert set(styled["arm"]) == {"frangi:style/percentile"} and set(styled["intensity"]) == {"percentile"}
+    assert original["rand_error"].between(0, 1).all() and (original["v_rand"] > 0).all()
+    assert not np.allclose(original["vi"], styled["vi"])
+    rows = run_forest_arms(small_material, ["none"], [0], settings, pipelines=["pixel-rf"], progress=False)
+    assert {row["arm"] for row in rows} == {"pixel-rf:original/none", "pixel-rf:style/none"} and len(rows) == 4
+    with pytest.raises(KeyError, match="unknown forest arm"):
+        forest_arm_name("unet", "original", "none")
+
+
+def test_provenance_digests_the_stylised_pixels(small_material):
+    record = provenance(small_material)
+    assert record["n_stylized_images"] == 1 and len(record["stylized_images"]) == 12
+    changed = replace(
+        small_material, stylised=[replace(small_material.stylised[0], raw=small_material.stylised[0].raw // 2)]
+    )
+    assert provenance(changed)["stylized_images"] != record["stylized_images"]
+
+
+def test_forest_arms_are_compared_per_detector():
+    rows = pd.DataFrame([
+        {"arm": arm, "seed": 0, "condition": "flyem", "slice": index, "rand_error": error + 0.01 * index}
+        for index in range(4)
+        for arm, error in (("frangi:original/none", 0.5), ("frangi:style/none", 0.4), ("style/none", 0.3))
+    ])  # fmt: skip
+    table = comparisons(rows, metrics=["rand_error"])
+    assert list(table["arm"]) == ["frangi:style/none"] and list(table["detector"]) == ["frangi"]
+    assert table.iloc[0]["mean_diff"] == pytest.approx(-0.1)
+    assert detector_of("pixel-rf:style/none") == "pixel-rf" and detector_of("style+plain/none") == "U-Net"

@@ -25,17 +25,38 @@ GROUPS: dict[str, Callable[[str], bool]] = {
     "unseen styles": lambda condition: condition.startswith(UNSEEN_PREFIX),
     FLYEM: lambda condition: condition == FLYEM,
 }
-METRICS = ("rand_error", "vi", "v_rand", "auc", "f1")
-LOWER_IS_BETTER = {"rand_error": True, "vi": True, "v_rand": False, "auc": False, "f1": False}
+METRICS = ("rand_error", "vi", "v_rand", "auc", "f1", "reachable_rand_error", "reachable_vi")
+LOWER_IS_BETTER = {"rand_error": True, "vi": True, "v_rand": False, "auc": False, "f1": False,
+                   "reachable_rand_error": True, "reachable_vi": True}  # fmt: skip
 PAIR_KEYS = ["seed", "condition", "slice"]
-COMPARISONS = (  # (arm, reference): what each adds
-    ("style/none", "original/none"),  # style augmentation
+DETECTORS = {"U-Net": "", "frangi": "frangi:", "pixel-rf": "pixel-rf:"}  # boundary detector -> arm prefix
+QUESTIONS = {  # what a comparison asks -> (arm, reference), arms without the detector's prefix
+    "style alone": ("style/none", "original/none"),
+    "normalisation alone": ("original/percentile", "original/none"),
+    "style beyond normalisation": ("style/percentile", "original/percentile"),
+    "style instead of normalisation": ("style/none", "original/percentile"),
+}
+UNET_ONLY = (  # the U-Net's plain-augmentation arms
     ("plain/none", "original/none"),  # plain augmentation
     ("style+plain/none", "plain/none"),  # style on top of plain augmentation
-    ("original/percentile", "original/none"),  # normalisation alone
-    ("style/percentile", "original/percentile"),  # style on top of normalisation
     ("style+plain/percentile", "plain/percentile"),  # style on top of both
 )
+COMPARISONS = (  # (arm, reference): every question for every detector, then the U-Net's own
+    *((prefix + arm, prefix + reference) for prefix in DETECTORS.values() for arm, reference in QUESTIONS.values()),
+    *UNET_ONLY,
+)
+
+
+def detector_of(arm: str) -> str:
+    """The boundary detector of an arm: a forest pipeline for ``"<pipeline>:..."`` arms, else ``"U-Net"``.
+
+    Args:
+        arm: an arm's name.
+
+    Returns:
+        A key of :data:`DETECTORS`.
+    """
+    return next((name for name, prefix in DETECTORS.items() if prefix and arm.startswith(prefix)), "U-Net")
 
 
 def _grouped(rows: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +73,7 @@ def arm_means(rows: pd.DataFrame, metrics: Sequence[str] = METRICS) -> pd.DataFr
         metrics: the score columns.
 
     Returns:
-        Columns arm, group, metric, n, mean, low, high.
+        Columns arm, detector (:func:`detector_of`), group, metric, n, mean, low, high.
     """
     table = []
     for (arm, group), part in _grouped(rows).groupby(["arm", "group"], sort=False):
@@ -60,8 +81,8 @@ def arm_means(rows: pd.DataFrame, metrics: Sequence[str] = METRICS) -> pd.DataFr
             values = part[metric].dropna()
             if len(values):
                 mean, low, high = mean_interval(values.to_numpy())
-                table.append({"arm": arm, "group": group, "metric": metric, "n": len(values), "mean": mean,
-                              "low": low, "high": high})  # fmt: skip
+                table.append({"arm": arm, "detector": detector_of(arm), "group": group, "metric": metric,
+                              "n": len(values), "mean": mean, "low": low, "high": high})  # fmt: skip
     return pd.DataFrame(table)
 
 
@@ -76,7 +97,8 @@ def comparisons(
         metrics: the score columns.
 
     Returns:
-        Columns arm, reference, group, metric and those of ``paired_comparison`` (mean_diff = arm - reference).
+        Columns arm, reference, detector, group, metric and those of ``paired_comparison`` (mean_diff = arm -
+        reference).
     """
     grouped = _grouped(rows)
     table = []
@@ -88,7 +110,8 @@ def comparisons(
                 joined = mine[[metric]].join(theirs[[metric]], rsuffix="_ref", how="inner").dropna()
                 if len(joined):
                     compared = paired_comparison(joined[metric].to_numpy(), joined[f"{metric}_ref"].to_numpy())
-                    table.append({"arm": arm, "reference": reference, "group": group, "metric": metric, **compared})
+                    table.append({"arm": arm, "reference": reference, "detector": detector_of(arm), "group": group,
+                                  "metric": metric, **compared})  # fmt: skip
     return pd.DataFrame(table)
 
 

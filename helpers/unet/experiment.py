@@ -6,7 +6,8 @@ stylisation cache; plain augmentation; both) with a per-slice intensity normalis
 arm trains the same number of steps with the same seeds (:class:`.settings.UNetWork`). Its maps are scored as
 pixels (ROC AUC and F1 at 0.5 against the membrane labels) and as segmentations: the U-Net map feeds the same
 watershed, region graph, edge forest and multicut as every other boundary map; the edge forest learns from the
-U-Net maps of the original training slices.
+U-Net maps of the original training slices. The best segmentation the U-Net's superpixels allow (each takes the
+ground-truth cell it overlaps most) is scored too: no edge forest or multicut can do better.
 
 Test conditions: clean test slices, the appearance shifts of chapter 06, test slices stylised with held-out
 paintings (where the cache holds them) and, optionally, a second dataset (FlyEM medulla: never trained on).
@@ -25,7 +26,9 @@ from ..config import UNetWork
 from ..data import EMStack, normalize_intensity
 from ..experiments.scenarios import UNSEEN_PREFIX
 from ..experiments.shifts import SHIFTS, appearance_shift
+from ..paths import digest
 from ..segmentation import metrics
+from ..segmentation.evaluation import best_reachable
 from ..segmentation.pipeline import PipelineSettings, graph_data, load_slices, segment_graph, train_edge_rf
 from ..style.cache import load_stylized
 from .data import MEMBRANE
@@ -142,6 +145,29 @@ def load_material(
     return Material(originals, stylised, tests)
 
 
+def provenance(material: Material) -> dict:
+    """Digests of the stylised images an experiment read, recorded with its results (as chapter 06 does).
+
+    Args:
+        material: the images (:func:`load_material`).
+
+    Returns:
+        ``{"stylized_images", "n_stylized_images"}``: a digest of every stylised training image and every test
+        image stylised with a held-out painting (tag ``<condition>-<slice>`` and pixels, in tag order) and
+        their number.
+    """
+    stylised = material.stylised + [image for image in material.tests if image.condition.startswith(UNSEEN_PREFIX)]
+    tagged = sorted(
+        ((f"{image.condition}-{image.index:02d}", image.raw) for image in stylised), key=lambda pair: pair[0]
+    )
+    return {
+        "stylized_images": digest(
+            *[part for tag, raw in tagged for part in (tag, np.ascontiguousarray(raw).tobytes())]
+        ),
+        "n_stylized_images": len(tagged),
+    }
+
+
 def pixel_scores(probability: np.ndarray, membranes: np.ndarray) -> dict[str, float]:
     """The map scored as pixels against membrane labels.
 
@@ -220,10 +246,12 @@ def run_arm(
         probability = boundary(image)
         if (image.condition, image.index) in keep:
             maps[(image.condition, image.index)] = probability
-        segmentation = segment_graph(graph_data(image.raw, None, probability, settings), forest, settings)
-        scores = metrics.evaluate(segmentation, image.gt, image.membranes)
+        graph = graph_data(image.raw, None, probability, settings)
+        scores = metrics.evaluate(segment_graph(graph, forest, settings), image.gt, image.membranes)
+        reachable = metrics.evaluate(best_reachable(graph.superpixels, image.gt), image.gt)
         rows.append({
             "arm": name, "training": training, "intensity": intensity, "seed": seed, "condition": image.condition,
             "slice": image.index, **pixel_scores(probability, image.membranes), **scores,
+            "reachable_rand_error": reachable["rand_error"], "reachable_vi": reachable["vi"],
         })  # fmt: skip
     return ArmResult(rows, trained, maps)
