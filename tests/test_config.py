@@ -55,3 +55,17 @@ def test_select_is_pure():
     assert config.select("reduced") == before
     with pytest.raises(AttributeError):
         before.profile = "ci"  # type: ignore[misc]
+
+
+def test_chapter06_forests_keep_the_reduced_results_and_check_their_steps():
+    for name in ("reduced", "ci"):  # the committed reduced results came from the segmentation chapters' forests
+        chosen = config.select(name)
+        assert chosen.experiments.forest_trees == chosen.segmentation.rf_trees
+        assert chosen.experiments.forest_max_samples == chosen.segmentation.rf_max_samples
+    full = config.select("full").experiments
+    assert set(full.pixel_rf_steps) <= set(full.steps) and set(full.sweep_steps) <= set(full.steps)
+    fields = {**full.__dict__, "sweep_steps": (300,)}
+    with pytest.raises(ValueError, match="sweep_steps holds \\[300\\]"):
+        config.ExperimentWork(**fields)
+    with pytest.raises(ValueError, match="forest_trees"):
+        config.ExperimentWork(**{**full.__dict__, "forest_trees": 0})

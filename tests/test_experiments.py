@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from helpers import data
-from helpers.experiments import displacement, report, runner, scenarios, shifts, splits, stats
+from helpers.config import select
+from helpers.experiments import cost, displacement, report, runner, scenarios, shifts, splits, stats, units
+from helpers.segmentation.pipeline import graph_data, train_edge_rf
 
 
 @pytest.fixture(scope="module")
@@ -130,14 +133,15 @@ def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_pat
     pd.testing.assert_frame_equal(first, again)  # same inputs and seed, same numbers
     assert len(first) == 2 * len(split.test) * (len(shifts.SHIFTS) + 1)
     assert ((first["rand_error"] >= 0.0) & (first["rand_error"] <= 1.0) & (first["vi"] >= 0.0)).all()
-    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    files = sorted(p.name for p in (tmp_path / "a").glob("*.json"))
     assert len(files) == 2
+    assert any((tmp_path / "a" / runner.GRAPH_FOLDER).glob("*.pkl"))  # graphs kept for the next run
 
     # resume: a finished unit is read back, not recomputed
     def must_not_run(*args, **kwargs):
         raise AssertionError("a finished unit was recomputed")
 
-    monkeypatch.setattr(runner, "run_unit", must_not_run)
+    monkeypatch.setattr(runner, "run_units", must_not_run)
     pd.testing.assert_frame_equal(
         runner.run_all(small_store, units, tmp_path / "a", SETTINGS, progress=False).rows, first
     )
@@ -298,3 +302,112 @@ def test_style_effects_relate_displacement_to_the_paired_change():
         "style  3 (75 steps): displacement 3.50 px, membrane-map correlation 0.90",
         "style 10 (75 steps): displacement 10.50 px, membrane-map correlation 0.90",
     ]
+
+
+def test_units_sharing_a_training_set_train_one_forest_and_give_the_rows_of_separate_runs(
+    small_store, tmp_path, monkeypatch
+):
+    split = splits.make_splits(tuple(range(4)), 2, (0,))[0]
+    made = [runner.Unit("frangi", steps, scenario, split) for steps in (4, 5) for scenario in ("original", "full")]
+    tasks = runner.tasks_of(small_store, made, SETTINGS)
+    # the original set is the same at both step counts; the full set is not (its stylised images differ in tag)
+    assert [[(u.scenario, u.steps) for u in task] for task in tasks] == [
+        [("original", 4), ("original", 5)], [("full", 4)], [("full", 5)],
+    ]  # fmt: skip
+    separate = [runner.run_unit(small_store, unit, SETTINGS) for unit in tasks[0]]
+    trained = []
+    monkeypatch.setattr(runner, "train_edge_rf", lambda *a, **k: trained.append(1) or train_edge_rf(*a, **k))
+    together = runner.run_units(small_store, tasks[0], SETTINGS)
+    assert len(trained) == 1 and together == separate  # one forest, exactly the rows of two runs
+    with pytest.raises(ValueError, match="train on different images"):
+        runner.run_units(small_store, [made[0], made[1]], SETTINGS)
+    run = runner.run_all(small_store, made, tmp_path, SETTINGS, progress=False)
+    assert run.computed == 4 and len(trained) == 1 + 3  # three tasks for four units
+    assert run.rows.to_dict("records") == [row for unit in made for row in runner.run_unit(small_store, unit, SETTINGS)]
+
+
+def test_graph_cache_hits_on_a_second_run_and_equals_an_uncached_graph(small_store, tmp_path, monkeypatch):
+    image = small_store.stylized(1, 3, 4)
+    settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
+                                       SETTINGS)  # fmt: skip
+    first = runner.GraphCache(tmp_path)
+    built = first.get(image, settings, True)
+    second = runner.GraphCache(tmp_path)  # another process or a later run: reads the pickle
+    again = second.get(image, settings, True)
+    assert (first.built, second.built) == (1, 0)
+    uncached = graph_data(image.raw, image.gt, settings=settings)
+    for name in ("superpixels", "boundary", "uv_ids", "features", "labels", "confident"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(uncached, name))
+        np.testing.assert_array_equal(getattr(built, name), getattr(uncached, name))
+    other = scenarios.Image(image.tag, image.slice, image.raw // 2, image.gt, image.membranes)  # same tag, new pixels
+    assert runner.GraphCache(tmp_path).get(other, settings, True).n_edges != 0 and len(list(tmp_path.glob("*"))) == 2
+    monkeypatch.setattr(runner, "GRAPHS_IN_MEMORY", 1)  # memory stays bounded; the disk keeps everything
+    bounded = runner.GraphCache(tmp_path)
+    for index in range(3):
+        bounded.get(small_store.original(index), settings, False)
+    assert len(bounded.graphs) == 1 and bounded.built == 3
+    assert bounded.get(small_store.original(0), settings, False).n_edges and bounded.built == 3
+
+
+def test_displacement_from_the_graphs_maps_equals_the_computed_one(small_store, tmp_path):
+    settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
+                                       SETTINGS)  # fmt: skip
+    graphs = runner.GraphCache(tmp_path)
+    computed = displacement.displacement_table(small_store, (3, 10), (4,))
+    from_graphs = displacement.displacement_table(
+        small_store, (3, 10), (4,), lambda image: graphs.get(image, settings, True).boundary
+    )
+    pd.testing.assert_frame_equal(computed, from_graphs)
+    in_workers = displacement.displacement_table(
+        small_store, (3, 10), (4,), runner.FrangiMaps(tmp_path / "run", SETTINGS), workers=2
+    )
+    pd.testing.assert_frame_equal(computed, in_workers)  # same rows in the same order from two processes
+    assert any((tmp_path / "run" / runner.GRAPH_FOLDER).glob("*.pkl"))
+    one = displacement.membrane_displacement(small_store.raw[3], small_store.stylized(3, 10, 4).raw)
+    assert computed.iloc[-1][["displacement_px", "map_correlation"]].to_dict() == one
+
+
+def test_cost_plan_counts_the_real_work_and_the_projection_adds_up(small_store, tmp_path):
+    made = splits.make_splits(tuple(range(4)), 2, (0,))
+    chosen = units.experiment_units(["frangi"], (4, 5), ["original", "one_style"], made[:1])
+    plan, tasks = cost.make_plan(small_store, chosen, SETTINGS, displacement_slices=8)
+    assert plan.units == {"frangi:original": 2, "frangi:one_style": 2}
+    assert plan.tasks == {"frangi:original": 1, "frangi:one_style": 2} and len(tasks) == 3
+    graphs = runner.GraphCache(tmp_path)
+    seconds: dict[str, list[float]] = {}
+    for task in tasks:  # a real tiny sample: every task timed
+        started = time.perf_counter()
+        runner.run_units(small_store, task, SETTINGS, graphs, 1)
+        seconds.setdefault(cost.kind_of(task[0]), []).append(time.perf_counter() - started)
+    assert graphs.built == plan.graphs  # the plan counts exactly the graphs the tasks build
+    projection = cost.project(plan, seconds, [0.5, 1.5], serial_seconds=3.0, cores=2, displacement_seconds=0.25)
+    parallel = sum(seconds["frangi:original"]) + 2 * np.mean(seconds["frangi:one_style"]) + plan.graphs * 1.0 + 2.0
+    longest = max(max(values) for values in seconds.values())
+    assert projection["parallel_core_seconds"] == pytest.approx(parallel)
+    assert projection["wall_seconds"] == pytest.approx(3.0 + parallel / 2 + longest)
+    assert projection["wall_minutes"] == pytest.approx(projection["wall_seconds"] / 60)
+    assert (
+        cost.project(plan, seconds, [1.0], 3.0, cores=4, displacement_seconds=0.25)["wall_seconds"]
+        < (projection["wall_seconds"])
+    )
+    with pytest.raises(ValueError, match="frangi:one_style"):
+        cost.project(plan, {"frangi:original": [1.0]}, [1.0], 0.0, cores=2)
+    sweep = runner.Unit("frangi", 4, "one_style:10", made[0])
+    assert cost.kind_of(sweep) == "frangi:sweep"
+
+
+def test_chapter_units_keep_the_reduced_design_and_bound_the_full_one():
+    reduced, full = select("reduced"), select("full")
+    work = reduced.experiments
+    made = splits.experiment_splits(reduced.style.slices, work.n_folds, work.seeds)
+    before = units.experiment_units(["frangi", "pixel-rf"], work.steps, list(scenarios.SCENARIOS), made)
+    before += units.experiment_units(
+        ["frangi"], work.steps, [f"one_style:{s}" for s in work.styles if s != 3], [s for s in made if s.seed == 0]
+    )
+    assert units.chapter_units(work, ["frangi", "pixel-rf"], made, 3, True) == before  # the committed run's units
+    work = full.experiments
+    made = splits.experiment_splits(full.style.slices, work.n_folds, work.seeds)
+    chosen = units.chapter_units(work, ["frangi", "pixel-rf"], made, 3, True)
+    assert {u.steps for u in chosen if u.pipeline == "pixel-rf"} == set(work.pixel_rf_steps)
+    assert {u.steps for u in chosen if u.scenario.startswith("one_style:")} == set(work.sweep_steps)
+    assert {u.steps for u in chosen if u.pipeline == "frangi"} == set(work.steps)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
+from .. import checks
 from ..segmentation.boundaries import frangi_boundary
-from .scenarios import SliceStore, sweep_style
+from .scenarios import Image, SliceStore, sweep_style
+from .workers import run_in_workers
 
 MEMBRANE_FRACTION = 0.15  # area fraction kept of each Frangi map (the ISBI membranes cover ~20% of a slice)
 DISPLACEMENT_COLUMNS = ["style", "steps", "slice", "displacement_px", "map_correlation"]
@@ -42,7 +46,22 @@ def membrane_displacement(
     """
     if original.shape != stylized.shape:
         raise ValueError(f"original {original.shape} and stylised {stylized.shape} slices differ in shape")
-    map_original, map_stylized = frangi_boundary(original), frangi_boundary(stylized)
+    return map_displacement(frangi_boundary(original), frangi_boundary(stylized), fraction)
+
+
+def map_displacement(
+    map_original: np.ndarray, map_stylized: np.ndarray, fraction: float = MEMBRANE_FRACTION
+) -> dict[str, float]:
+    """:func:`membrane_displacement` from the two slices' Frangi maps (e.g. the maps their graphs were built on).
+
+    Args:
+        map_original: the original slice's Frangi map.
+        map_stylized: the stylised slice's Frangi map.
+        fraction: area fraction of each map taken as membrane.
+
+    Returns:
+        ``displacement_px`` and ``map_correlation``, as :func:`membrane_displacement`.
+    """
     skeleton_original, skeleton_stylized = _skeleton(map_original, fraction), _skeleton(map_stylized, fraction)
     distance_to_original = ndimage.distance_transform_edt(~skeleton_original)
     distance_to_stylized = ndimage.distance_transform_edt(~skeleton_stylized)
@@ -51,25 +70,51 @@ def membrane_displacement(
     return {"displacement_px": float(chamfer), "map_correlation": float(correlation)}
 
 
-def displacement_table(store: SliceStore, styles: tuple[int, ...], steps: tuple[int, ...]) -> pd.DataFrame:
+def _style_rows(
+    store: SliceStore, style: int, steps: int, frangi_map: Callable[[Image], np.ndarray] | None
+) -> list[dict]:
+    """The displacement rows of one (style, steps), slice by slice."""
+    compute = frangi_map or (lambda image: frangi_boundary(image.raw))
+    return [
+        {"style": style, "steps": steps, "slice": index,
+         **map_displacement(compute(store.original(index)), compute(store.stylized(index, style, steps)))}
+        for index in store.slices
+    ]  # fmt: skip
+
+
+def displacement_table(
+    store: SliceStore,
+    styles: tuple[int, ...],
+    steps: tuple[int, ...],
+    frangi_map: Callable[[Image], np.ndarray] | None = None,
+    workers: int = 1,
+) -> pd.DataFrame:
     """Membrane displacement and Frangi-map correlation of every stylised slice against its original.
 
     Args:
         store: the slices (with a stylised-slice loader).
         styles: the styles.
         steps: the stylisation step counts.
+        frangi_map: gives an image's Frangi map, e.g. from the graphs the experiments built
+            (:class:`helpers.experiments.runner.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
+        workers: parallel processes (one (style, steps) each at a time; the store is sent once per worker).
 
     Returns:
-        Columns style, steps, slice, displacement_px, map_correlation; one row per stylised slice.
+        Columns style, steps, slice, displacement_px, map_correlation; one row per stylised slice, by style,
+        steps and slice, whatever the number of workers.
     """
-    records = [
-        {"style": style, "steps": count, "slice": index,
-         **membrane_displacement(store.raw[index], store.stylized(index, style, count).raw)}
-        for style in styles
-        for count in steps
-        for index in store.slices
-    ]  # fmt: skip
-    return pd.DataFrame(records, columns=DISPLACEMENT_COLUMNS)
+    workers = checks.integer(workers, "workers", 1)
+    pairs = [(style, count) for style in styles for count in steps]
+    if workers > 1 and len(pairs) > 1:
+        done = run_in_workers(_style_rows, [(style, count, frangi_map) for style, count in pairs], workers, store)
+        order = {pair: position for position, pair in enumerate(pairs)}
+        rows = sorted(
+            (row for part in done for row in part),
+            key=lambda row: (order[(row["style"], row["steps"])], store.slices.index(row["slice"])),
+        )
+    else:
+        rows = [row for style, count in pairs for row in _style_rows(store, style, count, frangi_map)]
+    return pd.DataFrame(rows, columns=DISPLACEMENT_COLUMNS)
 
 
 def style_effects(

@@ -7,6 +7,15 @@ reported by name and recomputed. Units run in parallel worker processes when ask
 (:mod:`helpers.experiments.workers`: none outlives its parent); the rows come back as one tidy DataFrame in the
 order of the units, whatever the number of workers, with the digests of what they were computed from
 (:func:`helpers.experiments.units.provenance`), which :func:`write_rows` records beside the CSV.
+
+Nothing is computed twice for the same content:
+
+* an image's Frangi graph (watershed, region adjacency graph, edge features, edge labels) is built once per run
+  and pickled under a digest of its pixels and the graph settings (:class:`GraphCache`), for every scenario,
+  split, step count and worker;
+* units that train on the same images (the original set and plain augmentation at every step count; in the
+  ``reduced`` profile scenarios 1 and 4) form one task (:func:`training_key`): one forest, and each distinct test
+  image segmented once (:func:`run_units`); their rows are exactly those of separate runs.
 """
 
 from __future__ import annotations
@@ -14,8 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +51,8 @@ from .units import (
 from .workers import run_in_workers
 
 __all__ = [
-    "PIPELINES", "GraphCache", "Run", "Unit", "UnitSettings", "experiment_units", "fingerprint", "run_all",
-    "run_unit", "unit_path", "write_rows",
+    "PIPELINES", "FrangiMaps", "GraphCache", "Run", "Unit", "UnitSettings", "experiment_units", "fingerprint",
+    "run_all", "run_unit", "run_units", "training_key", "unit_path", "write_rows",
 ]  # fmt: skip
 CSV_LINE_END = "\r\n"  # the committed results/scenarios.csv was written by the csv module
 # what a Frangi graph does not depend on (every other setting, present or future, is part of its digest)
@@ -51,6 +61,8 @@ FOREST_SETTINGS = (
     "pixel_folds",
 )  # fmt: skip
 LOG = logging.getLogger(__name__)
+GRAPH_FOLDER = "graphs"  # the Frangi graphs of a run, under its unit folder
+GRAPHS_IN_MEMORY = 64  # graphs a disk-backed GraphCache also keeps in memory (a 512 px graph: about 2.5 MB)
 
 
 @dataclass(frozen=True)
@@ -77,18 +89,25 @@ class GraphCache:
 
     The Frangi boundary map needs no training, so an image's graph never changes. With a ``folder`` the graphs
     are also pickled there (atomically, named by the image's tag and a digest of its pixels and of the graph
-    settings), so parallel workers share them; a pickle that does not load, or holds another image's graph, is
-    reported by name and rebuilt.
+    settings), so parallel workers and later runs share them, and only the :data:`GRAPHS_IN_MEMORY` graphs used
+    last stay in memory (the full profile has about 1,700 graphs of 2.5 MB); a pickle that does not load, or
+    holds another image's graph, is reported by name and rebuilt.
+
+    Attributes:
+        graphs: the graphs in memory, by file name, least recently used first.
+        folder: the shared folder (None: in memory only, unbounded).
+        built: graphs this cache computed (not found in memory or on disk).
     """
 
     def __init__(self, folder: Path | None = None) -> None:
         """Start an empty cache.
 
         Args:
-            folder: where to share graphs between processes (None: in memory only).
+            folder: where to share graphs between processes and runs (None: in memory only).
         """
-        self.graphs: dict[str, GraphData] = {}
+        self.graphs: OrderedDict[str, GraphData] = OrderedDict()
         self.folder = Path(folder) if folder is not None else None
+        self.built = 0
 
     def _name(self, image: Image, settings: PipelineSettings, with_labels: bool) -> str:
         # the graph class's import path is part of the digest: pickles of another code layout are never read
@@ -127,15 +146,42 @@ class GraphCache:
         """
         key = self._name(image, settings, with_labels)
         if key in self.graphs:
+            self.graphs.move_to_end(key)
             return self.graphs[key]
         path = None if self.folder is None else self.folder / key
         graph = None if path is None else self._load(path, image, with_labels)
         if graph is None:
             graph = graph_data(image.raw, image.gt if with_labels else None, settings=settings)
+            self.built += 1
             if path is not None:
                 atomic_write_bytes(path, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
         self.graphs[key] = graph
+        if self.folder is not None and len(self.graphs) > GRAPHS_IN_MEMORY:
+            self.graphs.popitem(last=False)
         return graph
+
+
+class FrangiMaps:
+    """Images' Frangi maps read from a run's graph cache (the maps their graphs were built on; built if missing).
+
+    Picklable, so worker processes can read the maps themselves.
+    """
+
+    def __init__(self, folder: Path, settings: UnitSettings) -> None:
+        """Read from the graph cache of a run.
+
+        Args:
+            folder: the run's unit folder (as given to :func:`run_all`).
+            settings: what every unit shares.
+        """
+        self.graphs = GraphCache(Path(folder) / GRAPH_FOLDER)
+        self.settings = PipelineSettings(
+            boundary="frangi", rf_trees=settings.trees, rf_max_samples=settings.max_samples
+        )
+
+    def __call__(self, image: Image) -> np.ndarray:
+        """The image's Frangi map: :func:`helpers.segmentation.boundaries.frangi_boundary` of its pixels."""
+        return self.graphs.get(image, self.settings, True).boundary
 
 
 GraphPair = tuple[list[GraphData], list[GraphData]]
@@ -177,6 +223,111 @@ PIPELINES = {
 }
 
 
+def _training_images(store: SliceStore, unit: Unit, settings: UnitSettings) -> list[Image]:
+    """The images a unit trains on (capped for a pipeline that retrains its boundary map per unit)."""
+    split = unit.split
+    images = training_set(
+        store, unit.scenario, split.train, unit.steps, settings.styles, settings.one_style, seed=split.seed
+    )
+    return cap_images(images, settings.max_train_images, split.seed) if PIPELINES[unit.pipeline].capped else images
+
+
+def _image_key(image: Image, known: dict[str, str] | None = None) -> str:
+    """An image's tag and a digest of its pixels (looked up in ``known`` by tag, and added there, if given)."""
+    if known is not None and image.tag in known:
+        return known[image.tag]
+    key = f"{image.tag}:{digest(np.ascontiguousarray(image.raw).tobytes())}"
+    if known is not None:
+        known[image.tag] = key
+    return key
+
+
+def training_key(store: SliceStore, unit: Unit, settings: UnitSettings, known: dict[str, str] | None = None) -> str:
+    """Digest of what a unit's forest learns from: pipeline, settings and its training images' tags and pixels.
+
+    Units with the same key train the same forest (e.g. the original set at 75 and at 150 steps) and run as
+    one task (:func:`run_units`).
+
+    Args:
+        store: the images.
+        unit: the unit.
+        settings: what every unit shares.
+        known: image keys already computed from this ``store`` (a tag names one image of a store), filled in as
+            they are computed; None: every image digested again.
+
+    Returns:
+        12 hex digits.
+
+    Raises:
+        KeyError: for an unknown pipeline or scenario.
+    """
+    _known_pipelines([unit])
+    parts = [unit.pipeline, pipeline_settings(unit, settings).digest(), repr(sorted(asdict(settings).items()))]
+    return digest(*parts, *[_image_key(image, known) for image in _training_images(store, unit, settings)])
+
+
+def run_units(
+    store: SliceStore,
+    units: list[Unit],
+    settings: UnitSettings,
+    graph_cache: GraphCache | None = None,
+    n_jobs: int = -1,
+) -> list[list[dict]]:
+    """Units that train on the same images: one forest, then every unit's test conditions scored.
+
+    Each distinct test image (the clean and shifted test slices are the same at every step count) is segmented
+    once; every unit gets exactly the rows :func:`run_unit` gives it alone.
+
+    Args:
+        store: the images.
+        units: units with one :func:`training_key` (at least one).
+        settings: what every unit shares.
+        graph_cache: Frangi graphs built before (None: a fresh in-memory cache).
+        n_jobs: threads of the forests (-1: all cores; 1 inside parallel workers).
+
+    Returns:
+        Per unit, one row per (test slice, condition) with the unit's keys, the size of the training set and
+        the scores (rand_error, vi, vi_split, vi_merge).
+
+    Raises:
+        ValueError: for no units, or units that train on different images.
+        KeyError: for an unknown pipeline or scenario.
+    """
+    if not units:
+        raise ValueError("run_units needs at least one unit")
+    if len({training_key(store, unit, settings) for unit in units}) > 1:
+        raise ValueError("run_units: these units train on different images; group them by runner.training_key")
+    first = units[0]
+    recipe = PIPELINES[first.pipeline]
+    unit_settings = pipeline_settings(first, settings)
+    train_images = _training_images(store, first, settings)
+    conditions = [test_conditions(store, unit.split.test, settings.heldout, unit.steps) for unit in units]
+    distinct = {_image_key(image): image for unit_conditions in conditions for _, image in unit_conditions}
+    train_graphs, test_graphs = recipe.graphs(
+        train_images, list(distinct.values()), unit_settings, graph_cache or GraphCache(), n_jobs
+    )
+    forest = train_edge_rf(
+        train_graphs, trees=settings.trees, seed=first.split.seed, max_samples=settings.max_samples,
+        tree_fraction=unit_settings.rf_tree_fraction, n_jobs=n_jobs,
+    )  # fmt: skip
+    scores = {
+        key: metrics.evaluate(segment_graph(graph, forest, unit_settings), image.gt)
+        for (key, image), graph in zip(distinct.items(), test_graphs)
+    }
+    return [
+        [
+            {
+                "pipeline": unit.pipeline, "scenario": unit.scenario, "steps": unit.steps, "split": unit.split.name,
+                "seed": unit.split.seed, "fold": unit.split.fold, "slice": image.slice, "condition": condition,
+                "n_train_images": len(train_images),
+                **{key: float(value) for key, value in scores[_image_key(image)].items()},
+            }
+            for condition, image in unit_conditions
+        ]
+        for unit, unit_conditions in zip(units, conditions)
+    ]  # fmt: skip
+
+
 def run_unit(
     store: SliceStore, unit: Unit, settings: UnitSettings, graph_cache: GraphCache | None = None, n_jobs: int = -1
 ) -> list[dict]:
@@ -196,32 +347,7 @@ def run_unit(
     Raises:
         KeyError: for an unknown pipeline or scenario.
     """
-    _known_pipelines([unit])
-    recipe = PIPELINES[unit.pipeline]
-    split = unit.split
-    unit_settings = pipeline_settings(unit, settings)
-    train_images = training_set(
-        store, unit.scenario, split.train, unit.steps, settings.styles, settings.one_style, seed=split.seed
-    )
-    if recipe.capped:
-        train_images = cap_images(train_images, settings.max_train_images, split.seed)
-    conditions = test_conditions(store, split.test, settings.heldout, unit.steps)
-    train_graphs, test_graphs = recipe.graphs(
-        train_images, [image for _, image in conditions], unit_settings, graph_cache or GraphCache(), n_jobs
-    )
-    forest = train_edge_rf(
-        train_graphs, trees=settings.trees, seed=split.seed, max_samples=settings.max_samples,
-        tree_fraction=unit_settings.rf_tree_fraction, n_jobs=n_jobs,
-    )  # fmt: skip
-    rows = []
-    for (condition, image), graph in zip(conditions, test_graphs):
-        scores = metrics.evaluate(segment_graph(graph, forest, unit_settings), image.gt)
-        rows.append({
-            "pipeline": unit.pipeline, "scenario": unit.scenario, "steps": unit.steps, "split": split.name,
-            "seed": split.seed, "fold": split.fold, "slice": image.slice, "condition": condition,
-            "n_train_images": len(train_images), **{key: float(value) for key, value in scores.items()},
-        })  # fmt: skip
-    return rows
+    return run_units(store, [unit], settings, graph_cache, n_jobs)[0]
 
 
 def _known_pipelines(units: list[Unit]) -> None:
@@ -232,10 +358,35 @@ def _known_pipelines(units: list[Unit]) -> None:
 
 
 def _run_and_save(
-    store: SliceStore, unit: Unit, settings: UnitSettings, path: Path, graph_cache: GraphCache, n_jobs: int
-) -> None:
-    """Run one unit and write its rows atomically."""
-    atomic_write_text(path, json.dumps(run_unit(store, unit, settings, graph_cache=graph_cache, n_jobs=n_jobs)))
+    store: SliceStore,
+    units: list[Unit],
+    settings: UnitSettings,
+    paths: list[Path],
+    graph_cache: GraphCache,
+    n_jobs: int,
+) -> int:
+    """Run units that share a training set and write each unit's rows atomically; returns how many."""
+    for path, rows in zip(paths, run_units(store, units, settings, graph_cache=graph_cache, n_jobs=n_jobs)):
+        atomic_write_text(path, json.dumps(rows))
+    return len(units)
+
+
+def tasks_of(store: SliceStore, units: list[Unit], settings: UnitSettings) -> list[list[Unit]]:
+    """The units grouped into tasks by :func:`training_key`, in the order of their first unit.
+
+    Args:
+        store: the images.
+        units: the units.
+        settings: what every unit shares.
+
+    Returns:
+        The tasks; each holds the units that train the same forest.
+    """
+    groups: dict[str, list[Unit]] = {}
+    known: dict[str, str] = {}
+    for unit in units:
+        groups.setdefault(training_key(store, unit, settings, known), []).append(unit)
+    return list(groups.values())
 
 
 def run_all(
@@ -257,8 +408,10 @@ def run_all(
         units: what to run (at least one).
         folder: the unit cache of this run, e.g. ``config.cache / "experiments" / ...``.
         settings: what every unit shares.
-        workers: parallel processes (a whole number >= 1); above 1 each forest uses one thread and the Frangi
-            graphs are shared through ``folder / "graphs"``. The workers are fresh interpreters
+        workers: parallel processes (a whole number >= 1); above 1 each forest uses one thread (one process per
+            core keeps every core busy without threads fighting over it) and the store is sent once per worker.
+            The Frangi graphs are shared through ``folder / "graphs"`` in either case. The workers are fresh
+            interpreters
             (:mod:`helpers.experiments.workers`): a script that calls this at its top level needs the
             ``if __name__ == "__main__":`` guard; notebooks need nothing.
         progress: show a progress bar.
@@ -277,22 +430,23 @@ def run_all(
     _known_pipelines(units)
     folder = Path(folder)
     remove_stale_temporaries(folder)
-    paths = [unit_path(folder, store, unit, settings) for unit in units]
-    pending = [(unit, path) for unit, path in zip(units, paths) if cached_rows(path, unit, settings) is None]
+    prints = [fingerprint(store, unit, settings) for unit in units]  # the costliest bookkeeping: once
+    paths = [unit_path(folder, store, unit, settings, known) for unit, known in zip(units, prints)]
+    path_of = dict(zip(units, paths))
+    pending = [unit for unit, path in zip(units, paths) if cached_rows(path, unit, settings) is None]
+    tasks = tasks_of(store, pending, settings)
+    graph_cache = GraphCache(folder / GRAPH_FOLDER)
     bar = tqdm(total=len(pending), desc="scenario x split units", disable=not progress)
-    if workers > 1 and len(pending) > 1:
-        shared = GraphCache(folder / "graphs")
-        tasks = [(store, unit, settings, path, shared, 1) for unit, path in pending]
-        for _ in run_in_workers(_run_and_save, tasks, workers):
-            bar.update()
+    if workers > 1 and len(tasks) > 1:
+        arguments = [(task, settings, [path_of[unit] for unit in task], graph_cache, 1) for task in tasks]
+        for done in run_in_workers(_run_and_save, arguments, workers, shared=store):
+            bar.update(done)
     else:
-        graph_cache = GraphCache()
-        for unit, path in pending:
-            _run_and_save(store, unit, settings, path, graph_cache, -1)
-            bar.update()
+        for task in tasks:
+            bar.update(_run_and_save(store, task, settings, [path_of[unit] for unit in task], graph_cache, -1))
     bar.close()
     rows = pd.DataFrame([row for unit, path in zip(units, paths) for row in read_rows(path, unit, settings)])
-    rows.attrs["provenance"] = provenance(store, units, settings)
+    rows.attrs["provenance"] = provenance(store, units, settings, prints)
     return Run(rows, computed=len(pending), loaded=len(units) - len(pending), provenance=rows.attrs["provenance"])
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import checks
+from ..config import ExperimentWork
 from ..paths import CacheError, digest, read_json
 from ..segmentation.pipeline import PipelineSettings
 from .scenarios import SCENARIOS, SWEEP_PREFIX, Image, SliceStore, test_conditions, training_set
@@ -120,6 +121,40 @@ def experiment_units(
     ]
 
 
+def chapter_units(
+    work: ExperimentWork, pipelines: list[str], splits: list[Split], one_style: int, style_sweep: bool
+) -> list[Unit]:
+    """The units of chapter 06 in a profile.
+
+    Every scenario of :data:`~helpers.experiments.scenarios.SCENARIOS` on every split: the Frangi pipeline at
+    every step count of ``work.steps``, any other pipeline at ``work.pixel_rf_steps``; then, with
+    ``style_sweep``, "originals + style N" for every other style of ``work.styles``, Frangi pipeline only, on the
+    first seed's splits at ``work.sweep_steps``.
+
+    Args:
+        work: the profile's experiment work (``config.experiments``).
+        pipelines: keys of :data:`helpers.experiments.runner.PIPELINES`.
+        splits: the splits (:func:`helpers.experiments.splits.experiment_splits`).
+        one_style: the style of scenario ``one_style`` (left out of the sweep: that scenario runs it already).
+        style_sweep: add the style sweep.
+
+    Returns:
+        The units, in a stable order.
+    """
+    units = [
+        unit
+        for pipeline in pipelines
+        for unit in experiment_units(
+            [pipeline], work.steps if pipeline == "frangi" else work.pixel_rf_steps, list(SCENARIOS), splits
+        )
+    ]
+    if style_sweep:
+        sweep = [f"{SWEEP_PREFIX}{style}" for style in work.styles if style != one_style]
+        first_seed = [split for split in splits if split.seed == work.seeds[0]]
+        units += experiment_units(["frangi"], work.sweep_steps, sweep, first_seed)
+    return units
+
+
 def pipeline_settings(unit: Unit, settings: UnitSettings) -> PipelineSettings:
     """The segmentation settings of a unit (its pipeline, the shared forest size, the split's seed).
 
@@ -166,7 +201,9 @@ def _stem(unit: Unit) -> str:
     return f"{unit.pipeline}__{unit.scenario.replace(':', '-')}__steps{unit.steps:03d}__{unit.split.name}"
 
 
-def unit_path(folder: Path, store: SliceStore, unit: Unit, settings: UnitSettings) -> Path:
+def unit_path(
+    folder: Path, store: SliceStore, unit: Unit, settings: UnitSettings, known_fingerprint: str | None = None
+) -> Path:
     """Where a unit's rows are cached: ``<folder>/<pipeline>__<scenario>__steps<NNN>__<split>__<digest>.json``.
 
     Args:
@@ -174,11 +211,12 @@ def unit_path(folder: Path, store: SliceStore, unit: Unit, settings: UnitSetting
         store: the images.
         unit: the unit.
         settings: what every unit shares.
+        known_fingerprint: the unit's :func:`fingerprint` when already computed (None: computed here).
 
     Returns:
         The JSON file's path.
     """
-    return Path(folder) / f"{_stem(unit)}__{fingerprint(store, unit, settings)}.json"
+    return Path(folder) / f"{_stem(unit)}__{known_fingerprint or fingerprint(store, unit, settings)}.json"
 
 
 def expected_rows(unit: Unit, settings: UnitSettings) -> int:
@@ -245,13 +283,16 @@ def cached_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict] | 
         return None
 
 
-def provenance(store: SliceStore, units: list[Unit], settings: UnitSettings) -> dict:
+def provenance(
+    store: SliceStore, units: list[Unit], settings: UnitSettings, fingerprints: list[str] | None = None
+) -> dict:
     """What a run's rows were computed from, as digests: recorded with the results, compared on the next run.
 
     Args:
         store: the images.
         units: the run's units.
         settings: what every unit shares.
+        fingerprints: every unit's :func:`fingerprint` when already computed, in order (None: computed here).
 
     Returns:
         ``{"stylized_images", "n_stylized_images", "settings", "units"}``: a digest of every stylised image
@@ -265,5 +306,5 @@ def provenance(store: SliceStore, units: list[Unit], settings: UnitSettings) -> 
         "stylized_images": digest(*[part for tag in sorted(stylised) for part in (tag, stylised[tag].tobytes())]),
         "n_stylized_images": len(stylised),
         "settings": digest(repr(sorted(asdict(settings).items())), *pipelines),
-        "units": digest(*[fingerprint(store, unit, settings) for unit in units]),
+        "units": digest(*(fingerprints or [fingerprint(store, unit, settings) for unit in units])),
     }

@@ -23,24 +23,32 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_NOTHING = object()
+_worker_shared: list[Any] = []  # in a worker: the ``shared`` value of run_in_workers, sent once at its start
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: be killed by the kernel when the parent process dies (Linux), or exit now if it has."""
+def _start_worker(parent: int, shared: tuple) -> None:
+    """Worker initializer: be killed by the kernel when the parent process dies (Linux), or exit now if it has.
+
+    Also keeps the run's shared value (``shared``: empty, or a 1-tuple holding it) for every call of this worker.
+    """
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before the request above took effect
         os._exit(1)
+    _worker_shared[:] = list(shared)
 
 
 def _call(task: tuple[Callable[..., Any], tuple]) -> Any:
-    """Run one task in a worker: ``function(*arguments)``."""
+    """Run one task in a worker: ``function(shared, *arguments)``, or ``function(*arguments)`` without one."""
     function, arguments = task
-    return function(*arguments)
+    return function(*_worker_shared, *arguments)
 
 
-def run_in_workers(function: Callable[..., Any], tasks: Iterable[tuple], workers: int) -> Iterator[Any]:
+def run_in_workers(
+    function: Callable[..., Any], tasks: Iterable[tuple], workers: int, shared: Any = _NOTHING
+) -> Iterator[Any]:
     """Run ``function(*task)`` for every task in ``workers`` processes; yield the results as they finish.
 
     ``function`` and the tasks' arguments must be picklable (a module-level function, plain data). The pool is
@@ -50,6 +58,9 @@ def run_in_workers(function: Callable[..., Any], tasks: Iterable[tuple], workers
         function: a module-level function.
         tasks: the argument tuples, one per call.
         workers: the number of processes (>= 1).
+        shared: a value sent once to each worker and passed as every call's first argument,
+            ``function(shared, *task)`` (e.g. the experiments' slice store: hundreds of MB in the full profile,
+            which would otherwise be pickled with every task).
 
     Yields:
         Each call's result, in the order they finish.
@@ -58,7 +69,8 @@ def run_in_workers(function: Callable[..., Any], tasks: Iterable[tuple], workers
         Exception: the first exception a task raised (the pool is terminated first).
     """
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+    carried = () if shared is _NOTHING else (shared,)
+    pool = context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), carried))
     finished = False
     try:
         yield from pool.imap_unordered(_call, [(function, tuple(task)) for task in tasks], chunksize=1)
