@@ -169,9 +169,13 @@ for name, benchmark in readers.read_benchmarks().items():
 # %% [markdown]
 # How to read it. The loss curves of the three runs lie on top of each other for the first steps, then part: that
 # is the chaos, and it touches the reference as much as the batched engine. So "final losses within 2 % per image"
-# is a criterion that the tutorial loop cannot meet against *itself*; the fair question is whether the batched
-# engine lands as close to the reference as a second run of the reference does (*within the noise floor*), and
-# whether it lands lower or higher on average (the geometric mean of the ratios; below 1 = lower loss).
+# is a criterion that the tutorial loop cannot meet against *itself*. Our criterion instead: over at least 12 pairs,
+# the batched engine passes if its median |ln(final-loss ratio)| against the reference is no larger than the
+# reference's own against the perturbed rerun (*within the noise floor*), and its geometric-mean ratio is at most
+# 1.02 (below 1 = lower losses); each measurement's line above says PASSED, FAILED or "not judged" (too few pairs).
+# Is an image's result independent of the others in its batch? The optimiser never mixes images; the batched VGG pass
+# sums in another order, which changes a gradient by about as much as the $10^{-6}$ perturbation does, and the chaos
+# grows that like any rounding (`batch_independence` in the JSON: each pair rerun alone).
 # The spikes matter for the data too: a run that stops in a spike, or blows up and does not come back, returns
 # a poor image for its step count. Each image's manifest record therefore keeps `final_over_lowest_total`, its
 # final loss over the lowest one it had reached (1: still descending), so such images can be found and counted.

@@ -247,10 +247,34 @@ def test_benchmark_measures_both_engines_and_the_noise_floor(tmp_path):
     assert len(fp32["per_image_loss_ratio"]) == 2 and all(abs(r - 1) < 0.05 for r in fp32["per_image_loss_ratio"])
     assert {len(h) for run in saved["loss_histories"].values() for h in run} == {4}
     assert set(saved["loss_histories"]) == {"sequential", "batched_fp32", "sequential_noisy_input"}
+    criterion = fp32["criterion"]
+    assert criterion["pairs"] == 2 and not criterion["enough_pairs"] and criterion["passed"] is False
+    assert len(criterion["noise_floor_abs_log_ratio_per_pair"]) == 2 and criterion["loss_ratio_geometric_mean"] > 0
+    assert fp32["execution"] == {"precision": "fp32", "compile": "off", "channels_last": False} and fp32["batch"] == 2
+    independence = saved["batch_independence"]
+    assert len(independence["per_image_loss_ratio"]) == 2 and independence["batch"] == 2
     lines = readers.benchmark_lines(saved)
     assert any("noise floor" in line for line in lines) and "32 px" in lines[0]
+    assert any("not judged: 2 pairs" in line for line in lines) and any("batch independence" in line for line in lines)
     with pytest.raises(FileNotFoundError, match="make benchmark"):
         readers.read_benchmark(tmp_path / "missing.json")
+
+
+def test_quality_criterion_judges_against_the_noise_floor():
+    floor = [1.1, 0.9, 1.2, 0.8] * 3  # the one-image loop against itself: |ln r| about 0.1-0.22
+    close = [1.05, 0.96, 1.0, 1.02] * 3
+    verdict = readers.quality_criterion(close, floor)
+    assert verdict["passed"] and verdict["pairs"] == 12 and verdict["enough_pairs"]
+    assert verdict["batched_abs_log_ratio_median"] < verdict["noise_floor_abs_log_ratio_median"]
+    higher = [1.05, 1.04, 1.03, 1.05] * 3  # as close as the floor, but 4 % higher on average
+    assert readers.quality_criterion(higher, floor)["loss_ratio_geometric_mean"] > 1.02
+    assert not readers.quality_criterion(higher, floor)["passed"]
+    far = [1.5, 0.6, 1.4, 0.7] * 3  # farther than the floor
+    assert not readers.quality_criterion(far, floor)["passed"]
+    assert not readers.quality_criterion(close[:4], floor[:4])["passed"]  # too few pairs to judge
+    assert readers.quality_criterion([0.0] * 12, floor)["batched_abs_log_ratio_median"] < 30  # finite on blow-ups
+    with pytest.raises(ValueError, match="one noise-floor ratio per batched ratio"):
+        readers.quality_criterion(close, floor[:3])
 
 
 def test_style_panel_runs_the_chosen_settings():

@@ -16,10 +16,16 @@ Two engines share one :class:`StyleSettings` (:mod:`helpers.style.settings`, re-
   :class:`helpers.style.lbfgs.BatchLBFGS` (same algorithm, a separate history and step size per image).
   Snapshots return the image after several step counts of one run (the 75-step image of a 150-step run is the
   75-step result, since the trajectory does not depend on where it stops).
+
+On CUDA the batched engine runs the GPU path by default (``StyleSettings.execution``): the VGG pass and losses
+compiled with ``torch.compile`` (forward and backward, once per run), bfloat16 autocast, channels-last memory and
+as many pairs at once as fit the free GPU memory. On the CPU all of these are off unless asked for, and the
+results are bit for bit those of :data:`~helpers.style.settings.ENGINE_VERSION`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +36,29 @@ from tqdm.auto import tqdm
 
 from .. import checks
 from .images import MIN_SIDE, Style, as_batch, check_image, resize_longest, to_grey
-from .objective import batch_targets, evaluate, get_model, per_image, resolve_precision
+from .objective import (
+    Execution,
+    Targets,
+    batch_size_for_memory,
+    batch_targets,
+    evaluate,
+    get_model,
+    image_bytes,
+    per_image,
+)
 from .optimizers import BATCH_OPTIMIZERS, SEQUENTIAL_OPTIMIZERS, initial_image
 from .settings import DEFAULT_SETTINGS, StyleSettings
 
-__all__ = ["DEFAULT_SETTINGS", "StyleResult", "StyleSettings", "stylize", "stylize_batch"]
+MAX_PAIRS = 2**31 - 1  # batch size "all of them"
+
+__all__ = ["DEFAULT_SETTINGS", "StepHook", "StyleResult", "StyleSettings", "stylize", "stylize_batch"]
+
+# stylize's per-evaluation hook: (evaluation k, the image as evaluated, its losses) -> stop now?
+StepHook = Callable[[int, torch.Tensor, dict[str, float]], bool | None]
+
+
+class _Stopped(Exception):
+    """Raised inside the L-BFGS closure when the step hook asked to stop: the run ends with the image reached."""
 
 
 @dataclass
@@ -82,9 +106,9 @@ def _losses(content: torch.Tensor, style: torch.Tensor, total: torch.Tensor, ind
 
 
 def _record(
-    settings: StyleSettings, engine: str, steps: int, alpha: float, beta: float, precision: str, **run: object
+    settings: StyleSettings, engine: str, steps: int, alpha: float, beta: float, execution: Execution, **run: object
 ) -> dict:
-    """The settings of one image's run as a plain, JSON-ready dict (tuples as lists)."""
+    """The settings of one image's run as a plain, JSON-ready dict (tuples as lists), with how its passes ran."""
     record = {
         "engine": engine,
         "optimizer": settings.optimizer,
@@ -100,10 +124,34 @@ def _record(
         "seed": int(settings.seed),
         "vgg": settings.source,
         "pooling": settings.pooling,
-        "precision": precision,
+        "precision": execution.precision,
+        "compile": execution.compile,
+        "channels_last": execution.channels_last,
+        "device": str(execution.device),
         **run,
     }
     return {key: list(value) if isinstance(value, tuple) else value for key, value in record.items()}
+
+
+def _final_evaluation(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    targets: Targets,
+    alpha: float | torch.Tensor,
+    beta: float | torch.Tensor,
+    style_weights: dict[str, float] | None,
+    execution: Execution,
+) -> tuple[torch.Tensor, ...]:
+    """The losses of the returned images, without their gradients.
+
+    A compiled pass is called as during the run (gradients on, never computed), so that it is not compiled a
+    second time for inference; the uncompiled pass runs under ``torch.no_grad``.
+    """
+    if execution.compile == "off":
+        with torch.no_grad():
+            return evaluate(model, x.detach(), targets, alpha, beta, style_weights, execution)
+    losses = evaluate(model, x.detach().requires_grad_(True), targets, alpha, beta, style_weights, execution)
+    return tuple(value.detach() for value in losses)
 
 
 def stylize(
@@ -114,6 +162,7 @@ def stylize(
     *,
     size: int | None = None,
     progress: bool = False,
+    on_step: StepHook | None = None,
 ) -> StyleResult:
     """Stylise one image: minimise eq. 5 over the pixels of ``x`` for ``steps`` function evaluations.
 
@@ -129,6 +178,10 @@ def stylize(
         settings: the weights, layers, optimiser and device; ``alpha`` and ``beta`` must be numbers here.
         size: resize the content first so that its longest side is ``size`` pixels.
         progress: show a progress bar.
+        on_step: called after evaluation ``k`` (1, 2, ...) with ``(k, x, losses)``: ``x`` the (1, 3, H, W) image as
+            evaluated (detached; do not change it), ``losses`` its eq. 1, 4 and 5. A true return value stops the
+            run there: the result is then the image reached, with ``steps`` = the evaluations done (an interactive
+            panel's Stop button).
 
     Returns:
         The :class:`StyleResult`.
@@ -143,37 +196,45 @@ def stylize(
     if isinstance(settings.alpha, tuple) or isinstance(settings.beta, tuple):
         raise ValueError("stylize takes one alpha and one beta: use stylize_batch for one per pair")
     started = time.perf_counter()
-    device = torch.device(settings.device)
-    precision = "fp32" if settings.precision == "auto" else resolve_precision(settings.precision, device)
+    execution = settings.execution("sequential")
+    device = execution.device
     alpha, beta = float(settings.alpha), float(settings.beta)
     content_image = check_image(content, "content image")
     if size is not None:
         content_image = resize_longest(content_image, int(size))
-    model = get_model(settings.source, settings.pooling, str(device))
+    model = get_model(settings.source, settings.pooling, str(device), execution.channels_last)
     p = as_batch([content_image], device)
     targets = batch_targets(model, p, [style], settings.content_layers, settings.style_layers)
     x = initial_image(p, settings.init, settings.seed).requires_grad_(True)
     history: dict[str, list[float]] = {"content": [], "style": [], "total": []}
     bar = tqdm(total=int(steps), desc="stylize", unit="step", disable=not progress, leave=False)
+    stop = False
 
     def closure() -> torch.Tensor:
+        nonlocal stop
+        if stop:
+            raise _Stopped
         with torch.no_grad():
             x.clamp_(0, 1)
         x.grad = None
-        losses = evaluate(model, x, targets, alpha, beta, settings.style_weights, device, precision)
+        losses = evaluate(model, x, targets, alpha, beta, settings.style_weights, execution)
         losses[2].sum().backward()
         for name, value in zip(history, losses):
             history[name].append(float(value[0].detach()))
         bar.update(1)
+        if on_step is not None:
+            stop = bool(on_step(len(history["total"]), x.detach(), {n: v[-1] for n, v in history.items()}))
         return losses[2].sum()
 
-    SEQUENTIAL_OPTIMIZERS[settings.optimizer](x, closure, int(steps), settings.step_size, settings.history_size)
+    with contextlib.suppress(_Stopped):  # stopped by on_step: x is the image after the last evaluation's step
+        SEQUENTIAL_OPTIMIZERS[settings.optimizer](x, closure, int(steps), settings.step_size, settings.history_size)
     bar.close()
+    steps = len(history["total"])
     with torch.no_grad():
         x.clamp_(0, 1)
-        final = _losses(*evaluate(model, x, targets, alpha, beta, settings.style_weights, device, precision))
+    final = _losses(*_final_evaluation(model, x, targets, alpha, beta, settings.style_weights, execution))
     image = x.detach()[0].permute(1, 2, 0).float().cpu().numpy()
-    record = _record(settings, "sequential", steps, alpha, beta, precision, device=str(device), shape=image.shape[:2])
+    record = _record(settings, "sequential", steps, alpha, beta, execution, shape=image.shape[:2])
     return StyleResult(
         image=image,
         steps=int(steps),
@@ -184,6 +245,40 @@ def stylize(
         snapshot_losses={int(steps): final},
         seconds=time.perf_counter() - started,
     )
+
+
+def _batch_size(settings: StyleSettings, execution: Execution, model: torch.nn.Module, shape: tuple, steps: int) -> int:
+    """Pairs optimised at once: ``settings.batch_size``, or on CUDA as many as fit the free GPU memory."""
+    if settings.batch_size != "auto":
+        return int(settings.batch_size)
+    if execution.device.type != "cuda":
+        return MAX_PAIRS
+    free, _total = torch.cuda.mem_get_info(execution.device)
+    layers = list(dict.fromkeys((*settings.content_layers, *settings.style_layers)))
+    history = min(settings.history_size, steps) if settings.optimizer == "lbfgs" else 1  # Adam: 2 moments
+    return batch_size_for_memory(free, image_bytes(model, shape, layers, execution.precision, history))
+
+
+def _chunks(pairs: int, batch_size: int) -> list[slice]:
+    """``pairs`` split into the fewest runs of at most ``batch_size``, of sizes differing by at most 1."""
+    runs = -(-pairs // batch_size)
+    bounds = [round(i * pairs / runs) for i in range(runs + 1)]
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _progress(on_step: Callable[[int], None] | None, runs: int) -> Callable[[int], None] | None:
+    """``on_step`` called with k = 1..steps as the pairs pass k/steps of their work (every ``runs`` evaluations)."""
+    if on_step is None:
+        return None
+    done = 0
+
+    def evaluated(_evaluation: int) -> None:
+        nonlocal done
+        done += 1
+        if done % runs == 0:
+            on_step(done // runs)
+
+    return evaluated
 
 
 def stylize_batch(
@@ -197,13 +292,27 @@ def stylize_batch(
 ) -> list[StyleResult]:
     """Stylise many (content, style) pairs at once; every image is optimised independently.
 
+    *Independent* means: each image has its own L-BFGS history, curvature scale and step size, its own loss
+    and gradient, and no reduction of the optimiser runs across images; given the same gradients, an image
+    takes bit for bit the same steps alone or in any batch (:class:`~helpers.style.lbfgs.BatchLBFGS`). It does
+    not mean the same bits: the batched VGG pass sums in another order than a pass of one image (the
+    convolution kernels are chosen by batch size, oneDNN on the CPU, cuDNN on CUDA), so an image's gradient
+    differs from its gradient alone in the last bits, about 1e-7 relative, less than a perturbation of its
+    input by 1e-6 changes it. The tutorial's L-BFGS (fixed step, no line search) is chaotic: over tens of
+    steps it amplifies any such difference into a percent-level difference of the final loss (slice 0 x udnie,
+    batch of 1 vs 2: 0.977x), the same spread as a rerun of one image on 1e-6-perturbed input (the benchmark's
+    noise floor, ``benchmarks/style_benchmark.py``). An image's result in a batch is thus another, equally
+    valid run of the same optimisation; ``tests/test_style_engine.py`` shows both halves on a tiny run.
+
     Args:
         contents: images of one shape ((H, W) grey or (H, W, 3) RGB in [0, 1], or uint8).
-        styles: one per content: images or report numbers/names (each distinct style's Gram is computed once).
+        styles: one per content: images or report numbers/names (each distinct style's Gram is computed once
+            per run of ``settings.batch_size`` pairs).
         steps: function evaluations per image.
         settings: as for :func:`stylize`; ``alpha`` and ``beta`` may be one number or one per pair.
         snapshots: other step counts whose images (and losses) to keep from the same run.
-        on_step: called with ``k`` after evaluation ``k`` (for progress bars).
+        on_step: called with ``k`` after evaluation ``k`` (for progress bars); when the pairs run in several
+            batches (``settings.batch_size``), with k = 1..steps as they pass k/steps of the work.
 
     Returns:
         One :class:`StyleResult` per pair, in order.
@@ -218,8 +327,8 @@ def stylize_batch(
             f"need one style per content image and at least one pair, got {len(contents)} and {len(styles)}"
         )
     started = time.perf_counter()
-    device = torch.device(settings.device)
-    precision = resolve_precision(settings.precision, device)
+    execution = settings.execution("batched")
+    device = execution.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     images = [check_image(c, f"content image {i}") for i, c in enumerate(contents)]
@@ -227,14 +336,84 @@ def stylize_batch(
     if len(shapes) != 1:
         raise ValueError(f"content images of one batch must share one shape, got {sorted(shapes)}: crop or resize them")
     shape = images[0].shape[:2]
-    batch = len(images)
-    model = get_model(settings.source, settings.pooling, str(device))
+    model = get_model(settings.source, settings.pooling, str(device), execution.channels_last)
     p = as_batch(images, device)
-    targets = batch_targets(model, p, styles, settings.content_layers, settings.style_layers)
-    alphas = per_image(settings.alpha, batch, device)
-    betas = per_image(settings.beta, batch, device)
+    alphas = per_image(settings.alpha, len(images), device)
+    betas = per_image(settings.beta, len(images), device)
+    starts = initial_image(p, settings.init, settings.seed)  # drawn for all pairs: the same however they are split
+    runs = _chunks(len(images), min(len(images), _batch_size(settings, execution, model, shape, int(steps))))
+    progress = _progress(on_step, len(runs))
+    outcomes = [
+        _optimise(
+            model, p[run], starts[run], list(styles[run]), alphas[run], betas[run], steps, snapshots, settings,
+            execution, progress,
+        )
+        for run in runs
+    ]  # fmt: skip
+    seconds = time.perf_counter() - started
+    results = []
+    for run, (images_after, losses_after, histories) in zip(runs, outcomes):
+        for b in range(run.stop - run.start):
+            record = _record(
+                settings,
+                "batched",
+                steps,
+                float(alphas[run.start + b]),
+                float(betas[run.start + b]),
+                execution,
+                shape=shape,
+                batch=run.stop - run.start,
+            )
+            losses_b = {s: _losses(*losses, index=b) for s, losses in losses_after.items()}
+            results.append(
+                StyleResult(
+                    image=images_after[int(steps)][b],
+                    steps=int(steps),
+                    history={name: values[b] for name, values in histories.items()},
+                    final=losses_b[int(steps)],
+                    settings=record,
+                    snapshots={s: images_after[s][b] for s in images_after},
+                    snapshot_losses=losses_b,
+                    seconds=seconds,
+                )
+            )
+    return results
 
-    x = initial_image(p, settings.init, settings.seed)
+
+def _optimise(
+    model: torch.nn.Module,
+    p: torch.Tensor,
+    start: torch.Tensor,
+    styles: list[Style],
+    alphas: torch.Tensor,
+    betas: torch.Tensor,
+    steps: int,
+    snapshots: tuple[int, ...],
+    settings: StyleSettings,
+    execution: Execution,
+    on_step: Callable[[int], None] | None,
+) -> tuple[dict[int, np.ndarray], dict[int, list[torch.Tensor]], dict[str, np.ndarray]]:
+    """One batch of pairs optimised together: its images and losses at every snapshot and its loss histories.
+
+    Args:
+        model: the VGG features.
+        p: (B, 3, H, W) contents.
+        start: (B, 3, H, W) start images.
+        styles: one per content.
+        alphas: (B,) content weights.
+        betas: (B,) style weights.
+        steps: function evaluations per image.
+        snapshots: other step counts to keep.
+        settings: the run's settings.
+        execution: how the VGG passes run.
+        on_step: called with ``k`` after evaluation ``k``.
+
+    Returns:
+        ``{steps: (B, H, W, 3) images}``, ``{steps: [content, style, total] (B,) losses}`` (both for the
+        snapshots and ``steps``) and ``{loss name: (B, steps) history}``.
+    """
+    targets = batch_targets(model, p, styles, settings.content_layers, settings.style_layers)
+    x = start.clone()
     wanted = sorted({int(s) for s in snapshots} | {int(steps)})
     snaps: dict[int, torch.Tensor] = {}
     snap_losses: dict[int, tuple[torch.Tensor, ...]] = {}
@@ -244,7 +423,7 @@ def stylize_batch(
         with torch.no_grad():
             x.clamp_(0, 1)
         xg = x.detach().requires_grad_(True)
-        losses = evaluate(model, xg, targets, alphas, betas, settings.style_weights, device, precision)
+        losses = evaluate(model, xg, targets, alphas, betas, settings.style_weights, execution)
         grad = torch.autograd.grad(losses[2].sum(), xg)[0]
         if (k - 1) in wanted:  # x after k-1 updates, clamped: the snapshot of k-1 steps
             snaps[k - 1] = x.detach().clone()
@@ -257,38 +436,9 @@ def stylize_batch(
             on_step(k)
     with torch.no_grad():
         x.clamp_(0, 1)
-        snaps[int(steps)] = x.detach().clone()
-        snap_losses[int(steps)] = evaluate(
-            model, x.detach(), targets, alphas, betas, settings.style_weights, device, precision
-        )
-    seconds = time.perf_counter() - started
+    snaps[int(steps)] = x.detach().clone()
+    snap_losses[int(steps)] = _final_evaluation(model, x, targets, alphas, betas, settings.style_weights, execution)
     histories = {name: torch.stack(values, 1).cpu().numpy() for name, values in history.items()}  # (B, steps)
     images_after = {s: snaps[s].permute(0, 2, 3, 1).float().cpu().numpy() for s in wanted}
     losses_after = {s: [value.cpu() for value in snap_losses[s]] for s in wanted}
-    results = []
-    for b in range(batch):
-        record = _record(
-            settings,
-            "batched",
-            steps,
-            float(alphas[b]),
-            float(betas[b]),
-            precision,
-            device=str(device),
-            shape=shape,
-            batch=batch,
-        )
-        losses_b = {s: _losses(*losses_after[s], index=b) for s in wanted}
-        results.append(
-            StyleResult(
-                image=images_after[int(steps)][b],
-                steps=int(steps),
-                history={name: values[b] for name, values in histories.items()},
-                final=losses_b[int(steps)],
-                settings=record,
-                snapshots={s: images_after[s][b] for s in wanted},
-                snapshot_losses=losses_b,
-                seconds=seconds,
-            )
-        )
-    return results
+    return images_after, losses_after, histories

@@ -1,8 +1,15 @@
-"""The objective both engines minimise: the VGG model, the fixed targets P^l and A^l, and eq. 5 for a batch."""
+"""The objective both engines minimise: the VGG model, the fixed targets P^l and A^l, and eq. 5 for a batch.
+
+How the VGG passes run is an :class:`Execution`: the precision (float32, or bfloat16 autocast), the memory
+format (channels-last or not) and whether the passes, forward and backward, are compiled with ``torch.compile``.
+With float32, the standard layout and no compilation (the CPU defaults) :func:`evaluate` does exactly the
+operations it always did, so the CPU results stay bit for bit those of the cached images.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,22 +22,51 @@ from .images import Style, as_batch, style_image
 from .losses import content_loss, gram_matrix, style_loss, total_loss
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# "off", or the torch.compile backend of the VGG passes: "inductor" generates kernels (a C++ compiler on the CPU,
+# Triton on CUDA); "aot_eager" traces the same forward and backward graphs (Dynamo + AOTAutograd) and runs them
+# with PyTorch's own kernels, for machines without a compiler and for quick tests
+COMPILE_BACKENDS = ("auto", "off", "inductor", "aot_eager")
+GPU_MEMORY_FRACTION = 0.8  # of the free GPU memory a batch may plan to use (the rest: allocator, cuDNN workspaces)
+ACTIVATION_COPIES = 3  # feature maps kept for the backward pass, their gradients, autocast copies (an upper bound)
+LBFGS_EXTRA_VECTORS = 6  # image-sized vectors of L-BFGS besides its history: x, gradient, previous gradient, d, q, r
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How the VGG passes of a run execute, each ``"auto"`` setting resolved for the device and engine.
+
+    Made by :meth:`helpers.style.settings.StyleSettings.execution`.
+
+    Attributes:
+        device: where the passes run.
+        precision: ``"fp32"`` or ``"bf16"`` (bfloat16 autocast of the VGG passes; Grams and losses in fp32).
+        channels_last: the network and its input in channels-last memory format.
+        compile: ``"off"``, or the ``torch.compile`` backend of the passes (forward and backward).
+    """
+
+    device: torch.device
+    precision: str
+    channels_last: bool
+    compile: str
 
 
 @lru_cache(maxsize=8)
-def get_model(source: str = "hed", pooling: str = "max", device: str = "cpu") -> VGGFeatures:
-    """The VGG feature extractor, built once per (source, pooling, device).
+def get_model(
+    source: str = "hed", pooling: str = "max", device: str = "cpu", channels_last: bool | None = None
+) -> VGGFeatures:
+    """The VGG feature extractor, built once per (source, pooling, device, memory format).
 
     Args:
         source: weights, see :class:`helpers.vgg.VGGFeatures`.
         pooling: ``"max"`` or ``"avg"``.
         device: where the model lives.
+        channels_last: its weights in channels-last memory format (None: on CUDA only).
 
     Returns:
-        The frozen model (channels-last memory on CUDA).
+        The frozen model.
     """
     model = VGGFeatures(source=source, pooling=pooling).to(device)
-    if str(device).startswith("cuda"):
+    if str(device).startswith("cuda") if channels_last is None else channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
 
@@ -140,6 +176,39 @@ def batch_targets(
     )
 
 
+def _loss_terms(
+    model: VGGFeatures,
+    x: torch.Tensor,
+    content_targets: dict[str, torch.Tensor],
+    grams: dict[str, torch.Tensor],
+    style_weights: dict[str, float] | None,
+    precision: str,
+    channels_last: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 1 and 4 per image: the VGG pass of ``x`` and its losses (what ``torch.compile`` compiles)."""
+    layers = list(dict.fromkeys(list(content_targets) + list(grams)))
+    with autocast(x.device, precision):
+        maps = model(x.contiguous(memory_format=torch.channels_last) if channels_last else x, layers)
+    return content_loss(maps, content_targets), style_loss(maps, grams, style_weights)
+
+
+@lru_cache(maxsize=len(COMPILE_BACKENDS))
+def compiled_loss_terms(backend: str) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    """The VGG pass and losses compiled with ``torch.compile`` (one wrapper per backend and process).
+
+    The graphs are built at the first call and reused while the shapes stay (a 150-step run compiles once,
+    forward at its first evaluation, backward at its first gradient); a new batch shape compiles again
+    (``dynamic=False``: kernels specialised to the shape, as a run keeps its shape).
+
+    Args:
+        backend: a ``torch.compile`` backend, e.g. ``"inductor"`` or ``"aot_eager"``.
+
+    Returns:
+        A function with the signature of the uncompiled ``_loss_terms``.
+    """
+    return torch.compile(_loss_terms, backend=backend, dynamic=False)
+
+
 def evaluate(
     model: VGGFeatures,
     x: torch.Tensor,
@@ -147,8 +216,7 @@ def evaluate(
     alpha: float | torch.Tensor,
     beta: float | torch.Tensor,
     style_weights: dict[str, float] | None,
-    device: torch.device,
-    precision: str,
+    execution: Execution,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Eq. 1, 4 and 5 for every image of the batch ``x``.
 
@@ -159,15 +227,76 @@ def evaluate(
         alpha: content weight, a number or one per image.
         beta: style weight, a number or one per image.
         style_weights: per-layer style weights (None: equal).
-        device: the device of ``x``.
-        precision: resolved precision of the VGG pass.
+        execution: precision, memory format and compilation of the VGG pass.
 
     Returns:
         ``(content, style, total)`` losses, each of shape (B,).
     """
-    layers = list(dict.fromkeys(list(targets.content) + list(targets.grams)))
-    with autocast(device, precision):
-        maps = model(x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x, layers)
-    content = content_loss(maps, targets.content)
-    style = style_loss(maps, targets.grams, style_weights)
+    terms = _loss_terms if execution.compile == "off" else compiled_loss_terms(execution.compile)
+    content, style = terms(
+        model, x, targets.content, targets.grams, style_weights, execution.precision, execution.channels_last
+    )
     return content, style, total_loss(content, style, alpha, beta)
+
+
+def feature_elements(model: VGGFeatures, shape: tuple[int, int], layers: Sequence[str]) -> int:
+    """Elements of the feature maps one image's VGG pass makes, up to the deepest of ``layers``.
+
+    Args:
+        model: the VGG features.
+        shape: the image's (height, width).
+        layers: the layers the losses use.
+
+    Returns:
+        The number of elements of every layer's output, summed.
+    """
+    height, width = shape
+    channels, total = 3, 0
+    last = max(model.names.index(name) for name in layers)
+    for name, layer in zip(model.names[: last + 1], model.layers):
+        if name.startswith("conv"):
+            channels = layer.out_channels
+        elif name.startswith("pool"):
+            rounding = math.ceil if layer.ceil_mode else math.floor
+            height, width = rounding(height / 2), rounding(width / 2)
+        total += channels * height * width
+    return total
+
+
+def image_bytes(
+    model: VGGFeatures, shape: tuple[int, int], layers: Sequence[str], precision: str, history_size: int
+) -> int:
+    """An upper estimate of the device memory one image of a batched L-BFGS run takes.
+
+    The feature maps (:data:`ACTIVATION_COPIES` copies of every layer's output, 2 bytes per element in
+    bfloat16, 4 in float32) and L-BFGS's float32 vectors: ``2 * history_size`` curvature pairs and
+    :data:`LBFGS_EXTRA_VECTORS` more, each the image's size.
+
+    Args:
+        model: the VGG features.
+        shape: the image's (height, width).
+        layers: the layers the losses use.
+        precision: ``"fp32"`` or ``"bf16"``.
+        history_size: curvature pairs L-BFGS keeps (at most the run's steps).
+
+    Returns:
+        Bytes per image.
+    """
+    element = 2 if precision == "bf16" else 4
+    pixels = 3 * shape[0] * shape[1]
+    maps = ACTIVATION_COPIES * element * feature_elements(model, shape, layers)
+    return maps + 4 * pixels * (2 * history_size + LBFGS_EXTRA_VECTORS)
+
+
+def batch_size_for_memory(free_bytes: int, bytes_per_image: int, fraction: float = GPU_MEMORY_FRACTION) -> int:
+    """How many images fit into ``fraction`` of the free memory (at least 1).
+
+    Args:
+        free_bytes: free device memory (``torch.cuda.mem_get_info``).
+        bytes_per_image: :func:`image_bytes`.
+        fraction: the share of the free memory to plan with.
+
+    Returns:
+        The batch size.
+    """
+    return max(1, int(free_bytes * fraction) // max(1, bytes_per_image))

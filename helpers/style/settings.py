@@ -11,7 +11,7 @@ import torch
 
 from .. import checks, vgg
 from .losses import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
-from .objective import PRECISIONS
+from .objective import COMPILE_BACKENDS, PRECISIONS, Execution
 from .optimizers import DEFAULT_LR, INITS, SEQUENTIAL_OPTIMIZERS
 
 MAX_SEED = 2**32 - 1
@@ -19,6 +19,14 @@ MAX_SEED = 2**32 - 1
 # changes their results, and every cached image of an older version is reported as stale and stylised again
 # (helpers.style.manifest). Records without one are of version 1.
 ENGINE_VERSION = 1
+# conv layers per block of each network (helpers.vgg.SOURCES): the layer names the settings accept
+NETWORK_BLOCKS = {
+    "hed": vgg.VGG16_BLOCKS,
+    "vgg19": vgg.VGG19_BLOCKS,
+    "torchvision-vgg16": vgg.VGG16_BLOCKS,
+    "torchvision-vgg19": vgg.VGG19_BLOCKS,
+}
+ENGINES = ("sequential", "batched")
 
 
 def loss_weights(value: object, name: str) -> float | tuple[float, ...]:
@@ -60,6 +68,13 @@ def _layers(value: Sequence[str], name: str, known: list[str]) -> tuple[str, ...
     return layers
 
 
+def _auto_or_flag(value: object, name: str) -> str | bool:
+    """``"auto"``, ``True`` or ``False`` (not 1, 0 or another string)."""
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise ValueError(f"StyleSettings.{name} must be 'auto', True or False, got {value!r}")
+
+
 @dataclass(frozen=True)
 class StyleSettings:
     """How an image is stylised, shared by :func:`~helpers.style.engine.stylize` and ``stylize_batch``.
@@ -84,6 +99,17 @@ class StyleSettings:
             stay fp32) or ``"auto"``: bfloat16 on CUDA in ``stylize_batch``, float32 everywhere else (the
             reference loop is the tutorial's float32).
         history_size: curvature pairs L-BFGS keeps (per image), a whole number >= 1.
+        compile: ``torch.compile`` of the VGG pass and losses, forward and backward, built once per run:
+            ``"inductor"`` (generated kernels), ``"aot_eager"`` (the same traced graphs on PyTorch's kernels),
+            ``"off"``, or ``"auto"``: inductor on CUDA in ``stylize_batch``, off everywhere else.
+        channels_last: the network and images in channels-last memory format (True/False), or ``"auto"``: on
+            CUDA only.
+        batch_size: at most this many pairs of a ``stylize_batch`` call optimised at once (the rest after them,
+            each image's result the same up to rounding), a whole number >= 1, or ``"auto"``: on CUDA as many as
+            fit the free GPU memory (:func:`helpers.style.objective.image_bytes`), on the CPU all of them.
+
+    The defaults on the CPU (float32, standard layout, not compiled, one batch) give bit for bit the results of
+    engine version :data:`ENGINE_VERSION`; the other options change results only by rounding.
     """
 
     alpha: float | tuple[float, ...] = DEFAULT_ALPHA
@@ -100,6 +126,9 @@ class StyleSettings:
     pooling: str = "max"
     precision: str = "auto"
     history_size: int = 100
+    compile: str = "auto"
+    channels_last: str | bool = "auto"
+    batch_size: str | int = "auto"
 
     def __post_init__(self) -> None:
         """Check every setting (and store numbers as plain ``float``/``int``, sequences as tuples).
@@ -114,6 +143,7 @@ class StyleSettings:
         checks.known_name(self.source, vgg.SOURCES, "StyleSettings.source (VGG weights)")
         checks.known_name(self.pooling, vgg.POOLING, "StyleSettings.pooling")
         checks.known_name(self.precision, PRECISIONS, "StyleSettings.precision")
+        checks.known_name(self.compile, COMPILE_BACKENDS, "StyleSettings.compile (torch.compile backend)")
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError, ValueError) as error:
@@ -125,7 +155,7 @@ class StyleSettings:
         as_list = [list(w) if isinstance(w, tuple) else [w] * pairs for w in (alpha, beta)]
         if len(as_list[0]) == len(as_list[1]) and any(a == 0 and b == 0 for a, b in zip(*as_list)):
             raise ValueError("StyleSettings.alpha and beta are both 0 (for a pair): eq. 5 is then 0 and nothing moves")
-        known = vgg.layer_names(vgg.VGG19_BLOCKS if self.source == "torchvision-vgg19" else vgg.VGG16_BLOCKS)
+        known = vgg.layer_names(NETWORK_BLOCKS[self.source])
         style_layers = _layers(self.style_layers, "style_layers", known)
         if self.style_weights is not None:
             if not isinstance(self.style_weights, dict) or set(self.style_weights) - set(style_layers):
@@ -143,6 +173,10 @@ class StyleSettings:
             "lr": None if self.lr is None else checks.number(self.lr, "StyleSettings.lr", 0.0, low_open=True),
             "seed": checks.integer(self.seed, "StyleSettings.seed", 0, MAX_SEED),
             "history_size": checks.integer(self.history_size, "StyleSettings.history_size", 1),
+            "channels_last": _auto_or_flag(self.channels_last, "channels_last"),
+            "batch_size": self.batch_size
+            if self.batch_size == "auto"
+            else checks.integer(self.batch_size, "StyleSettings.batch_size (pairs at once, or 'auto')", 1),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -151,6 +185,30 @@ class StyleSettings:
     def step_size(self) -> float:
         """``lr``, or the optimiser's default step size."""
         return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
+
+    def execution(self, engine: str) -> Execution:
+        """How the VGG passes run for one engine: each ``"auto"`` resolved for the device.
+
+        On CUDA the batched engine gets bfloat16, channels-last and inductor; the one-image loop stays the
+        tutorial's float32 and uncompiled (channels-last on CUDA, as before). On the CPU everything ``"auto"`` is
+        off: float32, standard layout, not compiled.
+
+        Args:
+            engine: ``"sequential"`` (:func:`~helpers.style.engine.stylize`) or ``"batched"``.
+
+        Returns:
+            The :class:`~helpers.style.objective.Execution`.
+
+        Raises:
+            ValueError: for another engine.
+        """
+        checks.known_name(engine, ENGINES, "engine")
+        device = torch.device(self.device)
+        gpu_batched = device.type == "cuda" and engine == "batched"
+        precision = self.precision if self.precision != "auto" else ("bf16" if gpu_batched else "fp32")
+        channels_last = self.channels_last if self.channels_last != "auto" else device.type == "cuda"
+        compiled = self.compile if self.compile != "auto" else ("inductor" if gpu_batched else "off")
+        return Execution(device, precision, bool(channels_last), compiled)
 
 
 DEFAULT_SETTINGS = StyleSettings()
