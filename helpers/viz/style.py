@@ -169,3 +169,26 @@ def show_washout_scores(rows: list[dict]) -> plt.Figure:
     fig.suptitle("How much of the membranes survives stylisation (one box per style and step count, over slices)")
     fig.tight_layout()
     return fig
+
+
+def show_relative_style_curves(curves: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
+    """Style loss per step relative to its start, one panel per network, one line per (photo, painting) pair.
+
+    Args:
+        curves: ``{network: {pair label: (steps,) style loss / style loss at the start}}``.
+
+    Returns:
+        The figure (shared log y axis, so the networks compare directly).
+    """
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.8), sharey=True, squeeze=False)
+    for ax, (network, lines) in zip(axes[0], curves.items()):
+        for label, values in lines.items():
+            ax.plot(np.arange(1, len(values) + 1), values, label=label)
+        ax.set_yscale("log")
+        ax.set_title(network, fontsize=10)
+        ax.set_xlabel("function evaluation (step)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("style loss / style loss of the photo")
+    axes[0, -1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -6,80 +6,279 @@ result. ``run`` returns its figure for the chapter to show as a normal cell outp
 draws into the panel's ``Output`` widget. (Headless executors such as papermill/nbclient route output captured by
 an ``Output`` widget through comm messages; that path is the one we saw stall a headless run, so a headless run
 never takes it.)
+
+The style-transfer panel answers like an instrument: a click starts the run in a background thread (the kernel
+keeps processing widget messages, so the page stays live), turns the button into **Stop** (a click stops the run
+at its next step; a run is never queued behind another), moves a progress bar every step and shows the image
+being optimised after the first step and every few steps. Its figure goes into the ``Output`` widget by setting
+the widget's outputs (safe from a thread), never by capturing.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from IPython.display import display
+from PIL import Image
 from sklearn.ensemble import RandomForestClassifier
 
 from .. import data
 from ..segmentation import metrics, pipeline
-from ..style import engine, losses
+from ..style import engine
+from ..style.images import style_image, to_uint8
 from . import segmentation as segmentation_figures
 from . import style as style_figures
 
+PREVIEW_EVERY = 3  # steps between preview images (and the first step, and the last)
+StepCallback = Callable[[int, np.ndarray | None, dict[str, float]], None]
+
+
+def stylize_live(
+    content: np.ndarray,
+    painting: int,
+    steps: int,
+    settings: engine.StyleSettings,
+    on_step: StepCallback,
+    stop: threading.Event,
+    preview_every: int = PREVIEW_EVERY,
+) -> engine.StyleResult:
+    """:func:`helpers.style.engine.stylize` that reports every step and can be stopped between steps.
+
+    Args:
+        content: (H, W, 3) RGB photo in [0, 1].
+        painting: the painting's report number.
+        steps: function evaluations.
+        settings: one alpha and one beta.
+        on_step: called after evaluation ``k`` with ``(k, image or None, losses)``; the image (RGB in [0, 1], as
+            evaluated) comes at step 1, every ``preview_every`` steps and at the last step.
+        stop: when set, the run ends at the next step and returns the image reached.
+        preview_every: steps between images handed to ``on_step``.
+
+    Returns:
+        The :class:`~helpers.style.engine.StyleResult` (``steps`` = evaluations done).
+    """
+
+    def report(k: int, x: torch.Tensor, losses: dict[str, float]) -> bool:
+        show = k == 1 or k % preview_every == 0 or k == steps
+        on_step(k, x[0].permute(1, 2, 0).float().cpu().numpy() if show else None, losses)
+        return stop.is_set()
+
+    return engine.stylize(content, painting, steps, settings, on_step=report)
+
+
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    """An RGB image in [0, 1] as JPEG bytes (for ``ipywidgets.Image``).
+
+    Args:
+        image: (H, W, 3) float RGB.
+        quality: JPEG quality.
+
+    Returns:
+        The encoded image.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format="jpeg", quality=quality)
+    return buffer.getvalue()
+
+
+def _figure_outputs(fig: plt.Figure) -> tuple[dict, ...]:
+    """A figure as the ``outputs`` of an ``Output`` widget (a PNG display item), then close the figure."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return ({"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}, "metadata": {}},)
+
+
+class StyleTransferPanel(ipywidgets.VBox):
+    """Photo and painting pickers, alpha/beta/steps sliders, Run/Stop, a progress bar and live images.
+
+    Children, in order: pickers, weights, steps with button and progress bar, status, the images (photo, the
+    painting as the engine uses it: scaled to cover the photo and centre-cropped, and the image being
+    optimised), and the ``Output`` that a click's final figure goes to.
+    """
+
+    def __init__(
+        self, size: int, device: str = "cpu", steps: int = 30, settings: engine.StyleSettings | None = None
+    ) -> None:
+        """Build the panel (nothing runs until a click or :meth:`run`).
+
+        Args:
+            size: longest side of the photo in pixels (small, so that a CPU answers in seconds).
+            device: torch device of the optimisation.
+            steps: the steps slider's start value.
+            settings: network, layers and the sliders' start alpha and beta (None: the engine's defaults).
+        """
+        base = settings or engine.DEFAULT_SETTINGS
+        self.settings = replace(base, device=device)
+        self.size = size
+        self.names = data.style_names()
+        self.photo = ipywidgets.Dropdown(
+            options=data.photo_names(), value=data.REPORT_EXAMPLES[0][0], description="photo"
+        )
+        self.painting = ipywidgets.Dropdown(
+            options=[(f"{number:02d} {name}", number) for number, name in self.names.items()],
+            value=data.REPORT_EXAMPLES[0][1],
+            description="style",
+        )
+        self.alpha = ipywidgets.FloatLogSlider(
+            value=float(base.alpha), base=10, min=-3, max=3, step=0.5, description="alpha"
+        )
+        self.beta = ipywidgets.FloatLogSlider(
+            value=float(base.beta), base=10, min=-9, max=-1, step=0.5, description="beta"
+        )
+        self.steps = ipywidgets.IntSlider(value=steps, min=1, max=max(200, steps), step=1, description="steps")
+        self.idle_label = f"Run ({size} px, {device}, {self.settings.source})"
+        self.button = ipywidgets.Button(description=self.idle_label, button_style="primary", icon="play")
+        self.progress = ipywidgets.IntProgress(value=0, min=0, max=steps, description="0 steps")
+        self.status = ipywidgets.HTML()
+        layout = ipywidgets.Layout(width=f"{2 * size}px")
+        self.photo_image = ipywidgets.Image(format="jpeg", layout=layout)
+        self.painting_image = ipywidgets.Image(format="jpeg", layout=layout)
+        self.preview = ipywidgets.Image(format="jpeg", layout=layout)
+        self.output = ipywidgets.Output()
+        self.previews = 0  # images shown while running (the last run)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.button.on_click(self.click)
+        self.photo.observe(self._show_inputs, names="value")
+        self.painting.observe(self._show_inputs, names="value")
+        super().__init__(
+            [
+                ipywidgets.HBox([self.photo, self.painting]),
+                ipywidgets.HBox([self.alpha, self.beta]),
+                ipywidgets.HBox([self.steps, self.button, self.progress]),
+                self.status,
+                ipywidgets.HBox([self.photo_image, self.painting_image, self.preview]),
+                self.output,
+            ]
+        )
+        self._show_inputs()
+
+    @property
+    def running(self) -> bool:
+        """Whether a run started by a click is under way."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The photo at the panel's size and the painting as the engine uses it (fitted to the photo)."""
+        content = data.load_photo(self.photo.value, self.size)
+        return content, style_image(self.painting.value, content.shape[:2])
+
+    def _show_inputs(self, _change: object = None) -> None:
+        content, painting = self._inputs()
+        self.photo_image.value = jpeg_bytes(content)
+        self.painting_image.value = jpeg_bytes(painting)
+        self.preview.value = jpeg_bytes(content)
+
+    def _stylize(self, live: bool) -> tuple[engine.StyleResult, plt.Figure]:
+        """One run with the current choices; ``live``: send preview images to the panel."""
+        content, painting = self._inputs()
+        settings = replace(self.settings, alpha=self.alpha.value, beta=self.beta.value)
+        steps = self.steps.value
+        self.progress.max, self.progress.value, self.progress.description = steps, 0, "0 steps"
+        self.previews = 0
+
+        def on_step(k: int, image: np.ndarray | None, losses: dict[str, float]) -> None:
+            self.progress.value, self.progress.description = k, f"{k} steps"
+            if live and image is not None:
+                self.preview.value = jpeg_bytes(image)
+                self.previews += 1
+
+        result = stylize_live(content, self.painting.value, steps, settings, on_step, self._stop)
+        stopped = " (stopped)" if result.steps < steps else ""
+        self.status.value = (
+            f"{result.steps} steps in {result.seconds:.1f} s{stopped}; final content loss "
+            f"{result.final['content']:.3g}, style loss {result.final['style']:.3g}"
+        )
+        label = f"{self.painting.value:02d} {self.names[self.painting.value]}"
+        fig = style_figures.show_style_triptychs([(content, painting, result.image, self.photo.value, label)])
+        return result, fig
+
+    def run(self) -> tuple[engine.StyleResult, plt.Figure]:
+        """What a click does, synchronously and without drawing into the ``Output`` (for headless runs).
+
+        Returns:
+            The result and its content | painting as used | stylised figure.
+
+        Raises:
+            RuntimeError: while a run started by a click is under way.
+        """
+        with self._lock:
+            if self.running:
+                raise RuntimeError("a run started by the panel's button is under way: stop it or wait for it")
+            self._stop.clear()
+        return self._stylize(live=False)
+
+    def click(self, _button: object = None) -> None:
+        """The button: start a run in a background thread, or, during a run, stop it at its next step.
+
+        Args:
+            _button: the clicked button (ipywidgets passes it).
+        """
+        with self._lock:
+            if self.running:
+                self._stop.set()
+                self.button.description, self.button.disabled = "Stopping", True
+                return
+            self._stop.clear()
+            self.button.description, self.button.button_style, self.button.icon = "Stop", "danger", "stop"
+            self._thread = threading.Thread(target=self._background, name="style-transfer-panel", daemon=True)
+            self._thread.start()
+
+    def _background(self) -> None:
+        try:
+            _result, fig = self._stylize(live=True)
+            self.output.outputs = _figure_outputs(fig)
+        except Exception as error:  # shown in the panel: a thread's exception would otherwise vanish
+            self.status.value = f"<b>run failed</b>: {type(error).__name__}: {error}"
+        finally:
+            self.button.description, self.button.button_style, self.button.icon = self.idle_label, "primary", "play"
+            self.button.disabled = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a run started by a click to end.
+
+        Args:
+            timeout: seconds to wait at most (None: until it ends).
+
+        Returns:
+            True if no run is under way afterwards.
+        """
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.running
+
 
 def style_transfer_panel(
-    size: int, device: str = "cpu", steps: int = 30
-) -> tuple[ipywidgets.VBox, Callable[[], tuple[engine.StyleResult, plt.Figure]]]:
-    """Sliders for alpha, beta (log scale) and steps, dropdowns for photo and painting, a Run button.
+    size: int, device: str = "cpu", steps: int = 30, settings: engine.StyleSettings | None = None
+) -> tuple[StyleTransferPanel, Callable[[], tuple[engine.StyleResult, plt.Figure]]]:
+    """The style-transfer panel (:class:`StyleTransferPanel`) and its headless ``run``.
 
-    Each run stylises the chosen photo with :func:`helpers.style.engine.stylize` and shows content, style and
-    result.
+    Each run stylises the chosen photo like :func:`helpers.style.engine.stylize` and shows content, the
+    painting as used, and the result.
 
     Args:
         size: longest side of the photo in pixels (small, so that a CPU answers in seconds).
         device: torch device of the optimisation.
         steps: the steps slider's start value.
+        settings: network, layers and the sliders' start alpha and beta (None: the engine's defaults).
 
     Returns:
-        ``(panel, run)``; ``run()`` does what a click does and returns the result and its triptych figure.
+        ``(panel, run)``; ``run()`` does what a click does, synchronously, and returns the result and its figure.
     """
-    paintings = data.style_names()
-    photo = ipywidgets.Dropdown(options=data.photo_names(), value=data.REPORT_EXAMPLES[0][0], description="photo")
-    painting = ipywidgets.Dropdown(
-        options=[(f"{number:02d} {name}", number) for number, name in paintings.items()],
-        value=data.REPORT_EXAMPLES[0][1],
-        description="style",
-    )
-    alpha = ipywidgets.FloatLogSlider(value=losses.DEFAULT_ALPHA, base=10, min=-3, max=3, step=0.5, description="alpha")
-    beta = ipywidgets.FloatLogSlider(value=losses.DEFAULT_BETA, base=10, min=-9, max=-1, step=0.5, description="beta")
-    n_steps = ipywidgets.IntSlider(value=steps, min=1, max=max(200, steps), step=1, description="steps")
-    button = ipywidgets.Button(description=f"Run ({size} px, {device})", button_style="primary")
-    status = ipywidgets.HTML()
-    output = ipywidgets.Output()
-
-    def run() -> tuple[engine.StyleResult, plt.Figure]:
-        content = data.load_photo(photo.value, size)
-        settings = engine.StyleSettings(alpha=alpha.value, beta=beta.value, device=device)
-        result = engine.stylize(content, painting.value, n_steps.value, settings)
-        status.value = (
-            f"{n_steps.value} steps in {result.seconds:.1f} s; final content loss {result.final['content']:.3g}, "
-            f"style loss {result.final['style']:.3g}"
-        )
-        style_image = data.load_style(painting.value, size)
-        label = f"{painting.value:02d} {paintings[painting.value]}"
-        fig = style_figures.show_style_triptychs([(content, style_image, result.image, photo.value, label)])
-        return result, fig
-
-    button.on_click(lambda _button: _show_in(output, run()[1]))
-    panel = ipywidgets.VBox(
-        [
-            ipywidgets.HBox([photo, painting]),
-            ipywidgets.HBox([alpha, beta]),
-            ipywidgets.HBox([n_steps, button]),
-            status,
-            output,
-        ]
-    )
-    return panel, run
+    panel = StyleTransferPanel(size, device, steps, settings)
+    return panel, panel.run
 
 
 def beta_panel(

@@ -1,0 +1,377 @@
+"""Chapter 01's comparison of the two offline networks: the HED VGG16 and the original ImageNet VGG19 (quantised).
+
+Three measurements, each on the same photos and paintings for both networks:
+
+* :func:`balanced_beta`: the style weight that gives a network the same balance of eq. 5 as a reference network.
+  The two networks' features differ in scale, and eq. 1 grows with the square of the feature scale while eq. 4
+  grows with its fourth power, so one beta cannot mean the same for both. With alpha kept, the balance is kept
+  when ``beta * L_style`` moves by the same factor as ``alpha * L_content``: ``beta_B = beta_A * k_content /
+  k_style``, where ``k`` are the geometric means over the pairs of the networks' loss ratios (content loss of the
+  painting against the photo, style loss of the photo against the painting: both what a run starts from).
+* :func:`compare_networks`: the same (photo, painting) pairs stylised by each network at its own alpha and beta
+  for the same steps: the style loss reached relative to the start, the content loss, seconds per step, images.
+* :func:`quantisation_effect`: what quantising every conv layer to 256 levels (as the VGG19 file is) changes,
+  measured on the network we have at full precision: the HED VGG16 against the same network quantised by
+  :func:`quantise` (1D k-means per layer, as the VGG19 file was made).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..paths import atomic_write_text
+from ..vgg import VGG16_BLOCKS, VGGFeatures, layer_names, read_hed_weights
+from .engine import StyleResult, StyleSettings, stylize
+from .images import as_batch, check_image, style_image
+from .objective import Targets, batch_targets, evaluate, get_model
+
+QUANTISATION_LEVELS = 256  # the VGG19 file's levels per layer
+KMEANS_ITERATIONS = 12
+SLOWDOWN_LIMIT = 1.5  # the default network may cost at most this many times the other's time per step
+
+Pair = tuple[str, int]  # (photo name, painting report number)
+
+
+def _geometric_mean(values: Sequence[float]) -> float:
+    return float(np.exp(np.mean(np.log(np.asarray(values, dtype=float)))))
+
+
+def _start_losses(model: VGGFeatures, content: np.ndarray, style: int, settings: StyleSettings) -> tuple[float, float]:
+    """``(L_content(p, a), L_style(a, p))``: the painting as used against the photo, and the photo's style loss."""
+    execution = replace(settings, precision="fp32", compile="off").execution("sequential")
+    device = execution.device
+    photo = as_batch([check_image(content, "content image")], device)
+    targets = batch_targets(model, photo, [style], settings.content_layers, settings.style_layers)
+    painting = as_batch([style_image(style, tuple(photo.shape[-2:]))], device)
+    with torch.no_grad():
+        content_loss = evaluate(model, painting, targets, 1.0, 1.0, settings.style_weights, execution)[0]
+        style_loss = evaluate(model, photo, targets, 1.0, 1.0, settings.style_weights, execution)[1]
+    return float(content_loss[0]), float(style_loss[0])
+
+
+def balanced_beta(
+    reference: StyleSettings, source: str, contents: Mapping[str, np.ndarray], pairs: Sequence[Pair]
+) -> dict:
+    """The beta that gives ``source`` the balance of eq. 5 that ``reference`` has (alpha kept).
+
+    Args:
+        reference: the reference network's settings (its ``source``, alpha, beta and layers).
+        source: the other network (:data:`helpers.vgg.SOURCES`).
+        contents: photos by name, RGB in [0, 1].
+        pairs: (photo, painting) pairs to measure on.
+
+    Returns:
+        JSON-ready ``{"reference", "source", "alpha", "reference_beta", "beta", "content_scale", "style_scale",
+        "pairs"}``: ``content_scale`` and ``style_scale`` are the geometric-mean loss ratios source/reference.
+
+    Raises:
+        ValueError: for no pairs, or a reference with one alpha/beta per pair.
+    """
+    if not pairs:
+        raise ValueError("balanced_beta needs at least one (photo, painting) pair")
+    if isinstance(reference.alpha, tuple) or isinstance(reference.beta, tuple):
+        raise ValueError("balanced_beta needs a reference with one alpha and one beta")
+    losses = {}
+    for name in (reference.source, source):
+        model = get_model(name, reference.pooling, reference.device)
+        losses[name] = [_start_losses(model, contents[photo], number, reference) for photo, number in pairs]
+    content_scale = _geometric_mean([b[0] / a[0] for a, b in zip(losses[reference.source], losses[source])])
+    style_scale = _geometric_mean([b[1] / a[1] for a, b in zip(losses[reference.source], losses[source])])
+    return {
+        "reference": reference.source,
+        "source": source,
+        "alpha": reference.alpha,
+        "reference_beta": reference.beta,
+        "beta": reference.beta * content_scale / style_scale,
+        "content_scale": content_scale,
+        "style_scale": style_scale,
+        "pairs": [list(pair) for pair in pairs],
+    }
+
+
+@dataclass
+class NetworkComparison:
+    """Both networks' runs on the same pairs.
+
+    Attributes:
+        record: JSON-ready numbers (see :func:`compare_networks`).
+        results: ``{network: {pair: StyleResult}}``.
+        pairs: the (photo, painting) pairs, in order.
+    """
+
+    record: dict
+    results: dict[str, dict[Pair, StyleResult]] = field(default_factory=dict)
+    pairs: list[Pair] = field(default_factory=list)
+
+    def relative_style(self, network: str) -> dict[Pair, np.ndarray]:
+        """Per pair, the style loss per step divided by its value at the start (the photo).
+
+        Args:
+            network: a compared network.
+
+        Returns:
+            ``{pair: (steps,) array}``.
+        """
+        return {pair: r.history["style"] / r.history["style"][0] for pair, r in self.results[network].items()}
+
+
+def _run_record(result: StyleResult, painting_content: float) -> dict:
+    start = float(result.history["style"][0])
+    return {
+        "style_start": start,
+        "style_final": result.final["style"],
+        "style_relative": result.final["style"] / start,
+        "content_final": result.final["content"],
+        "content_departure": result.final["content"] / painting_content,
+        "seconds": result.seconds,
+        "seconds_per_step": result.seconds / result.steps,
+    }
+
+
+def _check_reused(result: StyleResult, settings: StyleSettings, steps: int, network: str, pair: Pair) -> None:
+    """A reused result must come from the same network, weights and steps."""
+    record = result.settings
+    same = (record["vgg"], record["alpha"], record["beta"], record["steps"]) == (
+        settings.source,
+        settings.alpha,
+        settings.beta,
+        steps,
+    )
+    if not same:
+        raise ValueError(
+            f"reused result for {network} {pair} ran {record['vgg']}, alpha {record['alpha']}, beta {record['beta']}, "
+            f"{record['steps']} steps, not {settings.source}, {settings.alpha}, {settings.beta}, {steps}: "
+            "pass results of the compared settings or none"
+        )
+
+
+def compare_networks(
+    contents: Mapping[str, np.ndarray],
+    pairs: Sequence[Pair],
+    steps: int,
+    settings: Mapping[str, StyleSettings],
+    reuse: Mapping[str, Mapping[Pair, StyleResult]] | None = None,
+    *,
+    progress: bool = True,
+    timing_steps: int = 5,
+    timing_rounds: int = 3,
+) -> NetworkComparison:
+    """Stylise the same pairs with each network at its own alpha and beta, for the same steps.
+
+    Args:
+        contents: photos by name, RGB in [0, 1] (all at one size).
+        pairs: (photo, painting) pairs.
+        steps: function evaluations per image.
+        settings: ``{network label: its settings}``, e.g. ``{"hed": ..., "vgg19": ...}``.
+        reuse: results already computed with those settings, ``{label: {pair: result}}`` (checked).
+        progress: show a progress bar per run.
+        timing_steps: steps of each timed run (:func:`seconds_per_step`, on the first pair).
+        timing_rounds: timed runs per network.
+
+    Returns:
+        The :class:`NetworkComparison`; its ``record`` holds, per network, alpha, beta, per-pair runs (style loss
+        at the start and reached, reached relative to start, content loss, its departure: the content loss over
+        that of the painting itself against the photo, seconds and seconds per step of the run, a first run
+        including the model's loading), the geometric means of the relative style loss and of the departure,
+        and the seconds per step of :func:`seconds_per_step` (warm, the networks in turns).
+
+    Raises:
+        ValueError: for no pairs, or a reused result of other settings.
+    """
+    if not pairs:
+        raise ValueError("compare_networks needs at least one (photo, painting) pair")
+    reuse = reuse or {}
+    results: dict[str, dict[Pair, StyleResult]] = {}
+    record: dict = {"steps": int(steps), "pairs": [list(pair) for pair in pairs], "networks": {}}
+    for label, network_settings in settings.items():
+        results[label] = {}
+        for pair in pairs:
+            known = reuse.get(label, {}).get(pair)
+            if known is not None:
+                _check_reused(known, network_settings, steps, label, pair)
+            results[label][pair] = known or stylize(
+                contents[pair[0]], pair[1], steps, network_settings, progress=progress
+            )
+        model = get_model(network_settings.source, network_settings.pooling, network_settings.device)
+        painting_content = [_start_losses(model, contents[p], n, network_settings)[0] for p, n in pairs]
+        runs = [_run_record(results[label][pair], c) for pair, c in zip(pairs, painting_content)]
+        record["networks"][label] = {
+            "source": network_settings.source,
+            "alpha": network_settings.alpha,
+            "beta": network_settings.beta,
+            "runs": runs,
+            "style_relative_geomean": _geometric_mean([run["style_relative"] for run in runs]),
+            "content_departure_geomean": _geometric_mean([run["content_departure"] for run in runs]),
+            "shape": list(next(iter(results[label].values())).image.shape[:2]),
+        }
+    timing = seconds_per_step(contents[pairs[0][0]], pairs[0][1], settings, timing_steps, timing_rounds)
+    for label, seconds in timing.items():
+        record["networks"][label]["seconds_per_step_median"] = seconds
+    record["timing"] = {"pair": list(pairs[0]), "steps": timing_steps, "rounds": timing_rounds}
+    return NetworkComparison(record, results, list(pairs))
+
+
+def seconds_per_step(
+    content: np.ndarray, painting: int, settings: Mapping[str, StyleSettings], steps: int = 5, rounds: int = 3
+) -> dict[str, float]:
+    """Seconds per step of each network, warm (the model loaded, one run first) and in alternating rounds.
+
+    The networks take turns, so that both see the same load on a shared machine; the median over the rounds is
+    kept.
+
+    Args:
+        content: the photo, RGB in [0, 1].
+        painting: the painting's report number.
+        settings: ``{network label: its settings}``.
+        steps: function evaluations per timed run.
+        rounds: timed runs per network.
+
+    Returns:
+        ``{network label: median seconds per step}``.
+    """
+    for network_settings in settings.values():
+        stylize(content, painting, 1, network_settings)  # loads the model, warms the kernels
+    times: dict[str, list[float]] = {label: [] for label in settings}
+    for _ in range(rounds):
+        for label, network_settings in settings.items():
+            times[label].append(stylize(content, painting, steps, network_settings).seconds / steps)
+    return {label: float(np.median(values)) for label, values in times.items()}
+
+
+def choose_default(record: dict, candidate: str = "vgg19", incumbent: str = "hed") -> dict:
+    """The series' default network by a rule fixed before the numbers were seen.
+
+    The candidate (the original VGG19, the network of Gatys et al.) replaces the incumbent (HED's VGG16) if, at
+    balanced weights, its geometric-mean style loss reached relative to the start is no worse than the
+    incumbent's and it costs at most :data:`SLOWDOWN_LIMIT` times the incumbent's median seconds per step.
+
+    Args:
+        record: :func:`compare_networks`' ``record``.
+        candidate: the challenging network's label.
+        incumbent: the current default's label.
+
+    Returns:
+        JSON-ready ``{"network", "reason", "style_relative", "seconds_per_step", "slowdown"}``.
+    """
+    nets = record["networks"]
+    style = {net: nets[net]["style_relative_geomean"] for net in (candidate, incumbent)}
+    speed = {net: nets[net]["seconds_per_step_median"] for net in (candidate, incumbent)}
+    slowdown = speed[candidate] / speed[incumbent]
+    style_ok, speed_ok = style[candidate] <= style[incumbent], slowdown <= SLOWDOWN_LIMIT
+    reason = (
+        f"{candidate} reaches {style[candidate]:.3g} x its start style loss against {style[incumbent]:.3g} for "
+        f"{incumbent} ({'no worse' if style_ok else 'worse'}), at {slowdown:.2f} x the time per step "
+        f"({'within' if speed_ok else 'beyond'} the limit of {SLOWDOWN_LIMIT:g})"
+    )
+    return {
+        "network": candidate if style_ok and speed_ok else incumbent,
+        "reason": reason,
+        "style_relative": style,
+        "seconds_per_step": speed,
+        "slowdown": slowdown,
+    }
+
+
+def quantise(weights: np.ndarray, levels: int = QUANTISATION_LEVELS) -> np.ndarray:
+    """A tensor with its values replaced by the nearest of ``levels`` centroids (1D k-means).
+
+    The centroids start where a least-squares quantiser puts them (density of centroids proportional to the cube
+    root of the weights' density, from a histogram), since VGG kernels are heavy-tailed (largest weights 30-50
+    standard deviations out); a few k-means (Lloyd) iterations then refine them.
+
+    Args:
+        weights: any float array.
+        levels: number of distinct values afterwards (at most).
+
+    Returns:
+        The quantised array, float32, same shape.
+    """
+    flat = np.asarray(weights, dtype=np.float64).ravel()
+    counts, edges = np.histogram(flat, bins=16 * levels)
+    density = np.cumsum(counts ** (1 / 3))
+    centroids = np.unique(np.interp((np.arange(levels) + 0.5) / levels, density / density[-1], edges[1:]))
+    for _ in range(KMEANS_ITERATIONS):
+        index = np.searchsorted((centroids[1:] + centroids[:-1]) / 2, flat)
+        counts = np.bincount(index, minlength=len(centroids))
+        sums = np.bincount(index, weights=flat, minlength=len(centroids))
+        centroids = np.where(counts > 0, sums / np.maximum(counts, 1), centroids)
+    index = np.searchsorted((centroids[1:] + centroids[:-1]) / 2, flat)
+    return centroids[index].reshape(np.shape(weights)).astype(np.float32)
+
+
+def quantisation_effect(contents: Mapping[str, np.ndarray], pairs: Sequence[Pair], settings: StyleSettings) -> dict:
+    """What 256-level quantisation of every conv kernel changes, on the HED VGG16 (full precision vs quantised).
+
+    Per pair: the relative change of the start losses (:func:`balanced_beta`'s ``L_content(p, a)`` and
+    ``L_style(a, p)``) and the cosine between the two networks' gradients of eq. 5 at the start (the photo
+    moved one L-BFGS-sized step towards the painting, so that the content term is not 0).
+
+    Args:
+        contents: photos by name, RGB in [0, 1].
+        pairs: (photo, painting) pairs.
+        settings: alpha, beta, layers and device (``source`` is ignored: HED is used).
+
+    Returns:
+        JSON-ready ``{"levels", "weight_error_relative", "pairs": [{"content_change", "style_change",
+        "gradient_cosine"}], "style_change_max", "content_change_max", "gradient_cosine_min"}``;
+        ``weight_error_relative`` is the largest per-layer RMS weight error over that layer's RMS weight, over
+        the conv layers up to the deepest one the losses use (only those are quantised).
+    """
+    full = read_hed_weights()
+    names = layer_names(VGG16_BLOCKS)
+    deepest = max(names.index(layer) for layer in (*settings.content_layers, *settings.style_layers))
+    conv = [f"{name}.weight" for name in names[: deepest + 1] if name.startswith("conv")]  # the layers used
+    quantised = {key: quantise(value) if key in conv else value for key, value in full.items()}
+    weight_error = max(
+        float(np.sqrt(np.mean((quantised[key] - full[key]) ** 2)) / np.sqrt(np.mean(full[key] ** 2))) for key in conv
+    )
+    settings = replace(settings, source="hed", precision="fp32", compile="off", channels_last=False)
+    execution = settings.execution("sequential")
+    device = execution.device
+    models = {
+        "full": VGGFeatures("hed", settings.pooling, weights=full).to(device),
+        "quantised": VGGFeatures("hed", settings.pooling, weights=quantised).to(device),
+    }
+    rows = []
+    for photo, number in pairs:
+        start = {name: _start_losses(model, contents[photo], number, settings) for name, model in models.items()}
+        p = as_batch([check_image(contents[photo], "content image")], device)
+        a = as_batch([style_image(number, tuple(p.shape[-2:]))], device)
+        x = (0.9 * p + 0.1 * a).requires_grad_(True)
+        gradients = []
+        for model in models.values():
+            targets: Targets = batch_targets(model, p, [number], settings.content_layers, settings.style_layers)
+            total = evaluate(model, x, targets, settings.alpha, settings.beta, settings.style_weights, execution)[2]
+            gradients.append(torch.autograd.grad(total.sum(), x)[0].flatten())
+        rows.append(
+            {
+                "pair": [photo, number],
+                "content_change": start["quantised"][0] / start["full"][0] - 1,
+                "style_change": start["quantised"][1] / start["full"][1] - 1,
+                "gradient_cosine": float(torch.nn.functional.cosine_similarity(*gradients, dim=0)),
+            }
+        )
+    return {
+        "levels": QUANTISATION_LEVELS,
+        "weight_error_relative": weight_error,
+        "pairs": rows,
+        "style_change_max": max(abs(row["style_change"]) for row in rows),
+        "content_change_max": max(abs(row["content_change"]) for row in rows),
+        "gradient_cosine_min": min(row["gradient_cosine"] for row in rows),
+    }
+
+
+def write_comparison(record: dict, path: Path) -> None:
+    """Write the comparison's numbers as JSON (atomically).
+
+    Args:
+        record: JSON-ready numbers.
+        path: the file.
+    """
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
