@@ -13,12 +13,11 @@ registry by ``make book``), so the book shows its maths and widgets with no netw
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
-from helpers.chapters import format_seconds, run_table
+from helpers.chapters import results_list, run_table
 from helpers.paths import RESULTS, ROOT
 
 BOOK = Path(__file__).resolve().parent
@@ -26,7 +25,6 @@ CHAPTERS = (ROOT / os.environ.get("NSEM_BOOK_CHAPTERS", "notebooks")).resolve() 
 STAGED = BOOK / "chapters"
 GENERATED = BOOK / "_generated"
 VENDOR = BOOK / "_vendor"
-BENCHMARK = "style_benchmark"  # results/style_benchmark*.json: `make benchmark` (or the script with --out)
 
 
 def stage_chapters(source: Path, target: Path) -> list[Path]:
@@ -48,49 +46,6 @@ def stage_chapters(source: Path, target: Path) -> list[Path]:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     return [Path(shutil.copy2(chapter, target / chapter.name)) for chapter in chapters]
-
-
-def writer_of(name: str) -> str:
-    """What writes a results file: the chapter whose source names it, or the benchmark.
-
-    Args:
-        name: the file's name, e.g. ``segmentation_baseline.json``.
-
-    Returns:
-        E.g. ``"chapter 05"``; empty when no chapter names the file.
-    """
-    if name.startswith(BENCHMARK):
-        return "`make benchmark` (`benchmarks/style_benchmark.py`)"
-    for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
-        if name in source.read_text():
-            return f"chapter {source.name[:2]}"
-    return ""
-
-
-def results_list(folder: Path) -> str:
-    """A Markdown list of the results files: what wrote each, in which profile, with which command.
-
-    Args:
-        folder: the results folder.
-
-    Returns:
-        One bullet per file.
-    """
-    lines = []
-    for path in sorted(folder.glob("*.json")) + sorted(folder.glob("*.csv")):
-        parts = [f"written by {writer_of(path.name) or 'a run'}"]
-        if path.suffix == ".json":
-            record = json.loads(path.read_text())
-            recorded = record.get("profile") or {}
-            profile = recorded.get("profile") or recorded.get("name") if isinstance(recorded, dict) else recorded
-            if profile:
-                parts.append(f"profile `{profile}`")
-            if "command" in record:
-                parts.append(f"measured on {record['device_name']}, {record['date']}: `{record['command']}`")
-            elif "seconds" in record:
-                parts.append(f"{format_seconds(record['seconds'])} of experiment units")
-        lines.append(f"* `results/{path.name}`: {'; '.join(parts)}")
-    return "\n".join(lines)
 
 
 staged = stage_chapters(CHAPTERS, STAGED)

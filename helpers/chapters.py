@@ -14,6 +14,7 @@ in the same environment and right after the run, so they are the run's own.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from .config import Config, select
-from .paths import ROOT
+from .paths import RESULTS, ROOT
 
 STAMP_TAG = "run-stamp"
 INJECTED_TAG = "injected-parameters"  # papermill's cell with the parameters of a run
@@ -233,6 +234,67 @@ def run_table(paths: Sequence[Path]) -> str:
             f"{format_seconds(record.seconds)} | `{commit}` |"
         )
     lines.append(f"| **all** | | | | **{format_seconds(total)}** | |")
+    return "\n".join(lines)
+
+
+def writer_of(name: str, root: Path = ROOT) -> str:
+    """What writes a results file: the benchmark script named like it, else the chapter whose source names it.
+
+    Args:
+        name: the file's name, e.g. ``segmentation_baseline.json`` or ``style_benchmark_cpu128.json``.
+        root: the repository (its ``benchmarks/`` and ``notebooks/``).
+
+    Returns:
+        E.g. ``"`benchmarks/style_benchmark.py`"`` or ``"chapter 05"``; empty when nothing names the file.
+    """
+    stem = name.split(".")[0]
+    for script in sorted((root / "benchmarks").glob("*.py")):
+        if stem == script.stem or stem.startswith(f"{script.stem}_"):
+            return f"`benchmarks/{script.name}`"
+    for source in sorted((root / "notebooks").glob("[0-9][0-9]_*.py")):
+        if name in source.read_text():
+            return f"chapter {source.name[:2]}"
+    return ""
+
+
+def _measured_on(record: dict) -> str:
+    """Where and when a benchmark record says it was measured (what it holds of device, machine and date)."""
+    machine = record.get("machine")
+    where = record.get("device_name") or (machine.get("cpu") if isinstance(machine, dict) else None)
+    parts = [f"measured on {where}" if where else "measured", record.get("date")]
+    return ", ".join(part for part in parts if part)
+
+
+def results_list(folder: Path = RESULTS, root: Path = ROOT) -> str:
+    """A Markdown list of the results files: what wrote each, in which profile, with which command.
+
+    Args:
+        folder: the results folder.
+        root: the repository (to find each file's writer).
+
+    Returns:
+        One bullet per ``.json`` and ``.csv`` file.
+
+    Raises:
+        ValueError: naming a ``.json`` file that is not valid JSON.
+    """
+    lines = []
+    for path in sorted(folder.glob("*.json")) + sorted(folder.glob("*.csv")):
+        parts = [f"written by {writer_of(path.name, root) or 'a run'}"]
+        if path.suffix == ".json":
+            try:
+                record = json.loads(path.read_text())
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path} is not valid JSON ({error}): rerun what writes it") from error
+            recorded = record.get("profile")
+            profile = (recorded.get("profile") or recorded.get("name")) if isinstance(recorded, dict) else recorded
+            if profile:
+                parts.append(f"profile `{profile}`")
+            if "command" in record:
+                parts.append(f"{_measured_on(record)}: `{record['command']}`")
+            elif isinstance(record.get("seconds"), int | float):
+                parts.append(f"{format_seconds(record['seconds'])} of experiment units")
+        lines.append(f"* `results/{path.name}`: {'; '.join(parts)}")
     return "\n".join(lines)
 
 

@@ -172,7 +172,7 @@ for name, benchmark in readers.read_benchmarks().items():
 # is a criterion that the tutorial loop cannot meet against *itself*. Our criterion instead: over at least 12 pairs,
 # the batched engine passes if its median |ln(final-loss ratio)| against the reference is no larger than the
 # reference's own against the perturbed rerun (*within the noise floor*), and its geometric-mean ratio is at most
-# 1.02 (below 1 = lower losses); each measurement's line above says PASSED, FAILED or "not judged" (too few pairs).
+# `1.02` (`readers.MAX_GEOMETRIC_MEAN`; below 1 = lower losses); each measurement's line above says PASSED, FAILED or "not judged" (too few pairs).
 # Is an image's result independent of the others in its batch? The optimiser never mixes images; the batched VGG pass
 # sums in another order, which changes a gradient by about as much as the $10^{-6}$ perturbation does, and the chaos
 # grows that like any rounding (`batch_independence` in the JSON: each pair rerun alone).

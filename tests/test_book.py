@@ -157,3 +157,27 @@ def test_code_commit_ignores_a_runs_own_outputs_but_not_changed_sources(tmp_path
     assert not code_commit(tmp_path).endswith("+ local changes")
     (tmp_path / "helpers/d.py").write_text("1")
     assert code_commit(tmp_path).endswith("+ local changes")
+
+
+def test_results_list_describes_every_committed_result():
+    """The book's results page is built from every file in results/, whatever fields each record holds."""
+    listing = chapters.results_list()
+    committed = sorted(path.name for path in (ROOT / "results").iterdir() if path.suffix in (".json", ".csv"))
+    assert [re.match(r"\* `results/([^`]+)`", line).group(1) for line in listing.splitlines()] == sorted(
+        committed, key=lambda name: (name.endswith(".csv"), name)
+    )
+    assert "written by `benchmarks/style_benchmark.py`" in listing
+
+
+def test_results_list_takes_records_without_device_or_date(tmp_path: Path):
+    """A benchmark record may hold a command without device name or date (chapter06_cost.json has a machine)."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "a.json").write_text('{"command": "python x.py", "machine": {"cpu": "Some CPU"}}')
+    (folder / "b.json").write_text('{"command": "python y.py", "profile": "ci"}')
+    listing = chapters.results_list(folder, root=tmp_path)
+    assert "* `results/a.json`: written by a run; measured on Some CPU: `python x.py`" in listing
+    assert "* `results/b.json`: written by a run; profile `ci`; measured: `python y.py`" in listing
+    (folder / "c.json").write_text("{not json")
+    with pytest.raises(ValueError, match="c.json is not valid JSON"):
+        chapters.results_list(folder, root=tmp_path)
