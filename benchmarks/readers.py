@@ -6,6 +6,11 @@ pairs at the report's settings, the batched engine passes if its median |ln(fina
 one-image loop is no larger than the one-image loop's own against a rerun on 1e-6-perturbed input (the noise
 floor), and the geometric mean of its ratios is at most :data:`MAX_GEOMETRIC_MEAN` (it does not end higher on
 average by more than 2 %).
+
+Both samples of |ln ratio| come from chaotic runs, so a comparison of two medians over a dozen pairs can go either
+way by chance. Beside the verdict (which it does not change), each comparison with the noise floor therefore
+carries a paired bootstrap interval of the difference of the medians (:func:`noise_floor_comparison`): an
+interval that includes 0 says the measurement cannot tell the batched engine's spread from the floor's.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ BENCHMARK_FILE = "style_benchmark.json"
 MIN_PAIRS = 12  # pairs the quality criterion needs before it judges
 MAX_GEOMETRIC_MEAN = 1.02  # of the batched / one-image final-loss ratios
 SMALLEST_RATIO = 1e-12  # ratios read back rounded to 0 (a reference run that blew up) count as this
+BOOTSTRAP_RESAMPLES = 10_000  # resamples of the pairs for the interval of the difference of medians
+BOOTSTRAP_SEED = 0
 CRITERION_RULE = (
     f"passed: over >= {MIN_PAIRS} pairs, the batched engine's median |ln(final-loss ratio to the one-image loop)| "
     "is no larger than the one-image loop's own median |ln ratio| against a rerun on 1e-6-perturbed input (the "
@@ -71,6 +78,45 @@ def _abs_log(ratios: Sequence[float]) -> np.ndarray:
     return np.abs(np.log(np.maximum(np.asarray(ratios, dtype=float), SMALLEST_RATIO)))
 
 
+def noise_floor_comparison(
+    abs_log_ratios: Sequence[float],
+    floor_abs_log_ratios: Sequence[float],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict:
+    """How surely a median |ln ratio| differs from the noise floor's: a paired bootstrap of the difference.
+
+    The pairs are resampled with replacement (both values of a pair together); each resample gives
+    ``median(abs_log_ratios) - median(floor_abs_log_ratios)``, and the interval holds the central 95 % of them.
+
+    Args:
+        abs_log_ratios: per pair, the |ln final-loss ratio| under test.
+        floor_abs_log_ratios: per pair (the same pairs), the one-image loop's |ln ratio| against its perturbed rerun.
+        resamples: bootstrap resamples.
+        seed: of the resampling (the same numbers give the same interval).
+
+    Returns:
+        JSON-ready: ``abs_log_ratio_median_difference``, ``..._interval_95`` ([low, high]),
+        ``distinguishable_from_noise_floor`` (the interval excludes 0), ``bootstrap_resamples`` and ``bootstrap_seed``.
+
+    Raises:
+        ValueError: if the two lists differ in length or are empty.
+    """
+    values, floor = np.asarray(abs_log_ratios, dtype=float), np.asarray(floor_abs_log_ratios, dtype=float)
+    if values.shape != floor.shape or not values.size:
+        raise ValueError(f"need one noise-floor value per pair, got {values.size} and {floor.size}")
+    picks = np.random.default_rng(seed).integers(0, values.size, size=(resamples, values.size))
+    differences = np.median(values[picks], axis=1) - np.median(floor[picks], axis=1)
+    low, high = (float(v) for v in np.quantile(differences, [0.025, 0.975]))
+    return {
+        "abs_log_ratio_median_difference": round(float(np.median(values) - np.median(floor)), 5),
+        "abs_log_ratio_median_difference_interval_95": [round(low, 5), round(high, 5)],
+        "distinguishable_from_noise_floor": not low <= 0 <= high,
+        "bootstrap_resamples": resamples,
+        "bootstrap_seed": seed,
+    }
+
+
 def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[float]) -> dict:
     """The quality criterion of the batched engine (:data:`CRITERION_RULE`) and the numbers it rests on.
 
@@ -80,7 +126,8 @@ def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[fl
 
     Returns:
         JSON-ready: ``pairs``, ``enough_pairs``, both runs' |ln ratio| per pair and their medians, the
-        geometric-mean ratio, the thresholds and ``passed`` (False also when there are too few pairs).
+        geometric-mean ratio, the thresholds, ``passed`` (False also when there are too few pairs) and, which
+        ``passed`` ignores, :func:`noise_floor_comparison`'s interval of the difference of the medians.
 
     Raises:
         ValueError: if the two lists differ in length or are empty.
@@ -106,6 +153,7 @@ def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[fl
         "max_loss_ratio_geometric_mean": MAX_GEOMETRIC_MEAN,
         "within_noise_floor": median <= floor_median,
         "passed": bool(enough and median <= floor_median and geometric_mean <= MAX_GEOMETRIC_MEAN),
+        **noise_floor_comparison(batched, floor),
     }
 
 
@@ -117,14 +165,87 @@ def criterion_of(result: dict, precision: str) -> dict | None:
         precision: which batched run (``"fp32"``, ``"bf16"``).
 
     Returns:
-        :func:`quality_criterion`'s dict, or None for a result without a noise-floor run.
+        :func:`quality_criterion`'s dict (a written one without the interval gets it from its per-pair values),
+        or None for a result without a noise-floor run.
     """
     entry, floor = result["batched"][precision], result.get("sequential_noise_floor")
     if "criterion" in entry:
-        return entry["criterion"]
+        criterion = entry["criterion"]
+        if "distinguishable_from_noise_floor" in criterion:
+            return criterion
+        comparison = noise_floor_comparison(
+            criterion["batched_abs_log_ratio_per_pair"], criterion["noise_floor_abs_log_ratio_per_pair"]
+        )
+        return {**criterion, **comparison}
     if not floor:
         return None
     return quality_criterion(entry["per_image_loss_ratio"], floor["per_image_loss_ratio"])
+
+
+def batch_independence(
+    precision: str, batch: int, ratios: Sequence[float], floor_ratios: Sequence[float] | None = None
+) -> dict:
+    """The ``batch_independence`` block of a result: each pair in the batch against the same pair run alone.
+
+    Args:
+        precision: the batched run's precision (``"fp32"``, ``"bf16"``).
+        batch: its batch size.
+        ratios: per pair, final loss in the batch / final loss alone (batch of 1), both by the batched engine.
+        floor_ratios: per pair, the one-image loop's final loss on 1e-6-perturbed input / on the input, or None
+            without a noise-floor run.
+
+    Returns:
+        JSON-ready: the ratios, their |ln| per pair and median, a note and, with ``floor_ratios``, the noise
+        floor's median, ``within_noise_floor`` and :func:`noise_floor_comparison`'s interval.
+    """
+    spread = _abs_log(ratios)
+    block = {
+        "precision": precision,
+        "batch": batch,
+        "per_image_loss_ratio": [round(float(r), 5) for r in ratios],
+        "abs_log_ratio_per_pair": [round(float(v), 5) for v in spread],
+        "abs_log_ratio_median": round(float(np.median(spread)), 5),
+        "note": "final loss of each pair in the batch / the same pair run alone (batch of 1) by the batched "
+        "engine: the batch changes only the VGG pass's rounding, which the chaotic L-BFGS amplifies",
+    }
+    if floor_ratios is None:
+        return block
+    floor = _abs_log(floor_ratios)
+    return {
+        **block,
+        "noise_floor_abs_log_ratio_median": round(float(np.median(floor)), 5),
+        "within_noise_floor": bool(np.median(spread) <= np.median(floor)),
+        **noise_floor_comparison(spread, floor),
+    }
+
+
+def independence_of(result: dict) -> dict | None:
+    """The ``batch_independence`` block of a result: as written, with the interval computed if it lacks it.
+
+    Args:
+        result: one benchmark result.
+
+    Returns:
+        :func:`batch_independence`'s dict, or None for a result without one.
+    """
+    independence, floor = result.get("batch_independence"), result.get("sequential_noise_floor")
+    if not independence or not floor or "distinguishable_from_noise_floor" in independence:
+        return independence
+    comparison = noise_floor_comparison(independence["abs_log_ratio_per_pair"], _abs_log(floor["per_image_loss_ratio"]))
+    return {**independence, **comparison}
+
+
+def _against_floor(comparison: dict, pairs: int) -> str:
+    """The difference from the noise floor and its interval, in words."""
+    low, high = comparison["abs_log_ratio_median_difference_interval_95"]
+    difference = comparison["abs_log_ratio_median_difference"]
+    if comparison["distinguishable_from_noise_floor"]:
+        meaning = f"distinguishable from the floor, {'above' if low > 0 else 'below'} it"
+    else:
+        meaning = "not distinguishable from the floor"
+    return (
+        f"difference {difference:+.3f}, 95 % bootstrap interval over {pairs} pairs [{low:+.3f}, {high:+.3f}]: {meaning}"
+    )
 
 
 def criterion_line(name: str, criterion: dict) -> str:
@@ -132,23 +253,22 @@ def criterion_line(name: str, criterion: dict) -> str:
 
     Args:
         name: what was judged, e.g. ``"batched fp32"``.
-        criterion: :func:`quality_criterion`'s dict.
+        criterion: :func:`quality_criterion`'s dict (as :func:`criterion_of` returns it).
 
     Returns:
-        The line.
+        The line, e.g. ``"...: FAILED: median |ln r| 0.096 vs noise floor 0.069 (difference +0.027, 95 % bootstrap
+        interval ...: not distinguishable from the floor), geometric-mean loss ratio 0.894 (at most 1.02)"``.
     """
-    numbers = (
-        f"median |ln(final-loss ratio)| {criterion['batched_abs_log_ratio_median']:.3f} against the one-image "
-        f"loop's own noise floor {criterion['noise_floor_abs_log_ratio_median']:.3f} "
-        f"({'within' if criterion['within_noise_floor'] else 'above'} it), geometric-mean loss ratio "
-        f"{criterion['loss_ratio_geometric_mean']:.3f} (at most {criterion['max_loss_ratio_geometric_mean']})"
+    if criterion["enough_pairs"]:
+        verdict = "PASSED" if criterion["passed"] else "FAILED"
+    else:
+        verdict = f"not judged ({criterion['pairs']} pairs < {criterion['min_pairs']})"
+    return (
+        f"{name}: {verdict}: median |ln r| {criterion['batched_abs_log_ratio_median']:.3f} vs noise floor "
+        f"{criterion['noise_floor_abs_log_ratio_median']:.3f} ({_against_floor(criterion, criterion['pairs'])}), "
+        f"geometric-mean loss ratio {criterion['loss_ratio_geometric_mean']:.3f} "
+        f"(at most {criterion['max_loss_ratio_geometric_mean']})"
     )
-    if not criterion["enough_pairs"]:
-        return (
-            f"{name}: {numbers}; not judged: {criterion['pairs']} pairs, the criterion needs at least "
-            f"{criterion['min_pairs']}"
-        )
-    return f"{name}: {numbers} over {criterion['pairs']} pairs -> {'PASSED' if criterion['passed'] else 'FAILED'}"
 
 
 def benchmark_lines(result: dict) -> list[str]:
@@ -182,16 +302,17 @@ def benchmark_lines(result: dict) -> list[str]:
         )
         for precision in result["batched"]:
             lines.append(criterion_line(f"quality criterion, batched {precision}", criterion_of(result, precision)))
-    independence = result.get("batch_independence")
+    independence = independence_of(result)
     if independence:
         line = (
             f"batch independence ({independence['precision']}): each pair in the batch of {independence['batch']} "
-            f"vs alone, median |ln(final-loss ratio)| {independence['abs_log_ratio_median']:.3f}"
+            f"vs alone, median |ln r| {independence['abs_log_ratio_median']:.3f}"
         )
-        if "within_noise_floor" in independence:
+        if "distinguishable_from_noise_floor" in independence:
+            pairs = len(independence["abs_log_ratio_per_pair"])
             line += (
-                f", the one-image loop's noise floor {independence['noise_floor_abs_log_ratio_median']:.3f} "
-                f"({'within' if independence['within_noise_floor'] else 'above'} it)"
+                f" vs noise floor {independence['noise_floor_abs_log_ratio_median']:.3f} "
+                f"({_against_floor(independence, pairs)})"
             )
         lines.append(line)
     return lines

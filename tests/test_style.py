@@ -255,7 +255,9 @@ def test_benchmark_measures_both_engines_and_the_noise_floor(tmp_path):
     assert len(independence["per_image_loss_ratio"]) == 2 and independence["batch"] == 2
     lines = readers.benchmark_lines(saved)
     assert any("noise floor" in line for line in lines) and "32 px" in lines[0]
-    assert any("not judged: 2 pairs" in line for line in lines) and any("batch independence" in line for line in lines)
+    assert any("not judged (2 pairs < 12)" in line for line in lines)
+    assert any(line.startswith("batch independence") and "bootstrap interval" in line for line in lines)
+    assert "distinguishable_from_noise_floor" in independence and "distinguishable_from_noise_floor" in criterion
     with pytest.raises(FileNotFoundError, match="make benchmark"):
         readers.read_benchmark(tmp_path / "missing.json")
 
