@@ -8,8 +8,11 @@ Three measurements, each on the same photos and paintings for both networks:
   when ``beta * L_style`` moves by the same factor as ``alpha * L_content``: ``beta_B = beta_A * k_content /
   k_style``, where ``k`` are the geometric means over the pairs of the networks' loss ratios (content loss of the
   painting against the photo, style loss of the photo against the painting: both what a run starts from).
-* :func:`compare_networks`: the same (photo, painting) pairs stylised by each network at its own alpha and beta
-  for the same steps: the style loss reached relative to the start, the content loss, seconds per step, images.
+* :func:`compare_networks`: the same (photo, painting) pairs stylised by each compared setting
+  (:func:`compared_settings`: HED, VGG19 at HED's alpha and beta, VGG19 at the balanced beta) for the same steps:
+  the style loss reached relative to the start, the content loss and its departure from the photo, the warm
+  seconds per step, the images. :func:`balance_at_end` says whether the balanced beta still holds at the end,
+  :func:`describe_networks` puts it all in words, and :func:`choose_default` picks the series' default.
 * :func:`quantisation_effect`: what quantising every conv layer to 256 levels (as the VGG19 file is) changes,
   measured on the network we have at full precision: the HED VGG16 against the same network quantised by
   :func:`quantise` (1D k-means per layer, as the VGG19 file was made).
@@ -34,6 +37,10 @@ from .objective import Targets, batch_targets, evaluate, get_model
 QUANTISATION_LEVELS = 256  # the VGG19 file's levels per layer
 KMEANS_ITERATIONS = 12
 SLOWDOWN_LIMIT = 1.5  # the default network may cost at most this many times the other's time per step
+BALANCE_TOLERANCE = 2.0  # content departures within this factor of each other: the same balance at the end
+HED = "hed"  # the compared settings' labels (:func:`compared_settings`)
+VGG19_SAME = "vgg19 (same beta)"
+VGG19_BALANCED = "vgg19 (balanced beta)"
 
 Pair = tuple[str, int]  # (photo name, painting report number)
 
@@ -95,6 +102,20 @@ def balanced_beta(
     }
 
 
+def compared_settings(hed: StyleSettings, balanced: float) -> dict[str, StyleSettings]:
+    """The three compared settings: HED, VGG19 at HED's alpha and beta, and VGG19 at the balanced beta.
+
+    Args:
+        hed: HED's settings (``source="hed"``); the other two differ only in network and beta.
+        balanced: VGG19's balanced beta (:func:`balanced_beta`'s ``"beta"``).
+
+    Returns:
+        ``{HED: hed, VGG19_SAME: ..., VGG19_BALANCED: ...}``, in that order.
+    """
+    vgg19 = replace(hed, source="vgg19")
+    return {HED: hed, VGG19_SAME: vgg19, VGG19_BALANCED: replace(vgg19, beta=balanced)}
+
+
 @dataclass
 class NetworkComparison:
     """Both networks' runs on the same pairs.
@@ -129,8 +150,6 @@ def _run_record(result: StyleResult, painting_content: float) -> dict:
         "style_relative": result.final["style"] / start,
         "content_final": result.final["content"],
         "content_departure": result.final["content"] / painting_content,
-        "seconds": result.seconds,
-        "seconds_per_step": result.seconds / result.steps,
     }
 
 
@@ -162,24 +181,26 @@ def compare_networks(
     timing_steps: int = 5,
     timing_rounds: int = 3,
 ) -> NetworkComparison:
-    """Stylise the same pairs with each network at its own alpha and beta, for the same steps.
+    """Stylise the same pairs with each compared setting (network, alpha, beta), for the same steps.
 
     Args:
         contents: photos by name, RGB in [0, 1] (all at one size).
         pairs: (photo, painting) pairs.
         steps: function evaluations per image.
-        settings: ``{network label: its settings}``, e.g. ``{"hed": ..., "vgg19": ...}``.
+        settings: ``{label: its settings}``, e.g. :func:`compared_settings`.
         reuse: results already computed with those settings, ``{label: {pair: result}}`` (checked).
         progress: show a progress bar per run.
         timing_steps: steps of each timed run (:func:`seconds_per_step`, on the first pair).
         timing_rounds: timed runs per network.
 
     Returns:
-        The :class:`NetworkComparison`; its ``record`` holds, per network, alpha, beta, per-pair runs (style loss
-        at the start and reached, reached relative to start, content loss, its departure: the content loss over
-        that of the painting itself against the photo, seconds and seconds per step of the run, a first run
-        including the model's loading), the geometric means of the relative style loss and of the departure,
-        and the seconds per step of :func:`seconds_per_step` (warm, the networks in turns).
+        The :class:`NetworkComparison`; its ``record`` is ``{"steps", "pairs", "networks", "timing"}`` with
+        ``networks[label]`` = ``{"source", "alpha", "beta", "runs", "style_relative_geomean",
+        "content_departure_geomean", "shape", "seconds_per_step_median"}``: per pair, ``runs`` hold the style loss
+        at the start and reached, reached relative to the start, the content loss and its departure (the content
+        loss over that of the painting itself against the photo); the geometric means are over the pairs; the
+        time is :func:`seconds_per_step`'s (warm, the settings in turns; a run's own time is not kept, as a reused
+        run may have been timed with the model's loading or on a loaded machine).
 
     Raises:
         ValueError: for no pairs, or a reused result of other settings.
@@ -244,7 +265,7 @@ def seconds_per_step(
     return {label: float(np.median(values)) for label, values in times.items()}
 
 
-def choose_default(record: dict, candidate: str = "vgg19", incumbent: str = "hed") -> dict:
+def choose_default(record: dict, candidate: str = VGG19_BALANCED, incumbent: str = HED) -> dict:
     """The series' default network by a rule fixed before the numbers were seen.
 
     The candidate (the original VGG19, the network of Gatys et al.) replaces the incumbent (HED's VGG16) if, at
@@ -253,7 +274,7 @@ def choose_default(record: dict, candidate: str = "vgg19", incumbent: str = "hed
 
     Args:
         record: :func:`compare_networks`' ``record``.
-        candidate: the challenging network's label.
+        candidate: the challenging network's label (VGG19 at the balanced beta).
         incumbent: the current default's label.
 
     Returns:
@@ -276,6 +297,61 @@ def choose_default(record: dict, candidate: str = "vgg19", incumbent: str = "hed
         "seconds_per_step": speed,
         "slowdown": slowdown,
     }
+
+
+def balance_at_end(record: dict, setting: str = VGG19_BALANCED, reference: str = HED) -> dict:
+    """Whether a setting ends as far from the photo's content as the reference does (its balance of eq. 5 kept).
+
+    :func:`balanced_beta` balances the losses a run starts from; at the end, the balance shows in the content
+    departure (geometric mean over the pairs). It counts as kept while the two departures are within
+    :data:`BALANCE_TOLERANCE` of each other.
+
+    Args:
+        record: :func:`compare_networks`' ``record``.
+        setting: the balanced setting's label.
+        reference: the reference's label.
+
+    Returns:
+        JSON-ready ``{"setting", "reference", "departure", "reference_departure", "ratio", "tolerance", "kept"}``;
+        ``ratio`` is the setting's departure over the reference's.
+    """
+    departure = {label: record["networks"][label]["content_departure_geomean"] for label in (setting, reference)}
+    ratio = departure[setting] / departure[reference]
+    return {
+        "setting": setting,
+        "reference": reference,
+        "departure": departure[setting],
+        "reference_departure": departure[reference],
+        "ratio": ratio,
+        "tolerance": BALANCE_TOLERANCE,
+        "kept": 1 / BALANCE_TOLERANCE <= ratio <= BALANCE_TOLERANCE,
+    }
+
+
+def describe_networks(record: dict, end: dict) -> str:
+    """The comparison in words (Markdown): each setting's numbers, then whether the balanced beta held.
+
+    Args:
+        record: :func:`compare_networks`' ``record``.
+        end: :func:`balance_at_end` of that record.
+
+    Returns:
+        A bullet per setting (alpha, beta, relative style loss reached, content departure, seconds per step;
+        geometric means over the pairs), then a paragraph on the balance at the end.
+    """
+    lines = [
+        f"* **{label}** (alpha {numbers['alpha']:g}, beta {numbers['beta']:.3g}): style loss reached "
+        f"{numbers['style_relative_geomean']:.3g} x its start, content departure "
+        f"{numbers['content_departure_geomean']:.3g}, {numbers['seconds_per_step_median']:.3f} s per step (warm)"
+        for label, numbers in record["networks"].items()
+    ]
+    verdict = "kept" if end["kept"] else "did not keep"
+    lines.append(
+        f"\nThe balanced beta **{verdict}** the balance at the end: {end['setting']} ends with a content departure "
+        f"of {end['departure']:.3g} against {end['reference_departure']:.3g} for {end['reference']}, "
+        f"{end['ratio']:.3g} times as far from the photo's content (kept within a factor of {end['tolerance']:g})."
+    )
+    return "\n".join(lines)
 
 
 def quantise(weights: np.ndarray, levels: int = QUANTISATION_LEVELS) -> np.ndarray:
