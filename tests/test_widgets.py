@@ -1,17 +1,22 @@
-"""The style-transfer panel of chapter 01 as an instrument: driven by its click handler, no browser, tiny runs."""
+"""The panels as instruments, driven by their handlers, no browser: chapter 01's style transfer (tiny runs) and
+chapter 05's beta slider (a small real ISBI crop)."""
 
 import io
+import re
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from helpers import data
+from helpers.segmentation import pipeline
 from helpers.style import engine
 from helpers.viz import widgets
 
 SIZE = 32
+CROP = 128  # side of the ISBI crops the beta panel is tested on
 
 
 def _decoded_shape(jpeg: bytes) -> tuple[int, int]:
@@ -106,3 +111,32 @@ def test_stylize_live_stops_between_steps():
     assert result.steps == 6 and [k for k, *_ in seen] == list(range(1, 7))
     assert [k for k, image, _ in seen if image] == [1, 3, 6]
     assert len(result.history["style"]) == 6 and np.isfinite(result.final["style"])
+
+
+@pytest.fixture(scope="module")
+def beta_slice():
+    """Crop of test slice 24, the Frangi pipeline's run on it (trained on crops of slices 0 and 1), its truth."""
+    raws, labels = data.load_training([0, 1, 24])
+    raws, labels = raws[:, :CROP, :CROP], labels[:, :CROP, :CROP]
+    settings = pipeline.PipelineSettings(boundary="frangi", rf_trees=10, seed=0)
+    run = pipeline.run(raws[:2], labels[:2], raws[2:], labels[2:], settings, progress=False)
+    return raws[2], run, data.dense_ground_truth(labels[2])
+
+
+def test_moving_the_beta_slider_shows_the_new_segmentation(beta_slice, monkeypatch):
+    raw, run, gt = beta_slice
+    shown = []
+    monkeypatch.setattr(widgets, "display", shown.append)  # what the slider's handler puts into its Output
+    panel, _run = widgets.beta_panel(raw, run.test_graphs[0], run.forest, gt, run.settings)
+    slider, status = panel.children[:2]
+    counts = {}
+    for beta in (0.2, 0.8):  # what a user's drags do: the handler re-solves, reports and shows a figure
+        slider.value = beta
+        expected = pipeline.segment_graph(run.test_graphs[0], run.forest, replace(run.settings, beta=beta))
+        counts[beta] = len(np.unique(expected))
+        assert re.match(rf"beta = {beta:.2f}: {counts[beta]} segments,", status.value)
+    assert counts[0.2] < counts[0.8]  # cheaper cuts: more segments
+    assert len(shown) == 2
+    assert all(f"beta = {b:.2f}" in fig.axes[0].get_title() for fig, b in zip(shown, (0.2, 0.8)))
+    low, high = (fig.axes[0].images[0].get_array() for fig in shown)
+    assert low.shape[:2] == raw.shape and not np.array_equal(low, high)  # the overlay drawn anew
