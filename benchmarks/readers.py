@@ -117,6 +117,30 @@ def noise_floor_comparison(
     }
 
 
+def geometric_mean_interval(
+    ratios: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> list[float]:
+    """A bootstrap 95 % interval of the geometric mean of per-pair loss ratios (pairs resampled with replacement).
+
+    Args:
+        ratios: per pair, a final-loss ratio.
+        resamples: bootstrap resamples.
+        seed: of the resampling.
+
+    Returns:
+        ``[low, high]``, rounded to 5 digits.
+
+    Raises:
+        ValueError: for no ratios.
+    """
+    logs = np.log(np.maximum(np.asarray(ratios, dtype=float), SMALLEST_RATIO))
+    if not logs.size:
+        raise ValueError("need at least one loss ratio")
+    picks = np.random.default_rng(seed).integers(0, logs.size, size=(resamples, logs.size))
+    low, high = np.exp(np.quantile(logs[picks].mean(axis=1), [0.025, 0.975]))
+    return [round(float(low), 5), round(float(high), 5)]
+
+
 def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[float]) -> dict:
     """The quality criterion of the batched engine (:data:`CRITERION_RULE`) and the numbers it rests on.
 
@@ -127,7 +151,9 @@ def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[fl
     Returns:
         JSON-ready: ``pairs``, ``enough_pairs``, both runs' |ln ratio| per pair and their medians, the
         geometric-mean ratio, the thresholds, ``passed`` (False also when there are too few pairs) and, which
-        ``passed`` ignores, :func:`noise_floor_comparison`'s interval of the difference of the medians.
+        ``passed`` ignores, :func:`noise_floor_comparison`'s interval of the difference of the medians, the
+        noise floor's own geometric-mean ratio and both geometric means' intervals
+        (:func:`geometric_mean_interval`).
 
     Raises:
         ValueError: if the two lists differ in length or are empty.
@@ -138,6 +164,7 @@ def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[fl
         )
     batched, floor = _abs_log(batched_ratios), _abs_log(floor_ratios)
     geometric_mean = float(np.exp(np.mean(np.log(np.maximum(np.asarray(batched_ratios, float), SMALLEST_RATIO)))))
+    floor_geometric_mean = float(np.exp(np.mean(np.log(np.maximum(np.asarray(floor_ratios, float), SMALLEST_RATIO)))))
     enough = len(batched) >= MIN_PAIRS
     median, floor_median = float(np.median(batched)), float(np.median(floor))
     return {
@@ -150,6 +177,9 @@ def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[fl
         "batched_abs_log_ratio_per_pair": [round(float(v), 5) for v in batched],
         "batched_abs_log_ratio_median": round(median, 5),
         "loss_ratio_geometric_mean": round(geometric_mean, 5),
+        "loss_ratio_geometric_mean_interval_95": geometric_mean_interval(batched_ratios),
+        "noise_floor_loss_ratio_geometric_mean": round(floor_geometric_mean, 5),
+        "noise_floor_loss_ratio_geometric_mean_interval_95": geometric_mean_interval(floor_ratios),
         "max_loss_ratio_geometric_mean": MAX_GEOMETRIC_MEAN,
         "within_noise_floor": median <= floor_median,
         "passed": bool(enough and median <= floor_median and geometric_mean <= MAX_GEOMETRIC_MEAN),
@@ -158,28 +188,22 @@ def quality_criterion(batched_ratios: Sequence[float], floor_ratios: Sequence[fl
 
 
 def criterion_of(result: dict, precision: str) -> dict | None:
-    """The quality criterion of one batched run of a result: as written, or computed from its ratios.
+    """The quality criterion of one batched run of a result, judged now from its recorded loss ratios.
+
+    The verdict is a function of the measurement: it is computed by :func:`quality_criterion` from the run's
+    per-pair ratios and the noise floor's, so results written before a field existed are judged alike.
 
     Args:
         result: one benchmark result.
         precision: which batched run (``"fp32"``, ``"bf16"``).
 
     Returns:
-        :func:`quality_criterion`'s dict (a written one without the interval gets it from its per-pair values),
-        or None for a result without a noise-floor run.
+        :func:`quality_criterion`'s dict, or None for a result without a noise-floor run.
     """
-    entry, floor = result["batched"][precision], result.get("sequential_noise_floor")
-    if "criterion" in entry:
-        criterion = entry["criterion"]
-        if "distinguishable_from_noise_floor" in criterion:
-            return criterion
-        comparison = noise_floor_comparison(
-            criterion["batched_abs_log_ratio_per_pair"], criterion["noise_floor_abs_log_ratio_per_pair"]
-        )
-        return {**criterion, **comparison}
+    floor = result.get("sequential_noise_floor")
     if not floor:
         return None
-    return quality_criterion(entry["per_image_loss_ratio"], floor["per_image_loss_ratio"])
+    return quality_criterion(result["batched"][precision]["per_image_loss_ratio"], floor["per_image_loss_ratio"])
 
 
 def batch_independence(
@@ -220,7 +244,7 @@ def batch_independence(
 
 
 def independence_of(result: dict) -> dict | None:
-    """The ``batch_independence`` block of a result: as written, with the interval computed if it lacks it.
+    """The ``batch_independence`` block of a result, judged now from its recorded ratios (as :func:`criterion_of`).
 
     Args:
         result: one benchmark result.
@@ -229,10 +253,12 @@ def independence_of(result: dict) -> dict | None:
         :func:`batch_independence`'s dict, or None for a result without one.
     """
     independence, floor = result.get("batch_independence"), result.get("sequential_noise_floor")
-    if not independence or not floor or "distinguishable_from_noise_floor" in independence:
-        return independence
-    comparison = noise_floor_comparison(independence["abs_log_ratio_per_pair"], _abs_log(floor["per_image_loss_ratio"]))
-    return {**independence, **comparison}
+    if not independence:
+        return None
+    floor_ratios = floor["per_image_loss_ratio"] if floor else None
+    return batch_independence(
+        independence["precision"], independence["batch"], independence["per_image_loss_ratio"], floor_ratios
+    )
 
 
 def _against_floor(comparison: dict, pairs: int) -> str:
@@ -257,17 +283,22 @@ def criterion_line(name: str, criterion: dict) -> str:
 
     Returns:
         The line, e.g. ``"...: FAILED: median |ln r| 0.096 vs noise floor 0.069 (difference +0.027, 95 % bootstrap
-        interval ...: not distinguishable from the floor), geometric-mean loss ratio 0.894 (at most 1.02)"``.
+        interval ...: not distinguishable from the floor), geometric-mean loss ratio 0.894 [0.78, 1.02] (at most 1.02;
+        the noise floor's own ...)"``.
     """
     if criterion["enough_pairs"]:
         verdict = "PASSED" if criterion["passed"] else "FAILED"
     else:
         verdict = f"not judged ({criterion['pairs']} pairs < {criterion['min_pairs']})"
+    low, high = criterion["loss_ratio_geometric_mean_interval_95"]
+    floor_mean = criterion["noise_floor_loss_ratio_geometric_mean"]
+    floor_low, floor_high = criterion["noise_floor_loss_ratio_geometric_mean_interval_95"]
     return (
         f"{name}: {verdict}: median |ln r| {criterion['batched_abs_log_ratio_median']:.3f} vs noise floor "
         f"{criterion['noise_floor_abs_log_ratio_median']:.3f} ({_against_floor(criterion, criterion['pairs'])}), "
-        f"geometric-mean loss ratio {criterion['loss_ratio_geometric_mean']:.3f} "
-        f"(at most {criterion['max_loss_ratio_geometric_mean']})"
+        f"geometric-mean loss ratio {criterion['loss_ratio_geometric_mean']:.3f} [{low:.3f}, {high:.3f}] (at most "
+        f"{criterion['max_loss_ratio_geometric_mean']}; the noise floor's own {floor_mean:.3f} "
+        f"[{floor_low:.3f}, {floor_high:.3f}], 95 % bootstrap intervals)"
     )
 
 

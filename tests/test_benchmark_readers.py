@@ -134,3 +134,17 @@ def test_every_committed_result_is_summarised():
                 assert "bootstrap interval" in line
                 if result["pairs"] < readers.MIN_PAIRS:
                     assert f"not judged ({result['pairs']} pairs < {readers.MIN_PAIRS})" in line
+
+
+def test_geometric_mean_interval_holds_the_mean_and_narrows_with_more_pairs():
+    """The interval of the geometric mean contains it, and 16x the pairs give a clearly narrower interval."""
+    rng = np.random.default_rng(3)
+    few = np.exp(rng.normal(0.0, 0.3, 12))
+    many = np.exp(rng.normal(0.0, 0.3, 192))
+    low, high = readers.geometric_mean_interval(few)
+    assert low < float(np.exp(np.log(few).mean())) < high
+    wide_few, wide_many = high - low, np.subtract(*readers.geometric_mean_interval(many)[::-1])
+    assert wide_many < 0.5 * wide_few
+    criterion = readers.quality_criterion(few, many[:12])
+    assert criterion["loss_ratio_geometric_mean_interval_95"] == [low, high]
+    assert criterion["noise_floor_loss_ratio_geometric_mean"] == round(float(np.exp(np.log(many[:12]).mean())), 5)
