@@ -125,6 +125,9 @@ class UNetWork:
     checkpoint_every: int  # steps between atomic checkpoints
     tile: int  # side of the tiles of a prediction (larger images are predicted tile by tile)
     threads: int  # torch CPU threads during training and prediction (fixed: same numbers every run)
+    # the last training slices, never seen by the U-Net, whose maps train the edge forest (0: the U-Net's own)
+    edge_slices: int = 0
+    workers: int = 1  # arms trained and scored at once, one process each (results do not depend on it)
 
     def __post_init__(self) -> None:
         """Check every field.
@@ -138,6 +141,8 @@ class UNetWork:
             checks.integer(getattr(self, name), f"UNetWork.{name}", low)
         checks.integer(self.checkpoint_every, "UNetWork.checkpoint_every", 1)
         checks.integer(self.threads, "UNetWork.threads", 1)
+        checks.integer(self.edge_slices, "UNetWork.edge_slices", 0)
+        checks.integer(self.workers, "UNetWork.workers", 1)
         checks.number(self.learning_rate, "UNetWork.learning_rate", 0.0, None, low_open=True)
         if not self.seeds:
             raise ValueError("UNetWork.seeds is empty: give at least one seed")
@@ -239,12 +244,13 @@ OWN_DATA_WORK = {
 
 UNET_WORK: dict[str, UNetWork] = {
     "full": UNetWork(iterations=4000, patch=256, batch=8, width=32, depth=4, learning_rate=1e-3, seeds=(0, 1, 2),
-                     checkpoint_every=250, tile=512, threads=4),
-    # threads=1: on a 2-core machine shared with other work, two torch threads run 5x slower than one
-    "reduced": UNetWork(iterations=300, patch=96, batch=8, width=8, depth=3, learning_rate=3e-3, seeds=(0, 1),
-                        checkpoint_every=50, tile=256, threads=1),
+                     checkpoint_every=250, tile=512, threads=4, edge_slices=6, workers=1),
+    # threads=1: on a 2-core machine shared with other work, two torch threads run 5x slower than one; two arms
+    # at once instead (workers=2), one core each
+    "reduced": UNetWork(iterations=1200, patch=96, batch=8, width=8, depth=3, learning_rate=3e-3, seeds=(0, 1),
+                        checkpoint_every=100, tile=256, threads=1, edge_slices=6, workers=2),
     "ci": UNetWork(iterations=40, patch=32, batch=4, width=4, depth=2, learning_rate=5e-3, seeds=(0,),
-                   checkpoint_every=20, tile=64, threads=1),
+                   checkpoint_every=20, tile=64, threads=1, edge_slices=1, workers=1),
 }  # fmt: skip
 
 

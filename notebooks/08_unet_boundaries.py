@@ -51,6 +51,7 @@ import time
 
 import pandas as pd
 from IPython.display import Markdown, display
+from tqdm.auto import tqdm
 
 from helpers.config import check_parameters, select
 from helpers.data import load_flyem
@@ -93,23 +94,29 @@ conditions.rename("test images").to_frame()
 # %% [markdown]
 # ## Training every arm
 #
-# One progress bar per training; checkpoints are written atomically under the cache, so an interrupted run resumes
-# where it stopped and ends with the same weights.
+# Each U-Net trains on the training slices but the last few (`config.unet.edge_slices`), and the edge forest
+# learns from its maps of those held-out slices: on its own training slices a U-Net's map is cleaner than on any
+# new slice, and a forest trained there would trust the map more than it deserves (chapter 06's edge forest
+# learns from out-of-fold pixel-forest maps for the same reason). Arms train `config.unet.workers` at a time, one
+# process and one core each; every training is deterministic, so the numbers do not depend on that. Checkpoints
+# are written atomically under the cache, so an interrupted run resumes where it stopped and ends with the same
+# weights.
 
 # %%
 arms = [(training, intensity) for training in experiment.TRAINING_SETS for intensity in intensities]
 shown = ("gamma_2", segmentation.test_slices[0])  # the shifted slice of the map figure
-results, seconds = {}, {}
-for training, intensity in arms:
-    for seed in work.seeds:
-        tick = time.perf_counter()
-        results[(training, intensity, seed)] = experiment.run_arm(
-            material, training, intensity, seed, work, settings, checkpoints=config.cache / "unet", keep=[shown]
-        )
-        seconds[f"{experiment.arm_name(training, intensity)} seed {seed}"] = round(time.perf_counter() - tick, 1)
+trainings = experiment.run_arms(material, arms, work, settings, checkpoints=config.cache / "unet", keep=[shown])
+results = dict(tqdm(trainings, total=len(arms) * len(work.seeds), desc="arms trained and scored", unit="arm"))
 rows = pd.DataFrame([row for result in results.values() for row in result.rows])
+seconds = {
+    f"{experiment.arm_name(training, intensity)} seed {seed}": round(result.trained.seconds, 1)
+    for (training, intensity, seed), result in sorted(results.items())
+}
 training_seconds = sum(result.trained.seconds for result in results.values())
-print(f"{len(results)} trainings, {training_seconds:.0f} s of training steps, {sum(seconds.values()):.0f} s in all")
+print(
+    f"{len(results)} trainings, {training_seconds:.0f} s of training steps in all, "
+    f"{time.perf_counter() - started:.0f} s since the start ({work.workers} at a time)"
+)
 
 # %% [markdown]
 # ## The control for the two forest pipelines

@@ -24,7 +24,7 @@ from helpers.unet import (
     train_unet,
 )
 from helpers.unet.analysis import comparison_line, comparisons, detector_of
-from helpers.unet.experiment import Material, Slice, arm_name, pixel_scores, provenance
+from helpers.unet.experiment import Material, Slice, arm_name, pixel_scores, provenance, run_arms, split_training
 from helpers.unet.forests import forest_arm_name, run_forest_arm, run_forest_arms
 
 CROP = 96
@@ -242,3 +242,27 @@ def test_forest_arms_are_compared_per_detector():
     assert list(table["arm"]) == ["frangi:style/none"] and list(table["detector"]) == ["frangi"]
     assert table.iloc[0]["mean_diff"] == pytest.approx(-0.1)
     assert detector_of("pixel-rf:style/none") == "pixel-rf" and detector_of("style+plain/none") == "U-Net"
+
+
+def test_the_edge_forest_slices_are_kept_from_the_unet(small_material):
+    """The last slices go to the edge forest only: neither they nor their stylised copies train the U-Net."""
+    unet, edge = split_training(small_material, 1)
+    assert [image.index for image in edge] == [3] and all(image.index != 3 for image in unet)
+    assert [image.index for image in unet] == [0, 1, 2]  # slice 3's stylised copy left out too
+    unet, edge = split_training(small_material, 0)
+    assert edge == small_material.originals and len(unet) == 5
+    with pytest.raises(ValueError, match="edge_slices = 4 leaves the U-Net none"):
+        split_training(small_material, 4)
+
+
+def test_arms_in_two_workers_give_the_rows_of_one(small_material):
+    """Every training is deterministic: two worker processes give the rows of one process, bit for bit."""
+    work = replace(WORK, seeds=(0, 1), edge_slices=1)
+    settings = PipelineSettings(boundary="pixel-rf", rf_trees=20)
+    arms = [("original", "none")]
+    alone = dict(run_arms(small_material, arms, work, settings))
+    together = dict(run_arms(small_material, arms, replace(work, workers=2), settings))
+    assert sorted(alone) == sorted(together) == [("original", "none", 0), ("original", "none", 1)]
+    for key, result in alone.items():
+        assert result.rows == together[key].rows and result.trained.fingerprint == together[key].trained.fingerprint
+    assert alone[("original", "none", 0)].rows != alone[("original", "none", 1)].rows

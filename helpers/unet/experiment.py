@@ -9,13 +9,22 @@ watershed, region graph, edge forest and multicut as every other boundary map; t
 U-Net maps of the original training slices. The best segmentation the U-Net's superpixels allow (each takes the
 ground-truth cell it overlaps most) is scored too: no edge forest or multicut can do better.
 
+The edge forest learns from maps the U-Net has not been trained on, as chapter 06's edge forest learns from
+out-of-fold pixel-forest maps: the last ``work.edge_slices`` training slices (:func:`split_training`) are kept
+from the U-Net (originals and their stylised copies alike) and their maps train the edge forest. On its own
+training slices a U-Net's map is cleaner than on any new slice, and an edge forest trained there learns to trust
+the map more than it deserves.
+
+Arms run one after the other, or ``work.workers`` at a time in worker processes (:func:`run_arms`); each
+training is deterministic, so the results do not depend on the number of workers.
+
 Test conditions: clean test slices, the appearance shifts of chapter 06, test slices stylised with held-out
 paintings (where the cache holds them) and, optionally, a second dataset (FlyEM medulla: never trained on).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +35,7 @@ from ..config import UNetWork
 from ..data import EMStack, normalize_intensity
 from ..experiments.scenarios import UNSEEN_PREFIX
 from ..experiments.shifts import SHIFTS, appearance_shift
+from ..experiments.workers import run_in_workers
 from ..paths import digest
 from ..segmentation import metrics
 from ..segmentation.evaluation import best_reachable
@@ -187,6 +197,33 @@ def pixel_scores(probability: np.ndarray, membranes: np.ndarray) -> dict[str, fl
     return {"auc": auc, "f1": f1}
 
 
+def split_training(material: Material, edge_slices: int) -> tuple[list[Slice], list[Slice]]:
+    """The U-Net's training images and the edge forest's: the last ``edge_slices`` original slices go to the forest.
+
+    Args:
+        material: the images (:func:`load_material`).
+        edge_slices: training slices kept from the U-Net (the last ones by index; 0: the forest learns from the
+            U-Net's own training slices).
+
+    Returns:
+        ``(unet_images, edge_images)``: the U-Net's originals followed by the stylised copies of those slices only,
+        and the held-out originals.
+
+    Raises:
+        ValueError: when ``edge_slices`` leaves the U-Net no slice.
+    """
+    indices = sorted({image.index for image in material.originals})
+    if edge_slices >= len(indices):
+        raise ValueError(
+            f"UNetWork.edge_slices = {edge_slices} leaves the U-Net none of the {len(indices)} training slices: "
+            "hold out fewer"
+        )
+    held_out = set(indices[len(indices) - edge_slices :]) if edge_slices else set()
+    unet = [image for image in material.originals + material.stylised if image.index not in held_out]
+    edge = [image for image in material.originals if image.index in held_out] if held_out else material.originals
+    return unet, edge
+
+
 @dataclass
 class ArmResult:
     """One arm with one seed: its rows and what the chapter shows of it."""
@@ -225,7 +262,8 @@ def run_arm(
     """
     name = arm_name(training, intensity)
     with_styles, augment = TRAINING_SETS[training]
-    images = material.originals + (material.stylised if with_styles else [])
+    unet_images, edge_images = split_training(material, work.edge_slices)
+    images = [image for image in unet_images if with_styles or image.condition == "original"]
     trained = train_unet(
         [normalize_intensity(image.raw, intensity) for image in images], [image.membranes for image in images],
         work, seed, augment=augment, checkpoints=checkpoints, progress=progress, description=f"{name} seed {seed}",
@@ -236,7 +274,7 @@ def run_arm(
         pixels = normalize_intensity(image.raw, intensity)
         return membrane_probability(trained.model, pixels, work.tile, threads=work.threads)
 
-    train_graphs = [graph_data(image.raw, image.gt, boundary(image), settings) for image in material.originals]
+    train_graphs = [graph_data(image.raw, image.gt, boundary(image), settings) for image in edge_images]
     forest = train_edge_rf(
         train_graphs, trees=settings.rf_trees, seed=seed, max_samples=settings.rf_max_samples,
         tree_fraction=settings.rf_tree_fraction, n_jobs=work.threads,
@@ -255,3 +293,54 @@ def run_arm(
             "reachable_rand_error": reachable["rand_error"], "reachable_vi": reachable["vi"],
         })  # fmt: skip
     return ArmResult(rows, trained, maps)
+
+
+def _arm_task(
+    material: Material,
+    training: str,
+    intensity: str,
+    seed: int,
+    work: UNetWork,
+    settings: PipelineSettings,
+    checkpoints: Path | None,
+    keep: tuple[tuple[str, int], ...],
+) -> tuple[tuple[str, str, int], ArmResult]:
+    """One arm in a worker process (no progress bar there): its key and :func:`run_arm`'s result."""
+    result = run_arm(material, training, intensity, seed, work, settings, checkpoints, keep, progress=False)
+    return (training, intensity, seed), result
+
+
+def run_arms(
+    material: Material,
+    arms: Sequence[tuple[str, str]],
+    work: UNetWork,
+    settings: PipelineSettings,
+    checkpoints: Path | None = None,
+    keep: Sequence[tuple[str, int]] = (),
+) -> Iterator[tuple[tuple[str, str, int], ArmResult]]:
+    """Every arm with every seed of ``work``: one after the other, or ``work.workers`` at a time.
+
+    With one worker each training shows its own progress bar; with more, the arms run in worker processes that
+    die with this one (:func:`helpers.experiments.workers.run_in_workers`) and each arm is yielded as it finishes.
+
+    Args:
+        material: the images (:func:`load_material`).
+        arms: (training set, normalisation) pairs.
+        work: the U-Net's size and schedule, its seeds and number of workers.
+        settings: segmentation settings (as for :func:`run_arm`).
+        checkpoints: folder of the U-Net checkpoints (None: none).
+        keep: (condition, slice) pairs whose maps are returned.
+
+    Yields:
+        ``((training, intensity, seed), result)`` per arm and seed; the results equal those of one worker.
+    """
+    tasks = [(training, intensity, seed) for training, intensity in arms for seed in work.seeds]
+    if work.workers == 1:
+        for training, intensity, seed in tasks:
+            yield (
+                (training, intensity, seed),
+                run_arm(material, training, intensity, seed, work, settings, checkpoints, keep),
+            )
+        return
+    tasks = [(*task, work, settings, checkpoints, tuple(keep)) for task in tasks]
+    yield from run_in_workers(_arm_task, tasks, min(work.workers, len(tasks)), shared=material)

@@ -75,7 +75,9 @@ def fingerprint(
     Returns:
         12 hex digits.
     """
-    record = json.dumps({"work": work.as_dict(), "seed": seed, "augment": augment, "torch": torch.__version__})
+    # the number of worker processes does not change a training's result
+    settings = {name: value for name, value in work.as_dict().items() if name != "workers"}
+    record = json.dumps({"work": settings, "seed": seed, "augment": augment, "torch": torch.__version__})
     shapes = json.dumps([list(image.shape) for image in images])
     return digest(record, shapes, *(np.ascontiguousarray(array).tobytes() for array in [*images, *targets]))
 
