@@ -295,19 +295,13 @@ def run_arm(
     return ArmResult(rows, trained, maps)
 
 
-def _arm_task(
-    material: Material,
-    training: str,
-    intensity: str,
-    seed: int,
-    work: UNetWork,
-    settings: PipelineSettings,
-    checkpoints: Path | None,
-    keep: tuple[tuple[str, int], ...],
-) -> tuple[tuple[str, str, int], ArmResult]:
-    """One arm in a worker process (no progress bar there): its key and :func:`run_arm`'s result."""
-    result = run_arm(material, training, intensity, seed, work, settings, checkpoints, keep, progress=False)
-    return (training, intensity, seed), result
+def _arm_task(material: Material, *arguments: object) -> tuple[tuple, ArmResult]:
+    """One arm in a worker process, ``run_arm(material, *arguments)`` without a progress bar, and its key.
+
+    Returns:
+        ``((training, intensity, seed), result)``.
+    """
+    return tuple(arguments[:3]), run_arm(material, *arguments, progress=False)
 
 
 def run_arms(
