@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers.config import Config, select  # noqa: E402
 from helpers.data import ISBI_SHAPE, load_training  # noqa: E402
 from helpers.experiments import cost, displacement, runner, splits, units  # noqa: E402
+from helpers.experiments.graphs import GRAPH_FOLDER, FrangiMaps, GraphCache  # noqa: E402
 from helpers.experiments.scenarios import SliceStore  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
 
@@ -142,7 +143,7 @@ def main() -> None:
 
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="chapter06_cost_"))
     sampled = sample_tasks(tasks, args.samples)
-    graph_cache = runner.GraphCache(scratch / runner.GRAPH_FOLDER)
+    graph_cache = GraphCache(scratch / GRAPH_FOLDER)
     graph_settings = units.pipeline_settings(chapter_units[0], settings)
     graph_seconds: dict[str, list[float]] = {"cpu": [], "wall": []}
     wanted = set().union(*(cost.frangi_graph_images(store, task, settings) for task in sampled))
@@ -160,7 +161,7 @@ def main() -> None:
     task_records = []
     for task in sampled:
         kind = cost.kind_of(task[0])
-        fresh = runner.GraphCache(scratch / runner.GRAPH_FOLDER)  # a worker's: graphs read back from the disk
+        fresh = GraphCache(scratch / GRAPH_FOLDER)  # a worker's: graphs read back from the disk
         _, wall, cpu = timed(runner.run_units, store, task, settings, fresh, 1)
         task_seconds["cpu"].setdefault(kind, []).append(cpu)
         task_seconds["wall"].setdefault(kind, []).append(wall)
@@ -170,7 +171,7 @@ def main() -> None:
         })  # fmt: skip
         print(f"{kind:22s} {len(task)} unit(s) {wall:6.1f} s wall {cpu:6.1f} s cpu", flush=True)
 
-    maps = runner.FrangiMaps(scratch, settings)
+    maps = FrangiMaps(scratch, settings)
     chosen = [(style, steps) for style in displacement_styles for steps in work.steps][: args.displacement_samples]
     chosen = chosen or [(displacement_styles[0], work.steps[0])]
     sample_store = SliceStore(store.slices[:1], config.style.crop, stand_in_stylized)
@@ -273,7 +274,7 @@ def check_forests(
 
     work = config.experiments
     graph_settings = units.pipeline_settings(units.Unit("frangi", work.steps[0], "original", split), settings)
-    graphs = runner.GraphCache(scratch / runner.GRAPH_FOLDER)
+    graphs = GraphCache(scratch / GRAPH_FOLDER)
     train = [graphs.get(store.original(index), graph_settings, True) for index in split.train]
     test = [graphs.get(store.original(index), graph_settings, False) for index in split.test]
     forests = {

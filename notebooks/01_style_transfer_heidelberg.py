@@ -58,7 +58,7 @@ from tqdm.auto import tqdm
 
 from helpers import data
 from helpers.config import check_parameters, select
-from helpers.style import comparison, engine
+from helpers.style import comparison, engine, quantisation
 from helpers.style.images import style_image
 from helpers.viz import figures, widgets
 from helpers.viz import style as style_figures
@@ -183,16 +183,16 @@ figures.publish(fig, config.figure_path("01_network_style_curves.png"))
 # %% [markdown]
 # **What the quantisation may change.** Each VGG19 layer's kernels take only 256 distinct values. We cannot
 # compare that file with a full-precision VGG19 offline, but we can do to the HED VGG16 what was done to VGG19:
-# quantise each conv layer to 256 levels by 1D k-means (`comparison.quantise`) and compare the quantised network
+# quantise each conv layer to 256 levels by 1D k-means (`quantisation.quantise`) and compare the quantised network
 # with the full one on the same pairs: its weights' error, the losses a run starts from, and the direction of the
 # gradient of eq. 5 that the optimiser follows.
 
 # %%
-quantisation = comparison.quantisation_effect(contents, data.REPORT_EXAMPLES, settings)
+quantised = quantisation.quantisation_effect(contents, data.REPORT_EXAMPLES, settings)
 print(
-    f"256 levels: weights off by at most {quantisation['weight_error_relative']:.1%} (RMS, worst layer); "
-    f"start content loss changed by up to {quantisation['content_change_max']:.1%}, style loss by up to "
-    f"{quantisation['style_change_max']:.1%}; gradient of eq. 5 at cosine >= {quantisation['gradient_cosine_min']:.4f} "
+    f"256 levels: weights off by at most {quantised['weight_error_relative']:.1%} (RMS, worst layer); "
+    f"start content loss changed by up to {quantised['content_change_max']:.1%}, style loss by up to "
+    f"{quantised['style_change_max']:.1%}; gradient of eq. 5 at cosine >= {quantised['gradient_cosine_min']:.4f} "
     "with the full network's"
 )
 
@@ -209,7 +209,7 @@ record = {
     "balance": balance,
     "comparison": compared.record,
     "balance_at_end": balance_end,
-    "quantisation": quantisation,
+    "quantisation": quantised,
     "choice": choice,
 }
 comparison.write_comparison(record, config.result_path("network_comparison.json"))

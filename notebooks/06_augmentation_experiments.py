@@ -57,7 +57,7 @@ from IPython.display import Markdown, display
 
 from helpers.config import check_parameters, select
 from helpers.data import SELECTED_STYLES
-from helpers.experiments import displacement, report, runner, scenarios, splits, stats
+from helpers.experiments import displacement, graphs, report, runner, scenarios, splits, stats
 from helpers.experiments import units as experiment_units
 from helpers.paths import RESULTS, atomic_write_text
 from helpers.viz import experiments as experiment_plots
@@ -233,7 +233,7 @@ moved = displacement.displacement_table(
     store,
     tuple(sorted(set(work.styles) | {one_style})),
     work.steps,
-    runner.FrangiMaps(units_folder, settings),
+    graphs.FrangiMaps(units_folder, settings),
     workers=work.workers or os.cpu_count(),
 )
 print("\n".join(report.displacement_lines(moved)))

@@ -18,7 +18,9 @@ import pytest
 
 from helpers import config, paths
 from helpers.experiments import runner, scenarios, splits, units
+from helpers.experiments.graphs import GraphCache
 from helpers.paths import CacheError
+from helpers.segmentation.pipeline import GraphData
 from helpers.style import cache, engine, manifest, pngs
 
 KWARGS = {"crop": 32, "batch_size": 2, "progress": False}
@@ -258,7 +260,7 @@ def test_results_record_their_provenance_and_a_changed_one_is_reported(store, tm
 
 
 def test_a_damaged_graph_pickle_is_named_and_rebuilt(store, tmp_path, caplog):
-    graphs = runner.GraphCache(tmp_path)
+    graphs = GraphCache(tmp_path)
     image = store.original(0)
     settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
                                        SETTINGS)  # fmt: skip
@@ -266,11 +268,11 @@ def test_a_damaged_graph_pickle_is_named_and_rebuilt(store, tmp_path, caplog):
     (pickled,) = tmp_path.glob("*.pkl")
     pickled.write_bytes(pickled.read_bytes()[:50])
     with caplog.at_level(logging.WARNING):
-        again = runner.GraphCache(tmp_path).get(image, settings, True)
+        again = GraphCache(tmp_path).get(image, settings, True)
     assert str(pickled) in caplog.text and "built again" in caplog.text
     np.testing.assert_array_equal(again.superpixels, built.superpixels)
     pickled.write_bytes(pickle.dumps(store.original(1)))  # loads, but is no graph of this image
     with caplog.at_level(logging.WARNING):
-        runner.GraphCache(tmp_path).get(image, settings, True)
+        GraphCache(tmp_path).get(image, settings, True)
     assert "not the graph of this image" in caplog.text
-    assert isinstance(pickle.loads(pickled.read_bytes()), runner.GraphData)
+    assert isinstance(pickle.loads(pickled.read_bytes()), GraphData)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import data
-from helpers.style import comparison, engine
+from helpers.style import comparison, engine, quantisation
 
 SIZE = 32
 PAIRS = [data.REPORT_EXAMPLES[0]]
@@ -21,14 +21,14 @@ def contents():
 def test_quantise_keeps_256_levels_and_a_heavy_tailed_layer_within_a_few_percent():
     rng = np.random.default_rng(0)
     weights = rng.standard_t(3, size=(64, 32, 3, 3)).astype(np.float32)  # heavy-tailed, as VGG kernels are
-    quantised = comparison.quantise(weights)
+    quantised = quantisation.quantise(weights)
     assert quantised.shape == weights.shape and len(np.unique(quantised)) <= 256
     error = np.sqrt(np.mean((quantised - weights) ** 2) / np.mean(weights**2))
     assert error < 0.03  # quantile-placed centroids (equal counts) leave about 7 % here
     order = np.argsort(weights.ravel())
     assert np.all(np.diff(quantised.ravel()[order]) >= 0)  # nearest centroid: the order of the weights is kept
     few = rng.choice(np.linspace(-1, 1, 100), size=5000).astype(np.float32)
-    np.testing.assert_array_equal(comparison.quantise(few), few)  # fewer values than levels: nothing changes
+    np.testing.assert_array_equal(quantisation.quantise(few), few)  # fewer values than levels: nothing changes
 
 
 def test_balanced_beta_is_the_reference_for_the_same_network_and_scales_for_vgg19(contents):
@@ -153,6 +153,6 @@ def test_describe_networks_gives_each_setting_s_numbers_and_says_whether_the_bal
 
 
 def test_quantisation_effect_is_small_on_the_hed_network(contents):
-    effect = comparison.quantisation_effect(contents, PAIRS, engine.StyleSettings())
+    effect = quantisation.quantisation_effect(contents, PAIRS, engine.StyleSettings())
     assert 0 < effect["weight_error_relative"] < 0.05
     assert effect["gradient_cosine_min"] > 0.95 and len(effect["pairs"]) == 1

@@ -11,7 +11,8 @@ import pytest
 
 from helpers import data
 from helpers.config import select
-from helpers.experiments import cost, displacement, report, runner, scenarios, shifts, splits, stats, units
+from helpers.experiments import cost, displacement, graphs, report, runner, scenarios, shifts, splits, stats, units
+from helpers.experiments.graphs import GRAPH_FOLDER, FrangiMaps, GraphCache
 from helpers.segmentation.pipeline import graph_data, train_edge_rf
 
 
@@ -135,7 +136,7 @@ def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_pat
     assert ((first["rand_error"] >= 0.0) & (first["rand_error"] <= 1.0) & (first["vi"] >= 0.0)).all()
     files = sorted(p.name for p in (tmp_path / "a").glob("*.json"))
     assert len(files) == 2
-    assert any((tmp_path / "a" / runner.GRAPH_FOLDER).glob("*.pkl"))  # graphs kept for the next run
+    assert any((tmp_path / "a" / GRAPH_FOLDER).glob("*.pkl"))  # graphs kept for the next run
 
     # resume: a finished unit is read back, not recomputed
     def must_not_run(*args, **kwargs):
@@ -330,9 +331,9 @@ def test_graph_cache_hits_on_a_second_run_and_equals_an_uncached_graph(small_sto
     image = small_store.stylized(1, 3, 4)
     settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
                                        SETTINGS)  # fmt: skip
-    first = runner.GraphCache(tmp_path)
+    first = GraphCache(tmp_path)
     built = first.get(image, settings, True)
-    second = runner.GraphCache(tmp_path)  # another process or a later run: reads the pickle
+    second = GraphCache(tmp_path)  # another process or a later run: reads the pickle
     again = second.get(image, settings, True)
     assert (first.built, second.built) == (1, 0)
     uncached = graph_data(image.raw, image.gt, settings=settings)
@@ -340,9 +341,9 @@ def test_graph_cache_hits_on_a_second_run_and_equals_an_uncached_graph(small_sto
         np.testing.assert_array_equal(getattr(again, name), getattr(uncached, name))
         np.testing.assert_array_equal(getattr(built, name), getattr(uncached, name))
     other = scenarios.Image(image.tag, image.slice, image.raw // 2, image.gt, image.membranes)  # same tag, new pixels
-    assert runner.GraphCache(tmp_path).get(other, settings, True).n_edges != 0 and len(list(tmp_path.glob("*"))) == 2
-    monkeypatch.setattr(runner, "GRAPHS_IN_MEMORY", 1)  # memory stays bounded; the disk keeps everything
-    bounded = runner.GraphCache(tmp_path)
+    assert GraphCache(tmp_path).get(other, settings, True).n_edges != 0 and len(list(tmp_path.glob("*"))) == 2
+    monkeypatch.setattr(graphs, "GRAPHS_IN_MEMORY", 1)  # memory stays bounded; the disk keeps everything
+    bounded = GraphCache(tmp_path)
     for index in range(3):
         bounded.get(small_store.original(index), settings, False)
     assert len(bounded.graphs) == 1 and bounded.built == 3
@@ -352,17 +353,17 @@ def test_graph_cache_hits_on_a_second_run_and_equals_an_uncached_graph(small_sto
 def test_displacement_from_the_graphs_maps_equals_the_computed_one(small_store, tmp_path):
     settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
                                        SETTINGS)  # fmt: skip
-    graphs = runner.GraphCache(tmp_path)
+    graph_cache = GraphCache(tmp_path)
     computed = displacement.displacement_table(small_store, (3, 10), (4,))
     from_graphs = displacement.displacement_table(
-        small_store, (3, 10), (4,), lambda image: graphs.get(image, settings, True).boundary
+        small_store, (3, 10), (4,), lambda image: graph_cache.get(image, settings, True).boundary
     )
     pd.testing.assert_frame_equal(computed, from_graphs)
     in_workers = displacement.displacement_table(
-        small_store, (3, 10), (4,), runner.FrangiMaps(tmp_path / "run", SETTINGS), workers=2
+        small_store, (3, 10), (4,), FrangiMaps(tmp_path / "run", SETTINGS), workers=2
     )
     pd.testing.assert_frame_equal(computed, in_workers)  # same rows in the same order from two processes
-    assert any((tmp_path / "run" / runner.GRAPH_FOLDER).glob("*.pkl"))
+    assert any((tmp_path / "run" / GRAPH_FOLDER).glob("*.pkl"))
     one = displacement.membrane_displacement(small_store.raw[3], small_store.stylized(3, 10, 4).raw)
     assert computed.iloc[-1][["displacement_px", "map_correlation"]].to_dict() == one
 
@@ -373,13 +374,13 @@ def test_cost_plan_counts_the_real_work_and_the_projection_adds_up(small_store, 
     plan, tasks = cost.make_plan(small_store, chosen, SETTINGS, displacement_slices=8)
     assert plan.units == {"frangi:original": 2, "frangi:one_style": 2}
     assert plan.tasks == {"frangi:original": 1, "frangi:one_style": 2} and len(tasks) == 3
-    graphs = runner.GraphCache(tmp_path)
+    graph_cache = GraphCache(tmp_path)
     seconds: dict[str, list[float]] = {}
     for task in tasks:  # a real tiny sample: every task timed
         started = time.perf_counter()
-        runner.run_units(small_store, task, SETTINGS, graphs, 1)
+        runner.run_units(small_store, task, SETTINGS, graph_cache, 1)
         seconds.setdefault(cost.kind_of(task[0]), []).append(time.perf_counter() - started)
-    assert graphs.built == plan.graphs  # the plan counts exactly the graphs the tasks build
+    assert graph_cache.built == plan.graphs  # the plan counts exactly the graphs the tasks build
     projection = cost.project(plan, seconds, [0.5, 1.5], serial_seconds=3.0, cores=2, displacement_seconds=0.25)
     parallel = sum(seconds["frangi:original"]) + 2 * np.mean(seconds["frangi:one_style"]) + plan.graphs * 1.0 + 2.0
     longest = max(max(values) for values in seconds.values())

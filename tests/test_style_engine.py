@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from helpers import data, vgg
-from helpers.style import engine, lbfgs, objective, settings
+from helpers.style import batching, engine, lbfgs, objective, settings
 from helpers.style.engine import StyleSettings
 from helpers.style.images import as_batch, check_image
 from helpers.style.objective import Execution
@@ -194,8 +194,8 @@ def test_a_batch_changes_an_image_by_rounding_less_than_a_1e6_perturbation(crops
         ]
         return tuple(torch.cat(values) for values in zip(*parts))
 
-    monkeypatch.setattr(engine, "batch_targets", targets_one_at_a_time)
-    monkeypatch.setattr(engine, "evaluate", evaluate_one_at_a_time)
+    monkeypatch.setattr(batching, "batch_targets", targets_one_at_a_time)
+    monkeypatch.setattr(batching, "evaluate", evaluate_one_at_a_time)
     paired = engine.stylize_batch(crops, [UDNIE, 3], 4)[0]
     single = engine.stylize_batch(crops[:1], [UDNIE], 4)[0]
     assert np.array_equal(paired.image, single.image) and np.array_equal(

@@ -8,6 +8,7 @@ and unseen styles, and compared with paired statistics. One module per concern:
 - :mod:`~helpers.experiments.scenarios`: the slice store, each scenario's training set, the test conditions;
 - :mod:`~helpers.experiments.units`: what a unit is, its cached rows (checked, stale ones detected) and the
   provenance of a run's rows;
+- :mod:`~helpers.experiments.graphs`: how each pipeline builds a unit's graphs; the Frangi graphs shared by a run;
 - :mod:`~helpers.experiments.runner`: one unit (pipeline, steps, scenario, split) trained and scored, all
   units resumable and in parallel, results as one tidy table;
 - :mod:`~helpers.experiments.workers`: the process pool whose workers never outlive their parent;

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import checks
-from .runner import PIPELINES, UnitSettings, tasks_of
+from .graphs import PIPELINES
+from .runner import UnitSettings, tasks_of
 from .scenarios import SWEEP_PREFIX, SliceStore, test_conditions, training_set
 from .units import Unit
 

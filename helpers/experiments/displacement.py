@@ -96,7 +96,7 @@ def displacement_table(
         styles: the styles.
         steps: the stylisation step counts.
         frangi_map: gives an image's Frangi map, e.g. from the graphs the experiments built
-            (:class:`helpers.experiments.runner.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
+            (:class:`helpers.experiments.graphs.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
         workers: parallel processes (one (style, steps) each at a time; the store is sent once per worker).
 
     Returns:

@@ -104,7 +104,7 @@ def experiment_units(
     """Every (pipeline, steps, scenario, split) to run, in a stable order.
 
     Args:
-        pipelines: keys of :data:`helpers.experiments.runner.PIPELINES`.
+        pipelines: keys of :data:`helpers.experiments.graphs.PIPELINES`.
         steps: stylisation step counts.
         scenarios: scenario names.
         splits: the splits.
@@ -133,7 +133,7 @@ def chapter_units(
 
     Args:
         work: the profile's experiment work (``config.experiments``).
-        pipelines: keys of :data:`helpers.experiments.runner.PIPELINES`.
+        pipelines: keys of :data:`helpers.experiments.graphs.PIPELINES`.
         splits: the splits (:func:`helpers.experiments.splits.experiment_splits`).
         one_style: the style of scenario ``one_style`` (left out of the sweep: that scenario runs it already).
         style_sweep: add the style sweep.

@@ -1,0 +1,174 @@
+"""How each pipeline builds a unit's graphs, and the Frangi graphs shared by every unit of a run.
+
+The Frangi boundary map needs no training, so an image's Frangi graph (watershed, region adjacency graph, edge
+features, edge labels) is built once per run and pickled under a digest of its pixels and the graph settings
+(:class:`GraphCache`), for every scenario, split, step count and worker. The pixel-classifier pipeline retrains
+its boundary map per unit and builds its graphs afresh (:data:`PIPELINES`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..paths import CacheError, atomic_write_bytes, digest
+from ..segmentation import boundaries
+from ..segmentation.pipeline import GraphData, PipelineSettings, graph_data
+from .scenarios import Image
+from .units import UnitSettings
+
+__all__ = ["GRAPH_FOLDER", "PIPELINES", "FrangiMaps", "GraphCache", "PipelineRecipe"]
+LOG = logging.getLogger(__name__)
+# what a Frangi graph does not depend on (every other setting, present or future, is part of its digest)
+FOREST_SETTINGS = (
+    "rf_trees", "rf_max_samples", "rf_tree_fraction", "seed", "beta", "weighting_exponent", "solver", "pixel_trees",
+    "pixel_folds",
+)  # fmt: skip
+GRAPH_FOLDER = "graphs"  # the Frangi graphs of a run, under its unit folder
+GRAPHS_IN_MEMORY = 64  # graphs a disk-backed GraphCache also keeps in memory (a 512 px graph: about 2.5 MB)
+
+
+class GraphCache:
+    """Frangi-pipeline graphs, built once per image and reused by every scenario and split.
+
+    The Frangi boundary map needs no training, so an image's graph never changes. With a ``folder`` the graphs
+    are also pickled there (atomically, named by the image's tag and a digest of its pixels and of the graph
+    settings), so parallel workers and later runs share them, and only the :data:`GRAPHS_IN_MEMORY` graphs used
+    last stay in memory (the full profile has about 1,700 graphs of 2.5 MB); a pickle that does not load, or
+    holds another image's graph, is reported by name and rebuilt.
+
+    Attributes:
+        graphs: the graphs in memory, by file name, least recently used first.
+        folder: the shared folder (None: in memory only, unbounded).
+        built: graphs this cache computed (not found in memory or on disk).
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        """Start an empty cache.
+
+        Args:
+            folder: where to share graphs between processes and runs (None: in memory only).
+        """
+        self.graphs: OrderedDict[str, GraphData] = OrderedDict()
+        self.folder = Path(folder) if folder is not None else None
+        self.built = 0
+
+    def _name(self, image: Image, settings: PipelineSettings, with_labels: bool) -> str:
+        # the graph class's import path is part of the digest: pickles of another code layout are never read
+        graph_settings = json.dumps({k: v for k, v in settings.as_dict().items() if k not in FOREST_SETTINGS})
+        code = f"{GraphData.__module__}.{GraphData.__qualname__}"
+        pixels = digest(code, graph_settings, np.ascontiguousarray(image.raw).tobytes())
+        return f"{image.tag.replace('/', '_')}__{int(with_labels)}__{pixels}.pkl"
+
+    def _load(self, path: Path, image: Image, with_labels: bool) -> GraphData | None:
+        """A pickled graph, checked; a damaged one is reported by name and deleted (None)."""
+        try:
+            graph = pickle.loads(path.read_bytes())
+            if not isinstance(graph, GraphData) or graph.superpixels.shape != np.shape(image.raw):
+                raise CacheError(path, "not the graph of this image")
+            if (graph.labels is not None) != with_labels:
+                raise CacheError(path, "edge labels missing or unexpected")
+            return graph
+        except FileNotFoundError:
+            return None
+        except Exception as error:  # unpickling a damaged file raises many types
+            problem = error if isinstance(error, CacheError) else CacheError(path, f"does not load ({error!r})")
+            LOG.warning("%s: deleted, the graph is built again", problem)
+            path.unlink(missing_ok=True)
+            return None
+
+    def get(self, image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
+        """The graph of ``image`` (with edge labels from its ground truth if ``with_labels``).
+
+        Args:
+            image: the image.
+            settings: the pipeline's settings (their graph part is the same for every unit).
+            with_labels: label the edges (training graphs).
+
+        Returns:
+            The graph, built or read back.
+        """
+        key = self._name(image, settings, with_labels)
+        if key in self.graphs:
+            self.graphs.move_to_end(key)
+            return self.graphs[key]
+        path = None if self.folder is None else self.folder / key
+        graph = None if path is None else self._load(path, image, with_labels)
+        if graph is None:
+            graph = graph_data(image.raw, image.gt if with_labels else None, settings=settings)
+            self.built += 1
+            if path is not None:
+                atomic_write_bytes(path, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
+        self.graphs[key] = graph
+        if self.folder is not None and len(self.graphs) > GRAPHS_IN_MEMORY:
+            self.graphs.popitem(last=False)
+        return graph
+
+
+class FrangiMaps:
+    """Images' Frangi maps read from a run's graph cache (the maps their graphs were built on; built if missing).
+
+    Picklable, so worker processes can read the maps themselves.
+    """
+
+    def __init__(self, folder: Path, settings: UnitSettings) -> None:
+        """Read from the graph cache of a run.
+
+        Args:
+            folder: the run's unit folder (as given to :func:`run_all`).
+            settings: what every unit shares.
+        """
+        self.graphs = GraphCache(Path(folder) / GRAPH_FOLDER)
+        self.settings = PipelineSettings(
+            boundary="frangi", rf_trees=settings.trees, rf_max_samples=settings.max_samples
+        )
+
+    def __call__(self, image: Image) -> np.ndarray:
+        """The image's Frangi map: :func:`helpers.segmentation.boundaries.frangi_boundary` of its pixels."""
+        return self.graphs.get(image, self.settings, True).boundary
+
+
+GraphPair = tuple[list[GraphData], list[GraphData]]
+
+
+def _frangi_graphs(
+    train: list[Image], test: list[Image], settings: PipelineSettings, graph_cache: GraphCache, n_jobs: int
+) -> GraphPair:
+    """Training and test graphs on Frangi boundary maps (shared through the graph cache)."""
+    return [graph_cache.get(image, settings, True) for image in train], [
+        graph_cache.get(image, settings, False) for image in test
+    ]
+
+
+def _pixel_rf_graphs(
+    train: list[Image], test: list[Image], settings: PipelineSettings, graph_cache: GraphCache, n_jobs: int
+) -> GraphPair:
+    """Training and test graphs on pixel-classifier maps learnt from this unit's training images."""
+    train_maps, test_maps, _ = boundaries.pixel_rf_boundaries(
+        [image.raw for image in train], [image.membranes for image in train], [image.raw for image in test],
+        settings, n_jobs=n_jobs,
+    )  # fmt: skip
+    return [graph_data(image.raw, image.gt, boundary, settings) for image, boundary in zip(train, train_maps)], [
+        graph_data(image.raw, None, boundary, settings) for image, boundary in zip(test, test_maps)
+    ]
+
+
+@dataclass(frozen=True)
+class PipelineRecipe:
+    """How a unit builds its graphs with one segmentation pipeline."""
+
+    graphs: Callable[[list[Image], list[Image], PipelineSettings, GraphCache, int], GraphPair]
+    capped: bool  # the training images are capped (:attr:`UnitSettings.max_train_images`)
+
+
+PIPELINES = {
+    "frangi": PipelineRecipe(_frangi_graphs, capped=False),
+    "pixel-rf": PipelineRecipe(_pixel_rf_graphs, capped=True),  # its boundary map is retrained per unit
+}
