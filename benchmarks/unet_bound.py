@@ -48,7 +48,7 @@ from helpers.unet.predict import membrane_probability  # noqa: E402
 from helpers.unet.train import train_unet  # noqa: E402
 
 PROFILE_VARIANT = "profile"
-TEST_TIME_AVERAGE = "profile, 8-fold test-time average"
+TEST_TIME_AVERAGE = "profile (8-fold test-time average)"
 WATERSHED_GRID = {"threshold": (0.3, 0.5), "sigma_seeds": (2.0, 3.0, 4.0), "sigma_weights": (1.0, 2.0, 4.0)}
 
 
@@ -59,7 +59,7 @@ def variants(work: UNetWork) -> dict[str, tuple[UNetWork, bool]]:
         "width x2": (replace(work, width=2 * work.width), False),
         "depth +1": (replace(work, depth=work.depth + 1), False),
         "steps x3": (replace(work, iterations=3 * work.iterations), False),
-        "patch x2, batch / 4": (replace(work, patch=2 * work.patch, batch=max(1, work.batch // 4)), False),
+        "patch x2 (batch / 4)": (replace(work, patch=2 * work.patch, batch=max(1, work.batch // 4)), False),
         "plain augmentation": (work, True),
     }
 

@@ -96,3 +96,26 @@ def test_unet_findings_say_where_styles_help_with_intervals():
     bullet = unet(document)
     assert bullet.startswith("* **A learned boundary detector (chapter 08, profile `ci`).**")
     assert "Frangi forest -0.099 [" in bullet and "raise it nowhere" in bullet
+
+
+def _bound_document(lowest_vi: float) -> dict:
+    """A results/unet_bound.json of made-up means: two U-Net readings, two watershed settings."""
+    return {
+        "profile": "ci", "measured_slices": [18, 19, 20],
+        "variants": {"profile": {"mean": {"reachable_vi": lowest_vi + 0.1}},
+                     "width x2": {"mean": {"reachable_vi": lowest_vi}}},
+        "watershed_grid": [{"reachable_vi": lowest_vi + 0.05}, {"reachable_vi": lowest_vi + 0.2}],
+        "membrane_labels_as_map": {"reachable_vi": 0.17},
+    }  # fmt: skip
+
+
+def test_unet_bound_finding_gives_the_ranges_and_what_the_goal_leaves():
+    from helpers.findings.beyond import unet_bound
+
+    below = unet_bound(_bound_document(0.5))
+    assert "On training slices 18-20" in below and "VI of 0.50-0.60 bits over 2 readings" in below
+    assert "lowest: width x2, 0.50) and 0.55-0.70 bits over 2 distance-watershed settings" in below
+    assert "labels as the map allow 0.17 bits" in below
+    assert "a VI of at most 0.6 bits leaves the edge forest and multicut 0.10 bits above the lowest bound" in below
+    above = unet_bound(_bound_document(0.75))
+    assert "the lowest bound is already 0.15 bits above a VI of 0.6 bits" in above

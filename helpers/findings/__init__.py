@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..paths import RESULTS, ROOT, atomic_write_text
-from .beyond import own_data, unet
+from .beyond import own_data, unet, unet_bound
 from .results import Results, load
 from .sections import answer, intro, membranes, optimiser, pipelines, robustness
 
@@ -50,6 +50,8 @@ def render(results: Results) -> str:
         paragraphs.append(own_data(results.flyem))
     if results.unet:
         paragraphs.append(unet(results.unet))
+    if results.unet_bound:
+        paragraphs.append(unet_bound(results.unet_bound))
     return "\n\n".join(_wrap(paragraph) for paragraph in paragraphs) + "\n"
 
 

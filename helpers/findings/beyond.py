@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+UNET_GOALS = {"rand_error": 0.08, "vi": 0.6}  # issue 14: the U-Net pipeline on clean test slices, at most
 GROUPS = {"clean": "clean test slices", "shifts": "appearance shifts", "unseen styles": "unseen paintings",
           "flyem": "FlyEM slices"}  # fmt: skip
 
@@ -140,8 +141,8 @@ def unet_conclusion(document: dict) -> str:
     lines = [
         f"* **Clean test slices {slices}** (profile `{document['profile']}`, mean [95 % interval]): "
         f"the U-Net pipeline trained on the originals reaches an adapted Rand error of {_score(clean['rand_error'])} "
-        f"and a VI of {_score(clean['vi'], 2)} bits (goals: at most 0.08 and 0.6); foreground-restricted ISBI "
-        f"V_rand {_score(clean['v_rand'])}."
+        f"and a VI of {_score(clean['vi'], 2)} bits (goals: at most {UNET_GOALS['rand_error']:g} and "
+        f"{UNET_GOALS['vi']:g}); foreground-restricted ISBI V_rand {_score(clean['v_rand'])}."
         + (
             f" The best segmentation its superpixels allow (each superpixel given its majority ground-truth cell) "
             f"scores {_score(reachable)} and {_score(reachable_vi, 2)} bits: the bound of the edge forest and multicut."
@@ -211,4 +212,38 @@ def unet(document: dict) -> str:
         "the change of dataset (FlyEM, trained on ISBI only) styles change it by "
         + ("; ".join(flyem) if flyem else "n/a")
         + " (`results/unet.json`)."
+    )
+
+
+def unet_bound(document: dict) -> str:
+    """How low the U-Net pipeline's VI can go, as one Markdown bullet: the superpixels' bound over U-Net variants.
+
+    Args:
+        document: ``results/unet_bound.json`` (``benchmarks/unet_bound.py``).
+
+    Returns:
+        One Markdown bullet; every number from ``document``.
+    """
+    variants = {name: record["mean"]["reachable_vi"] for name, record in document["variants"].items()}
+    grid = [row["reachable_vi"] for row in document["watershed_grid"]]
+    lowest = min(variants, key=variants.get)
+    slices = document["measured_slices"]
+    slices = f"slices {slices[0]}-{slices[-1]}" if len(slices) > 1 else f"slice {slices[0]}"
+    bound = min(min(variants.values()), min(grid))
+    goal = UNET_GOALS["vi"]
+    verdict = (
+        f"a VI of at most {goal:g} bits leaves the edge forest and multicut {goal - bound:.2f} bits above the lowest "
+        "bound"
+        if bound <= goal
+        else f"the lowest bound is already {bound - goal:.2f} bits above a VI of {goal:g} bits"
+    )
+    return (
+        f"* **How low the U-Net pipeline's VI can go (`benchmarks/unet_bound.py`, profile `{document['profile']}`).** "
+        f"On training {slices}, held out from the U-Net, the best segmentation its superpixels allow has a VI of "
+        f"{min(variants.values()):.2f}-{max(variants.values()):.2f} bits over {len(variants)} readings of U-Nets "
+        f"that each change one thing of the profile's ({'; '.join(variants)}; lowest: {lowest}, "
+        f"{variants[lowest]:.2f}) and {min(grid):.2f}-{max(grid):.2f} bits over {len(grid)} distance-watershed "
+        f"settings of the profile's map; the membrane labels as the map allow "
+        f"{document['membrane_labels_as_map']['reachable_vi']:.2f} bits. On these slices {verdict} "
+        "(`results/unet_bound.json`)."
     )

@@ -18,6 +18,7 @@ class Results:
     benchmarks: dict[str, dict]  # style_benchmark*.json by file stem (`make benchmark`)
     flyem: dict | None  # flyem.json (chapter 07)
     unet: dict | None  # unet.json (chapter 08)
+    unet_bound: dict | None  # unet_bound.json (benchmarks/unet_bound.py)
     folder: Path
 
 
@@ -44,6 +45,7 @@ def load(folder: Path = RESULTS) -> Results:
         benchmarks=benchmarks,
         flyem=read("flyem.json"),
         unet=read("unet.json"),
+        unet_bound=read("unet_bound.json"),
         folder=folder,
     )
 
