@@ -36,13 +36,12 @@ from benchmarks.chapter06_cost import machine  # noqa: E402
 from helpers.config import Config, UNetWork, select  # noqa: E402
 from helpers.experiments.workers import run_in_workers  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
-from helpers.segmentation import metrics  # noqa: E402
-from helpers.segmentation.evaluation import best_reachable  # noqa: E402
+from helpers.segmentation.metrics import mean_scores  # noqa: E402
 from helpers.segmentation.pipeline import load_slices  # noqa: E402
 from helpers.segmentation.settings import DEFAULT_SETTINGS  # noqa: E402
 from helpers.segmentation.superpixels import distance_watershed  # noqa: E402
 from helpers.unet.data import MEMBRANE  # noqa: E402
-from helpers.unet.experiment import pixel_scores  # noqa: E402
+from helpers.unet.experiment import edge_forest_slices, pixel_scores, reachable_scores  # noqa: E402
 from helpers.unet.model import UNet  # noqa: E402
 from helpers.unet.predict import membrane_probability  # noqa: E402
 from helpers.unet.train import train_unet  # noqa: E402
@@ -78,8 +77,7 @@ def dihedral_average(model: UNet, raw: np.ndarray, work: UNetWork) -> np.ndarray
 def reachable(probability: np.ndarray, gt: np.ndarray, **watershed: float) -> dict[str, float]:
     """Best-reachable adapted Rand error and VI of the distance watershed (chapter 08's settings unless given)."""
     params = {**DEFAULT_SETTINGS.watershed_params(), **watershed}
-    scores = metrics.evaluate(best_reachable(distance_watershed(probability, **params), gt), gt)
-    return {"reachable_rand_error": scores["rand_error"], "reachable_vi": scores["vi"]}
+    return reachable_scores(distance_watershed(probability, **params), gt)
 
 
 def measure(
@@ -88,27 +86,28 @@ def measure(
     """Train one variant and measure its maps of the held-out slices (a worker task).
 
     Returns:
-        ``(name, record, maps)``: the record holds the work, the training seconds and the per-slice and mean
-        pixel and reachable scores; the maps (slice -> probability) only for the profile's variant.
+        ``(name, record, maps)``: the record holds the work, the training seconds (of the steps this call ran, from
+        ``resumed_at_step`` on), the per-slice and mean pixel and reachable scores; the maps (slice -> probability)
+        only for the profile's variant.
     """
     raws, labels = train
-    started = time.perf_counter()
     trained = train_unet(list(raws), list(labels), work, seed, augment, checkpoints, progress=False, description=name)
-    seconds = time.perf_counter() - started
     readings = {name: lambda raw: membrane_probability(trained.model, raw, work.tile, threads=work.threads)}
     if name == PROFILE_VARIANT:
         readings[TEST_TIME_AVERAGE] = lambda raw: dihedral_average(trained.model, raw, work)
     records, maps = {}, {}
     for reading, predict in readings.items():
-        per_slice = []
+        scores = []
         for index, raw, membranes, gt in zip(*held_out):
             probability = predict(raw)
             if reading == PROFILE_VARIANT:
                 maps[index] = probability
-            per_slice.append({"slice": index, **pixel_scores(probability, membranes), **reachable(probability, gt)})
-        means = {key: float(np.mean([row[key] for row in per_slice])) for key in per_slice[0] if key != "slice"}
-        records[reading] = {"work": work.as_dict(), "augment": augment, "training_seconds": round(seconds, 1),
-                            "mean": means, "slices": per_slice}  # fmt: skip
+            scores.append({**pixel_scores(probability, membranes), **reachable(probability, gt)})
+        records[reading] = {
+            "work": work.as_dict(), "augment": augment, "training_seconds": round(trained.seconds, 1),
+            "resumed_at_step": trained.resumed_at, "mean": mean_scores(scores),
+            "slices": [{"slice": index, **row} for index, row in zip(held_out[0], scores)],
+        }  # fmt: skip
     return name, records, maps
 
 
@@ -117,8 +116,7 @@ def watershed_grid(maps: dict[int, np.ndarray], gts: dict[int, np.ndarray]) -> l
     rows = []
     for values in itertools.product(*WATERSHED_GRID.values()):
         setting = dict(zip(WATERSHED_GRID, values))
-        scores = [reachable(maps[index], gts[index], **setting) for index in maps]
-        rows.append({**setting, **{key: float(np.mean([s[key] for s in scores])) for key in scores[0]}})
+        rows.append({**setting, **mean_scores([reachable(maps[index], gts[index], **setting) for index in maps])})
     return rows
 
 
@@ -133,10 +131,10 @@ def run(config: Config, workers: int) -> dict:
         The record written to the JSON file.
     """
     work, split = config.unet, config.segmentation
-    if not 0 < work.edge_slices < len(split.train_slices):
-        raise ValueError(f"UNetWork.edge_slices = {work.edge_slices}: needs held-out slices and training slices")
-    train_slices = split.train_slices[: -work.edge_slices]
-    held_slices = split.train_slices[-work.edge_slices :]
+    held_slices = edge_forest_slices(split.train_slices, work.edge_slices)
+    if not held_slices:
+        raise ValueError(f"UNetWork.edge_slices = {work.edge_slices}: hold out at least one slice to measure on")
+    train_slices = [index for index in split.train_slices if index not in held_slices]
     raws, labels, _ = load_slices(train_slices, split.crop)
     held = load_slices(held_slices, split.crop)
     held_out = (tuple(held_slices), *held)
@@ -159,7 +157,7 @@ def run(config: Config, workers: int) -> dict:
         "measured_slices": list(held_slices), "crop": split.crop, "watershed": DEFAULT_SETTINGS.watershed_params(),
         "variants": {name: records[name] for name in [*variants(work), TEST_TIME_AVERAGE]},
         "watershed_grid": watershed_grid(maps, gts),
-        "membrane_labels_as_map": {key: float(np.mean([s[key] for s in perfect])) for key in perfect[0]},
+        "membrane_labels_as_map": mean_scores(perfect),
     }  # fmt: skip
 
 

@@ -197,6 +197,42 @@ def pixel_scores(probability: np.ndarray, membranes: np.ndarray) -> dict[str, fl
     return {"auc": auc, "f1": f1}
 
 
+def reachable_scores(superpixels: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    """The best segmentation the superpixels allow, scored: no edge forest or multicut can do better.
+
+    Args:
+        superpixels: 2D ids consecutive from 0.
+        gt: the slice's dense ground truth.
+
+    Returns:
+        ``reachable_rand_error`` and ``reachable_vi`` of :func:`helpers.segmentation.evaluation.best_reachable`.
+    """
+    scores = metrics.evaluate(best_reachable(superpixels, gt), gt)
+    return {"reachable_rand_error": scores["rand_error"], "reachable_vi": scores["vi"]}
+
+
+def edge_forest_slices(indices: Sequence[int], edge_slices: int) -> list[int]:
+    """The training slices kept from the U-Net for the edge forest: the last ``edge_slices`` by index.
+
+    Args:
+        indices: the training slices.
+        edge_slices: how many to keep from the U-Net (0: none).
+
+    Returns:
+        The held-out slices, ascending.
+
+    Raises:
+        ValueError: when ``edge_slices`` leaves the U-Net no slice.
+    """
+    indices = sorted(set(indices))
+    if edge_slices >= len(indices):
+        raise ValueError(
+            f"UNetWork.edge_slices = {edge_slices} leaves the U-Net none of the {len(indices)} training slices: "
+            "hold out fewer"
+        )
+    return indices[len(indices) - edge_slices :] if edge_slices else []
+
+
 def split_training(material: Material, edge_slices: int) -> tuple[list[Slice], list[Slice]]:
     """The U-Net's training images and the edge forest's: the last ``edge_slices`` original slices go to the forest.
 
@@ -212,13 +248,7 @@ def split_training(material: Material, edge_slices: int) -> tuple[list[Slice], l
     Raises:
         ValueError: when ``edge_slices`` leaves the U-Net no slice.
     """
-    indices = sorted({image.index for image in material.originals})
-    if edge_slices >= len(indices):
-        raise ValueError(
-            f"UNetWork.edge_slices = {edge_slices} leaves the U-Net none of the {len(indices)} training slices: "
-            "hold out fewer"
-        )
-    held_out = set(indices[len(indices) - edge_slices :]) if edge_slices else set()
+    held_out = set(edge_forest_slices([image.index for image in material.originals], edge_slices))
     unet = [image for image in material.originals + material.stylised if image.index not in held_out]
     edge = [image for image in material.originals if image.index in held_out] if held_out else material.originals
     return unet, edge
@@ -286,11 +316,10 @@ def run_arm(
             maps[(image.condition, image.index)] = probability
         graph = graph_data(image.raw, None, probability, settings)
         scores = metrics.evaluate(segment_graph(graph, forest, settings), image.gt, image.membranes)
-        reachable = metrics.evaluate(best_reachable(graph.superpixels, image.gt), image.gt)
         rows.append({
             "arm": name, "training": training, "intensity": intensity, "seed": seed, "condition": image.condition,
             "slice": image.index, **pixel_scores(probability, image.membranes), **scores,
-            "reachable_rand_error": reachable["rand_error"], "reachable_vi": reachable["vi"],
+            **reachable_scores(graph.superpixels, image.gt),
         })  # fmt: skip
     return ArmResult(rows, trained, maps)
 
