@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .sections import _slices
+
 UNET_GOALS = {"rand_error": 0.08, "vi": 0.6}  # issue 14: the U-Net pipeline on clean test slices, at most
 GROUPS = {"clean": "clean test slices", "shifts": "appearance shifts", "unseen styles": "unseen paintings",
           "flyem": "FlyEM slices"}  # fmt: skip
@@ -227,8 +229,6 @@ def unet_bound(document: dict) -> str:
     variants = {name: record["mean"]["reachable_vi"] for name, record in document["variants"].items()}
     grid = [row["reachable_vi"] for row in document["watershed_grid"]]
     lowest = min(variants, key=variants.get)
-    slices = document["measured_slices"]
-    slices = f"slices {slices[0]}-{slices[-1]}" if len(slices) > 1 else f"slice {slices[0]}"
     bound = min(min(variants.values()), min(grid))
     goal = UNET_GOALS["vi"]
     verdict = (
@@ -239,7 +239,8 @@ def unet_bound(document: dict) -> str:
     )
     return (
         f"* **How low the U-Net pipeline's VI can go (`benchmarks/unet_bound.py`, profile `{document['profile']}`).** "
-        f"On training {slices}, held out from the U-Net, the best segmentation its superpixels allow has a VI of "
+        f"On training {_slices(document['measured_slices'])}, held out from the U-Net, the best segmentation its "
+        "superpixels allow has a VI of "
         f"{min(variants.values()):.2f}-{max(variants.values()):.2f} bits over {len(variants)} readings of U-Nets "
         f"that each change one thing of the profile's ({'; '.join(variants)}; lowest: {lowest}, "
         f"{variants[lowest]:.2f}) and {min(grid):.2f}-{max(grid):.2f} bits over {len(grid)} distance-watershed "
