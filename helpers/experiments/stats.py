@@ -1,13 +1,20 @@
-"""Statistics of the experiments: intervals, paired tests, and tidy summaries against a reference scenario.
+"""Statistics of the experiments, with the test slice as the independent unit.
+
+A test slice's score is first averaged over every split, fold and seed that tested it (:func:`per_slice`): those
+repetitions measure run-to-run spread, they are not new data. Two training sets are then compared on the same
+slices (:func:`paired_by_slice`): the mean difference with its 95 % t-interval and the paired t-test
+(``scipy.stats.ttest_rel``). Comparisons come in families declared before the run (:class:`Family`); within a
+family the p-values are Holm-corrected (:func:`correct`), and only a confirmatory family can support a claim.
 
 Every summary is a pandas DataFrame with one row per group and plain columns (``pipeline``, ``steps``,
-``scenario``, ``condition``, ``metric``, ``reference``, ``mean_diff``, ...); the reference scenario is a
-column, so every consumer reads it from the table instead of from a column name.
+``scenario``, ``condition``, ``metric``, ``reference``, ``mean_diff``, ...); the reference scenario is a column,
+so every consumer reads it from the table instead of from a column name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,30 +23,75 @@ from scipy import stats
 from .scenarios import UNSEEN_PREFIX
 from .shifts import SHIFTS
 
+UNIT = "slice"  # the independent unit of every interval and test
+METHOD = (
+    "unit of analysis: the test slice. Each slice's score is the mean over every split, fold and seed that tested it; "
+    "training sets are paired on the same slices; 95 % t-interval of the mean paired difference and paired t-test "
+    "(scipy.stats.ttest_rel); p-values Holm-corrected within each family declared before the run; only a "
+    "confirmatory family with corrected p < 0.05 supports a claim."
+)
+ALPHA = 0.05
+LABELS = ("confirmatory", "exploratory")
 METRICS = ("rand_error", "vi")
 UNIT_KEYS = ["pipeline", "steps", "scenario"]
-PAIR_KEYS = ["split", "slice"]  # a test slice of a split: the pairing of the paired tests
-MIN_PAIRS = 2
-COMPARISON_COLUMNS = ["mean_diff", "diff_low", "diff_high", "p_wilcoxon", "frac_better", "n_pairs"]
-SUMMARY_COLUMNS = [*UNIT_KEYS, "condition", "metric", "n", "mean", "low", "high", "reference", *COMPARISON_COLUMNS]
+MIN_SLICES = 2
+COMPARISON_COLUMNS = ["mean_diff", "diff_low", "diff_high", "p_value", "frac_better", "n_slices"]
+SUMMARY_COLUMNS = [
+    *UNIT_KEYS, "condition", "metric", "n_slices_tested", "n_runs", "mean", "low", "high", "reference",
+    *COMPARISON_COLUMNS,
+]  # fmt: skip
+FAMILY_COLUMNS = ["family", "label", "p_holm", "supported"]
 ROBUSTNESS_COLUMNS = [*UNIT_KEYS, "metric", "clean", "shift_increase", "unseen_style_increase"]
 PAIRED_ROBUSTNESS_COLUMNS = [
-    "test",
-    *UNIT_KEYS,
-    "metric",
-    "reference",
-    "increase_mean",
-    "reference_increase_mean",
-    *COMPARISON_COLUMNS,
-]
-ROBUSTNESS_TESTS: dict[str, Callable[[str], bool]] = {  # which test conditions each robustness test averages
-    "shifts": lambda condition: condition in SHIFTS and condition != "clean",
-    "unseen": lambda condition: condition.startswith(UNSEEN_PREFIX),
-}
+    "test", *UNIT_KEYS, "metric", "reference", "increase_mean", "reference_increase_mean", *COMPARISON_COLUMNS,
+]  # fmt: skip
+TRIVIAL_SHARE = 0.9  # a condition is trivial when at least this share of its rows is one segment per slice
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of comparisons declared before the run: its p-values are corrected together.
+
+    Attributes:
+        name: short name, e.g. ``"scenarios on clean slices"``.
+        label: ``"confirmatory"`` (may support a claim in prose) or ``"exploratory"`` (reported, never claimed).
+        question: the question the family answers, in words.
+
+    Raises:
+        ValueError: for an unknown label.
+    """
+
+    name: str
+    label: str
+    question: str
+
+    def __post_init__(self) -> None:
+        """Check the label."""
+        if self.label not in LABELS:
+            raise ValueError(f"Family.label must be one of {LABELS}, got {self.label!r}")
+
+
+def per_slice(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataFrame:
+    """One value per independent test slice: the mean of ``metric`` over every other row of that slice.
+
+    Args:
+        rows: one row per (..., split or seed, slice); must hold the columns ``keys``, ``slice`` and ``metric``.
+        keys: what tells groups apart (e.g. pipeline, steps, scenario, condition); splits, folds and seeds are
+            not among them, so they are averaged within each slice.
+        metric: the score column.
+
+    Returns:
+        Columns ``[*keys, "slice", metric, "n_runs"]``, sorted by keys and slice; ``n_runs`` counts the rows
+        averaged.
+    """
+    grouped = rows.groupby([*keys, UNIT], sort=True)[metric]
+    table = grouped.mean().to_frame(metric)
+    table["n_runs"] = grouped.size()
+    return table.reset_index()
 
 
 def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its two-sided t-interval.
+    """Mean and its two-sided t-interval (one value per independent unit).
 
     Args:
         values: the sample.
@@ -50,55 +102,150 @@ def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95
     """
     values = np.asarray(values, dtype=float)
     mean = float(values.mean())
-    if len(values) < MIN_PAIRS:
+    if len(values) < MIN_SLICES:
         return mean, float("nan"), float("nan")
-    half = float(stats.sem(values) * stats.t.ppf(0.5 + confidence / 2, len(values) - 1))
-    return mean, mean - half, mean + half
+    if float(values.std()) == 0:
+        return mean, mean, mean
+    low, high = stats.t.interval(confidence, len(values) - 1, loc=mean, scale=stats.sem(values))
+    return mean, float(low), float(high)
 
 
-def paired_comparison(values: Sequence[float] | np.ndarray, reference: Sequence[float] | np.ndarray) -> dict:
-    """Paired comparison of a scenario with the reference (same splits and slices, same order).
+def paired_by_slice(values: pd.Series, reference: pd.Series) -> dict:
+    """Paired comparison of two training sets on the slices both were tested on.
 
     Args:
-        values: the scenario's errors.
-        reference: the reference scenario's errors on the same pairs.
+        values: one value per test slice (index: slice), e.g. a column of :func:`per_slice`.
+        reference: the reference training set's values, indexed alike.
 
     Returns:
-        ``mean_diff`` (negative = lower error than the reference) with its 95% t-interval ``diff_low`` and
-        ``diff_high``, the Wilcoxon signed-rank ``p_wilcoxon``, ``frac_better`` (pairs where the scenario is
-        better) and ``n_pairs``.
+        ``mean_diff`` (negative: lower than the reference) with its 95 % t-interval ``diff_low``, ``diff_high``,
+        the paired t-test's ``p_value`` (1 when every difference is 0, NaN for fewer than two slices),
+        ``frac_better`` (share of slices where ``values`` is lower) and ``n_slices``.
 
     Raises:
-        ValueError: if the two samples differ in shape.
+        ValueError: if an index holds a slice twice (a slice is one pair, never several).
     """
-    values, reference = np.asarray(values, float), np.asarray(reference, float)
-    if values.shape != reference.shape:
-        raise ValueError(f"paired values need the same shape, got {values.shape} and {reference.shape}")
-    diff = values - reference
+    for name, series in (("values", values), ("reference", reference)):
+        if series.index.has_duplicates:
+            repeated = sorted(set(series.index[series.index.duplicated()].tolist()))
+            raise ValueError(f"{name} holds slices {repeated} more than once: average them first (per_slice)")
+    paired = pd.concat({"value": values, "reference": reference}, axis=1, join="inner").sort_index()
+    diff = (paired["value"] - paired["reference"]).to_numpy(dtype=float)
+    result = {"mean_diff": float("nan"), "diff_low": float("nan"), "diff_high": float("nan"),
+              "p_value": float("nan"), "frac_better": float("nan"), "n_slices": len(diff)}  # fmt: skip
+    if len(diff) == 0:
+        return result
     mean, low, high = mean_interval(diff)
-    no_difference = np.allclose(diff, 0)
-    p_value = 1.0 if no_difference else float(stats.wilcoxon(values, reference, zero_method="zsplit").pvalue)
-    return {
-        "mean_diff": mean, "diff_low": low, "diff_high": high, "p_wilcoxon": p_value,
-        "frac_better": float(np.mean(diff < 0)), "n_pairs": int(len(diff)),
-    }  # fmt: skip
+    result.update(mean_diff=mean, diff_low=low, diff_high=high, frac_better=float(np.mean(diff < 0)))
+    if len(diff) >= MIN_SLICES:
+        if np.all(diff == 0):
+            result["p_value"] = 1.0
+        elif np.all(diff == diff[0]):
+            result["p_value"] = 0.0  # every slice moved by the same non-zero amount
+        else:
+            result["p_value"] = float(stats.ttest_rel(paired["value"], paired["reference"]).pvalue)
+    return result
 
 
-def _untested() -> dict:
-    """The comparison columns of a row without a paired test."""
-    return {column: float("nan") for column in COMPARISON_COLUMNS}
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down correction of a family's p-values (NaN stays NaN and is not counted).
+
+    Args:
+        p_values: the family's raw p-values.
+
+    Returns:
+        The adjusted p-values, in the input's order, at most 1.
+    """
+    p_values = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p_values.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(p_values))
+    order = tested[np.argsort(p_values[tested], kind="stable")]
+    running = 0.0
+    for rank, position in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p_values[position]))
+        adjusted[position] = running
+    return adjusted
 
 
-def _pair(values: pd.Series, reference: pd.Series) -> pd.DataFrame:
-    """Values and reference values on the (split, slice) pairs both have, in the order of ``values``."""
-    return pd.DataFrame({"value": values}).join(reference.rename("reference"), how="inner")
+def correct(table: pd.DataFrame, family: Family) -> pd.DataFrame:
+    """A family's comparisons with their Holm-corrected p-values and whether they support a claim.
+
+    Args:
+        table: one row per comparison, with a ``p_value`` column.
+        family: the family the rows form.
+
+    Returns:
+        A copy with columns ``family``, ``label``, ``p_holm`` and ``supported`` (confirmatory and
+        ``p_holm < 0.05``) added.
+    """
+    table = table.copy()
+    table["family"] = family.name
+    table["label"] = family.label
+    table["p_holm"] = holm(table["p_value"].to_numpy()) if len(table) else []
+    table["supported"] = (family.label == "confirmatory") & (table["p_holm"] < ALPHA)
+    return table
+
+
+def verdict(row: pd.Series | dict, lower: str = "better", higher: str = "worse") -> str:
+    """The one wording of a corrected comparison: what the data support, and how strongly.
+
+    Args:
+        row: a comparison with ``mean_diff``, ``p_holm`` and ``label`` (see :func:`correct`).
+        lower: the word for a supported negative difference (e.g. ``"better"`` for an error).
+        higher: the word for a supported positive difference.
+
+    Returns:
+        ``lower`` or ``higher`` where a confirmatory family supports it; ``"<word> (exploratory)"`` where an
+        exploratory comparison has corrected p < 0.05; ``"no clear difference"`` otherwise; ``"not tested"`` for
+        too few slices.
+    """
+    p_holm = row["p_holm"]
+    if p_holm is None or not np.isfinite(p_holm):
+        return "not tested"
+    if p_holm >= ALPHA:
+        return "no clear difference"
+    word = lower if row["mean_diff"] < 0 else higher
+    return word if row["label"] == "confirmatory" else f"{word} (exploratory)"
+
+
+def format_interval(mean: float, low: float, high: float, digits: int = 3) -> str:
+    """``"+0.012 [-0.004, +0.028]"``: a signed mean with its interval (``"+0.012"`` alone without one).
+
+    Args:
+        mean: the estimate.
+        low: the interval's lower bound (NaN: none).
+        high: its upper bound.
+        digits: decimals.
+
+    Returns:
+        The text.
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{mean:+.{digits}f}"
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def trivial_conditions(rows: pd.DataFrame) -> list[str]:
+    """Test conditions on which (almost) every training set returns one segment per slice.
+
+    Such a condition tells training sets apart by nothing but ties; it is shown and flagged, and left out of
+    the averages over conditions.
+
+    Args:
+        rows: rows with ``condition`` and ``n_segments`` columns.
+
+    Returns:
+        The trivial conditions, sorted.
+    """
+    trivial = rows.groupby("condition", sort=True)["n_segments"].apply(lambda n: np.mean(n <= 1) >= TRIVIAL_SHARE)
+    return [str(condition) for condition, flag in trivial.items() if flag]
 
 
 def summarize(rows: pd.DataFrame, reference: str = "original", metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """Mean, 95% interval and the paired comparison with the ``reference`` scenario, per group.
+    """Per group: the mean over test slices with its 95 % interval, and the paired comparison with ``reference``.
 
-    A group is a (pipeline, steps, scenario, condition, metric); its values are those of all (split, slice)
-    pairs, and the comparison pairs them with the reference scenario's values on the same pairs.
+    A group is a (pipeline, steps, scenario, condition, metric). Each test slice contributes one value (its mean
+    over splits and seeds), and the comparison pairs the group's slices with the reference scenario's.
 
     Args:
         rows: the rows of a run (:attr:`helpers.experiments.runner.Run.rows`).
@@ -106,101 +253,147 @@ def summarize(rows: pd.DataFrame, reference: str = "original", metrics: Sequence
         metrics: the error columns to summarise.
 
     Returns:
-        Columns pipeline, steps, scenario, condition, metric, n, mean, low, high, reference, mean_diff,
-        diff_low, diff_high, p_wilcoxon, frac_better, n_pairs (the comparison columns NaN for the reference
-        itself and where fewer than two pairs exist), sorted by the first five.
+        Columns of :data:`SUMMARY_COLUMNS` (the comparison columns NaN for the reference itself), sorted by the
+        first five.
     """
-    indexed = rows.set_index(PAIR_KEYS, drop=False)
-    groups = dict(list(indexed.groupby([*UNIT_KEYS, "condition"], sort=True)))
+    keys = [*UNIT_KEYS, "condition"]
     records = []
-    for (pipeline, steps, scenario, condition), group in groups.items():
-        reference_group = groups.get((pipeline, steps, reference, condition))
-        for metric in metrics:
+    for metric in metrics:
+        slices = per_slice(rows, keys, metric)
+        groups = {key: group.set_index(UNIT) for key, group in slices.groupby(keys, sort=True)}
+        for (pipeline, steps, scenario, condition), group in groups.items():
             mean, low, high = mean_interval(group[metric].to_numpy())
             record = {
                 "pipeline": pipeline, "steps": steps, "scenario": scenario, "condition": condition, "metric": metric,
-                "n": len(group), "mean": mean, "low": low, "high": high, "reference": reference, **_untested(),
+                "n_slices_tested": len(group), "n_runs": int(group["n_runs"].sum()), "mean": mean, "low": low,
+                "high": high, "reference": reference, **dict.fromkeys(COMPARISON_COLUMNS, float("nan")),
             }  # fmt: skip
-            if scenario != reference and reference_group is not None:
-                paired = _pair(group[metric], reference_group[metric])
-                if len(paired) >= MIN_PAIRS:
-                    record.update(paired_comparison(paired["value"].to_numpy(), paired["reference"].to_numpy()))
+            base = groups.get((pipeline, steps, reference, condition))
+            if scenario != reference and base is not None:
+                record.update(paired_by_slice(group[metric], base[metric]))
             records.append(record)
-    return pd.DataFrame(records, columns=SUMMARY_COLUMNS)
+    table = pd.DataFrame(records, columns=SUMMARY_COLUMNS)
+    return table.sort_values([*UNIT_KEYS, "condition", "metric"], kind="stable").reset_index(drop=True)
 
 
-def robustness(summary: pd.DataFrame, metric: str = "rand_error") -> pd.DataFrame:
+def _robustness_tests(trivial: Sequence[str]) -> dict[str, Callable[[str], bool]]:
+    """Which test conditions each averaged robustness test keeps (trivial conditions left out)."""
+    return {
+        "shifts": lambda condition: condition in SHIFTS and condition != "clean" and condition not in trivial,
+        "unseen": lambda condition: condition.startswith(UNSEEN_PREFIX) and condition not in trivial,
+    }
+
+
+def increases(rows: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[str] = ()) -> pd.DataFrame:
+    """Per (pipeline, steps, scenario, test, slice): how much the error rises from the clean slice.
+
+    ``test`` is each non-clean condition on its own, and the two averages over conditions (``shifts``: the
+    appearance shifts, ``unseen``: the unseen styles), both without the ``trivial`` conditions. Each slice's
+    increase is averaged over its splits and seeds.
+
+    Args:
+        rows: the rows of a run.
+        metric: the error.
+        trivial: conditions left out of the averages (:func:`trivial_conditions`).
+
+    Returns:
+        Columns pipeline, steps, scenario, test, slice, increase.
+    """
+    slices = per_slice(rows, [*UNIT_KEYS, "condition"], metric)
+    wide = slices.pivot_table(index=[*UNIT_KEYS, UNIT], columns="condition", values=metric, sort=True)
+    if "clean" not in wide:
+        return pd.DataFrame(columns=[*UNIT_KEYS, "test", UNIT, "increase"])
+    rises = wide.drop(columns="clean").sub(wide["clean"], axis=0)
+    conditions = list(rises.columns)
+    for test, keep in _robustness_tests(trivial).items():
+        kept = [condition for condition in conditions if keep(condition)]
+        if kept:
+            rises[test] = rises[kept].mean(axis=1)
+    long = rises.reset_index().melt(id_vars=[*UNIT_KEYS, UNIT], var_name="test", value_name="increase")
+    long = long.dropna(subset=["increase"])
+    return long[[*UNIT_KEYS, "test", UNIT, "increase"]].sort_values([*UNIT_KEYS, "test", UNIT], kind="stable")
+
+
+def robustness(summary: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[str] = ()) -> pd.DataFrame:
     """Per (pipeline, steps, scenario): the clean error and its mean increase under shifts and unseen styles.
 
     Args:
         summary: the table of :func:`summarize`.
         metric: the error.
+        trivial: conditions left out of the averages.
 
     Returns:
-        Columns pipeline, steps, scenario, metric, clean, shift_increase, unseen_style_increase (lower
-        increase = more robust; NaN where a kind of condition is missing).
+        Columns of :data:`ROBUSTNESS_COLUMNS` (lower increase = more robust; NaN where a kind is missing).
     """
     chosen = summary[summary["metric"] == metric]
+    tests = _robustness_tests(trivial)
     records = []
     for (pipeline, steps, scenario), group in chosen.groupby(UNIT_KEYS, sort=True):
         by_condition = dict(zip(group["condition"], group["mean"]))
         clean = by_condition.get("clean", float("nan"))
-        increases = {}
-        for test, keep in ROBUSTNESS_TESTS.items():
-            shifted = [value for condition, value in by_condition.items() if keep(condition)]
-            increases[test] = float(np.mean(shifted) - clean) if shifted else float("nan")
+        rise = {}
+        for test, keep in tests.items():
+            shifted = [value for condition, value in sorted(by_condition.items()) if keep(condition)]
+            rise[test] = float(np.mean(shifted) - clean) if shifted else float("nan")
         records.append({
             "pipeline": pipeline, "steps": steps, "scenario": scenario, "metric": metric, "clean": clean,
-            "shift_increase": increases["shifts"], "unseen_style_increase": increases["unseen"],
+            "shift_increase": rise["shifts"], "unseen_style_increase": rise["unseen"],
         })  # fmt: skip
     return pd.DataFrame(records, columns=ROBUSTNESS_COLUMNS)
 
 
-def _increases(rows: pd.DataFrame, keep: Callable[[str], bool], metric: str) -> pd.DataFrame:
-    """Per (pipeline, steps, scenario, split, slice): mean error over the kept conditions minus the clean error."""
-    records = []
-    chosen = rows[(rows["condition"] == "clean") | rows["condition"].map(keep)]
-    for keys, group in chosen.groupby([*UNIT_KEYS, *PAIR_KEYS], sort=False):
-        clean = group.loc[group["condition"] == "clean", metric].to_numpy()
-        shifted = group.loc[group["condition"] != "clean", metric].to_numpy()
-        if len(clean) and len(shifted):
-            records.append((*keys, np.mean(shifted) - clean[-1]))
-    return pd.DataFrame(records, columns=[*UNIT_KEYS, *PAIR_KEYS, "increase"])
+def robustness_paired(
+    rows: pd.DataFrame, metric: str = "rand_error", reference: str = "original", trivial: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Paired test of robustness against the ``reference`` scenario, per condition and averaged.
 
-
-def robustness_paired(rows: pd.DataFrame, metric: str = "rand_error", reference: str = "original") -> pd.DataFrame:
-    """Paired test of robustness against the ``reference`` scenario.
-
-    Per (split, test slice) the error increase from the clean slice to the mean over the appearance shifts
-    (test ``shifts``), and separately over the unseen styles (test ``unseen``), is compared with the
-    reference scenario's increase on the same pairs.
+    Per test slice, the error increase from the clean slice (:func:`increases`) of each scenario is compared with
+    the reference scenario's increase on the same slices.
 
     Args:
         rows: the rows of a run.
         metric: the error.
         reference: the scenario every other one is paired against.
+        trivial: conditions left out of the averages ``shifts`` and ``unseen`` (still tested on their own).
 
     Returns:
-        Columns test, pipeline, steps, scenario, metric, reference, increase_mean, reference_increase_mean,
-        mean_diff, diff_low, diff_high, p_wilcoxon, frac_better, n_pairs (negative ``mean_diff`` = the
-        scenario's error rises less = more robust); one row per test and scenario with at least two pairs.
+        Columns of :data:`PAIRED_ROBUSTNESS_COLUMNS` (negative ``mean_diff``: the scenario's error rises less);
+        one row per test and scenario.
     """
+    rises = increases(rows, metric, trivial)
+    groups = {key: group.set_index(UNIT) for key, group in rises.groupby(["test", *UNIT_KEYS], sort=True)}
     records = []
-    for test, keep in ROBUSTNESS_TESTS.items():
-        increases = _increases(rows, keep, metric).set_index(PAIR_KEYS)
-        groups = dict(list(increases.groupby(UNIT_KEYS, sort=True)))
-        for (pipeline, steps, scenario), group in groups.items():
-            reference_group = groups.get((pipeline, steps, reference))
-            if scenario == reference or reference_group is None:
-                continue
-            paired = _pair(group["increase"], reference_group["increase"])
-            if len(paired) < MIN_PAIRS:
-                continue
-            values, reference_values = paired["value"].to_numpy(), paired["reference"].to_numpy()
-            records.append({
-                "test": test, "pipeline": pipeline, "steps": steps, "scenario": scenario, "metric": metric,
-                "reference": reference, "increase_mean": float(np.mean(values)),
-                "reference_increase_mean": float(np.mean(reference_values)),
-                **paired_comparison(values, reference_values),
-            })  # fmt: skip
+    for (test, pipeline, steps, scenario), group in groups.items():
+        base = groups.get((test, pipeline, steps, reference))
+        if scenario == reference or base is None:
+            continue
+        records.append({
+            "test": test, "pipeline": pipeline, "steps": steps, "scenario": scenario, "metric": metric,
+            "reference": reference, "increase_mean": float(group["increase"].mean()),
+            "reference_increase_mean": float(base["increase"].mean()),
+            **paired_by_slice(group["increase"], base["increase"]),
+        })  # fmt: skip
     return pd.DataFrame(records, columns=PAIRED_ROBUSTNESS_COLUMNS)
+
+
+def duplicate_scenarios(rows: pd.DataFrame, scores: Sequence[str] = METRICS) -> dict[str, str]:
+    """Scenarios whose rows are the same run as an earlier scenario's (e.g. "full" = "selected" in a profile).
+
+    Args:
+        rows: the rows of a run.
+        scores: the score columns compared.
+
+    Returns:
+        ``{duplicate: the scenario it repeats}``; the first in sorted order is kept.
+    """
+    keys = [key for key in ("pipeline", "steps", "split", "seed", UNIT, "condition") if key in rows]
+    seen: dict[bytes, str] = {}
+    repeats = {}
+    for scenario, group in rows.groupby("scenario", sort=True):
+        ordered = group.sort_values(keys, kind="stable")[[*keys, *scores]]
+        fingerprint = pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes()
+        if fingerprint in seen:
+            repeats[str(scenario)] = seen[fingerprint]
+        else:
+            seen[fingerprint] = str(scenario)
+    return repeats
