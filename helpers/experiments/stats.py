@@ -33,18 +33,29 @@ METHOD = (
 ALPHA = 0.05
 LABELS = ("confirmatory", "exploratory")
 METRICS = ("rand_error", "vi")
-UNIT_KEYS = ["pipeline", "steps", "scenario"]
+UNIT_KEYS = ["arm", "pipeline", "engine", "steps", "scenario"]  # what tells training runs apart (those present)
 MIN_SLICES = 2
 COMPARISON_COLUMNS = ["mean_diff", "diff_low", "diff_high", "p_value", "frac_better", "n_slices"]
 SUMMARY_COLUMNS = [
-    *UNIT_KEYS, "condition", "metric", "n_slices_tested", "n_runs", "mean", "low", "high", "reference",
+    "condition",
+    "metric",
+    "n_slices_tested",
+    "n_runs",
+    "mean",
+    "low",
+    "high",
+    "reference",
     *COMPARISON_COLUMNS,
-]  # fmt: skip
+]  # after the unit keys
 FAMILY_COLUMNS = ["family", "label", "p_holm", "supported"]
-ROBUSTNESS_COLUMNS = [*UNIT_KEYS, "metric", "clean", "shift_increase", "unseen_style_increase"]
+ROBUSTNESS_COLUMNS = ["metric", "clean", "shift_increase", "unseen_style_increase"]  # after the unit keys
 PAIRED_ROBUSTNESS_COLUMNS = [
-    "test", *UNIT_KEYS, "metric", "reference", "increase_mean", "reference_increase_mean", *COMPARISON_COLUMNS,
-]  # fmt: skip
+    "metric",
+    "reference",
+    "increase_mean",
+    "reference_increase_mean",
+    *COMPARISON_COLUMNS,
+]  # after "test" and the unit keys
 TRIVIAL_SHARE = 0.9  # a condition is trivial when at least this share of its rows is one segment per slice
 
 
@@ -69,6 +80,23 @@ class Family:
         """Check the label."""
         if self.label not in LABELS:
             raise ValueError(f"Family.label must be one of {LABELS}, got {self.label!r}")
+
+
+def unit_keys(rows: pd.DataFrame) -> list[str]:
+    """The columns of :data:`UNIT_KEYS` that a table holds: what tells its training runs apart.
+
+    Args:
+        rows: rows of a run, or a summary.
+
+    Returns:
+        The keys, in the order of :data:`UNIT_KEYS`.
+
+    Raises:
+        ValueError: when the table has no ``scenario`` column.
+    """
+    if "scenario" not in rows:
+        raise ValueError(f"a table of scenarios needs a 'scenario' column, got {list(rows.columns)}")
+    return [key for key in UNIT_KEYS if key in rows]
 
 
 def per_slice(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataFrame:
@@ -241,11 +269,17 @@ def trivial_conditions(rows: pd.DataFrame) -> list[str]:
     return [str(condition) for condition, flag in trivial.items() if flag]
 
 
+def _swap_scenario(keys: Sequence[str], key: tuple, scenario: str) -> tuple:
+    """A group key with its scenario replaced (the reference's group of the same arm, pipeline and engine)."""
+    return tuple(scenario if name == "scenario" else value for name, value in zip(keys, key))
+
+
 def summarize(rows: pd.DataFrame, reference: str = "original", metrics: Sequence[str] = METRICS) -> pd.DataFrame:
     """Per group: the mean over test slices with its 95 % interval, and the paired comparison with ``reference``.
 
-    A group is a (pipeline, steps, scenario, condition, metric). Each test slice contributes one value (its mean
-    over splits and seeds), and the comparison pairs the group's slices with the reference scenario's.
+    A group is one training run (:func:`unit_keys`: arm, pipeline, engine, steps, scenario), a test condition and
+    a metric. Each test slice contributes one value (its mean over splits and seeds), and the comparison pairs the
+    group's slices with the reference scenario's.
 
     Args:
         rows: the rows of a run (:attr:`helpers.experiments.runner.Run.rows`).
@@ -253,27 +287,27 @@ def summarize(rows: pd.DataFrame, reference: str = "original", metrics: Sequence
         metrics: the error columns to summarise.
 
     Returns:
-        Columns of :data:`SUMMARY_COLUMNS` (the comparison columns NaN for the reference itself), sorted by the
-        first five.
+        The unit keys, then :data:`SUMMARY_COLUMNS` (the comparison columns NaN for the reference itself), sorted.
     """
-    keys = [*UNIT_KEYS, "condition"]
+    run_keys = unit_keys(rows)
+    keys = [*run_keys, "condition"]
     records = []
     for metric in metrics:
         slices = per_slice(rows, keys, metric)
         groups = {key: group.set_index(UNIT) for key, group in slices.groupby(keys, sort=True)}
-        for (pipeline, steps, scenario, condition), group in groups.items():
+        for key, group in groups.items():
             mean, low, high = mean_interval(group[metric].to_numpy())
             record = {
-                "pipeline": pipeline, "steps": steps, "scenario": scenario, "condition": condition, "metric": metric,
-                "n_slices_tested": len(group), "n_runs": int(group["n_runs"].sum()), "mean": mean, "low": low,
-                "high": high, "reference": reference, **dict.fromkeys(COMPARISON_COLUMNS, float("nan")),
+                **dict(zip(keys, key)), "metric": metric, "n_slices_tested": len(group),
+                "n_runs": int(group["n_runs"].sum()), "mean": mean, "low": low, "high": high, "reference": reference,
+                **dict.fromkeys(COMPARISON_COLUMNS, float("nan")),
             }  # fmt: skip
-            base = groups.get((pipeline, steps, reference, condition))
-            if scenario != reference and base is not None:
+            base = groups.get(_swap_scenario(keys, key, reference))
+            if record["scenario"] != reference and base is not None:
                 record.update(paired_by_slice(group[metric], base[metric]))
             records.append(record)
-    table = pd.DataFrame(records, columns=SUMMARY_COLUMNS)
-    return table.sort_values([*UNIT_KEYS, "condition", "metric"], kind="stable").reset_index(drop=True)
+    table = pd.DataFrame(records, columns=[*run_keys, *SUMMARY_COLUMNS])
+    return table.sort_values([*keys, "metric"], kind="stable").reset_index(drop=True)
 
 
 def _robustness_tests(trivial: Sequence[str]) -> dict[str, Callable[[str], bool]]:
@@ -285,7 +319,7 @@ def _robustness_tests(trivial: Sequence[str]) -> dict[str, Callable[[str], bool]
 
 
 def increases(rows: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[str] = ()) -> pd.DataFrame:
-    """Per (pipeline, steps, scenario, test, slice): how much the error rises from the clean slice.
+    """Per training run, test and slice: how much the error rises from the clean slice.
 
     ``test`` is each non-clean condition on its own, and the two averages over conditions (``shifts``: the
     appearance shifts, ``unseen``: the unseen styles), both without the ``trivial`` conditions. Each slice's
@@ -297,25 +331,26 @@ def increases(rows: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[
         trivial: conditions left out of the averages (:func:`trivial_conditions`).
 
     Returns:
-        Columns pipeline, steps, scenario, test, slice, increase.
+        The unit keys, then test, slice, increase.
     """
-    slices = per_slice(rows, [*UNIT_KEYS, "condition"], metric)
-    wide = slices.pivot_table(index=[*UNIT_KEYS, UNIT], columns="condition", values=metric, sort=True)
+    keys = unit_keys(rows)
+    slices = per_slice(rows, [*keys, "condition"], metric)
+    wide = slices.pivot_table(index=[*keys, UNIT], columns="condition", values=metric, sort=True)
     if "clean" not in wide:
-        return pd.DataFrame(columns=[*UNIT_KEYS, "test", UNIT, "increase"])
+        return pd.DataFrame(columns=[*keys, "test", UNIT, "increase"])
     rises = wide.drop(columns="clean").sub(wide["clean"], axis=0)
     conditions = list(rises.columns)
     for test, keep in _robustness_tests(trivial).items():
         kept = [condition for condition in conditions if keep(condition)]
         if kept:
             rises[test] = rises[kept].mean(axis=1)
-    long = rises.reset_index().melt(id_vars=[*UNIT_KEYS, UNIT], var_name="test", value_name="increase")
+    long = rises.reset_index().melt(id_vars=[*keys, UNIT], var_name="test", value_name="increase")
     long = long.dropna(subset=["increase"])
-    return long[[*UNIT_KEYS, "test", UNIT, "increase"]].sort_values([*UNIT_KEYS, "test", UNIT], kind="stable")
+    return long[[*keys, "test", UNIT, "increase"]].sort_values([*keys, "test", UNIT], kind="stable")
 
 
 def robustness(summary: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[str] = ()) -> pd.DataFrame:
-    """Per (pipeline, steps, scenario): the clean error and its mean increase under shifts and unseen styles.
+    """Per training run: the clean error and its mean increase under shifts and unseen styles.
 
     Args:
         summary: the table of :func:`summarize`.
@@ -323,12 +358,13 @@ def robustness(summary: pd.DataFrame, metric: str = "rand_error", trivial: Seque
         trivial: conditions left out of the averages.
 
     Returns:
-        Columns of :data:`ROBUSTNESS_COLUMNS` (lower increase = more robust; NaN where a kind is missing).
+        The unit keys, then :data:`ROBUSTNESS_COLUMNS` (lower increase = more robust; NaN where a kind is missing).
     """
+    keys = unit_keys(summary)
     chosen = summary[summary["metric"] == metric]
     tests = _robustness_tests(trivial)
     records = []
-    for (pipeline, steps, scenario), group in chosen.groupby(UNIT_KEYS, sort=True):
+    for key, group in chosen.groupby(keys, sort=True):
         by_condition = dict(zip(group["condition"], group["mean"]))
         clean = by_condition.get("clean", float("nan"))
         rise = {}
@@ -336,10 +372,10 @@ def robustness(summary: pd.DataFrame, metric: str = "rand_error", trivial: Seque
             shifted = [value for condition, value in sorted(by_condition.items()) if keep(condition)]
             rise[test] = float(np.mean(shifted) - clean) if shifted else float("nan")
         records.append({
-            "pipeline": pipeline, "steps": steps, "scenario": scenario, "metric": metric, "clean": clean,
-            "shift_increase": rise["shifts"], "unseen_style_increase": rise["unseen"],
+            **dict(zip(keys, key)), "metric": metric, "clean": clean, "shift_increase": rise["shifts"],
+            "unseen_style_increase": rise["unseen"],
         })  # fmt: skip
-    return pd.DataFrame(records, columns=ROBUSTNESS_COLUMNS)
+    return pd.DataFrame(records, columns=[*keys, *ROBUSTNESS_COLUMNS])
 
 
 def robustness_paired(
@@ -357,23 +393,24 @@ def robustness_paired(
         trivial: conditions left out of the averages ``shifts`` and ``unseen`` (still tested on their own).
 
     Returns:
-        Columns of :data:`PAIRED_ROBUSTNESS_COLUMNS` (negative ``mean_diff``: the scenario's error rises less);
-        one row per test and scenario.
+        Columns ``test``, the unit keys, then :data:`PAIRED_ROBUSTNESS_COLUMNS` (negative ``mean_diff``: the
+        scenario's error rises less); one row per test and scenario.
     """
+    keys = ["test", *unit_keys(rows)]
     rises = increases(rows, metric, trivial)
-    groups = {key: group.set_index(UNIT) for key, group in rises.groupby(["test", *UNIT_KEYS], sort=True)}
+    groups = {key: group.set_index(UNIT) for key, group in rises.groupby(keys, sort=True)}
     records = []
-    for (test, pipeline, steps, scenario), group in groups.items():
-        base = groups.get((test, pipeline, steps, reference))
-        if scenario == reference or base is None:
+    for key, group in groups.items():
+        base = groups.get(_swap_scenario(keys, key, reference))
+        if dict(zip(keys, key))["scenario"] == reference or base is None:
             continue
         records.append({
-            "test": test, "pipeline": pipeline, "steps": steps, "scenario": scenario, "metric": metric,
-            "reference": reference, "increase_mean": float(group["increase"].mean()),
+            **dict(zip(keys, key)), "metric": metric, "reference": reference,
+            "increase_mean": float(group["increase"].mean()),
             "reference_increase_mean": float(base["increase"].mean()),
             **paired_by_slice(group["increase"], base["increase"]),
         })  # fmt: skip
-    return pd.DataFrame(records, columns=PAIRED_ROBUSTNESS_COLUMNS)
+    return pd.DataFrame(records, columns=[*keys, *PAIRED_ROBUSTNESS_COLUMNS])
 
 
 def duplicate_scenarios(rows: pd.DataFrame, scores: Sequence[str] = METRICS) -> dict[str, str]:
@@ -386,7 +423,7 @@ def duplicate_scenarios(rows: pd.DataFrame, scores: Sequence[str] = METRICS) -> 
     Returns:
         ``{duplicate: the scenario it repeats}``; the first in sorted order is kept.
     """
-    keys = [key for key in ("pipeline", "steps", "split", "seed", UNIT, "condition") if key in rows]
+    keys = [key for key in [*unit_keys(rows), "split", "seed", UNIT, "condition"] if key in rows and key != "scenario"]
     seen: dict[bytes, str] = {}
     repeats = {}
     for scenario, group in rows.groupby("scenario", sort=True):

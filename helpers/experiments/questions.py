@@ -1,0 +1,102 @@
+"""Chapter 06's questions, declared before the run: which comparison belongs to which family.
+
+Two families are confirmatory, both on the profile's main arm (the one that runs the report's scale):
+
+* :data:`SCENARIOS_CLEAN`: does a training set of the report's Figure 16 (or plain augmentation) change the
+  Rand error or the VI on clean test slices, against the original set? Every pipeline, every scenario but the
+  reference and the single-style sweep, both metrics.
+* :data:`ROBUSTNESS`: does it make the Rand error rise less from the clean slice to the shifted slices (averaged
+  over the shifts that are not trivial) and to slices stylised with unseen styles?
+
+Everything else is exploratory and may suggest, never claim: each shift on its own, the single-style sweep, and
+the other arms (among them the two engines on the same crops). A scenario that is the same run as another in a
+profile (:func:`helpers.experiments.stats.duplicate_scenarios`) is reported once.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .scenarios import SWEEP_PREFIX
+from .stats import Family, correct, duplicate_scenarios, robustness_paired, summarize, trivial_conditions
+
+PRIMARY = "rand_error"  # the metric of the robustness family
+SCENARIOS_CLEAN = Family(
+    "scenarios on clean slices",
+    "confirmatory",
+    "Does a training set of the report's Figure 16, or plain augmentation, change the error on clean test slices "
+    "against the original set?",
+)
+ROBUSTNESS = Family(
+    "robustness",
+    "confirmatory",
+    "Does a training set make the Rand error rise less than the original set does, from clean test slices to "
+    "shifted ones (averaged over the non-trivial shifts) and to slices stylised with unseen styles?",
+)
+PER_CONDITION = Family(
+    "robustness per condition", "exploratory", "Which shift or unseen style does a training set help or hurt?"
+)
+SWEEP = Family("single-style sweep", "exploratory", "Which painting, added alone to the originals, changes the error?")
+OTHER_ARMS = Family(
+    "other arms",
+    "exploratory",
+    "Do the answers hold on the smaller arms (e.g. Gatys and the feed-forward engine on the same crops)?",
+)
+FAMILIES = (SCENARIOS_CLEAN, ROBUSTNESS, PER_CONDITION, SWEEP, OTHER_ARMS)
+COLUMNS = ["family", "label", "test", "arm", "pipeline", "engine", "steps", "scenario", "metric", "mean",
+           "mean_diff", "diff_low", "diff_high", "p_value", "p_holm", "supported", "n_slices"]  # fmt: skip
+
+
+def _family_of(row: dict, main_arm: str) -> Family:
+    """The family a comparison belongs to (by the rules of this module's docstring)."""
+    if row.get("arm", main_arm) != main_arm:
+        return OTHER_ARMS
+    if str(row["scenario"]).startswith(SWEEP_PREFIX):
+        return SWEEP
+    if row["test"] == "clean":
+        return SCENARIOS_CLEAN
+    if row["test"] in ("shifts", "unseen") and row["metric"] == PRIMARY:
+        return ROBUSTNESS
+    return PER_CONDITION
+
+
+def comparisons(rows: pd.DataFrame, main_arm: str, reference: str = "original") -> pd.DataFrame:
+    """Every comparison against ``reference`` in its family, with Holm-corrected p-values.
+
+    Args:
+        rows: the rows of a run, with ``n_segments`` (:func:`helpers.experiments.stats.trivial_conditions`) and,
+            when the run has several arms, an ``arm`` column.
+        main_arm: the arm whose comparisons are confirmatory (rows without an ``arm`` column are all of it).
+        reference: the scenario every other one is compared with.
+
+    Returns:
+        Columns of :data:`COLUMNS` (those the rows have keys for); ``test`` is ``clean`` for the clean
+        comparisons, a condition, or ``shifts`` / ``unseen`` for the averages over conditions.
+    """
+    repeats = duplicate_scenarios(rows)
+    rows = rows[~rows["scenario"].isin(list(repeats))]
+    trivial = trivial_conditions(rows)
+    summary = summarize(rows, reference)
+    clean = summary[(summary["condition"] == "clean") & (summary["scenario"] != reference)]
+    clean = clean.drop(columns="condition").assign(test="clean")
+    robust = robustness_paired(rows, PRIMARY, reference, trivial).rename(columns={"increase_mean": "mean"})
+    table = pd.concat([clean, robust], ignore_index=True)
+    families = [_family_of(row, main_arm) for row in table.to_dict("records")]
+    parts = [correct(table[[chosen is family for chosen in families]], family) for family in FAMILIES]
+    corrected = pd.concat([part for part in parts if len(part)], ignore_index=True)
+    return corrected[[column for column in COLUMNS if column in corrected]]
+
+
+def duplicates_note(rows: pd.DataFrame) -> str:
+    """A sentence naming scenarios that are the same run as another, or an empty string.
+
+    Args:
+        rows: the rows of a run.
+
+    Returns:
+        E.g. ``"Scenario "selected" is the same run as "full" in this profile and is reported once, as "full"."``
+    """
+    return " ".join(
+        f'Scenario "{repeat}" is the same run as "{kept}" in this profile and is reported once, as "{kept}".'
+        for repeat, kept in sorted(duplicate_scenarios(rows).items())
+    )
