@@ -13,57 +13,15 @@ import numpy as np
 import pandas as pd
 
 from ..paths import ROOT
-from .scenarios import SCENARIOS, STYLE_SCENARIOS
-from .stats import COMPARISON_COLUMNS, UNIT_KEYS
+from .questions import FAMILIES
+from .scenarios import SCENARIOS
+from .stats import ALPHA, METHOD, format_interval, verdict
 
-ROBUSTNESS_LINE = (  # a row of stats.robustness: clean error, its increase under shifts and unseen styles
-    "{pipeline:8s} {steps:3d} steps  {scenario:10s} clean {clean:.3f}  "
-    "{shift_increase:+.3f} under shifts  {unseen_style_increase:+.3f} on unseen styles"
-)
-PAIRED_ROBUSTNESS_LINE = (  # a row of stats.robustness_paired: the paired difference of error increases
-    "{test:7s} {pipeline:8s} {steps:3d} steps  {scenario:10s} error increase {increase_mean:+.3f} vs {reference} "
-    "{reference_increase_mean:+.3f}: difference {mean_diff:+.3f} [{diff_low:+.3f}, {diff_high:+.3f}], "
-    "p={p_wilcoxon:.3f}, n={n_pairs}"
-)
 ROBUSTNESS_WORDS = {
-    "shifts": "appearance shifts (contrast, gamma, noise, blur)",
+    "shifts": "appearance shifts (averaged over the non-trivial ones)",
     "unseen": "unseen styles",
 }
-
-
-def verdict(row: pd.Series | dict) -> str:
-    """Whether a scenario was better or worse than the reference, from the paired 95% interval.
-
-    Args:
-        row: a row of :func:`helpers.experiments.stats.summarize` (``diff_low``, ``diff_high``).
-
-    Returns:
-        ``"better"``, ``"worse"``, ``"no clear difference"`` or ``"not tested (too few pairs)"``.
-    """
-    low, high = row["diff_low"], row["diff_high"]
-    if not np.isfinite(low):
-        return "not tested (too few pairs)"
-    if high < 0:
-        return "better"
-    if low > 0:
-        return "worse"
-    return "no clear difference"
-
-
-def robustness_call(row: pd.Series | dict) -> str:
-    """``"more robust"``, ``"less robust"`` or ``"no clear difference"`` from a paired robustness row.
-
-    Args:
-        row: a row of :func:`helpers.experiments.stats.robustness_paired`.
-
-    Returns:
-        The call, from its 95% interval of the difference of error increases.
-    """
-    if row["diff_high"] < 0:
-        return "more robust"
-    if row["diff_low"] > 0:
-        return "less robust"
-    return "no clear difference"
+TABLE_COLUMNS = ["pipeline", "scenario", "test", "metric", "change [95 % CI]", "p", "p (Holm)", "verdict"]
 
 
 def reference_of(table: pd.DataFrame) -> str:
@@ -84,122 +42,89 @@ def reference_of(table: pd.DataFrame) -> str:
     return str(references[0])
 
 
-def _main_rows(summary: pd.DataFrame, metric: str, condition: str = "clean") -> pd.DataFrame:
-    """The rows of the report's scenarios (but the reference) for one metric and condition."""
-    reference = reference_of(summary)
-    keep = (
-        (summary["condition"] == condition)
-        & (summary["metric"] == metric)
-        & summary["scenario"].isin(list(SCENARIOS))
-        & (summary["scenario"] != reference)
-    )
-    return summary[keep]
-
-
-def conclusion(
-    summary: pd.DataFrame,
-    robust: pd.DataFrame,
-    profile: str,
-    n_splits: int,
-    metric: str = "rand_error",
-    note: str = "",
-) -> str:
-    """The chapter's conclusion in Markdown, every number and word taken from the results.
+def family_table(table: pd.DataFrame, family: str) -> pd.DataFrame:
+    """One family's comparisons as a short table for the page: change with its interval, p, Holm's p, verdict.
 
     Args:
-        summary: the table of :func:`helpers.experiments.stats.summarize`.
-        robust: the table of :func:`helpers.experiments.stats.robustness_paired` (same reference).
+        table: the table of :func:`helpers.experiments.questions.comparisons`.
+        family: a family's name.
+
+    Returns:
+        Columns of :data:`TABLE_COLUMNS` (plus ``arm`` and ``engine`` where the table has them), one row per
+        comparison.
+    """
+    chosen = table[table["family"] == family]
+    keys = [key for key in ("arm", "engine") if key in chosen and chosen[key].nunique() > 1]
+    return pd.DataFrame(
+        {
+            **{key: chosen[key] for key in keys},
+            "pipeline": chosen["pipeline"],
+            "scenario": chosen["scenario"],
+            "test": chosen["test"],
+            "metric": chosen["metric"],
+            "change [95 % CI]": [
+                format_interval(row["mean_diff"], row["diff_low"], row["diff_high"]) for _, row in chosen.iterrows()
+            ],
+            "p": chosen["p_value"].map(lambda p: f"{p:.3f}"),
+            "p (Holm)": chosen["p_holm"].map(lambda p: f"{p:.3f}"),
+            "verdict": [verdict(row) for _, row in chosen.iterrows()],
+        }
+    ).reset_index(drop=True)
+
+
+def _claim(row: dict) -> str:
+    """One supported comparison in words."""
+    what = "clean test slices" if row["test"] == "clean" else ROBUSTNESS_WORDS.get(row["test"], row["test"])
+    quantity = row["metric"].replace("_", " ") if row["test"] == "clean" else "rise of the Rand error"
+    label = SCENARIOS[row["scenario"]].label if row["scenario"] in SCENARIOS else row["scenario"]
+    return (
+        f"*{label}*, {row['pipeline']} pipeline, {what}: {quantity} changed by "
+        f"{format_interval(row['mean_diff'], row['diff_low'], row['diff_high'])} against the original set "
+        f"(Holm-corrected p = {row['p_holm']:.3f}, {int(row['n_slices'])} slices): **{verdict(row)}**"
+    )
+
+
+def conclusion(table: pd.DataFrame, profile: str, n_slices: int, n_runs: int, note: str = "") -> str:
+    """The chapter's conclusion in Markdown: only what a confirmatory family supports is claimed.
+
+    Args:
+        table: the table of :func:`helpers.experiments.questions.comparisons`.
         profile: the profile's name.
-        n_splits: how many train/test splits were run.
-        metric: the error discussed.
+        n_slices: the independent test slices of the main arm.
+        n_runs: the training runs (splits x seeds) each of them was tested in, at most.
         note: a closing paragraph (empty: none).
 
     Returns:
         The Markdown text.
     """
-    reference = reference_of(summary)
-    main = _main_rows(summary, metric)
     lines = [
-        f"**Profile `{profile}`, {n_splits} train/test splits.** Paired against the {reference} training set "
-        f"on the same test slices (clean), {metric.replace('_', ' ')}:",
+        f"**Profile `{profile}`: {n_slices} independent test slices** (each tested in up to {n_runs} training "
+        "runs; its scores are averaged over them first). Method: " + METHOD,
         "",
     ]
-    for _, row in main.iterrows():
-        lines.append(
-            f"- {row['pipeline']} pipeline, {row['steps']} steps, *{SCENARIOS[row['scenario']].label}*: "
-            f"{row['mean']:.3f} (change {row['mean_diff']:+.3f}, 95% interval "
-            f"[{row['diff_low']:+.3f}, {row['diff_high']:+.3f}], "
-            f"Wilcoxon p = {row['p_wilcoxon']:.3f}): **{verdict(row)}**"
-        )
-    styled = [verdict(row) for _, row in main[main["scenario"].isin(STYLE_SCENARIOS)].iterrows()]
-    lines += [
-        "",
-        f"Style augmentation was clearly better than the {reference} set in {styled.count('better')} of "
-        f"{len(styled)} (pipeline, steps, scenario) comparisons and clearly worse in {styled.count('worse')}.",
-    ]
-    for test, words in ROBUSTNESS_WORDS.items():
-        tests = robust[(robust["test"] == test) & robust["scenario"].isin(STYLE_SCENARIOS)]
-        if tests.empty:
+    for family in FAMILIES:
+        part = table[table["family"] == family.name]
+        if part.empty:
             continue
-        calls = [robustness_call(row) for _, row in tests.iterrows()]
-        details = "; ".join(
-            f"{row['pipeline']}/{row['steps']}/{row['scenario']}: "
-            f"{row['increase_mean']:+.3f} vs {row['reference_increase_mean']:+.3f}"
-            for _, row in tests.iterrows()
-        )
+        supported = part[part["supported"]]
         lines.append(
-            f"Under {words}, style scenarios were clearly more robust than the {reference} set (smaller paired "
-            f"error increase, 95% interval below 0) in {calls.count('more robust')} of {len(tests)} comparisons, "
-            f"clearly less robust in {calls.count('less robust')}; {details}."
+            f"- **{family.name}** ({family.label}, {len(part)} comparisons, Holm): {family.question} "
+            + (
+                f"Supported: {len(supported)} of {len(part)}."
+                if family.label == "confirmatory"
+                else f"{int((part['p_holm'] < ALPHA).sum())} of {len(part)} below 0.05 after correction; "
+                "exploratory, so no claim is made."
+            )
         )
-    plain = summary[(summary["condition"] == "clean") & (summary["metric"] == metric)]
-    for _, row in plain[(plain["scenario"] == "plain_aug") & (plain["scenario"] != reference)].iterrows():
-        lines.append(
-            f"Plain augmentation against the {reference} set ({row['pipeline']}, {row['steps']} steps): "
-            f"**{verdict(row)}** ({row['mean_diff']:+.3f})."
-        )
+    claims = table[table["supported"]].to_dict("records")
+    lines += ["", "What the confirmatory families support:" if claims else "No confirmatory comparison is supported:"]
+    lines += [f"- {_claim(row)}" for row in claims] or [
+        "- no training set changed the error on clean slices, or its rise under shifts or unseen styles, by more "
+        "than the slice-to-slice spread allows after correction."
+    ]
     if note:
         lines += ["", note]
     return "\n".join(lines)
-
-
-def paired_lines(summary: pd.DataFrame, condition: str = "clean") -> list[str]:
-    """One printable line per main scenario: its Rand error and VI and their paired change.
-
-    Args:
-        summary: the table of :func:`helpers.experiments.stats.summarize` (with both metrics).
-        condition: the test condition shown.
-
-    Returns:
-        The lines.
-    """
-    rand = _main_rows(summary, "rand_error", condition)
-    vi = _main_rows(summary, "vi", condition).set_index(UNIT_KEYS)[["mean", *COMPARISON_COLUMNS]]
-    lines = []
-    for _, row in rand.iterrows():
-        other = vi.loc[tuple(row[UNIT_KEYS])]
-        lines.append(
-            f"{row['pipeline']:8s} {row['steps']:3d} steps  {row['scenario']:10s} rand error {row['mean']:.3f}  "
-            f"change {row['mean_diff']:+.3f} [{row['diff_low']:+.3f}, {row['diff_high']:+.3f}]  "
-            f"p={row['p_wilcoxon']:.3f}  |  VI {other['mean']:.3f}, change {other['mean_diff']:+.3f}  -> "
-            f"{verdict(row)}"
-        )
-    return lines
-
-
-def scenario_lines(table: pd.DataFrame, template: str) -> list[str]:
-    """One printable line per row of the report's scenarios.
-
-    Args:
-        table: a result table, e.g. of :func:`helpers.experiments.stats.robustness` or
-            :func:`helpers.experiments.stats.robustness_paired`.
-        template: a :meth:`str.format` template naming the table's columns, e.g. :data:`ROBUSTNESS_LINE` or
-            :data:`PAIRED_ROBUSTNESS_LINE`.
-
-    Returns:
-        The lines, in the order of the table.
-    """
-    return [template.format_map(row) for row in table[table["scenario"].isin(list(SCENARIOS))].to_dict("records")]
 
 
 def displacement_lines(displacement: pd.DataFrame) -> list[str]:
