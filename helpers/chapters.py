@@ -7,8 +7,11 @@ notebook's metadata (``nsem_run``) for the book's tables. The chapter's ``.py`` 
 keeps neither outputs nor that metadata), and the stamp also drops what papermill adds that JupyterLab would save
 into the ``.py`` (its injected-parameters cell, empty tag lists), so a chapter saved in JupyterLab stays clean.
 
-The profile and device are resolved with :func:`helpers.config.select` from papermill's recorded parameters,
-in the same environment and right after the run, so they are the run's own.
+The profile is the one the run itself resolved: every chapter shows ``config = select(profile)`` in its first
+code cell, and that output (``Config(profile='ci', ...)``) is read back, so a run started with only
+``NSEM_PROFILE=ci`` is stamped ``ci`` even when the stamp runs without that variable. Where no such output is
+there, the profile comes from papermill's recorded parameters through :func:`helpers.config.select`; the device
+is resolved in the same environment right after the run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import cli
 from .config import Config, select
 from .paths import RESULTS, ROOT
 
@@ -36,6 +41,7 @@ STAMP_CELL = (  # the first cell of every chapter's .py source
 )
 # Outputs of a run (not its code): a checkout that differs from its commit only here still runs that commit.
 RUN_OUTPUTS = ("figures/", "results/", "notebooks/executed/")
+CONFIG_OUTPUT = re.compile(r"^Config\(profile='(\w+)'")  # a chapter's shown configuration
 
 
 @dataclass(frozen=True)
@@ -150,12 +156,30 @@ def record_from_papermill(notebook: nbformat.NotebookNode, chapter: str, commit:
     config = select(run.get("parameters", {}).get("profile"))
     return RunRecord(
         chapter=chapter,
-        profile=config.profile,
+        profile=shown_profile(notebook) or config.profile,
         device=describe_device(config),
         finished=run["end_time"],
         seconds=float(run["duration"]),
         commit=commit,
     )
+
+
+def shown_profile(notebook: nbformat.NotebookNode) -> str | None:
+    """The profile a chapter's run resolved, read from its shown ``Config(profile=...)`` output.
+
+    Args:
+        notebook: an executed chapter.
+
+    Returns:
+        The profile's name, or None when no cell shows the configuration.
+    """
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = output.get("data", {}).get("text/plain", "")
+            found = CONFIG_OUTPUT.match("".join(text) if isinstance(text, list) else text)
+            if found:
+                return found.group(1)
+    return None
 
 
 def stamp(path: Path, commit: str | None = None) -> RunRecord:
@@ -307,9 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status.
     """
-    parser = argparse.ArgumentParser(prog="python -m helpers.chapters", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m helpers.chapters", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["stamp", "table"])
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="+", type=_notebook, help="executed chapters (.ipynb)")
     args = parser.parse_args(argv)
     if args.command == "table":
         print(run_table(args.files))
@@ -320,5 +344,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _notebook(text: str) -> Path:
+    """An argparse type: an existing ``.ipynb`` file."""
+    path = Path(text)
+    if path.suffix != ".ipynb" or not path.is_file():
+        what = "is not an .ipynb file" if path.is_file() or path.suffix != ".ipynb" else "does not exist"
+        raise argparse.ArgumentTypeError(
+            f"{path} {what}: pass an executed chapter, e.g. notebooks/00_setup_check.ipynb"
+        )
+    return path
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    cli.run(main, "python -m helpers.chapters")

@@ -9,6 +9,7 @@ these.
 
 from __future__ import annotations
 
+import ast
 import math
 import numbers
 from collections import Counter
@@ -178,3 +179,76 @@ def known_name(name: str, options: Iterable[str], what: str) -> str:
     if name not in options:
         raise ValueError(f"unknown {what} {name!r}: choose one of {options}")
     return name
+
+
+def literal_assignments(source: str) -> dict[str, object]:
+    """The literal values a cell's source assigns at its top level (a papermill parameters cell).
+
+    Args:
+        source: Python source.
+
+    Returns:
+        ``{name: value}`` for each ``name = <literal>``; names whose value is no literal are left out.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                continue
+            values.update({target.id: value for target in targets if isinstance(target, ast.Name)})
+    return values
+
+
+def profile_problem(value: object, profiles: Sequence[str], variable: str) -> str | None:
+    """What a profile parameter must be, when ``value`` is not None or a known profile (an empty name is not).
+
+    Args:
+        value: the given value.
+        profiles: the known profiles.
+        variable: the environment variable that chooses the profile when none is given.
+
+    Returns:
+        None when the value is fine, else the allowed values in words.
+    """
+    if value is None or (isinstance(value, str) and value.strip().lower() in profiles):
+        return None
+    return f"one of {list(profiles)} (or leave it out: ${variable} or automatic)"
+
+
+def kind_problem(value: object, default: object) -> str | None:
+    """What a parameter must be, when ``value`` is not of its declared default's kind.
+
+    A boolean default takes only ``True``/``False`` (never ``"no"``), a number a number (a whole one for an int),
+    a text a non-empty text, a list a list (not a string) whose elements are of the default elements' type; a
+    default of None takes anything.
+
+    Args:
+        value: the given value.
+        default: the declared default.
+
+    Returns:
+        None when the value fits, else the allowed values in words.
+    """
+    if default is None:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "True or False (papermill: -p NAME True)"
+    if isinstance(default, int | float):
+        whole = isinstance(default, int)
+        fits = isinstance(value, int if whole else int | float) and not isinstance(value, bool)
+        return None if fits else f"a {'whole ' if whole else ''}number such as {default!r}"
+    if isinstance(default, str):
+        return None if isinstance(value, str) and value.strip() else f"a non-empty text such as {default!r}"
+    if isinstance(default, list | tuple):
+        example = f"a list such as {list(default)!r} (papermill: -y 'NAME: [...]')"
+        kinds = {type(element) for element in default}
+        if not isinstance(value, list | tuple) or (len(kinds) == 1 and any(type(v) not in kinds for v in value)):
+            return example
+    return None

@@ -8,6 +8,12 @@ Where a run writes is not decided here: :func:`helpers.config.select` returns th
 * :func:`remove_stale_temporaries` deletes the temporary files of writers that were killed (their process is
   gone), so that an interrupted run leaves nothing behind once it is rerun.
 * :class:`CacheError` is what every reader of a cached file raises for a damaged one: it names the file.
+* :func:`write_json` writes JSON in one canonical form (keys sorted, one-space indent, no NaN, a final newline),
+  so the same content gives the same bytes on every run and machine.
+
+A relative ``$NSEM_CACHE`` is resolved against :data:`ROOT` (the repository), never against the current folder:
+the command line (run from the repository) and the chapters (run in ``notebooks/``) then use the same cache, and
+a ``~`` in it is the home folder (:func:`helpers.config.select`).
 """
 
 from __future__ import annotations
@@ -158,6 +164,39 @@ def read_json(path: Path) -> object:
         return json.loads(Path(path).read_text(), parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise CacheError(path, f"not valid JSON ({error})") from error
+
+
+def canonical_json(document: object, sort_keys: bool = True) -> str:
+    """The canonical JSON text of a document: keys sorted, one-space indent, a final newline.
+
+    Args:
+        document: JSON-ready content (dicts, lists, strings, finite numbers, bools, None).
+        sort_keys: sort every dict's keys (False only where their order carries meaning, e.g. a table's rows).
+
+    Returns:
+        The text.
+
+    Raises:
+        ValueError: for NaN or an infinity (not JSON), naming the fix.
+    """
+    try:
+        return json.dumps(document, indent=1, sort_keys=sort_keys, allow_nan=False) + "\n"
+    except ValueError as error:
+        raise ValueError(f"{error}: replace NaN and infinities by None before writing JSON") from error
+
+
+def write_json(path: Path, document: object, sort_keys: bool = True) -> None:
+    """Write a document as canonical JSON (:func:`canonical_json`), atomically.
+
+    Args:
+        path: the file (its folder is created).
+        document: JSON-ready content.
+        sort_keys: as :func:`canonical_json`.
+
+    Raises:
+        ValueError: for NaN or an infinity.
+    """
+    atomic_write_text(path, canonical_json(document, sort_keys))
 
 
 def digest(*parts: bytes | str) -> str:

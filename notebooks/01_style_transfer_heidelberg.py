@@ -200,8 +200,10 @@ print(
 # **The series' default.** `comparison.choose_default` applies the rule we fixed before looking at the numbers:
 # the original VGG19 (the network of Gatys et al., trained for recognition rather than edges) becomes the default
 # if, at the balanced $\beta$ (the setting `vgg19 (balanced beta)`), it reaches a relative style loss no worse than
-# HED's and costs at most 1.5 times HED's time per step; otherwise HED stays. The numbers and the choice go to
-# `results/network_comparison.json`.
+# HED's and a step costs at most `comparison.SLOWDOWN_LIMIT` times HED's conv multiply-adds (a property of the two
+# architectures, `comparison.conv_cost`); otherwise HED stays. No measured time takes part, so the choice and its
+# sentence are the same on any machine; the warm seconds per step are kept beside it (`timings`). The numbers and
+# the choice go to `results/network_comparison.json`.
 
 # %%
 choice = comparison.choose_default(compared.record)

@@ -80,7 +80,7 @@ def test_compare_networks_runs_every_setting_on_the_same_pairs_and_checks_reused
     assert same["runs"][0]["style_start"] == pytest.approx(balanced["runs"][0]["style_start"])  # one network
     assert same["runs"][0]["style_final"] != balanced["runs"][0]["style_final"]  # two betas
     choice = comparison.choose_default(compared.record)
-    assert choice["network"] in (comparison.HED, comparison.VGG19_BALANCED) and "time per step" in choice["reason"]
+    assert choice["network"] in (comparison.HED, comparison.VGG19_BALANCED) and "multiply-adds per step" in choice["reason"]
     end = comparison.balance_at_end(compared.record)
     departures = balanced["content_departure_geomean"], nets[comparison.HED]["content_departure_geomean"]
     assert end["ratio"] == pytest.approx(departures[0] / departures[1])
@@ -124,7 +124,8 @@ def _record(style, seconds, departure=0.02, same_style=0.01):
 def test_choose_default_follows_its_rule_on_the_balanced_setting():
     assert comparison.choose_default(_record(0.05, 1.4))["network"] == comparison.VGG19_BALANCED
     assert comparison.choose_default(_record(0.2, 1.0))["network"] == comparison.HED  # less style reached
-    assert comparison.choose_default(_record(0.05, 2.0))["network"] == comparison.HED  # too slow
+    # a measured time never decides: VGG19 at any time per step, its conv multiply-adds within the limit
+    assert comparison.choose_default(_record(0.05, 9.0))["network"] == comparison.VGG19_BALANCED
     # VGG19 at HED's beta reaching more style does not count: the rule reads the balanced setting
     assert comparison.choose_default(_record(0.2, 1.0, same_style=0.01))["network"] == comparison.HED
     assert comparison.choose_default(_record(0.05, 1.0, same_style=0.9))["network"] == comparison.VGG19_BALANCED

@@ -1,5 +1,6 @@
 """``python -m helpers.findings``: rewrite (or ``--check``) the README's findings from ``results/``."""
 
+from .. import cli
 from . import main
 
-raise SystemExit(main())
+cli.run(main, "python -m helpers.findings")

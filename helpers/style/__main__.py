@@ -1,8 +1,9 @@
 """``python -m helpers.style [--profile reduced] [--styles ...] [--steps ...] [--slices ...] [--crop N] [--batch N]``.
 
 Stylises ISBI training slices into the run's cache (resumable); what is not given comes from the profile. A bad
-argument (``--crop -5``, ``--batch -1``, an unknown profile...) ends with a usage message naming it and exit
-status 2, before any work.
+argument (``--crop -5``, ``--styles 3 3``, painting 99, an unknown profile...), an unusable cache folder
+(``$NSEM_CACHE`` a file, unwritable or full) or the full profile on a CPU (days of work that chapter 06 would
+refuse) end in one line naming it and the fix, with exit status 2, before any work (:mod:`helpers.cli`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import json
 from collections.abc import Callable, Sequence
 
-from .. import checks, config, data
+from .. import checks, cli, config, data
 from .cache import stylize_isbi
 from .manifest import checked_crop
 from .settings import StyleSettings
@@ -42,18 +43,27 @@ def main(argv: Sequence[str] | None = None) -> dict:
         The summary of :func:`helpers.style.cache.stylize_isbi` (also printed as JSON).
 
     Raises:
-        SystemExit: with status 2 and a usage message naming the argument, for a bad argument.
+        SystemExit: with status 2 and a one-line message naming the argument, for a bad argument.
+        ValueError: naming ``NSEM_CACHE`` (or the cache folder) for an unusable cache, or the fix for the full
+            profile on a CPU; before any work.
     """
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m helpers.style", description="Stylise ISBI training slices into the cache (resumable)."
     )
-    parser.add_argument("--profile", default=None, help="full | reduced | ci (default: $NSEM_PROFILE or automatic)")
-    number = _argument(lambda value: checks.integer(value, "painting number", 0))
-    parser.add_argument("--styles", type=number, nargs="+", help="painting numbers (default: the profile's)")
+    parser.add_argument(
+        "--profile", type=cli.profile, default=None, help="full | reduced | ci (default: $NSEM_PROFILE or automatic)"
+    )
+    parser.add_argument(
+        "--styles", type=cli.painting, nargs="+", action=cli.Unique, help="painting numbers (default: the profile's)"
+    )
     steps = _argument(lambda value: checks.integer(value, "steps", 1))
-    parser.add_argument("--steps", type=steps, nargs="+", help="step counts (default: the profile's)")
+    parser.add_argument(
+        "--steps", type=steps, nargs="+", action=cli.Unique, help="step counts (default: the profile's)"
+    )
     index = _argument(lambda value: checks.integer(value, "slice index", 0, data.ISBI_SHAPE[0] - 1))
-    parser.add_argument("--slices", type=index, nargs="+", help="slice indices 0..29 (default: the profile's)")
+    parser.add_argument(
+        "--slices", type=index, nargs="+", action=cli.Unique, help="slice indices 0..29 (default: the profile's)"
+    )
     crop = _argument(lambda value: checked_crop(value or None))
     parser.add_argument("--crop", type=crop, default=None, help="crop side 16..512 (default: the profile's; 0: whole)")
     batch = _argument(lambda value: checks.integer(value, "batch", 1))
@@ -64,6 +74,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     except ValueError as error:
         parser.error(str(error))
     work = run.style
+    if run.profile == "full" and run.device != "cuda":
+        raise ValueError(
+            f"--profile full stylises {len(work.slices)} slices x {len(work.styles)} paintings at full size, days "
+            "of work on a CPU (chapter 06 refuses it too): run it on a GPU machine and copy cache/stylized here, "
+            "or use --profile reduced"
+        )
+    cli.check_cache(run.cache)
     summary = stylize_isbi(
         run.cache,
         work.slices if args.slices is None else args.slices,
@@ -78,4 +95,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "python -m helpers.style")

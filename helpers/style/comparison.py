@@ -12,14 +12,14 @@ Two measurements, each on the same photos and paintings for both networks:
   (:func:`compared_settings`: HED, VGG19 at HED's alpha and beta, VGG19 at the balanced beta) for the same steps:
   the style loss reached relative to the start, the content loss and its departure from the photo, the warm
   seconds per step, the images. :func:`balance_at_end` says whether the balanced beta still holds at the end,
-  :func:`describe_networks` puts it all in words, and :func:`choose_default` picks the series' default.
+  :func:`describe_networks` puts it all in words, and :func:`choose_default` picks the series' default from
+  non-timing quantities only (style loss reached, :func:`conv_cost`): a machine's load never changes the choice.
 * what quantising every conv layer to 256 levels (as the VGG19 file is) changes is measured in
   :mod:`helpers.style.quantisation`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..paths import atomic_write_text
-from ..vgg import VGGFeatures
+from ..paths import write_json
+from ..vgg import VGG16_BLOCKS, VGG19_BLOCKS, VGGFeatures
 from .engine import StyleResult, StyleSettings, stylize
 from .images import as_batch, check_image, style_image
 from .objective import batch_targets, evaluate, get_model
 
-SLOWDOWN_LIMIT = 1.5  # the default network may cost at most this many times the other's time per step
+SLOWDOWN_LIMIT = 1.5  # the default network may cost at most this many times the other's multiply-adds per step
+VGG_WIDTHS = (64, 128, 256, 512, 512)  # output channels of the conv layers of each VGG block
 BALANCE_TOLERANCE = 2.0  # content departures within this factor of each other: the same balance at the end
 HED = "hed"  # the compared settings' labels (:func:`compared_settings`)
 VGG19_SAME = "vgg19 (same beta)"
@@ -262,12 +263,45 @@ def seconds_per_step(
     return {label: float(np.median(values)) for label, values in times.items()}
 
 
+def conv_cost(source: str, last_layer: str = "conv5_1") -> float:
+    """Multiply-adds of one forward pass through a VGG's conv layers up to ``last_layer``, per input pixel.
+
+    A property of the architecture (3 x 3 kernels; each pooling quarters the pixels), the same on every machine:
+    the cost of a step that :func:`choose_default` compares instead of a measured time.
+
+    Args:
+        source: the network (a name ending in ``vgg19`` for VGG19, else VGG16).
+        last_layer: the deepest conv layer the losses read (eq. 1-5: ``conv5_1``).
+
+    Returns:
+        Multiply-adds per input pixel.
+
+    Raises:
+        ValueError: for a layer name that is not a conv layer of the network.
+    """
+    blocks = VGG19_BLOCKS if source.endswith("vgg19") else VGG16_BLOCKS
+    total, channels = 0.0, 3
+    for block, (n_conv, width) in enumerate(zip(blocks, VGG_WIDTHS), start=1):
+        for conv in range(1, n_conv + 1):
+            total += 9 * channels * width / 4 ** (block - 1)
+            channels = width
+            if f"conv{block}_{conv}" == last_layer:
+                return total
+    raise ValueError(f"last_layer {last_layer!r} is not a conv layer of {source}: pass e.g. 'conv5_1'")
+
+
+def _source(label: str, network: Mapping) -> str:
+    """A compared setting's network: recorded, else from its label (``hed``, ``vgg19 (...)``)."""
+    return str(network.get("source") or label.split(" ")[0])
+
+
 def choose_default(record: dict, candidate: str = VGG19_BALANCED, incumbent: str = HED) -> dict:
-    """The series' default network by a rule fixed before the numbers were seen.
+    """The series' default network by a rule fixed before the numbers were seen, of non-timing quantities only.
 
     The candidate (the original VGG19, the network of Gatys et al.) replaces the incumbent (HED's VGG16) if, at
     balanced weights, its geometric-mean style loss reached relative to the start is no worse than the
-    incumbent's and it costs at most :data:`SLOWDOWN_LIMIT` times the incumbent's median seconds per step.
+    incumbent's and a step costs at most :data:`SLOWDOWN_LIMIT` times the incumbent's multiply-adds
+    (:func:`conv_cost`). Measured seconds per step are reported under ``timings`` and take no part.
 
     Args:
         record: :func:`compare_networks`' ``record``.
@@ -275,25 +309,28 @@ def choose_default(record: dict, candidate: str = VGG19_BALANCED, incumbent: str
         incumbent: the current default's label.
 
     Returns:
-        JSON-ready ``{"network", "reason", "style_relative", "seconds_per_step", "slowdown"}``.
+        JSON-ready ``{"network", "reason", "style_relative", "cost_ratio", "timings"}``; ``timings`` holds
+        ``{"seconds_per_step": {label: seconds}, "slowdown": ratio}`` where the record has them.
     """
     nets = record["networks"]
     style = {net: nets[net]["style_relative_geomean"] for net in (candidate, incumbent)}
-    speed = {net: nets[net]["seconds_per_step_median"] for net in (candidate, incumbent)}
-    slowdown = speed[candidate] / speed[incumbent]
-    style_ok, speed_ok = style[candidate] <= style[incumbent], slowdown <= SLOWDOWN_LIMIT
+    cost = conv_cost(_source(candidate, nets[candidate])) / conv_cost(_source(incumbent, nets[incumbent]))
+    style_ok, cost_ok = style[candidate] <= style[incumbent], cost <= SLOWDOWN_LIMIT
     reason = (
         f"{candidate} reaches {style[candidate]:.3g} x its start style loss against {style[incumbent]:.3g} for "
-        f"{incumbent} ({'no worse' if style_ok else 'worse'}), at {slowdown:.2f} x the time per step "
-        f"({'within' if speed_ok else 'beyond'} the limit of {SLOWDOWN_LIMIT:g})"
+        f"{incumbent} ({'no worse' if style_ok else 'worse'}), at {cost:.2f} x the conv multiply-adds per step "
+        f"({'within' if cost_ok else 'beyond'} the limit of {SLOWDOWN_LIMIT:g})"
     )
-    return {
-        "network": candidate if style_ok and speed_ok else incumbent,
+    choice = {
+        "network": candidate if style_ok and cost_ok else incumbent,
         "reason": reason,
         "style_relative": style,
-        "seconds_per_step": speed,
-        "slowdown": slowdown,
+        "cost_ratio": cost,
     }
+    seconds = {net: nets[net].get("seconds_per_step_median") for net in (candidate, incumbent)}
+    if all(isinstance(value, int | float) for value in seconds.values()):
+        choice["timings"] = {"seconds_per_step": seconds, "slowdown": seconds[candidate] / seconds[incumbent]}
+    return choice
 
 
 def balance_at_end(record: dict, setting: str = VGG19_BALANCED, reference: str = HED) -> dict:
@@ -358,4 +395,4 @@ def write_comparison(record: dict, path: Path) -> None:
         record: JSON-ready numbers.
         path: the file.
     """
-    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    write_json(path, record, sort_keys=False)  # the networks in the order they were compared

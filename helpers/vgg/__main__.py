@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import cli
 from .vgg19 import VGG19_WEIGHTS_ENV, export_vgg19_weights
 from .weights import WEIGHTS_ENV, export_weights
 
@@ -21,15 +21,28 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
     Returns:
         The written file.
+
+    Raises:
+        SystemExit: status 2 with one line naming the argument, for a bad one (an unknown layer, a ``--export``
+            whose folder is a file, unwritable or full: checked before the weights are read).
     """
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m helpers.vgg", description="Export an offline VGG's conv weights to a small .npz."
     )
     parser.add_argument("--export", required=True, type=Path, help="output .npz path")
     parser.add_argument("--source", default="hed", choices=("hed", "vgg19"), help="the network (default hed)")
-    parser.add_argument("--last-layer", default="conv5_1", help="deepest conv layer kept (default conv5_1)")
+    parser.add_argument(
+        "--last-layer", type=cli.layer, default="conv5_1", help="deepest conv layer kept (default conv5_1)"
+    )
     parser.add_argument("--dtype", default="float16", choices=("float16", "float32"), help="hed only")
     args = parser.parse_args(argv)
+    if args.export.is_dir():
+        parser.error(f"argument --export: {args.export} is a folder: pass a file name such as {args.export}/vgg.npz")
+    try:
+        cli.check_output_folder(args.export.expanduser().parent, "--export's folder")
+    except ValueError as error:
+        parser.error(f"argument --export: {error}")
+    args.export = args.export.expanduser()
     if args.source == "hed":
         path, variable = export_weights(args.export, args.last_layer, args.dtype), WEIGHTS_ENV
     else:
@@ -39,4 +52,4 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "python -m helpers.vgg")
