@@ -268,20 +268,25 @@ def select(profile: str | None = None) -> Config:
     """Resolve the configuration of a run; nothing is changed or created.
 
     Args:
-        profile: ``"full"``, ``"reduced"`` or ``"ci"``; None falls back to ``$NSEM_PROFILE``, then to ``full``
-            on a CUDA GPU and ``reduced`` otherwise.
+        profile: ``"full"``, ``"reduced"`` or ``"ci"``; None falls back to ``$NSEM_PROFILE`` (an empty variable
+            counts as unset), then to ``full`` on a CUDA GPU and ``reduced`` otherwise. An empty name is refused,
+            never taken as "automatic".
 
     Returns:
-        The frozen :class:`Config`. Its cache folder is ``$NSEM_CACHE`` if set, else ``cache/``.
+        The frozen :class:`Config`. Its cache folder is ``$NSEM_CACHE`` if set, else ``cache/``; a relative
+        ``$NSEM_CACHE`` is resolved against the repository root (the same folder from the command line and from
+        the chapters, which run in ``notebooks/``), and ``~`` in it is the home folder.
 
     Raises:
-        ValueError: for an unknown profile name.
+        ValueError: for an unknown or empty profile name.
     """
     has_cuda = cuda_available()
-    name = str(profile or os.environ.get(PROFILE_ENV) or ("full" if has_cuda else "reduced")).strip().lower()
+    given = profile if profile is not None else os.environ.get(PROFILE_ENV) or ("full" if has_cuda else "reduced")
+    name = str(given).strip().lower()
     if name not in WORK:
+        shown = "an empty name" if not name else repr(given)
         raise ValueError(
-            f"unknown profile {name!r}: choose one of {sorted(WORK)} "
+            f"unknown profile {shown}: choose one of {sorted(WORK)} "
             f"(papermill: -p profile NAME, or the environment variable {PROFILE_ENV})"
         )
     style, segmentation, experiments = WORK[name]
@@ -296,7 +301,7 @@ def select(profile: str | None = None) -> Config:
         unet=UNET_WORK[name],
         figures=FIGURES / name if scratch else FIGURES,
         results=RESULTS / name if scratch else RESULTS,
-        cache=Path(os.environ.get(CACHE_ENV) or ROOT / "cache"),
+        cache=ROOT / Path(os.environ.get(CACHE_ENV) or "cache").expanduser(),
     )
 
 
@@ -323,18 +328,21 @@ def _kernel_history() -> list[str]:
 
 
 def check_parameters(history: Sequence[str] | None = None) -> None:
-    """Refuse a papermill parameter (``-p NAME VALUE``) that the chapter's ``parameters`` cell does not declare.
+    """Refuse a papermill parameter (``-p NAME VALUE``) that the chapter does not declare, or of the wrong kind.
 
     papermill injects a cell starting with ``# Parameters`` right after the cell tagged ``parameters`` and
     runs both in order; a misspelt name (``-p prfile ci``) would just define an unused variable and run the
-    default profile. Call this in a chapter's first cell after the parameters; outside papermill (JupyterLab,
+    default profile. Each injected value must also be of its declared default's kind: a list where the default
+    is a list (not a string), ``True``/``False`` where it is a boolean (not ``"no"``), a known, non-empty profile
+    for ``profile``. Call this in a chapter's first cell after the parameters; outside papermill (JupyterLab,
     nbval) there is no injected cell and nothing to check.
 
     Args:
         history: the sources of the cells run so far, in order (None: the kernel's ``In``).
 
     Raises:
-        ValueError: naming each unknown parameter, the chapter's parameters and the fix.
+        ValueError: naming each unknown parameter, the chapter's parameters and the fix; or naming a parameter
+            of the wrong kind, the value given and the values allowed.
     """
     history = _kernel_history() if history is None else list(history)
     injected = [i for i, source in enumerate(history) if source.lstrip().startswith(PAPERMILL_HEADER)]
@@ -348,6 +356,13 @@ def check_parameters(history: Sequence[str] | None = None) -> None:
             f"unknown papermill parameter(s) {unknown}: this chapter's parameters are {declared or 'none'}; "
             "check the spelling of each `-p NAME VALUE` (e.g. `-p profile ci`)"
         )
+    defaults = checks.literal_assignments(history[where - 1])
+    for name, value in checks.literal_assignments(history[where]).items():
+        default = defaults.get(name)
+        allowed = checks.profile_problem(value, PROFILES, PROFILE_ENV) if name == "profile" else None
+        allowed = allowed or checks.kind_problem(value, default)
+        if allowed:
+            raise ValueError(f"papermill parameter {name} = {value!r} is not allowed: pass {allowed}")
 
 
 def describe_environment() -> dict:
