@@ -27,7 +27,6 @@ projection errs on the slow side. The JSON says so (``stand_in``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -42,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from helpers import cli  # noqa: E402
 from helpers.config import Config, select  # noqa: E402
 from helpers.data import ISBI_SHAPE, load_training  # noqa: E402
 from helpers.experiments import cost, displacement, runner, splits, units  # noqa: E402
@@ -98,12 +98,25 @@ def sample_tasks(tasks: list[list[units.Unit]], per_kind: int) -> list[list[unit
     return [task for picked in chosen.values() for task in picked]
 
 
-def main() -> None:
-    """Count, time a sample, project, and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", default="full", help="profile whose chapter 06 is projected (default: full)")
-    parser.add_argument("--samples", type=int, default=2, help="timed tasks of each kind (default: 2)")
-    parser.add_argument("--displacement-samples", type=int, default=20, help="timed displacement slices")
+def main(argv: list[str] | None = None) -> None:
+    """Count, time a sample, project, and write the JSON.
+
+    Args:
+        argv: the arguments (None: ``sys.argv[1:]``).
+    """
+    parser = cli.ArgumentParser(prog="benchmarks/chapter06_cost.py", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--profile", type=cli.profile, default="full", help="profile whose chapter 06 is projected (default: full)"
+    )
+    parser.add_argument(
+        "--samples", type=cli.whole("samples", 1), default=2, help="timed tasks of each kind (default: 2)"
+    )
+    parser.add_argument(
+        "--displacement-samples",
+        type=cli.whole("displacement samples", 1),
+        default=20,
+        help="timed displacement slices",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "chapter06_cost.json", help="the JSON file")
     parser.add_argument("--scratch", type=Path, default=None, help="graph cache folder (default: a temporary one)")
     parser.add_argument(
@@ -115,13 +128,16 @@ def main() -> None:
     parser.add_argument(
         "--reproject", action="store_true", help="only recompute the projection of --out from the samples it holds"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.reproject:
+        cli.json_file(str(args.out))  # a missing or damaged --out: one line naming it, before any work
         reproject(args.out)
         return
-    if args.samples < 1:
-        raise SystemExit(f"--samples must be at least 1, got {args.samples}")
+    cli.check_output_folder(args.out.expanduser().parent, "--out's folder")
+    if args.scratch is not None:
+        cli.check_output_folder(args.scratch, "--scratch")
     config = select(args.profile)
+    cli.check_cache(config.cache)
     work = config.experiments
     store = SliceStore(config.style.slices, config.style.crop, stand_in_stylized)
     all_splits = splits.experiment_splits(config.style.slices, work.n_folds, work.seeds)
@@ -305,4 +321,4 @@ def _task_images(store: SliceStore, task: list[units.Unit], settings: runner.Uni
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "benchmarks/chapter06_cost.py")

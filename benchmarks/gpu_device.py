@@ -35,6 +35,21 @@ CHAPTERS = {
 BENCHMARK_ARGS = {"full": [], "ci": ["--size", "64", "--pairs", "2", "--steps", "3", "--device", "cpu"]}
 NEEDS_STYLIZED = ("archive", "chapter02", "chapter06")
 MIN_START_S = {"archive": 5, "results": 5}  # other steps start only with at least --min-step seconds left
+# A step's command runs under this guard: it starts the command in its own process group and kills that group as
+# soon as its stdin (a pipe whose only writer is the kit) ends, which is when the kit ends, even by SIGKILL.
+GUARD = """
+import os, signal, subprocess, sys, threading
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL)
+def watch():
+    sys.stdin.buffer.read()
+    os.killpg(os.getpgid(0), signal.SIGKILL)
+threading.Thread(target=watch, daemon=True).start()
+code = child.wait()
+if code < 0:  # killed by a signal: end the same way, so the kit sees the same status
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
 WEIGHT_FILES = {
     "hed": ("hed-conv5_1-float16.npz", "NSEM_VGG_WEIGHTS"),
     "vgg19": ("vgg19-conv5_1-q8.npz", "NSEM_VGG19_WEIGHTS"),
@@ -109,15 +124,24 @@ class Kit:
             log.write(f"\n== call {self.state['calls']}: {' '.join(command)}\n")
             log.flush()
             process = subprocess.Popen(
-                command, cwd=cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                [sys.executable, "-c", GUARD, *command],
+                cwd=cwd,
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # the guard's stdin stays open while this process lives: if it dies, the step dies with it
             try:
-                return process.wait(timeout=timeout), (self.logs / f"{name}.log").read_text()
+                code = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 log.write(f"\n== stopped after {timeout:.0f} s: the call's time is up; the next call resumes\n")
                 return -9, ""
+            finally:
+                process.stdin.close()
+            return code, (self.logs / f"{name}.log").read_text()
 
     # ------------------------------------------------------------ the steps (each returns done/interrupted/failed)
 

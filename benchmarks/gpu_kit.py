@@ -21,7 +21,6 @@ project's packages before the carried wheels are installed (``helpers.data`` nee
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ from benchmarks.gpu_device import (  # noqa: E402
     Kit,
     next_step,
 )
+from helpers import cli  # noqa: E402  (the standard library only: safe before the wheels are installed)
 
 TRAVEL_LIMIT = 64 * MIB  # working tree + carried paths, per call
 HOME = Path("cache") / "gpukit-home"  # here: the logs and statuses that came back (git-ignored)
@@ -174,7 +174,7 @@ def unpack(folder: Path, into: Path, cache: Path | None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="gpu_kit.py", description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(prog="benchmarks/gpu_kit.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("prepare", help="here: export the weights (and download the wheels) into .gpu/")
     p.add_argument("--wheels", action="store_true", help="also download the wheels (needs the package index)")
@@ -183,14 +183,37 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--profile", default="full", choices=("full", "ci"))
     p.add_argument("--out", type=Path, default=Path(os.environ["OUT"]) if "OUT" in os.environ else None)
     p.add_argument("--work", type=Path, default=ROOT / "cache" / "gpukit")
-    p.add_argument("--budget", type=float, default=555.0, help="seconds this call may use (default 555)")
-    p.add_argument("--min-step", type=float, default=60.0, help="start a compute step only with this much left")
-    p.add_argument("--skip", nargs="*", default=[], choices=STEPS, help="steps to mark done (brought home already)")
-    p.add_argument("--max-steps", type=int, default=None, help="start at most this many steps in this call")
-    p.add_argument("--retry", nargs="*", default=[], choices=STEPS, help="failed steps to try again")
-    p.add_argument("--pack-bytes", type=int, default=PACK_LIMIT, help="largest stylised pack (default 16 MiB)")
+    p.add_argument(
+        "--budget", type=cli.real("budget", 1.0), default=555.0, help="seconds this call may use (default 555)"
+    )
+    p.add_argument(
+        "--min-step", type=cli.real("min step", 0.0), default=60.0, help="start a compute step only with this much left"
+    )
+    p.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=STEPS,
+        action=cli.Unique,
+        help="steps to mark done (brought home already)",
+    )
+    p.add_argument(
+        "--max-steps", type=cli.whole("max steps", 1), default=None, help="start at most this many steps in this call"
+    )
+    p.add_argument("--retry", nargs="*", default=[], choices=STEPS, action=cli.Unique, help="failed steps to try again")
+    p.add_argument(
+        "--pack-bytes",
+        type=cli.whole("pack bytes", MIB, PACK_LIMIT),
+        default=PACK_LIMIT,
+        help="largest stylised pack (default 16 MiB)",
+    )
     p.add_argument("--bundles", type=Path, default=BUNDLES, help="the carried bundles (default .gpu)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG quality of the stylised packs (default 95)")
+    p.add_argument(
+        "--quality",
+        type=cli.whole("JPEG quality", 1, 100),
+        default=95,
+        help="JPEG quality of the stylised packs (default 95)",
+    )
     p = commands.add_parser("unpack", help="here: put what a call brought back in place")
     p.add_argument("folder", type=Path)
     p.add_argument("--into", type=Path, default=ROOT)
@@ -201,10 +224,14 @@ def main(argv: list[str] | None = None) -> dict:
     elif args.command == "size":
         result = size_report()
     elif args.command == "unpack":
+        if not args.folder.is_dir():
+            parser.error(f"argument folder: {args.folder} is not a folder: pass the folder a call brought back")
         result = unpack(args.folder, args.into, args.cache)
     else:
         if args.out is None:
             parser.error("run needs --out (the device tool sets $OUT)")
+        cli.check_output_folder(args.out, "--out")
+        cli.check_output_folder(args.work, "--work")
         kit = Kit(args.work, args.profile, args.budget, args.min_step, args.pack_bytes, args.bundles, args.quality)
         result = kit.run(args.out, args.skip, args.max_steps, args.retry)
         print(json.dumps({k: result[k] for k in ("calls", "new_machine", "sent_now", "waiting", "pending")}))
@@ -215,4 +242,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "benchmarks/gpu_kit.py")

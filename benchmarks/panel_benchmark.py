@@ -24,7 +24,6 @@ ci --beta-changes 2 --out /tmp/panel.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
@@ -42,6 +41,7 @@ from IPython.utils.capture import capture_output
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.style_benchmark import device_name  # noqa: E402
+from helpers import cli  # noqa: E402
 from helpers.config import select  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
 from helpers.segmentation import pipeline  # noqa: E402
@@ -165,16 +165,30 @@ def measure_beta_slider(profile: str, changes: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=128, help="the panel's size, longest side in pixels")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=3, help="clicks timed (the median is the result)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--source", default=None, help="network (default: the engine's default)")
-    parser.add_argument("--beta-profile", default="reduced", help="profile whose chapter 05 the beta panel is from")
-    parser.add_argument("--beta-changes", type=int, default=5, help="slider changes after the first (median)")
+    parser = cli.ArgumentParser(prog="benchmarks/panel_benchmark.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--size", type=cli.whole("size", 16), default=128, help="the panel's size, longest side in pixels"
+    )
+    parser.add_argument("--steps", type=cli.whole("steps", 1), default=30)
+    parser.add_argument(
+        "--repeats", type=cli.whole("repeats", 1), default=3, help="clicks timed (the median is the result)"
+    )
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument(
+        "--source",
+        default=None,
+        choices=("hed", "vgg19", "torchvision-vgg16", "torchvision-vgg19"),
+        help="network (default: the engine's default)",
+    )
+    parser.add_argument(
+        "--beta-profile", type=cli.profile, default="reduced", help="profile whose chapter 05 the beta panel is from"
+    )
+    parser.add_argument(
+        "--beta-changes", type=cli.whole("beta changes", 1), default=5, help="slider changes after the first (median)"
+    )
     parser.add_argument("--out", default=str(RESULTS / "panel_benchmark.json"))
     args = parser.parse_args(argv)
+    cli.check_output_folder(Path(args.out).expanduser().parent, "--out's folder")
     from helpers.style import engine
 
     settings = engine.DEFAULT_SETTINGS if args.source is None else engine.StyleSettings(source=args.source)
@@ -216,4 +230,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "benchmarks/panel_benchmark.py")

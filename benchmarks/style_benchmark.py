@@ -32,7 +32,6 @@ settings' ``auto`` unless given, and are recorded with each run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -47,11 +46,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import readers  # noqa: E402
-from helpers import data  # noqa: E402
+from helpers import cli, data  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
 from helpers.style import engine  # noqa: E402
 from helpers.style.engine import StyleSettings  # noqa: E402
-from helpers.style.objective import COMPILE_BACKENDS  # noqa: E402
+from helpers.style.objective import COMPILE_BACKENDS, PRECISIONS  # noqa: E402
 
 REPORT_WORKLOAD = {"slices": 30, "styles": 24, "steps": (75, 150)}
 TARGETS = {
@@ -148,21 +147,31 @@ def _rounded(histories) -> list[list[float]]:
     return [[float(f"{v:.5g}") for v in h] for h in histories]
 
 
+def _batch(text: str) -> str | int:
+    """``--batch``: ``auto`` or a whole number >= 1."""
+    return text if text == "auto" else cli.whole("--batch (or auto)", 1)(text)
+
+
 def main(argv=None) -> dict:
     gpu = torch.cuda.is_available()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=512, help="side of the square content crops (default 512)")
+    parser = cli.ArgumentParser(prog="benchmarks/style_benchmark.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--size", type=cli.whole("size", 16), default=512, help="side of the square content crops (default 512)"
+    )
     parser.add_argument(
         "--pairs",
-        type=int,
+        type=cli.whole("pairs", 1),
         default=24 if gpu else readers.MIN_PAIRS,
         help=f"(content, style) pairs (default 24 on a GPU, {readers.MIN_PAIRS} on the CPU; the quality criterion "
         f"needs at least {readers.MIN_PAIRS})",
     )
-    parser.add_argument("--steps", type=int, default=75, help="function evaluations per image (default 75)")
+    parser.add_argument(
+        "--steps", type=cli.whole("steps", 1), default=75, help="function evaluations per image (default 75)"
+    )
     parser.add_argument("--device", default="cuda" if gpu else "cpu")
     parser.add_argument(
         "--batch",
+        type=_batch,
         default="auto",
         help="pairs per batch of the batched engine: a number, or auto (all on the CPU, what fits the free "
         "memory on a GPU)",
@@ -188,11 +197,13 @@ def main(argv=None) -> dict:
         "--precisions",
         nargs="+",
         default=None,
+        choices=[p for p in PRECISIONS if p != "auto"],
+        action=cli.Unique,
         help="batched precisions to measure (default: bf16 fp32 on cuda, fp32 on cpu)",
     )
     parser.add_argument(
         "--noise-floor",
-        type=float,
+        type=cli.real("noise floor", 0.0),
         default=1e-6,
         help="also rerun the sequential loop on contents + this much Gaussian noise (e.g. 1e-6) and record "
         "its loss ratios: how far apart two equally valid runs end (default 1e-6; 0: skip)",
@@ -200,13 +211,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default=str(RESULTS / readers.BENCHMARK_FILE))
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not gpu:
-        raise SystemExit("--device cuda but no CUDA GPU is visible: use --device cpu")
+        parser.error("argument --device: cuda, but no CUDA GPU is visible: use --device cpu")
+    if not (args.device == "cpu" or args.device.startswith("cuda")):
+        parser.error(f"argument --device: unknown device {args.device!r}: use cpu or cuda")
+    cli.check_output_folder(Path(args.out).expanduser().parent, "--out's folder")
     precisions = args.precisions or (["bf16", "fp32"] if args.device.startswith("cuda") else ["fp32"])
     options = {
         "device": args.device,
         "compile": args.compile,
         "channels_last": {"auto": "auto", "on": True, "off": False}[args.channels_last],
-        "batch_size": args.batch if args.batch == "auto" else int(args.batch),
+        "batch_size": args.batch,
     }
     contents, styles = make_pairs(args.pairs, args.size)
     image_iterations = args.pairs * args.steps
@@ -332,4 +346,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "benchmarks/style_benchmark.py")

@@ -19,7 +19,6 @@ U-Net, never a test slice. Checkpoints go to ``<cache>/unet_bound``, so an inter
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import shlex
@@ -33,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.chapter06_cost import machine  # noqa: E402
+from helpers import cli  # noqa: E402
 from helpers.config import Config, UNetWork, select  # noqa: E402
 from helpers.experiments.workers import run_in_workers  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
@@ -161,17 +161,26 @@ def run(config: Config, workers: int) -> dict:
     }  # fmt: skip
 
 
-def main() -> None:
-    """Parse the command line, run, write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--profile", default="reduced", help="profile whose U-Net is varied (default: reduced)")
-    parser.add_argument("--workers", type=int, default=2, help="variants trained at once (default: 2)")
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line, run, write the JSON.
+
+    Args:
+        argv: the arguments (None: ``sys.argv[1:]``).
+    """
+    parser = cli.ArgumentParser(prog="benchmarks/unet_bound.py", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--profile", type=cli.profile, default="reduced", help="profile whose U-Net is varied (default: reduced)"
+    )
+    parser.add_argument(
+        "--workers", type=cli.whole("workers", 1), default=2, help="variants trained at once (default: 2)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "unet_bound.json", help="the JSON file")
-    arguments = parser.parse_args()
-    if arguments.workers < 1:
-        parser.error(f"--workers {arguments.workers}: give at least 1")
+    arguments = parser.parse_args(argv)
+    cli.check_output_folder(arguments.out.expanduser().parent, "--out's folder")
+    config = select(arguments.profile)
+    cli.check_cache(config.cache)
     started = time.perf_counter()
-    record = run(select(arguments.profile), arguments.workers)
+    record = run(config, arguments.workers)
     record.update({
         "command": shlex.join([sys.executable.rsplit("/", 1)[-1], *sys.argv]), "machine": machine(),
         "seconds": round(time.perf_counter() - started, 1),
@@ -181,4 +190,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "benchmarks/unet_bound.py")
