@@ -18,6 +18,8 @@ One module per concern, each importable on its own:
   and what is still to do;
 * :mod:`~helpers.style.cache`: stylising the ISBI volume into ``<cache>/stylized/`` and reading it back;
 * :mod:`~helpers.style.archive`: stylised slices packed as JPEG archives and imported back as lossy copies;
+* :mod:`~helpers.style.feedforward`: the feed-forward arbitrary-style network (Ghiasi et al. 2017, ONNX), one
+  pass per slice, and its cache under ``<cache>/feedforward/``;
 * :mod:`~helpers.style.washout`: how much of the membranes survives stylisation;
 * ``python -m helpers.style``: the stylisation from the command line (:mod:`~helpers.style.__main__`).
 """

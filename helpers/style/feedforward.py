@@ -87,6 +87,16 @@ def _session(name: str, threads: int) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(str(model_path(name)), options, providers=["CPUExecutionProvider"])
 
 
+def load_sessions(threads: int = THREADS) -> None:
+    """Start both networks' sessions now (they are otherwise started on first use, once per process).
+
+    Args:
+        threads: onnxruntime threads.
+    """
+    for name in MODELS:
+        _session(name, _check_threads(threads))
+
+
 def _check_threads(threads: int) -> int:
     """The thread count, checked."""
     if not isinstance(threads, (int, np.integer)) or threads < 1:
