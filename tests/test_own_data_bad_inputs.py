@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import warnings
 
 import h5py
 import numpy as np
@@ -226,3 +227,30 @@ def test_a_damaged_user_png_is_named_without_git_advice(tmp_path):
     with pytest.raises(DataError, match=r"cut\.png is not a readable image") as error:
         data.read_volume(path)
     assert GIT_HINT not in str(error.value)
+
+
+def test_a_mask_saved_as_jpeg_is_refused_not_read_as_instance_ids(tmp_path):
+    _, labels = data.load_training([0])
+    Image.fromarray(labels[0]).save(tmp_path / "mask.jpg", quality=75)
+    lossy = np.asarray(Image.open(tmp_path / "mask.jpg"))
+    assert len(np.unique(lossy)) > 2, "JPEG leaves grey values"
+    with pytest.raises(DataError, match=r"binary mask saved with lossy compression \(JPEG\?\).*losslessly"):
+        data.label_kind(lossy[None], source=str(tmp_path / "mask.jpg"))
+    assert data.label_kind(labels) == "mask"  # the lossless mask itself is still a mask
+
+
+def test_labels_that_are_all_membrane_are_refused():
+    with pytest.raises(DataError, match="all membrane .* no cell to segment"):
+        data.dense_ground_truth(np.zeros((32, 32), np.uint8), polarity_check=False)
+
+
+def test_a_sixteen_bit_stack_with_one_hot_pixel_warns_loudly():
+    raw, _ = data.load_training([0])
+    stack = raw.astype(np.uint16) * 4
+    stack[0, 5, 5] = 65535
+    with pytest.warns(UserWarning, match=r"extreme pixels .* squeeze the contrast \d+-fold.*clip the stack"):
+        pixels, note = data.unit_raw(stack, "stack.tif")
+    assert pixels.max() == 1.0 and "rescaled linearly" in note
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.unit_raw(raw.astype(np.uint16) * 4, "clean.tif")  # no hot pixel: no warning

@@ -27,6 +27,7 @@ POLARITY_THICKNESS_RATIO = 1.5  # inverted: the "membranes" are this much thicke
 AMBIGUOUS_FRACTION = 0.4  # a mask whose rarer value covers more than this cannot tell its membranes
 GREY_EXTREMES = 0.9  # labels with this share of 0 and maximum values and a few others: a grey-edged mask
 GREY_SHARE = 0.05  # ... each of the two covering at least this share
+LOSSY_MARGIN = 0.125  # values within this share of the range of 0 or the maximum: a mask's lossy-compression noise
 MIN_CONSTANT_PAIRS = 0.5  # instance labels are piecewise constant: most neighbouring pixels agree
 
 
@@ -142,6 +143,11 @@ def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True) -> np.nd
     if polarity_check:
         check_polarity(labels)
     seeds, _ = ndimage.label(labels == CELL)
+    if not seeds.any():
+        raise DataError(
+            "the labels are all membrane (no pixel is 255, cell interior): there is no cell to segment; check the "
+            "membrane side (membrane_labels(mask, membrane=...)) or that the right file was given"
+        )
     return grow_cells(seeds)
 
 
@@ -349,4 +355,13 @@ def label_kind(labels: np.ndarray, kind: str = "auto", source: str = "labels") -
     low, high = float(np.mean(labels == 0)), float(np.mean(labels == max(values)))
     if kind == "auto" and min(low, high) >= GREY_SHARE and low + high >= GREY_EXTREMES:
         membrane_labels(labels, source=source)  # raises the grey-mask error with its fix
+    margin = LOSSY_MARGIN * max(values)
+    near_low, near_high = float(np.mean(labels <= margin)), float(np.mean(labels >= max(values) - margin))
+    if kind == "auto" and min(near_low, near_high) >= GREY_SHARE and near_low + near_high >= GREY_EXTREMES:
+        raise DataError(
+            f"{source} look like a binary mask saved with lossy compression (JPEG?): {near_low + near_high:.0%} of "
+            f"the pixels are near 0 or {max(values)}, with {len(values)} values between; reading them as instance "
+            "ids would split cells at the artefacts. Save the mask losslessly (PNG, TIFF), or threshold it "
+            "(membrane_labels(labels > labels.max() / 2, membrane=...)), or pass kind='instances' if they are ids"
+        )
     return "instances"

@@ -9,6 +9,7 @@ slices by contiguous blocks of z, so that neighbouring, nearly identical slices 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -64,6 +65,9 @@ class EMStack:
         return replace(self, raw=self.raw[index], membranes=self.membranes[index], gt=self.gt[index])
 
 
+HOT_PIXEL_FACTOR = 10.0  # a full range this many times the 0.01-99.99 percentile range: a few hot pixels
+
+
 def unit_raw(raw: np.ndarray, source: str = "raw") -> tuple[np.ndarray, str]:
     """Raw pixels in the project's contract: uint8 as they are, anything else linearly into [0, 1].
 
@@ -93,6 +97,14 @@ def unit_raw(raw: np.ndarray, source: str = "raw") -> tuple[np.ndarray, str]:
         return values, "float in [0, 1], unchanged"
     if high <= low:
         raise DataError(f"{source} is constant ({low:g} everywhere): there is nothing to segment")
+    p_low, p_high = (float(v) for v in np.percentile(values, (0.01, 99.99)))
+    if (high - low) > HOT_PIXEL_FACTOR * max(p_high - p_low, np.finfo(np.float32).tiny):
+        warnings.warn(
+            f"{source}: a few extreme pixels ({low:g}..{high:g}, while 99.98 % lie in {p_low:g}..{p_high:g}) squeeze "
+            f"the contrast {(high - low) / max(p_high - p_low, 1e-12):.0f}-fold in the linear rescaling: clip the "
+            "stack to its percentiles first (np.clip(raw, *np.percentile(raw, (0.01, 99.99)))) or fix the hot pixels",
+            stacklevel=2,
+        )
     return (values - low) / (high - low), f"{raw.dtype} {low:g}..{high:g} rescaled linearly to [0, 1]"
 
 
