@@ -80,7 +80,10 @@ def test_compare_networks_runs_every_setting_on_the_same_pairs_and_checks_reused
     assert same["runs"][0]["style_start"] == pytest.approx(balanced["runs"][0]["style_start"])  # one network
     assert same["runs"][0]["style_final"] != balanced["runs"][0]["style_final"]  # two betas
     choice = comparison.choose_default(compared.record)
-    assert choice["network"] in (comparison.HED, comparison.VGG19_BALANCED) and "multiply-adds per step" in choice["reason"]
+    assert (
+        choice["network"] in (comparison.HED, comparison.VGG19_BALANCED)
+        and "multiply-adds per step" in choice["reason"]
+    )
     end = comparison.balance_at_end(compared.record)
     departures = balanced["content_departure_geomean"], nets[comparison.HED]["content_departure_geomean"]
     assert end["ratio"] == pytest.approx(departures[0] / departures[1])
