@@ -18,7 +18,6 @@ It measures, with ``--threads`` onnxruntime threads (:mod:`helpers.style.feedfor
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import shlex
@@ -32,7 +31,7 @@ import onnxruntime
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.chapter06_cost import machine  # noqa: E402
-from helpers import data  # noqa: E402
+from helpers import cli, data  # noqa: E402
 from helpers.config import select  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
 from helpers.style import feedforward  # noqa: E402
@@ -53,15 +52,20 @@ def cached_files(cache: Path) -> int:
     return len(list((cache / feedforward.FOLDER).glob("*.png")))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Time, measure, run the workload, and write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = cli.ArgumentParser(prog="benchmarks/feedforward_cost.py", description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=None, help="cache folder (default: the project's, config.cache)")
-    parser.add_argument("--threads", type=int, default=feedforward.THREADS, help="onnxruntime threads")
-    parser.add_argument("--timed-slices", type=int, default=10, help="slices timed one by one (default: 10)")
+    parser.add_argument(
+        "--threads", type=cli.whole("threads", 1), default=feedforward.THREADS, help="onnxruntime threads"
+    )
+    parser.add_argument(
+        "--timed-slices", type=cli.whole("timed slices", 1, 30), default=10, help="slices timed one by one"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "feedforward_cost.json", help="the JSON file")
-    args = parser.parse_args()
-    cache = args.cache or select().cache
+    args = parser.parse_args(argv)
+    cli.check_output_folder(args.out.expanduser().parent, "--out's folder")
+    cache = cli.check_cache(args.cache.expanduser() if args.cache else select().cache)
     slices = list(data.ISBI_SLICES)
     paintings = sorted(data.style_names())
     raw, _ = data.load_training(slices)
@@ -140,4 +144,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, "benchmarks/feedforward_cost.py")
