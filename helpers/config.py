@@ -115,6 +115,8 @@ class OwnDataWork:
 class UNetWork:
     """How much U-Net training chapter 08 does: the same size and schedule for every arm."""
 
+    TARGETS = ("membranes", "boundaries")  # what a U-Net can learn (not a field: no annotation)
+
     iterations: int  # optimiser steps per training (fixed: no early stopping)
     patch: int  # side of the square training patches, pixels (a multiple of 2**depth)
     batch: int  # patches per step
@@ -128,6 +130,14 @@ class UNetWork:
     # the last training slices, never seen by the U-Net, whose maps train the edge forest (0: the U-Net's own)
     edge_slices: int = 0
     workers: int = 1  # arms trained and scored at once, one process each (results do not depend on it)
+    # what the U-Net learns: "membranes" (the thick ISBI membrane mask) or "boundaries" (the thin boundaries of
+    # the dense ground truth: pixels with a 4-neighbour of another cell, helpers.unet.data.boundary_target)
+    target: str = "membranes"
+    # a style arm replaces a patch with this probability by the same window of a stylised copy of its slice
+    style_probability: float = 0.5
+    # training paintings of the style arms (None: the report's 24 but the profile's held-out ones)
+    paintings: tuple[int, ...] | None = None
+    exploratory_seeds: tuple[int, ...] = (0,)  # seeds of the arms outside the confirmatory families
 
     def __post_init__(self) -> None:
         """Check every field.
@@ -146,8 +156,15 @@ class UNetWork:
         checks.number(self.learning_rate, "UNetWork.learning_rate", 0.0, None, low_open=True)
         if not self.seeds:
             raise ValueError("UNetWork.seeds is empty: give at least one seed")
-        for seed in self.seeds:
+        if not self.exploratory_seeds:
+            raise ValueError("UNetWork.exploratory_seeds is empty: give at least one seed")
+        for seed in (*self.seeds, *self.exploratory_seeds):
             checks.integer(seed, "UNetWork.seeds", 0, 2**32 - 1)
+        if self.target not in self.TARGETS:
+            raise ValueError(f"UNetWork.target = {self.target!r}: choose one of {self.TARGETS}")
+        checks.number(self.style_probability, "UNetWork.style_probability", 0.0, 1.0)
+        if self.paintings is not None and not self.paintings:
+            raise ValueError("UNetWork.paintings is empty: give paintings, or None for all but the held-out ones")
         step = 2**self.depth
         for name in ("patch", "tile"):
             value = getattr(self, name)
@@ -243,14 +260,21 @@ OWN_DATA_WORK = {
 }
 
 UNET_WORK: dict[str, UNetWork] = {
-    "full": UNetWork(iterations=4000, patch=256, batch=8, width=32, depth=4, learning_rate=1e-3, seeds=(0, 1, 2),
-                     checkpoint_every=250, tile=512, threads=4, edge_slices=6, workers=1),
+    "full": UNetWork(iterations=4000, patch=256, batch=8, width=32, depth=4, learning_rate=1e-3,
+                     seeds=(0, 1, 2, 3, 4), checkpoint_every=250, tile=512, threads=4, edge_slices=6, workers=1,
+                     exploratory_seeds=(0, 1)),
     # threads=1: on a 2-core machine shared with other work, two torch threads run 5x slower than one; two arms
-    # at once instead (workers=2), one core each
-    "reduced": UNetWork(iterations=1200, patch=96, batch=8, width=8, depth=3, learning_rate=3e-3, seeds=(0, 1),
-                        checkpoint_every=100, tile=256, threads=1, edge_slices=6, workers=2),
-    "ci": UNetWork(iterations=40, patch=32, batch=4, width=4, depth=2, learning_rate=5e-3, seeds=(0,),
-                   checkpoint_every=20, tile=64, threads=1, edge_slices=1, workers=1),
+    # at once instead (workers=2), one core each. 600 steps: chapter 08 trains 29 U-Nets (4 confirmatory arms and
+    # the originals arm on the other target with 5 seeds, 2 exploratory arms with 2) and must fit about 30 min
+    # on 2 cores; one step took 119 ms here (one training alone, nice'd, load 0.5) and scoring an arm about
+    # 50 s, so 29 x (600 x 0.119 s + 50 s) / 2 workers is about 29 min (1200 steps would be about 47 min)
+    "reduced": UNetWork(iterations=600, patch=96, batch=8, width=8, depth=3, learning_rate=3e-3,
+                        seeds=(0, 1, 2, 3, 4), checkpoint_every=100, tile=256, threads=1, edge_slices=6, workers=2,
+                        exploratory_seeds=(0, 1)),
+    # 80 steps: at 40 the thin-boundary U-Net's map of the one edge-forest crop gave edges of one class only
+    "ci": UNetWork(iterations=80, patch=32, batch=4, width=4, depth=2, learning_rate=5e-3, seeds=(0,),
+                   checkpoint_every=20, tile=64, threads=1, edge_slices=1, workers=1, paintings=(3, 10),
+                   exploratory_seeds=(0,)),
 }  # fmt: skip
 
 

@@ -24,42 +24,59 @@
 # help the Frangi pipeline a little under appearance shifts. Where the literature finds an effect of style
 # randomisation, the features are *learned* (Geirhos et al. 2019; Jackson et al. 2019; Yamashita et al. 2021). So
 # here the boundary map is learned too: a small **U-Net** (`helpers.unet`, written in the project, no downloaded
-# weights) trained on membrane labels. Its map feeds the same watershed, region graph, edge forest and multicut as
-# every other map of the series, so the comparison is like for like, and the raw map is scored as pixels as well.
+# weights). Its map feeds the same watershed, region graph, edge forest and multicut as every other map of the
+# series, so the comparison is like for like, and the raw map is scored as pixels as well.
 #
-# **Arms.** Four training sets: the originals; the originals plus their stylised copies from the stylisation cache
-# (chapter 02); plain augmentation of every patch (flips, 90-degree rotations, elastic deformation, intensity
-# changes); style plus plain. Each with and without a per-slice **intensity normalisation** (the robust
-# percentile stretch of `helpers.data.normalize_intensity`) applied to every training and test image: a change of
-# dataset is largely a change of intensity statistics, so style augmentation must add something beyond what
-# normalisation gives. Every arm trains the same number of steps with the same seeds. The same control runs for
-# chapter 06's two forest pipelines (Frangi and pixel forest): originals or originals plus styles, with and without
-# the normalisation, on the same test images.
+# **Arms differ only in appearance.** Every arm draws its training patches from the same pixel regions: windows
+# of the original training slices, each slice equally likely, at a uniform position. A style arm replaces a patch,
+# with probability `config.unet.style_probability`, by the *same window* of the same slice stylised with a
+# training painting (drawn uniformly; whole slices stylised by the feed-forward engine of
+# `helpers.style.feedforward`). Plain augmentation (flips, rotations, elastic deformation, intensity changes) is
+# a second kind of arm. Each arm runs with and without a per-slice **intensity normalisation** (the robust
+# percentile stretch of `helpers.data.normalize_intensity`) of every training and test image.
 #
-# **Tests.** Clean test slices, the appearance shifts of chapter 06, test slices stylised with paintings never
-# trained on (where the cache holds them) and a real change of dataset: FlyEM medulla slices (FIB-SEM, 10 nm
-# pixels, fly), never trained on. Comparisons are paired on the same (seed, condition, slice).
+# **Two targets.** The U-Net learns either the thick ISBI membrane mask or the thin boundaries of the dense ground
+# truth, which splits each membrane at its midline. The originals arm runs with both; the style arms then run on
+# the target that a rule declared in code before the run picks (`helpers.unet.analysis.TARGET_RULE`).
+#
+# **Tests and statistics.** Clean test slices, the appearance shifts of chapter 06, test slices stylised with
+# held-out paintings and a real change of dataset (FlyEM medulla, never trained on). Every segmentation is scored
+# with the all-pixel adapted Rand error and VI and with the ISBI challenge's foreground-restricted V_rand and
+# V_info. The unit of analysis is the test slice: seeds are averaged within a slice, arms are paired on slices,
+# and p-values are Holm-corrected within families of comparisons declared before the run. Only a confirmatory
+# family can support a claim. **Goal:** a foreground V_rand of at least 0.97 on the clean test slices, with the
+# all-pixel VI reported beside what a 1 px shift of the ground truth against itself costs.
 
 # %% tags=["parameters"]
 profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
-intensities = ["none", "percentile"]  # per-slice normalisations of helpers.data.normalize_intensity
 flyem_test = True  # also test on the FlyEM medulla slices (trained on ISBI only)
 
 # %%
 import json
 import time
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
 from helpers.config import check_parameters, select
 from helpers.data import load_flyem
-from helpers.experiments.scenarios import ensure_stylized
-from helpers.findings.beyond import unet_conclusion
+from helpers.segmentation.metrics import placement_reference
 from helpers.segmentation.pipeline import PipelineSettings
-from helpers.unet import experiment, forests
-from helpers.unet.analysis import arm_means, comparison_line, comparisons, write_results
+from helpers.unet import (
+    UNet,
+    analysis,
+    experiment,
+    membrane_probability,
+    report,
+    sample_batch,
+    step_generator,
+    train_unet,
+)
+from helpers.unet import material as materials
+from helpers.unet.data import TARGETS, draw_windows, training_targets
 from helpers.viz import unet as unet_figures
 from helpers.viz.figures import publish
 
@@ -71,137 +88,215 @@ steps = config.experiments.steps[0]
 settings = PipelineSettings(
     boundary="pixel-rf", rf_trees=segmentation.rf_trees, rf_max_samples=segmentation.rf_max_samples
 )  # "pixel-rf": a learned map is passed in, never computed from the settings
+checkpoints = config.cache / "unet"
 started = time.perf_counter()
 print(f"profile {config.profile} on {config.device}; U-Net work: {work}")
 
 # %% [markdown]
 # ## The images
 #
-# The stylised training slices come from the stylisation cache (chapter 02; stylised here if missing in the small
-# profiles). The FlyEM slices come from `helpers.data.load_flyem`, at the crop of the ISBI slices.
+# The stylised copies are whole ISBI slices stylised by the feed-forward engine (cached under the cache folder,
+# stylised here where missing), cropped like the originals: every training painting of the profile on every
+# slice the U-Net trains on, and the held-out paintings on the test slices. The FlyEM slices come from
+# `helpers.data.load_flyem`, at the crop of the ISBI slices.
 
 # %%
-ensure_stylized(config, (*config.experiments.styles, *config.experiments.heldout_styles))
+paintings = materials.training_paintings(work.paintings, config.experiments.heldout_styles)
 flyem = load_flyem(crop=segmentation.crop) if flyem_test else None
-material = experiment.load_material(
-    config.cache, segmentation.train_slices, segmentation.test_slices, segmentation.crop, config.style.slices,
-    config.style.crop, steps, config.experiments.styles, config.experiments.heldout_styles, flyem,
+material = materials.load_material(
+    config.cache, segmentation.train_slices, segmentation.test_slices, segmentation.crop, paintings,
+    config.experiments.heldout_styles, work.edge_slices, flyem,
 )  # fmt: skip
+unet_images, copies, edge_images = experiment.split_training(material, work.edge_slices)
 conditions = pd.Series([image.condition for image in material.tests]).value_counts(sort=False)
-print(f"{len(material.originals)} original and {len(material.stylised)} stylised training images")
+print(
+    f"{len(unet_images)} U-Net training slices, each stylised with {len(copies)} paintings {list(paintings)}; "
+    f"{len(edge_images)} slices for the edge forest"
+)
 conditions.rename("test images").to_frame()
 
 # %% [markdown]
-# ## Training every arm
+# ## Two targets
 #
-# Each U-Net trains on the training slices but the last few (`config.unet.edge_slices`), and the edge forest
-# learns from its maps of those held-out slices: on its own training slices a U-Net's map is cleaner than on any
-# new slice, and a forest trained there would trust the map more than it deserves (chapter 06's edge forest
-# learns from out-of-fold pixel-forest maps for the same reason). Arms train `config.unet.workers` at a time, one
-# process and one core each; every training is deterministic, so the numbers do not depend on that. Checkpoints
-# are written atomically under the cache, so an interrupted run resumes where it stopped and ends with the same
-# weights.
+# The membrane mask marks every membrane pixel; the thin boundaries (`helpers.unet.boundary_target`) mark every
+# pixel of the dense ground truth with a 4-neighbour in another cell: 1-2 px on the line where the dense ground
+# truth splits each membrane between its two cells.
 
 # %%
-arms = [(training, intensity) for training in experiment.TRAINING_SETS for intensity in intensities]
-shown = ("gamma_2", segmentation.test_slices[0])  # the shifted slice of the map figure
-trainings = experiment.run_arms(material, arms, work, settings, checkpoints=config.cache / "unet", keep=[shown])
-results = dict(tqdm(trainings, total=len(arms) * len(work.seeds), desc="arms trained and scored", unit="arm"))
+example = unet_images[0]
+(membrane_mask,), (thin,) = (training_targets([example.raw], [example.membranes], t)[1] for t in TARGETS)
+publish(
+    unet_figures.targets(example.raw, membrane_mask, thin, f"training slice {example.index}"),
+    config.figure_path("08_unet_targets.jpg"),
+)
+
+# %% [markdown]
+# ## Same-region sampling
+#
+# One training batch: the draws of a step's generator give every arm the same windows; the style arm takes some
+# of them from a stylised copy of the same slice, the originals arm never does.
+
+# %%
+images, masks = training_targets([image.raw for image in unet_images], [image.membranes for image in unet_images])
+stylised = [[image.raw / np.float32(255) for image in painting] for painting in copies]
+draws = draw_windows([image.shape for image in images], work.patch, 8, step_generator(0, 0), len(stylised),
+                     work.style_probability)  # fmt: skip
+plain_batch, _ = sample_batch(images, masks, work.patch, 8, step_generator(0, 0))
+style_batch, _ = sample_batch(images, masks, work.patch, 8, step_generator(0, 0), False, stylised,
+                              work.style_probability)  # fmt: skip
+drawn = [paintings[draw.style] if draw.style >= 0 else -1 for draw in draws]
+publish(
+    unet_figures.same_region_batch(plain_batch[:, 0], style_batch[:, 0], drawn),
+    config.figure_path("08_unet_same_region.jpg"),
+)
+
+# %% [markdown]
+# ## The method on one example
+#
+# One U-Net (`helpers.unet.UNet`) trained by `train_unet` on the originals with the membrane target and the first
+# seed, then its map of a clean test slice by `membrane_probability`. This is the training of the originals arm's
+# first seed: its checkpoint is reused below.
+
+# %%
+trained = train_unet([image.raw for image in unet_images], [image.membranes for image in unet_images],
+                     replace(work, target="membranes"), seed=work.seeds[0], checkpoints=checkpoints)  # fmt: skip
+assert isinstance(trained.model, UNet)
+clean = next(image for image in material.tests if image.condition == "clean")
+probability = membrane_probability(trained.model, clean.raw, work.tile, threads=work.threads)
+publish(
+    unet_figures.boundary_maps(clean.raw, {"membrane probability": probability}, f"clean test slice {clean.index}"),
+    config.figure_path("08_unet_example.jpg"),
+)
+
+# %% [markdown]
+# ## Step 1: the originals arm with both targets
+#
+# Each U-Net trains on the training slices but the last few (`config.unet.edge_slices`), and the edge forest
+# learns from its maps of those held-out slices (a U-Net's map of its own training slices is cleaner than of any
+# new slice). Arms train `config.unet.workers` at a time, one process and one core each; every training is
+# deterministic, so the numbers do not depend on that. Checkpoints are written atomically under the cache, carry a
+# digest of their content checked on load, and an interrupted run resumes where it stopped.
+
+# %%
+results = {}
+first_arms = [("original", "none", target) for target in TARGETS]
+trainings = experiment.run_arms(material, first_arms, work.seeds, work, settings, checkpoints)
+results.update(tqdm(trainings, total=len(first_arms) * len(work.seeds), desc="originals arm, both targets"))
 rows = pd.DataFrame([row for result in results.values() for row in result.rows])
-seconds = {
-    f"{experiment.arm_name(training, intensity)} seed {seed}": round(result.trained.seconds, 1)
-    for (training, intensity, seed), result in sorted(results.items())
-}
+choice = analysis.choose_target(rows)
+chosen = choice["chosen"]
+print(f"target of the style arms: {chosen} (rule: {choice['rule']})")
+pd.Series(choice["v_rand"], name="mean foreground V_rand, clean test slices").to_frame()
+
+# %% [markdown]
+# ## Step 2: the other arms on the chosen target
+#
+# The confirmatory arms (originals with normalisation, styles with and without) with every seed; plain
+# augmentation and styles on top of it, exploratory, with fewer seeds.
+
+# %%
+confirmatory = [("original", "percentile", chosen), ("style", "none", chosen), ("style", "percentile", chosen)]
+exploratory = [("plain", "none", chosen), ("style+plain", "none", chosen)]
+shown = ("gamma_2", segmentation.test_slices[0])  # the shifted slice of the map figure
+runs = [(confirmatory, work.seeds), (exploratory, work.exploratory_seeds)]
+for arms, seeds in runs:
+    trainings = experiment.run_arms(material, arms, seeds, work, settings, checkpoints, keep=[shown])
+    results.update(tqdm(trainings, total=len(arms) * len(seeds), desc="arms trained and scored", unit="arm"))
+rows = pd.DataFrame([row for result in results.values() for row in result.rows])
+seconds = {" ".join(map(str, key)): round(result.trained.seconds, 1) for key, result in sorted(results.items())}
 training_seconds = sum(result.trained.seconds for result in results.values())
 print(
     f"{len(results)} trainings, {training_seconds:.0f} s of training steps in all, "
     f"{time.perf_counter() - started:.0f} s since the start ({work.workers} at a time)"
 )
 
-# %% [markdown]
-# ## The control for the two forest pipelines
-#
-# The same question for chapter 06's boundary detectors, on the same images: the Frangi pipeline and the pixel
-# forest, trained on the originals or on the originals plus their stylised copies, each with and without the
-# per-slice normalisation (`helpers.unet.forests`; the pixel forest and the edge forest learn from every training
-# image, as in chapter 06). Forests cost little beside a U-Net, but the pixel forest is retrained for every arm, so
-# they run with the first seed only; their rows pair with the U-Net's on that seed.
-
-# %%
-forest_seeds = work.seeds[:1]
-forest_rows = forests.run_forest_arms(material, intensities, forest_seeds, settings)
-rows = pd.concat([rows, pd.DataFrame(forest_rows)], ignore_index=True)
-print(f"{len(forest_rows)} forest rows, {time.perf_counter() - started:.0f} s since the start")
-
 # %%
 first = work.seeds[0]
-losses = {experiment.arm_name(t, i): results[(t, i, first)].trained.losses for t, i in arms}
+losses = {f"{t}/{i} ({target})": result.trained.losses for (t, i, target, seed), result in sorted(results.items())
+          if seed == first}  # fmt: skip
 publish(unet_figures.training_losses(losses), config.figure_path("08_unet_losses.png"))
+
+# %% [markdown]
+# ## The 1 px placement reference
+#
+# The all-pixel scores punish a boundary drawn a pixel off: the dense ground truth against itself shifted by 1 px
+# (`helpers.segmentation.metrics.placement_reference`, rows and columns averaged), per clean test slice.
+
+# %%
+references = pd.DataFrame([
+    {"slice": image.index, **placement_reference(image.gt, shift=1)}
+    for image in material.tests if image.condition == "clean"
+])  # fmt: skip
+placement = {"shift": 1, "n_slices": len(references), "vi": float(references["vi"].mean()),
+             "rand_error": float(references["rand_error"].mean())}  # fmt: skip
+references
 
 # %% [markdown]
 # ## Scores per arm and test group
 #
-# Mean and 95 % interval over seeds and slices; lower is better for the Rand error and VI, higher for V_rand, AUC
-# and F1.
+# Mean and 95 % interval over test slices (each slice's score the mean over its seeds); higher is better for
+# V_rand, V_info, AUC and F1, lower for the Rand error and VI. Shift conditions on which every arm returns a
+# trivial segmentation are flagged and left out.
 
 # %%
-means = arm_means(rows)
+trivial = analysis.trivial_conditions(rows)
+print(f"trivial shift conditions (left out of every average): {trivial or 'none'}")
+means = analysis.arm_means(rows, trivial)
 publish(unet_figures.arm_bars(means), config.figure_path("08_unet_arms.png"))
-means.pivot_table(index=["group", "arm"], columns="metric", values="mean").round(3)
+means.pivot_table(index=["group", "arm", "target"], columns="metric", values="mean").round(3)
 
 # %% [markdown]
 # ## The report's Figure 16, extended with the U-Net
 #
 # The report's augmentation scenarios on clean test slices, one bar per boundary detector: the two forest
 # pipelines from chapter 06's results (its 128 px crops over its splits) beside the U-Net arms without
-# normalisation from this chapter (whole test slices over the seeds). The U-Net's "style" arm is the report's
-# full augmented set (originals plus every training painting).
+# normalisation on the chosen target from this chapter.
 
 # %%
 forest_summary_path = config.result_path("scenarios_summary.json")
 if forest_summary_path.exists():
     forest_summary = pd.DataFrame(json.loads(forest_summary_path.read_text())["summary"])
-    figure16 = unet_figures.figure16_extended(forest_summary, means, steps)
+    unet_means = means[means["target"] == chosen]
+    figure16 = unet_figures.figure16_extended(forest_summary, unet_means, steps, metrics=("rand_error", "vi"))
     publish(figure16, config.figure_path("08_figure16_extended.png"))
 else:
     print(f"{forest_summary_path} is missing: run chapter 06 in the {config.profile} profile first")
 
 # %% [markdown]
-# ## Maps with and without style augmentation on a shifted slice
+# ## Maps with and without styles on a shifted slice
 
 # %%
 condition, index = shown
 raw = next(image.raw for image in material.tests if (image.condition, image.index) == shown)
-maps = {
-    experiment.arm_name(t, i): results[(t, i, first)].maps[shown]
-    for t, i in arms
-    if t in ("original", "style") and (t, i, first) in results
-}
+maps = {f"{t}/{i}": results[(t, i, chosen, first)].maps[shown] for t, i, _ in confirmatory}
 publish(unet_figures.boundary_maps(raw, maps, f"slice {index}, {condition}"), config.figure_path("08_unet_maps.jpg"))
 
 # %% [markdown]
-# ## Paired comparisons
+# ## Families of comparisons
 #
-# Each line: arm minus reference arm on the same (seed, condition, slice), mean with its 95 % interval.
+# Declared in `helpers.unet.analysis` before the run: the confirmatory family "styles vs originals" (styles
+# without and with normalisation, on each test group, foreground V_rand), the confirmatory family "target"
+# (boundaries vs membranes, originals arm, clean slices, foreground V_rand), and everything else exploratory.
+# Holm's correction runs within each family. One table: foreground V_rand and VI (every metric is in
+# `results/unet.json`).
 
 # %%
-compared = comparisons(rows)
 header = {
     "profile": config.profile, "config": config.as_dict(), "unet_work": work.as_dict(),
-    "settings": settings.as_dict(), "intensities": intensities, "forest_seeds": list(forest_seeds),
-    "provenance": experiment.provenance(material), "seconds_per_training": seconds,
-    "training_seconds": round(training_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
+    "settings": settings.as_dict(), "paintings": list(paintings), "provenance": materials.provenance(material),
 }  # fmt: skip
-record = write_results(config.result_path("unet.json"), header, rows)
-main = compared[compared["metric"].isin(["rand_error", "vi"])]
-display(Markdown("\n".join(f"* {comparison_line(row)}" for _, row in main.iterrows())))
+timings = {"seconds_per_training": seconds, "training_s": round(training_seconds, 1),
+           "total_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+record = analysis.write_results(
+    config.result_path("unet.json"), analysis.results_record(header, rows, choice, placement, timings)
+)
+display(Markdown(report.comparison_table(record["comparisons"])))
 
 # %% [markdown]
 # ## Conclusion
 #
-# Generated from `results/unet.json` of this run (`helpers.findings.beyond.unet_conclusion`, which also writes the
-# README's finding): where stylised training slices help each boundary detector and where not, alone and on top of
-# the per-slice normalisation, paired on the same (seed, condition, slice), with 95 % intervals.
+# Generated from `results/unet.json` of this run (`helpers.unet.report.conclusion`): the goal beside the 1 px
+# placement reference, the target choice, and what each confirmatory family supports after Holm's correction.
 
 # %%
-display(Markdown(unet_conclusion(record)))
+display(Markdown(report.conclusion(record)))

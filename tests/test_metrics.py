@@ -83,3 +83,22 @@ def test_mismatched_shapes_raise_a_clear_error():
         metrics.rand_error(np.zeros((4, 4), int), np.zeros((4, 5), int))
     with pytest.raises(TypeError, match="integer labels"):
         metrics.variation_of_information(np.zeros((4, 4)), np.zeros((4, 4), int))
+
+
+def test_the_placement_reference_grows_with_the_shift_and_is_zero_without_one():
+    _, labels = load_training([24])
+    gts = dense_ground_truth(labels)
+    gt = gts[0]
+    one, two = metrics.placement_reference(gt, shift=1), metrics.placement_reference(gt, shift=2)
+    assert one["shift"] == 1 and 0 < one["vi"] < two["vi"] and 0 < one["rand_error"] < two["rand_error"]
+    # by hand: the mean of the shifts along rows and columns, each scored on the pixels both cover
+    rows = metrics.evaluate(gt[1:], gt[:-1])
+    columns = metrics.evaluate(gt[:, 1:], gt[:, :-1])
+    assert one["vi"] == pytest.approx((rows["vi"] + columns["vi"]) / 2)
+    blocks = np.repeat(np.arange(4), 16)[:, None] * np.ones(64, dtype=int)  # horizontal bands: rows shift them
+    banded = metrics.placement_reference(blocks, shift=1)
+    assert banded["vi"] > 0 and metrics.evaluate(blocks[:, 1:], blocks[:, :-1])["vi"] == 0  # only the row shift costs
+    with pytest.raises(ValueError, match="shift must be an integer from 1"):
+        metrics.placement_reference(gt, shift=0)
+    with pytest.raises(ValueError, match="one 2D ground truth"):
+        metrics.placement_reference(gts, shift=1)

@@ -1,7 +1,9 @@
-"""The U-Net membrane detector on real ISBI crops: shapes, learning, determinism, resume, the map, bad input."""
+"""The U-Net boundary detector on real ISBI crops: shapes, targets, same-region patches, learning, determinism,
+resume, checkpoint digests, the map, chapter 08's arms and canonical results, bad input."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -10,22 +12,26 @@ import pytest
 import torch
 
 from helpers.config import UNetWork, select
-from helpers.data import DataError, load_training
+from helpers.data import DataError, dense_ground_truth, load_training
 from helpers.experiments.shifts import appearance_shift
 from helpers.paths import CacheError
 from helpers.segmentation.pipeline import PipelineSettings, load_slices
 from helpers.unet import (
     UNet,
+    analysis,
     augment_patch,
+    boundary_target,
+    draw_windows,
     membrane_probability,
     membrane_targets,
+    report,
     sample_batch,
     step_generator,
     train_unet,
+    training_targets,
 )
-from helpers.unet.analysis import comparison_line, comparisons, detector_of
-from helpers.unet.experiment import Material, Slice, arm_name, pixel_scores, provenance, run_arms, split_training
-from helpers.unet.forests import forest_arm_name, run_forest_arm, run_forest_arms
+from helpers.unet.experiment import arm_name, is_trivial, pixel_scores, run_arms, split_training
+from helpers.unet.material import Material, Slice, provenance, training_paintings
 
 CROP = 96
 WORK = UNetWork(
@@ -179,29 +185,15 @@ def test_pixel_scores_of_perfect_and_inverted_maps(crops):
     assert inverted["auc"] == 0.0 and inverted["f1"] == 0.0
 
 
-def test_paired_comparisons_pair_arms_on_seed_condition_and_slice():
-    rows = pd.DataFrame([
-        {"arm": arm, "seed": seed, "condition": condition, "slice": index, "rand_error": error}
-        for seed in (0, 1) for condition in ("clean", "noise") for index in (24, 25)
-        for arm, error in (("original/none", 0.3 + 0.01 * index - 0.2), ("style/none", 0.2 + 0.01 * index - 0.2))
-    ])  # fmt: skip
-    table = comparisons(rows, pairs=[("style/none", "original/none")], metrics=["rand_error"])
-    clean = table[table["group"] == "clean"].iloc[0]
-    assert clean["n_pairs"] == 4 and clean["mean_diff"] == pytest.approx(-0.1)
-    assert set(table["group"]) == {"clean", "shifts"}
-    assert "(better)" in comparison_line(clean)
-    with pytest.raises(KeyError, match="unknown arm"):
-        arm_name("everything", "none")
-
-
 @pytest.fixture(scope="module")
 def small_material(crops) -> Material:
-    """Crops of ISBI slices 0-3 for training (slice 3 also "stylised" by an inverted copy) and 24 for testing."""
+    """Crops of ISBI slices 0-3 for training ("stylised" by two inverted copies) and 24 for testing."""
     raws, labels = crops
     _, _, gts = load_slices([0, 1, 2, 3, 24], None)
     images = [Slice("original", index, raw, label, gt[:CROP, :CROP])
               for index, raw, label, gt in zip([0, 1, 2, 3, 24], raws, labels, gts)]  # fmt: skip
-    stylised = [replace(images[3], condition="style03", raw=255 - images[3].raw)]
+    stylised = [replace(image, condition=f"style{painting:02d}", raw=(255 - image.raw) // divisor)
+                for painting, divisor in ((3, 1), (10, 2)) for image in images[:4]]  # fmt: skip
     tests = [
         replace(images[4], condition="clean"),
         replace(images[4], condition="gamma_2", raw=appearance_shift(images[4].raw, "gamma_2", 24)),
@@ -209,60 +201,174 @@ def small_material(crops) -> Material:
     return Material(images[:4], stylised, tests)
 
 
-def test_forest_arms_score_every_test_image_and_styles_change_the_frangi_arm(small_material):
-    settings = PipelineSettings(rf_trees=20)
-    original = pd.DataFrame(run_forest_arm(small_material, "frangi", "original", "none", 0, settings))
-    styled = pd.DataFrame(run_forest_arm(small_material, "frangi", "style", "percentile", 0, settings))
-    assert list(original["condition"]) == ["clean", "gamma_2"] and set(original["arm"]) == {"frangi:original/none"}
-    assert set(styled["arm"]) == {"frangi:style/percentile"} and set(styled["intensity"]) == {"percentile"}
-    assert original["rand_error"].between(0, 1).all() and (original["v_rand"] > 0).all()
-    assert not np.allclose(original["vi"], styled["vi"])
-    rows = run_forest_arms(small_material, ["none"], [0], settings, pipelines=["pixel-rf"], progress=False)
-    assert {row["arm"] for row in rows} == {"pixel-rf:original/none", "pixel-rf:style/none"} and len(rows) == 4
-    with pytest.raises(KeyError, match="unknown forest arm"):
-        forest_arm_name("unet", "original", "none")
-
-
 def test_provenance_digests_the_stylised_pixels(small_material):
     record = provenance(small_material)
-    assert record["n_stylized_images"] == 1 and len(record["stylized_images"]) == 12
+    assert record["n_stylized_images"] == 8 and len(record["stylized_images"]) == 12
     changed = replace(
         small_material, stylised=[replace(small_material.stylised[0], raw=small_material.stylised[0].raw // 2)]
     )
     assert provenance(changed)["stylized_images"] != record["stylized_images"]
 
 
-def test_forest_arms_are_compared_per_detector():
-    rows = pd.DataFrame([
-        {"arm": arm, "seed": 0, "condition": "flyem", "slice": index, "rand_error": error + 0.01 * index}
-        for index in range(4)
-        for arm, error in (("frangi:original/none", 0.5), ("frangi:style/none", 0.4), ("style/none", 0.3))
-    ])  # fmt: skip
-    table = comparisons(rows, metrics=["rand_error"])
-    assert list(table["arm"]) == ["frangi:style/none"] and list(table["detector"]) == ["frangi"]
-    assert table.iloc[0]["mean_diff"] == pytest.approx(-0.1)
-    assert detector_of("pixel-rf:style/none") == "pixel-rf" and detector_of("style+plain/none") == "U-Net"
-
-
 def test_the_edge_forest_slices_are_kept_from_the_unet(small_material):
     """The last slices go to the edge forest only: neither they nor their stylised copies train the U-Net."""
-    unet, edge = split_training(small_material, 1)
-    assert [image.index for image in edge] == [3] and all(image.index != 3 for image in unet)
-    assert [image.index for image in unet] == [0, 1, 2]  # slice 3's stylised copy left out too
-    unet, edge = split_training(small_material, 0)
-    assert edge == small_material.originals and len(unet) == 5
+    unet, copies, edge = split_training(small_material, 1)
+    assert [image.index for image in edge] == [3] and [image.index for image in unet] == [0, 1, 2]
+    assert [[image.index for image in painting] for painting in copies] == [[0, 1, 2], [0, 1, 2]]
+    assert [painting[0].condition for painting in copies] == ["style03", "style10"]
+    unet, copies, edge = split_training(small_material, 0)
+    assert edge == small_material.originals and len(unet) == 4 and len(copies[0]) == 4
     with pytest.raises(ValueError, match="edge_slices = 4 leaves the U-Net none"):
         split_training(small_material, 4)
+    with pytest.raises(ValueError, match="no style03 copy of training slices \\[1\\]"):
+        kept = [image for image in small_material.stylised if (image.condition, image.index) != ("style03", 1)]
+        split_training(replace(small_material, stylised=kept), 1)
 
 
-def test_arms_in_two_workers_give_the_rows_of_one(small_material):
-    """Every training is deterministic: two worker processes give the rows of one process, bit for bit."""
-    work = replace(WORK, seeds=(0, 1), edge_slices=1)
+def test_the_boundary_target_is_thin_and_on_the_dense_ground_truths_cell_borders(crops):
+    raws, labels = crops
+    _, (membranes,) = training_targets(raws[:1], labels[:1], "membranes")
+    _, (thin,) = training_targets(raws[:1], labels[:1], "boundaries")
+    gt = dense_ground_truth(labels[0])  # of the crop, as the target is made
+    assert set(np.unique(thin).tolist()) == {0.0, 1.0}
+    assert 0.2 * membranes.mean() < thin.mean() < 0.8 * membranes.mean()  # thinner than the membrane mask
+    marked = np.flatnonzero(thin.ravel())
+    rows, cols = np.unravel_index(marked, thin.shape)
+    # every marked pixel has a 4-neighbour of another cell, every unmarked one has none
+    neighbours = np.pad(gt, 1, mode="edge")
+    differs = np.zeros(gt.shape, bool)
+    for dr, dc in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        differs |= neighbours[dr : dr + gt.shape[0], dc : dc + gt.shape[1]] != gt
+    assert np.array_equal(differs, thin == 1) and len(rows) == len(cols) > 0
+    assert np.array_equal(boundary_target(gt), thin)
+    with pytest.raises(ValueError, match="unknown U-Net target 'cells'"):
+        training_targets(raws[:1], labels[:1], "cells")
+    with pytest.raises(ValueError, match="UNetWork.target"):
+        replace(WORK, target="cells")
+
+
+def test_a_style_patch_is_the_same_window_of_a_stylised_copy_of_the_same_slice(crops):
+    images, targets = membrane_targets(*[items[:4] for items in crops])
+    copies = [[np.full_like(image, 0.25 * (painting + 1)) + 0.001 * image for image in images] for painting in range(3)]
+    batch, probability = 400, 0.3
+    draws = draw_windows([image.shape for image in images], 32, batch, step_generator(5, 0), 3, probability)
+    plain, plain_targets = sample_batch(images, targets, 32, batch, step_generator(5, 0))
+    styled, styled_targets = sample_batch(images, targets, 32, batch, step_generator(5, 0), False, copies, probability)
+    assert np.array_equal(plain_targets, styled_targets)  # the same windows, the targets of the originals
+    for draw, original, patch in zip(draws, plain[:, 0], styled[:, 0]):
+        window = (slice(draw.top, draw.top + 32), slice(draw.left, draw.left + 32))
+        assert np.array_equal(original, images[draw.image][window])  # the originals arm: always the original
+        source = images[draw.image] if draw.style < 0 else copies[draw.style][draw.image]
+        assert np.array_equal(patch, source[window])
+    styles = np.array([draw.style for draw in draws])
+    share = float(np.mean(styles >= 0))
+    assert abs(share - probability) < 3 * np.sqrt(probability * (1 - probability) / batch)
+    assert set(styles[styles >= 0].tolist()) == {0, 1, 2}
+    assert {draw.image for draw in draws} == {0, 1, 2, 3}
+    never = draw_windows([image.shape for image in images], 32, batch, step_generator(5, 0), 0, 1.0)
+    assert all(draw.style == -1 for draw in never)  # no copies: never a stylised patch
+    with pytest.raises(ValueError, match="hold 3 images for 4"):
+        sample_batch(images, targets, 32, 2, step_generator(0, 0), stylised=[copies[0][:3]], style_probability=0.5)
+
+
+def test_the_style_arm_trains_on_its_copies_and_the_originals_arm_ignores_none(crops):
+    raws, labels = crops
+    work = replace(WORK, iterations=3)
+    inverted = [[255 - raw for raw in raws[:4]]]
+    plain = train_unet(raws[:4], labels[:4], work, seed=0, progress=False)
+    styled = train_unet(raws[:4], labels[:4], work, seed=0, progress=False, stylised=inverted)
+    assert plain.fingerprint != styled.fingerprint
+    assert not torch.equal(plain.model.head.weight, styled.model.head.weight)
+    unstyled = train_unet(raws[:4], labels[:4], replace(work, style_probability=0.0), seed=0, progress=False,
+                          stylised=inverted)  # fmt: skip
+    assert _same_weights(unstyled.model, plain.model)  # probability 0: the same patches as the originals arm
+
+
+def test_a_bit_flipped_checkpoint_is_refused(crops, trained, tmp_path):
+    raws, labels = crops
+    work = replace(WORK, iterations=20)
+    train_unet(raws[:4], labels[:4], work, seed=0, checkpoints=tmp_path, progress=False)
+    (path,) = tmp_path.glob("unet-*.pt")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CacheError, match="does not match its recorded digest"):
+        train_unet(raws[:4], labels[:4], work, seed=0, checkpoints=tmp_path, progress=False)
+
+
+def test_trivial_segmentations_and_conditions_are_flagged():
+    assert is_trivial(np.zeros((4, 4), int)) and is_trivial(np.arange(16).reshape(4, 4))
+    assert not is_trivial(np.array([[0, 0], [1, 1]]))
+    rows = pd.DataFrame([
+        {"condition": condition, "arm": arm, "trivial": trivial}
+        for arm in ("original/none", "style/none")
+        for condition, trivial in (("clean", True), ("noise", True), ("blur", arm == "style/none"), ("flyem", True))
+    ])  # fmt: skip
+    assert analysis.trivial_conditions(rows) == ["noise"]  # clean and FlyEM are not shifts; blur not for every arm
+    with pytest.raises(KeyError, match="unknown arm"):
+        arm_name("everything", "none")
+
+
+def _rows(differences: dict[int, float], seeds=(0, 1)) -> pd.DataFrame:
+    """Rows of two arms on clean slices 24-29: style/none = original/none + the slice's difference (+ seed noise)."""
+    return pd.DataFrame([
+        {"arm": arm, "target": "membranes", "seed": seed, "condition": "clean", "slice": index, "trivial": False,
+         "v_rand": 0.9 + 0.001 * index + (difference if arm == "style/none" else 0.0) + 0.01 * seed}
+        for index, difference in differences.items() for seed in seeds
+        for arm in ("original/none", "style/none")
+    ])  # fmt: skip
+
+
+def test_comparisons_pair_arms_on_slices_with_seeds_averaged_and_holm_within_the_family():
+    rows = _rows({24: 0.02, 25: 0.03, 26: 0.025, 27: 0.02, 28: 0.035, 29: 0.03})
+    table = analysis.comparisons(rows, "membranes")
+    (row,) = table.to_dict(orient="records")
+    assert (row["arm"], row["reference"], row["group"], row["family"]) == ("style/none", "original/none", "clean",
+                                                                           "styles vs originals")  # fmt: skip
+    assert row["n_slices"] == 6 and row["n_seeds"] == 2 and row["label"] == "confirmatory"
+    assert row["mean_diff"] == pytest.approx(0.16 / 6) and row["frac_better"] == 1.0
+    assert row["p_holm"] == pytest.approx(row["p_value"]) and row["supported"]  # one testable comparison
+    assert report.verdict(row) == "better"  # a higher V_rand
+    table = report.comparison_table([row])
+    assert table.count("\n") == 2 and "styles vs originals (confirmatory)" in table
+
+
+def test_results_are_canonical_whatever_the_order_of_the_rows():
+    rows = _rows({24: 0.02, 25: -0.01, 26: 0.0})
+    both = pd.concat([rows, rows.assign(target="boundaries")], ignore_index=True)
+    choice = analysis.choose_target(both)
+    assert choice["chosen"] == "membranes"  # a tie goes to the membrane mask
+    placement = {"shift": 1, "n_slices": 3, "vi": 0.3, "rand_error": 0.02}
+    one = analysis.results_record({"profile": "ci"}, both, choice, placement, {"total_s": 1.0})
+    other = analysis.results_record({"profile": "ci"}, both.sample(frac=1, random_state=0), choice, placement,
+                                    {"total_s": 2.0})  # fmt: skip
+    assert json.dumps(analysis.without_timings(one)) == json.dumps(analysis.without_timings(other))
+    assert [row["slice"] for row in one["rows"][:3]] == [24, 25, 26] and one["unit"] == "slice"
+    assert "supported" in report.conclusion(one) or "nothing is claimed" in report.conclusion(one)
+
+
+def test_training_paintings_leave_the_held_out_ones_out():
+    assert 13 not in training_paintings(None, (13,)) and len(training_paintings(None, (13,))) == 23
+    assert training_paintings((10, 3), (13,)) == (3, 10)
+    with pytest.raises(ValueError, match="held-out paintings \\[13\\]"):
+        training_paintings((3, 13), (13,))
+
+
+def test_arms_in_two_workers_give_the_record_of_one(small_material):
+    """Every training is deterministic: two worker processes give the results record of one, bit for bit."""
+    work = replace(WORK, iterations=80, edge_slices=1)  # 40 steps leave the thin-boundary map without edges
     settings = PipelineSettings(boundary="pixel-rf", rf_trees=20)
-    arms = [("original", "none")]
-    alone = dict(run_arms(small_material, arms, work, settings))
-    together = dict(run_arms(small_material, arms, replace(work, workers=2), settings))
-    assert sorted(alone) == sorted(together) == [("original", "none", 0), ("original", "none", 1)]
-    for key, result in alone.items():
-        assert result.rows == together[key].rows and result.trained.fingerprint == together[key].trained.fingerprint
-    assert alone[("original", "none", 0)].rows != alone[("original", "none", 1)].rows
+    arms = [("original", "none", "membranes"), ("original", "none", "boundaries"), ("style", "none", "membranes")]
+    alone = dict(run_arms(small_material, arms, (0, 1), work, settings))
+    together = dict(run_arms(small_material, arms, (0, 1), replace(work, workers=2), settings))
+    assert sorted(alone) == sorted(together) and len(alone) == 6
+    records = []
+    for results in (alone, together):
+        rows = pd.DataFrame([row for result in results.values() for row in result.rows])
+        choice = analysis.choose_target(rows)
+        timings = {"seconds": {str(key): result.trained.seconds for key, result in results.items()}}
+        record = analysis.results_record({"profile": "test"}, rows, choice, {"shift": 1, "vi": 0.3}, timings)
+        records.append(json.dumps(analysis.without_timings(record), indent=1))
+    assert records[0] == records[1]
+    assert alone[("original", "none", "membranes", 0)].rows != alone[("original", "none", "boundaries", 0)].rows
+    assert alone[("style", "none", "membranes", 0)].rows != alone[("original", "none", "membranes", 0)].rows

@@ -1,9 +1,17 @@
-"""Training patches for the U-Net: images and membrane targets, random patches and plain augmentation.
+"""Training patches for the U-Net: images and targets, same-region patches of originals and stylised copies.
 
 Images follow the project's pixel contract (:func:`helpers.data.to_unit_float`: uint8, or float in [0, 1]);
-labels are the ISBI binary membrane labels (0 membrane, 255 cell interior), turned into targets that are 1 on
-membranes. The patches of training step ``i`` are drawn from a generator seeded by ``(seed, i)``
-(:func:`step_generator`), so a training resumed at step ``i`` draws exactly what an uninterrupted one would.
+labels are the ISBI binary membrane labels (0 membrane, 255 cell interior), turned into one of two targets that
+are 1 on boundaries (:func:`training_targets`): ``"membranes"``, the thick ISBI membrane mask, or
+``"boundaries"``, the thin boundaries of the dense ground truth (:func:`boundary_target`). The patches of training
+step ``i`` are drawn from a generator seeded by ``(seed, i)`` (:func:`step_generator`), so a training resumed at
+step ``i`` draws exactly what an uninterrupted one would.
+
+Same-region sampling (:func:`draw_windows`): every patch is a window of an original slice (each slice equally
+likely, a uniform position in it); with probability ``style_probability`` its pixels come from the SAME window of
+a stylised copy of the same slice (a painting drawn uniformly), its target from the original. Every draw is made
+for every patch whatever the arm, so two arms with the same seed see the same windows and differ only in
+appearance: an arm without stylised copies never sees a stylised patch.
 
 Plain augmentation (:func:`augment_patch`): a random flip and 90-degree rotation, an elastic deformation
 (smooth random displacements, labels moved by nearest neighbour) and an intensity change (contrast, brightness,
@@ -13,13 +21,17 @@ gamma, Gaussian noise).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from skimage.segmentation import find_boundaries
 
 from .. import checks
-from ..data import check_binary_labels, check_pair, to_unit_float
+from ..config import UNetWork
+from ..data import check_binary_labels, check_pair, dense_ground_truth, to_unit_float
 
+TARGETS = UNetWork.TARGETS  # what a U-Net learns (UNetWork.target)
 MEMBRANE = 0  # the ISBI label value of membrane pixels (255: cell interior)
 ELASTIC_MAX_SHIFT = 4.0  # pixels: the largest displacement of the elastic deformation
 ELASTIC_SMOOTHING = 6.0  # pixels: Gaussian smoothing of the random displacement field
@@ -29,23 +41,43 @@ GAMMA_RANGE = (0.7, 1.4)
 NOISE_MAX_SIGMA = 0.04  # the largest standard deviation of the added Gaussian noise (full range = 1)
 
 
-def membrane_targets(
-    raws: Sequence[np.ndarray], labels: Sequence[np.ndarray]
+def boundary_target(gt: np.ndarray) -> np.ndarray:
+    """Thin boundaries of a dense ground truth: every pixel with a 4-neighbour of another cell.
+
+    Both sides of a contact between two cells are marked, so the boundary is 2 px wide where two cells meet
+    along a row or column and 1-2 px at diagonal contacts: thinner than the ISBI membrane mask, and centred on the
+    midline where :func:`helpers.data.dense_ground_truth` splits each membrane between its two cells.
+
+    Args:
+        gt: 2D cell ids (every pixel in a cell).
+
+    Returns:
+        float32, 1 on boundaries, 0 elsewhere.
+    """
+    return find_boundaries(np.asarray(gt), connectivity=1, mode="inner").astype(np.float32)
+
+
+def training_targets(
+    raws: Sequence[np.ndarray], labels: Sequence[np.ndarray], target: str = "membranes"
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Training images as float32 in [0, 1] and their membrane targets (1 membrane, 0 cell).
+    """Training images as float32 in [0, 1] and their targets (1 on membranes or boundaries, 0 elsewhere).
 
     Args:
         raws: grey 2D slices (uint8, or float in [0, 1]); sizes may differ between slices.
         labels: their binary membrane labels (0 membrane, 255 cell interior).
+        target: ``"membranes"`` (the membrane mask) or ``"boundaries"`` (:func:`boundary_target` of the dense
+            ground truth the labels give, :func:`helpers.data.dense_ground_truth`).
 
     Returns:
         ``(images, targets)``, float32 lists of the same shapes.
 
     Raises:
-        ValueError: for no images, lists of different lengths, a slice that is not 2D, a slice and its labels
-            of different shapes, or pixel values outside the contract.
+        ValueError: for an unknown target, no images, lists of different lengths, a slice that is not 2D, a
+            slice and its labels of different shapes, or pixel values outside the contract.
         DataError: for labels that are not binary.
     """
+    if target not in TARGETS:
+        raise ValueError(f"unknown U-Net target {target!r}: choose one of {TARGETS} (UNetWork.target)")
     raws, labels = list(raws), list(labels)
     checks.same_lengths("raws", raws, "labels", labels)
     if not raws:
@@ -58,8 +90,26 @@ def membrane_targets(
         check_pair(raw, label)
         check_binary_labels(np.asarray(label), f"labels of training image {index}")
         images.append(to_unit_float(raw, f"training image {index}"))
-        targets.append((np.asarray(label) == MEMBRANE).astype(np.float32))
+        if target == "membranes":
+            targets.append((np.asarray(label) == MEMBRANE).astype(np.float32))
+        else:
+            targets.append(boundary_target(dense_ground_truth(np.asarray(label))))
     return images, targets
+
+
+def membrane_targets(
+    raws: Sequence[np.ndarray], labels: Sequence[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Training images and their membrane targets: :func:`training_targets` with ``target="membranes"``.
+
+    Args:
+        raws: grey 2D slices (uint8, or float in [0, 1]).
+        labels: their binary membrane labels (0 membrane, 255 cell interior).
+
+    Returns:
+        ``(images, targets)``, float32 lists of the same shapes.
+    """
+    return training_targets(raws, labels, "membranes")
 
 
 def step_generator(seed: int, step: int) -> np.random.Generator:
@@ -155,6 +205,72 @@ def check_patch_fits(images: Sequence[np.ndarray], patch: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Window:
+    """Where one training patch comes from: a window of original slice ``image``, in stylised copy ``style``."""
+
+    image: int  # index of the slice among the training images
+    top: int
+    left: int
+    style: int  # index of the stylised copy among the paintings (-1: the original's pixels)
+
+
+def check_stylised(images: Sequence[np.ndarray], stylised: Sequence[Sequence[np.ndarray]]) -> None:
+    """Check that every painting's stylised copies match the originals one to one, in shape.
+
+    Args:
+        images: the training images.
+        stylised: per painting, a copy of every training image.
+
+    Raises:
+        ValueError: for a painting with another number of copies or a copy of another shape.
+    """
+    for painting, copies in enumerate(stylised):
+        if len(copies) != len(images):
+            raise ValueError(
+                f"stylised copies {painting} hold {len(copies)} images for {len(images)} training images: "
+                "give one copy of every training slice per painting, in the same order"
+            )
+        for index, (copy, image) in enumerate(zip(copies, images)):
+            if np.shape(copy) != np.shape(image):
+                raise ValueError(
+                    f"stylised copy {painting} of training image {index} has shape {np.shape(copy)}, the original "
+                    f"{np.shape(image)}: stylise the same slice at the same size"
+                )
+
+
+def draw_windows(
+    shapes: Sequence[tuple[int, int]], patch: int, batch: int, rng: np.random.Generator, n_styles: int = 0,
+    style_probability: float = 0.0,
+) -> list[Window]:  # fmt: skip
+    """Same-region draws: a slice (uniform), a position in it (uniform), then whether and which stylised copy.
+
+    Every patch draws its slice, position, a uniform number and a painting, whatever ``n_styles`` and
+    ``style_probability``: so arms with the same generator draw the same windows.
+
+    Args:
+        shapes: the training images' shapes.
+        patch: side of the patches, pixels.
+        batch: number of patches.
+        rng: the random generator (:func:`step_generator`).
+        n_styles: the number of stylised copies of every slice (0: none).
+        style_probability: the probability that a patch takes its pixels from a stylised copy.
+
+    Returns:
+        One :class:`Window` per patch.
+    """
+    windows = []
+    for _ in range(batch):
+        image = int(rng.integers(len(shapes)))
+        top = int(rng.integers(shapes[image][0] - patch + 1))
+        left = int(rng.integers(shapes[image][1] - patch + 1))
+        # two uniform numbers whatever n_styles (rng.integers(1) would draw nothing and shift later draws)
+        stylise, pick = float(rng.random()), float(rng.random())
+        painting = min(int(pick * n_styles), n_styles - 1)
+        windows.append(Window(image, top, left, painting if n_styles and stylise < style_probability else -1))
+    return windows
+
+
 def sample_batch(
     images: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],
@@ -162,31 +278,35 @@ def sample_batch(
     batch: int,
     rng: np.random.Generator,
     augment: bool = False,
+    stylised: Sequence[Sequence[np.ndarray]] = (),
+    style_probability: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Random square patches: each from an image chosen uniformly, at a uniform position in it.
+    """Random square patches drawn by :func:`draw_windows`, each with its target, optionally augmented.
 
     Args:
-        images: float32 training images (:func:`membrane_targets`).
-        targets: their membrane targets.
+        images: float32 training images (:func:`training_targets`).
+        targets: their targets.
         patch: side of the patches, pixels.
         batch: number of patches.
         rng: the random generator (:func:`step_generator`).
         augment: apply :func:`augment_patch` to each patch.
+        stylised: per painting, a float32 stylised copy of every training image (same order and shapes).
+        style_probability: the probability that a patch's pixels come from a stylised copy.
 
     Returns:
         ``(patches, target patches)``, each float32 of shape (batch, 1, patch, patch).
 
     Raises:
-        ValueError: for no images, or an image smaller than the patch.
+        ValueError: for no images, an image smaller than the patch, or stylised copies that do not match.
     """
     check_patch_fits(images, patch)
+    check_stylised(images, stylised)
     pixels, labels = [], []
-    for _ in range(batch):
-        index = int(rng.integers(len(images)))
-        top = int(rng.integers(images[index].shape[0] - patch + 1))
-        left = int(rng.integers(images[index].shape[1] - patch + 1))
-        window = (slice(top, top + patch), slice(left, left + patch))
-        image, target = images[index][window], targets[index][window]
+    windows = draw_windows([image.shape for image in images], patch, batch, rng, len(stylised), style_probability)
+    for window in windows:
+        area = (slice(window.top, window.top + patch), slice(window.left, window.left + patch))
+        source = images[window.image] if window.style < 0 else stylised[window.style][window.image]
+        image, target = source[area], targets[window.image][area]
         if augment:
             image, target = augment_patch(image, target, rng)
         pixels.append(image)

@@ -5,11 +5,18 @@ patches of step ``i`` come from :func:`.data.step_generator` ``(seed, i)``, torc
 algorithms and a fixed number of threads (:func:`deterministic_torch`). A checkpoint (weights, optimiser
 state, losses, the step reached) is written atomically every ``work.checkpoint_every`` steps and at the end,
 named by a fingerprint of everything the result depends on; a rerun resumes from it and ends with the same
-weights as an uninterrupted run, and a finished checkpoint is simply loaded.
+weights as an uninterrupted run, and a finished checkpoint is simply loaded. A checkpoint file is a line with the
+SHA-256 of its content, then the content: a changed byte anywhere is found on load and the file refused, never
+used.
+
+What the U-Net learns is ``work.target`` (:func:`.data.training_targets`); a style arm passes stylised copies of
+its training slices, which replace a patch's pixels with probability ``work.style_probability``
+(:func:`.data.sample_batch`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -23,8 +30,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import UNetWork
+from ..data import to_unit_float
 from ..paths import CacheError, atomic_write_bytes, digest
-from .data import check_patch_fits, membrane_targets, sample_batch, step_generator
+from .data import check_patch_fits, check_stylised, sample_batch, step_generator, training_targets
 from .model import UNet
 
 
@@ -60,40 +68,69 @@ def deterministic_torch(threads: int) -> Iterator[None]:
         torch.set_num_threads(previous_threads)
 
 
+# settings that do not change one training's result: how many run at once, which seeds the others use, the
+# painting list (the stylised pixels themselves are digested)
+NOT_FINGERPRINTED = ("workers", "seeds", "exploratory_seeds", "paintings")
+SAMPLING = "same-region 1"  # the version of the patch draws (.data.draw_windows): a change retrains
+
+
 def fingerprint(
-    images: Sequence[np.ndarray], targets: Sequence[np.ndarray], work: UNetWork, seed: int, augment: bool
+    images: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray],
+    work: UNetWork,
+    seed: int,
+    augment: bool,
+    stylised: Sequence[Sequence[np.ndarray]] = (),
 ) -> str:
     """Digest of everything a training's result depends on (names its checkpoint).
 
     Args:
         images: float32 training images.
-        targets: their membrane targets.
+        targets: their targets.
         work: the training's size and schedule.
         seed: the seed.
         augment: whether plain augmentation is applied.
+        stylised: per painting, the stylised copies of the images (none: ``style_probability`` does not count).
 
     Returns:
         12 hex digits.
     """
-    # the number of worker processes does not change a training's result
-    settings = {name: value for name, value in work.as_dict().items() if name != "workers"}
-    record = json.dumps({"work": settings, "seed": seed, "augment": augment, "torch": torch.__version__})
-    shapes = json.dumps([list(image.shape) for image in images])
-    return digest(record, shapes, *(np.ascontiguousarray(array).tobytes() for array in [*images, *targets]))
+    ignored = NOT_FINGERPRINTED if stylised else (*NOT_FINGERPRINTED, "style_probability")
+    settings = {name: value for name, value in work.as_dict().items() if name not in ignored}
+    record = json.dumps({"work": settings, "seed": seed, "augment": augment, "torch": torch.__version__,
+                         "sampling": SAMPLING})  # fmt: skip
+    shapes = json.dumps([list(image.shape) for image in images] + [len(stylised)])
+    copies = [np.ascontiguousarray(copy).tobytes() for painting in stylised for copy in painting]
+    return digest(record, shapes, *(np.ascontiguousarray(array).tobytes() for array in [*images, *targets]), *copies)
 
 
 def _save(path: Path, model: UNet, optimizer: torch.optim.Optimizer, losses: list[float], key: str) -> None:
-    """Write a checkpoint atomically."""
+    """Write a checkpoint atomically: the SHA-256 of the content on the first line, then the content."""
     buffer = io.BytesIO()
     state = {"optimizer": optimizer.state_dict(), "losses": torch.tensor(losses, dtype=torch.float64)}
     torch.save({"fingerprint": key, "step": len(losses), "model": model.state_dict(), **state}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    content = buffer.getvalue()
+    atomic_write_bytes(path, hashlib.sha256(content).hexdigest().encode("ascii") + b"\n" + content)
+
+
+def _verified(path: Path) -> bytes:
+    """The content of a checkpoint whose recorded SHA-256 matches it.
+
+    Raises:
+        CacheError: for a file without the digest line or whose content does not match it.
+    """
+    data = path.read_bytes()
+    recorded, _, content = data.partition(b"\n")
+    if len(recorded) != 64 or hashlib.sha256(content).hexdigest().encode("ascii") != recorded:
+        raise CacheError(path, "its content does not match its recorded digest (damaged); delete it to train again")
+    return content
 
 
 def _load(path: Path, model: UNet, optimizer: torch.optim.Optimizer, key: str) -> list[float]:
-    """Restore model and optimiser from a checkpoint; returns the losses of the steps it holds."""
+    """Restore model and optimiser from a verified checkpoint; returns the losses of the steps it holds."""
+    content = _verified(path)
     try:
-        state = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
         if state["fingerprint"] != key:
             raise CacheError(path, f"it belongs to training {state['fingerprint']}, not {key}")
         model.load_state_dict(state["model"])
@@ -108,6 +145,25 @@ def _load(path: Path, model: UNet, optimizer: torch.optim.Optimizer, key: str) -
     return losses
 
 
+def stylised_copies(stylised: Sequence[Sequence[np.ndarray]], images: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
+    """Stylised copies as float32 in [0, 1], checked against the training images.
+
+    Args:
+        stylised: per painting, a grey copy of every training image (uint8, or float in [0, 1]).
+        images: the training images.
+
+    Returns:
+        The copies, float32, per painting.
+
+    Raises:
+        ValueError: for copies that do not match the images one to one, or pixels outside the contract.
+    """
+    copies = [[to_unit_float(np.asarray(copy), f"stylised copy {n}") for copy in painting]
+              for n, painting in enumerate(stylised)]  # fmt: skip
+    check_stylised(images, copies)
+    return copies
+
+
 def train_unet(
     raws: Sequence[np.ndarray],
     labels: Sequence[np.ndarray],
@@ -118,30 +174,36 @@ def train_unet(
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
     description: str = "U-Net",
+    stylised: Sequence[Sequence[np.ndarray]] = (),
 ) -> TrainedUNet:
-    """Train a U-Net on membrane labels, resuming from (and writing) checkpoints.
+    """Train a U-Net on membrane labels (or the boundaries they give), resuming from (and writing) checkpoints.
 
     Args:
         raws: grey 2D training slices (uint8, or float in [0, 1]), each at least ``work.patch`` pixels a side.
-        labels: their binary membrane labels (0 membrane, 255 cell interior).
-        work: iterations, patch, batch, width, depth, learning rate, checkpoint interval, threads.
+        labels: their binary membrane labels (0 membrane, 255 cell interior); the target is ``work.target``.
+        work: iterations, patch, batch, width, depth, learning rate, checkpoint interval, threads, target,
+            style probability.
         seed: seeds the initial weights and the patches.
         augment: plain augmentation of every patch (:func:`.data.augment_patch`).
         checkpoints: folder of the checkpoints (None: none written or read).
         progress: show a progress bar.
         on_step: called after every step with ``(step, loss)``, steps counted from 1.
         description: the progress bar's label.
+        stylised: per painting, a stylised copy of every training slice (same order and shapes; none: the
+            originals only). A patch takes its pixels from the same window of a copy with probability
+            ``work.style_probability``.
 
     Returns:
         The trained model (evaluation mode) with its losses.
 
     Raises:
-        ValueError: for bad training data (see :func:`.data.membrane_targets`, :func:`.data.sample_batch`).
+        ValueError: for bad training data (see :func:`.data.training_targets`, :func:`.data.sample_batch`).
         CacheError: for a damaged checkpoint.
     """
-    images, targets = membrane_targets(raws, labels)
+    images, targets = training_targets(raws, labels, work.target)
     check_patch_fits(images, work.patch)
-    key = fingerprint(images, targets, work, seed, augment)
+    copies = stylised_copies(stylised, images)
+    key = fingerprint(images, targets, work, seed, augment, copies)
     path = None if checkpoints is None else Path(checkpoints) / f"unet-{key}.pt"
     with deterministic_torch(work.threads):
         torch.manual_seed(seed)
@@ -154,7 +216,10 @@ def train_unet(
         started = time.perf_counter()
         bar = tqdm(total=work.iterations, initial=resumed_at, desc=description, disable=not progress, leave=False)
         for step in range(resumed_at, work.iterations):
-            pixels, target = sample_batch(images, targets, work.patch, work.batch, step_generator(seed, step), augment)
+            pixels, target = sample_batch(
+                images, targets, work.patch, work.batch, step_generator(seed, step), augment, copies,
+                work.style_probability,
+            )  # fmt: skip
             optimizer.zero_grad()
             loss = loss_function(model(torch.from_numpy(pixels)), torch.from_numpy(target))
             loss.backward()

@@ -1,4 +1,4 @@
-"""Figures of chapter 08: U-Net arms (means with 95 % intervals), Figure 16 extended, maps, training losses."""
+"""Figures of chapter 08: targets, a same-region batch, arms (means, 95 % intervals), Figure 16, maps, losses."""
 
 from __future__ import annotations
 
@@ -16,12 +16,17 @@ METRIC_TITLES = {
     "rand_error": "adapted Rand error",
     "vi": "variation of information (bits)",
     "v_rand": "foreground V_rand (ISBI)",
+    "v_info": "foreground V_info (ISBI)",
     "auc": "pixel ROC AUC",
     "f1": "pixel F1 at 0.5",
     "reachable_rand_error": "best reachable adapted Rand error",
     "reachable_vi": "best reachable VI (bits)",
 }
-UNITS = {"rand_error": "adapted Rand error (0-1, lower is better)", "vi": "VI (bits, lower is better)"}
+UNITS = {
+    "rand_error": "adapted Rand error (0-1, lower is better)",
+    "vi": "VI (bits, lower is better)",
+    "v_rand": "foreground V_rand (0-1, higher is better)",
+}
 # the report's scenarios (chapter 06) and the U-Net training sets that match them (chapter 08, no normalisation)
 FIGURE16_SCENARIOS = {**SCENARIO_LABELS, "style+plain": "6. styles + plain augmentation"}
 UNET_SCENARIOS = {"original/none": "original", "style/none": "full", "plain/none": "plain_aug",
@@ -36,8 +41,8 @@ def figure16_extended(
     Args:
         forest_summary: chapter 06's summary (:func:`helpers.experiments.stats.summarize`; ``results/
             scenarios_summary.json``'s ``summary``), its clean test rows are shown.
-        unet_means: chapter 08's means (:func:`helpers.unet.analysis.arm_means`), the clean group of the arms
-            without normalisation (:data:`UNET_SCENARIOS`: ``style`` is the report's full augmented set).
+        unet_means: chapter 08's means (:func:`helpers.unet.analysis.arm_means`) of one target, the clean group
+            of the arms without normalisation (:data:`UNET_SCENARIOS`: ``style`` is the report's full set).
         steps: the stylisation step count of the forest rows.
         metrics: one panel each.
 
@@ -67,23 +72,73 @@ def figure16_extended(
         ax.legend(fontsize=8)
     fig.suptitle(
         "Figure 16 extended: augmentation scenarios per boundary detector, mean and 95 % interval\n"
-        "(forests: chapter 06, 128 px crops over its splits; U-Net: chapter 08, whole test slices over its seeds)",
+        "(forests: chapter 06, 128 px crops over its splits; U-Net: chapter 08, over its test slices)",
         fontsize=10,
     )
     fig.tight_layout()
     return fig
 
 
-def arm_bars(means: pd.DataFrame, metrics: Sequence[str] = ("rand_error", "vi")) -> plt.Figure:
-    """Mean and 95 % interval of each arm per test group (U-Net arms and the forest arms of the control).
+def targets(raw: np.ndarray, membranes: np.ndarray, boundaries: np.ndarray, title: str) -> plt.Figure:
+    """A slice beside the two things a U-Net can learn: the membrane mask and the thin boundaries.
 
     Args:
-        means: the table of :func:`helpers.unet.analysis.arm_means` (arm, group, metric, mean, low, high).
+        raw: the grey slice.
+        membranes: its membrane target (1 on membranes).
+        boundaries: its boundary target (1 on the dense ground truth's boundaries).
+        title: which slice.
+
+    Returns:
+        The figure: three panels, with the share of target pixels in each title.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8))
+    axes[0].imshow(raw, cmap="gray", vmin=0, vmax=255)
+    label_pixel_axes(axes[0], title)
+    for ax, (name, target) in zip(axes[1:], (("membranes", membranes), ("boundaries", boundaries))):
+        ax.imshow(target, cmap="gray_r", vmin=0, vmax=1)
+        label_pixel_axes(ax, f"target {name!r}: {100 * float(np.mean(target)):.0f} % of pixels")
+    fig.tight_layout()
+    return fig
+
+
+def same_region_batch(originals: np.ndarray, stylised: np.ndarray, styles: Sequence[int]) -> plt.Figure:
+    """One batch of a style arm: each patch of the originals arm above what the style arm drew for it.
+
+    Args:
+        originals: (n, H, W) the originals arm's patches (float in [0, 1]).
+        stylised: (n, H, W) the style arm's patches from the same draws: the same windows, some stylised.
+        styles: per patch, the painting of its stylised copy (-1: the original's pixels).
+
+    Returns:
+        The figure: two rows, one column per patch.
+    """
+    n = len(originals)
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 3.6), squeeze=False)
+    for column in range(n):
+        for row, (patches, label) in enumerate(((originals, "originals arm"), (stylised, "style arm"))):
+            ax = axes[row][column]
+            ax.imshow(patches[column], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if column == 0:
+                ax.set_ylabel(label, fontsize=8)
+        axes[1][column].set_title("original" if styles[column] < 0 else f"painting {styles[column]}", fontsize=7)
+    fig.suptitle("The same windows of the same slices: originals arm (top), style arm (bottom)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def arm_bars(means: pd.DataFrame, metrics: Sequence[str] = ("v_rand", "vi")) -> plt.Figure:
+    """Mean and 95 % interval (over test slices) of each arm per test group.
+
+    Args:
+        means: the table of :func:`helpers.unet.analysis.arm_means` (arm, target, group, metric, mean, low, high).
         metrics: one panel each.
 
     Returns:
         The figure.
     """
+    means = means.assign(arm=means["arm"] + " (" + means["target"] + ")")
     arms = list(dict.fromkeys(means["arm"]))
     groups = list(dict.fromkeys(means["group"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(7.5 * len(metrics), 4.6), squeeze=False)

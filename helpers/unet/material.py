@@ -1,0 +1,166 @@
+"""Chapter 08's images: the training slices, their stylised copies and every test condition.
+
+The stylised copies are whole ISBI slices stylised by the feed-forward engine
+(:func:`helpers.style.feedforward.stylized_slices`, cached on disk) with each training painting, cropped like the
+originals; only the U-Net's own training slices are stylised (not those kept for the edge forest). Unseen styles:
+the test slices stylised by the same engine with the profile's held-out paintings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data import EMStack, style_names
+from ..experiments.scenarios import UNSEEN_PREFIX
+from ..experiments.shifts import SHIFTS, appearance_shift
+from ..paths import digest
+from ..segmentation.pipeline import load_slices
+from ..style.feedforward import stylized_slices
+
+FLYEM = "flyem"  # the test condition of the second dataset
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One image with its labels: ``condition`` says what was done to ISBI slice (or FlyEM position) ``index``."""
+
+    condition: str
+    index: int
+    raw: np.ndarray  # uint8
+    membranes: np.ndarray  # 0 membrane, 255 cell
+    gt: np.ndarray  # dense cell ids
+
+
+@dataclass(frozen=True)
+class Material:
+    """Every image of the experiment."""
+
+    originals: list[Slice]  # the training slices
+    stylised: list[Slice]  # the U-Net's training slices stylised with each training painting ("styleNN")
+    tests: list[Slice]  # every test condition
+
+
+def edge_forest_slices(indices: Sequence[int], edge_slices: int) -> list[int]:
+    """The training slices kept from the U-Net for the edge forest: the last ``edge_slices`` by index.
+
+    Args:
+        indices: the training slices.
+        edge_slices: how many to keep from the U-Net (0: none).
+
+    Returns:
+        The held-out slices, ascending.
+
+    Raises:
+        ValueError: when ``edge_slices`` leaves the U-Net no slice.
+    """
+    indices = sorted(set(indices))
+    if edge_slices >= len(indices):
+        raise ValueError(
+            f"UNetWork.edge_slices = {edge_slices} leaves the U-Net none of the {len(indices)} training slices: "
+            "hold out fewer"
+        )
+    return indices[len(indices) - edge_slices :] if edge_slices else []
+
+
+def training_paintings(paintings: Sequence[int] | None, heldout: Sequence[int]) -> tuple[int, ...]:
+    """The paintings of the style arms: those given, or the report's paintings but the held-out ones.
+
+    Args:
+        paintings: ``UNetWork.paintings`` (None: every report painting not held out).
+        heldout: the profile's held-out paintings (``config.experiments.heldout_styles``).
+
+    Returns:
+        The paintings, ascending.
+
+    Raises:
+        ValueError: for a held-out painting among the given ones, or none left.
+    """
+    chosen = sorted(style_names()) if paintings is None else sorted(set(paintings))
+    overlap = sorted(set(paintings or ()) & set(heldout))
+    if overlap:
+        raise ValueError(f"UNetWork.paintings holds held-out paintings {overlap}: train on the others")
+    chosen = [painting for painting in chosen if painting not in heldout]
+    if not chosen:
+        raise ValueError("no training painting is left once the held-out ones are removed: give UNetWork.paintings")
+    return tuple(chosen)
+
+
+def _stylised(cache: Path, slices: Sequence[int], crop: int | None, painting: int, condition: str) -> list[Slice]:
+    """ISBI slices stylised with one painting by the feed-forward engine (cached), cropped like the originals."""
+    _, labels, gts = load_slices(slices, crop)
+    stack = stylized_slices(cache, slices, painting)
+    if crop is not None:
+        stack = stack[:, :crop, :crop]
+    return [Slice(condition, index, raw, label, gt) for index, raw, label, gt in zip(slices, stack, labels, gts)]
+
+
+def load_material(
+    cache: Path,
+    train_slices: Sequence[int],
+    test_slices: Sequence[int],
+    crop: int | None,
+    paintings: Sequence[int],
+    heldout_paintings: Sequence[int],
+    edge_slices: int,
+    flyem: EMStack | None = None,
+) -> Material:
+    """Training and test images of the experiment.
+
+    Args:
+        cache: the cache of the feed-forward stylisation (``config.cache``).
+        train_slices: ISBI training slices (``config.segmentation.train_slices``).
+        test_slices: ISBI test slices (``config.segmentation.test_slices``).
+        crop: crop of every slice (``config.segmentation.crop``; None: whole slices).
+        paintings: the training paintings (:func:`training_paintings`).
+        heldout_paintings: paintings never trained on: test slices stylised with them are test conditions.
+        edge_slices: training slices kept from the U-Net (``UNetWork.edge_slices``): not stylised.
+        flyem: the second dataset's test slices (None: not tested).
+
+    Returns:
+        The material: stylised copies of the U-Net's training slices only, held-out paintings only on test slices.
+    """
+    raw, labels, gts = load_slices(train_slices, crop)
+    originals = [Slice("original", index, *items) for index, *items in zip(train_slices, raw, labels, gts)]
+    held = set(edge_forest_slices(train_slices, edge_slices))
+    unet_slices = [index for index in train_slices if index not in held]
+    stylised = [image for painting in paintings
+                for image in _stylised(cache, unet_slices, crop, painting, f"style{painting:02d}")]  # fmt: skip
+    raw, labels, gts = load_slices(test_slices, crop)
+    tests = [
+        Slice(shift, index, appearance_shift(image, shift, seed=index), label, gt)
+        for shift in SHIFTS
+        for index, image, label, gt in zip(test_slices, raw, labels, gts)
+    ]
+    for painting in heldout_paintings:
+        tests += _stylised(cache, test_slices, crop, painting, f"{UNSEEN_PREFIX}{painting:02d}")
+    if flyem is not None:
+        stack = zip(flyem.raw, flyem.membranes, flyem.gt)
+        tests += [Slice(FLYEM, index, raw, membranes, gt) for index, (raw, membranes, gt) in enumerate(stack)]
+    return Material(originals, stylised, tests)
+
+
+def provenance(material: Material) -> dict:
+    """Digests of the stylised images an experiment read, recorded with its results (as chapter 06 does).
+
+    Args:
+        material: the images (:func:`load_material`).
+
+    Returns:
+        ``{"stylized_images", "n_stylized_images"}``: a digest of every stylised training image and every test
+        image stylised with a held-out painting (tag ``<condition>-<slice>`` and pixels, in tag order) and
+        their number.
+    """
+    stylised = material.stylised + [image for image in material.tests if image.condition.startswith(UNSEEN_PREFIX)]
+    tagged = sorted(
+        ((f"{image.condition}-{image.index:02d}", image.raw) for image in stylised), key=lambda pair: pair[0]
+    )
+    return {
+        "stylized_images": digest(
+            *[part for tag, raw in tagged for part in (tag, np.ascontiguousarray(raw).tobytes())]
+        ),
+        "n_stylized_images": len(tagged),
+    }
