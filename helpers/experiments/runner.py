@@ -33,7 +33,7 @@ from ..paths import atomic_write_text, digest, remove_stale_temporaries
 from ..segmentation import metrics
 from ..segmentation.pipeline import segment_graph, train_edge_rf
 from .graphs import GRAPH_FOLDER, PIPELINES, GraphCache
-from .scenarios import Image, SliceStore, cap_images, test_conditions, training_set
+from .scenarios import Image, SliceStore, cap_images, training_set
 from .units import (
     Unit,
     UnitSettings,
@@ -43,6 +43,7 @@ from .units import (
     pipeline_settings,
     provenance,
     read_rows,
+    unit_conditions,
     unit_path,
 )
 from .workers import run_in_workers
@@ -60,8 +61,9 @@ class Run:
     """What :func:`run_all` returns.
 
     Attributes:
-        rows: one row per (unit, test slice, condition): pipeline, scenario, steps, split, seed, fold, slice,
-            condition, n_train_images, rand_error, vi, vi_split, vi_merge.
+        rows: one row per (unit, test slice, condition): engine, pipeline, scenario, steps, split, seed, fold,
+            slice, condition, n_train_images, n_segments (segments of the scored segmentation), rand_error, vi,
+            vi_split, vi_merge.
         computed: units computed by this call.
         loaded: units read back from the cache.
         provenance: digests of the stylised images and settings the rows come from
@@ -94,7 +96,7 @@ def _image_key(image: Image, known: dict[str, str] | None = None) -> str:
 
 
 def training_key(store: SliceStore, unit: Unit, settings: UnitSettings, known: dict[str, str] | None = None) -> str:
-    """Digest of what a unit's forest learns from: pipeline, settings and its training images' tags and pixels.
+    """Digest of what a unit's forest learns from: engine, pipeline, settings, its training images' tags and pixels.
 
     Units with the same key train the same forest (e.g. the original set at 75 and at 150 steps) and run as
     one task (:func:`run_units`).
@@ -113,7 +115,12 @@ def training_key(store: SliceStore, unit: Unit, settings: UnitSettings, known: d
         KeyError: for an unknown pipeline or scenario.
     """
     _known_pipelines([unit])
-    parts = [unit.pipeline, pipeline_settings(unit, settings).digest(), repr(sorted(asdict(settings).items()))]
+    parts = [
+        unit.engine,
+        unit.pipeline,
+        pipeline_settings(unit, settings).digest(),
+        repr(sorted(asdict(settings).items())),
+    ]
     return digest(*parts, *[_image_key(image, known) for image in _training_images(store, unit, settings)])
 
 
@@ -137,11 +144,12 @@ def run_units(
         n_jobs: threads of the forests (-1: all cores; 1 inside parallel workers).
 
     Returns:
-        Per unit, one row per (test slice, condition) with the unit's keys, the size of the training set and
-        the scores (rand_error, vi, vi_split, vi_merge).
+        Per unit, one row per (test slice, condition) with the unit's keys, the size of the training set, the
+        number of segments and the scores (rand_error, vi, vi_split, vi_merge).
 
     Raises:
-        ValueError: for no units, or units that train on different images.
+        ValueError: for no units, units that train on different images, or units of another engine than the
+            store's.
         KeyError: for an unknown pipeline or scenario.
     """
     if not units:
@@ -152,7 +160,7 @@ def run_units(
     recipe = PIPELINES[first.pipeline]
     unit_settings = pipeline_settings(first, settings)
     train_images = _training_images(store, first, settings)
-    conditions = [test_conditions(store, unit.split.test, settings.heldout, unit.steps) for unit in units]
+    conditions = [unit_conditions(store, unit, settings) for unit in units]
     distinct = {_image_key(image): image for unit_conditions in conditions for _, image in unit_conditions}
     train_graphs, test_graphs = recipe.graphs(
         train_images, list(distinct.values()), unit_settings, graph_cache or GraphCache(), n_jobs
@@ -162,21 +170,26 @@ def run_units(
         tree_fraction=unit_settings.rf_tree_fraction, n_jobs=n_jobs,
     )  # fmt: skip
     scores = {
-        key: metrics.evaluate(segment_graph(graph, forest, unit_settings), image.gt)
+        key: _scores(segment_graph(graph, forest, unit_settings), image.gt)
         for (key, image), graph in zip(distinct.items(), test_graphs)
     }
     return [
         [
             {
-                "pipeline": unit.pipeline, "scenario": unit.scenario, "steps": unit.steps, "split": unit.split.name,
-                "seed": unit.split.seed, "fold": unit.split.fold, "slice": image.slice, "condition": condition,
-                "n_train_images": len(train_images),
-                **{key: float(value) for key, value in scores[_image_key(image)].items()},
+                "engine": unit.engine, "pipeline": unit.pipeline, "scenario": unit.scenario, "steps": unit.steps,
+                "split": unit.split.name, "seed": unit.split.seed, "fold": unit.split.fold, "slice": image.slice,
+                "condition": condition, "n_train_images": len(train_images), **scores[_image_key(image)],
             }
             for condition, image in unit_conditions
         ]
         for unit, unit_conditions in zip(units, conditions)
     ]  # fmt: skip
+
+
+def _scores(segmentation: np.ndarray, gt: np.ndarray) -> dict[str, float | int]:
+    """A test segmentation's number of segments and its scores against the ground truth."""
+    scores = {key: float(value) for key, value in metrics.evaluate(segmentation, gt).items()}
+    return {"n_segments": int(len(np.unique(segmentation))), **scores}
 
 
 def run_unit(

@@ -2,8 +2,15 @@
 
 Scenarios follow the report (Section 3.2, Figure 16): (1) the full augmented set, (2) the original set, (3) the
 original set plus one specific style, (4) the selected styles [3, 10, 19, 21] of the report's code; we add (5)
-plain augmentation (flips, 90-degree rotations, noise) as a baseline that any augmentation must beat. Stylised
-slices always keep the *original* slice's ground truth, as in the report.
+plain augmentation (flips, 90-degree rotations, noise) as a baseline that any augmentation must beat, and (6) plain
+augmentation with a blur, a gamma and a contrast change (:func:`~helpers.experiments.shifts.appearance_augmentations`):
+the matched baseline for what a painting teaches about appearance. Stylised slices always keep the *original*
+slice's ground truth, as in the report.
+
+A store holds the stylised slices of one engine (:data:`helpers.config.ENGINES`): Gatys' L-BFGS stylisations from
+the stylisation cache (:meth:`SliceStore.from_cache`), or the feed-forward network's
+(:meth:`SliceStore.from_feedforward`), which also stylises test slices with held-out texture images. Every
+stylised image's tag names its engine, so the two engines' images, units and caches never mix.
 """
 
 from __future__ import annotations
@@ -16,18 +23,21 @@ from pathlib import Path
 import numpy as np
 
 from .. import checks
-from ..config import Config
+from ..config import ENGINES, FEEDFORWARD_STEPS
 from ..data import ISBI_SHAPE, SELECTED_STYLES, dense_ground_truth, load_training
-from ..paths import CacheError
 from ..style import cache as style_cache
 from ..style.manifest import checked_crop
-from ..style.settings import StyleSettings
-from .shifts import SHIFTS, appearance_shift, plain_augmentations, transform_like
+from .engines import ensure_stylized as ensure_stylized  # chapters 06 and 08 call it from here
+from .engines import feedforward_paintings, feedforward_textures
+from .shifts import SHIFTS, appearance_augmentations, appearance_shift, plain_augmentations, transform_like
 
 SWEEP_PREFIX = "one_style:"  # "one_style:NN": the originals plus style NN (the style sweep)
 UNSEEN_PREFIX = "unseen_style"  # test condition "unseen_styleNN": a test slice stylised with held-out style NN
+TEXTURE_CONDITION = UNSEEN_PREFIX + "_texture"  # "unseen_style_textureNN": stylised with held-out texture NN
+STYLISED_PREFIXES = ("style", "texture")  # the tags of stylised images start so
 
 StylizedLoader = Callable[[int, int, tuple[int, ...], int | None], np.ndarray]
+TextureLoader = Callable[[int, tuple[int, ...], int | None], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,8 @@ class Image:
     """One training or test image.
 
     Attributes:
-        tag: names it uniquely (``orig/s07``, ``style03/075/s07``, ``flip_lr/s07``, ``noise/s07``...).
+        tag: names it uniquely (``orig/s07``, ``style03/gatys075/s07``, ``style03/feedforward/s07``,
+            ``texture02/feedforward/s07``, ``flip_lr/s07``, ``aug_blur/s07``, ``noise/s07``...).
         slice: the ISBI slice it comes from.
         raw: grey uint8 pixels.
         gt: dense ground truth.
@@ -53,7 +64,12 @@ class SliceStore:
     """Original, stylised and augmented versions of the ISBI training slices, cropped alike, loaded once."""
 
     def __init__(
-        self, slices: range | tuple[int, ...], crop: int | None, load_stylized: StylizedLoader | None = None
+        self,
+        slices: range | tuple[int, ...],
+        crop: int | None,
+        load_stylized: StylizedLoader | None = None,
+        engine: str = "gatys",
+        load_texture: TextureLoader | None = None,
     ) -> None:
         """Load the original slices and their labels.
 
@@ -62,11 +78,18 @@ class SliceStore:
             crop: side of the top-left crop (None: the whole slice).
             load_stylized: ``(steps, style, slices, crop) -> uint8 stack`` giving stylised slices (None: no
                 stylised slices; :meth:`from_cache` reads them from the stylisation cache).
+            engine: the engine the stylised slices come from (one of :data:`helpers.config.ENGINES`); it names
+                their tags. A feed-forward store's slices have steps :data:`helpers.config.FEEDFORWARD_STEPS`.
+            load_texture: ``(texture, slices, crop) -> uint8 stack`` giving slices stylised with a texture image
+                (None: none; :meth:`from_feedforward` stylises them with the feed-forward engine).
 
         Raises:
-            ValueError: for an empty, repeated, non-integral or out-of-range slice list, or a crop outside
-                16..512 px.
+            ValueError: for an empty, repeated, non-integral or out-of-range slice list, a crop outside
+                16..512 px, or an unknown engine.
         """
+        if engine not in ENGINES:
+            raise ValueError(f"engine {engine!r} is unknown: choose one of {ENGINES}")
+        self.engine = engine
         self.slices = checks.integers(slices, "slices", 0, ISBI_SHAPE[0] - 1)
         crop = checked_crop(crop)
         side = crop or ISBI_SHAPE[-1]
@@ -76,6 +99,7 @@ class SliceStore:
         self.gt = {index: dense_ground_truth(self.membranes[index]) for index in self.slices}
         self.crop = crop
         self._load_stylized = load_stylized
+        self._load_texture = load_texture
         self._stylized: dict[tuple[int, int], dict[int, np.ndarray]] = {}
 
     @classmethod
@@ -92,6 +116,45 @@ class SliceStore:
         """
         return cls(slices, crop, partial(style_cache.load_stylized, cache))
 
+    @classmethod
+    def from_feedforward(cls, cache: Path, slices: tuple[int, ...], crop: int | None) -> SliceStore:
+        """A store whose stylised slices come from the feed-forward engine (whole slices, cropped like the originals).
+
+        Paintings are read from (or computed into) the engine's cache
+        (:func:`helpers.style.feedforward.stylized_slices`); texture images are stylised in memory when first asked
+        for (:func:`helpers.experiments.engines.feedforward_textures`).
+
+        Args:
+            cache: root cache folder (``config.cache``).
+            slices: the ISBI training slices.
+            crop: side of the top-left crop of the whole-slice stylisations (None: whole slices).
+
+        Returns:
+            The store.
+        """
+        return cls(slices, crop, partial(feedforward_paintings, cache), "feedforward", feedforward_textures)
+
+    def _engine_tag(self, steps: int) -> str:
+        """The engine part of a stylised image's tag (``gatys075``, ``feedforward``), with its steps checked."""
+        if self.engine == "gatys":
+            return f"gatys{checks.integer(steps, 'steps', 1):03d}"
+        if steps != FEEDFORWARD_STEPS:
+            raise ValueError(
+                f"a feed-forward store's slices have steps {FEEDFORWARD_STEPS} (no optimisation): got {steps}"
+            )
+        return self.engine
+
+    def _checked_stack(self, stack: np.ndarray, what: str) -> dict[int, np.ndarray]:
+        """A loader's stack as ``{slice: image}``, checked against the store's slices and crop."""
+        stack = np.asarray(stack)
+        side = self.crop or ISBI_SHAPE[-1]
+        if stack.shape != (len(self.slices), side, side):
+            raise ValueError(
+                f"the stylised-slice loader gave shape {stack.shape} for {what}, "
+                f"expected {(len(self.slices), side, side)} (one {side} px crop per slice of the store)"
+            )
+        return dict(zip(self.slices, stack))
+
     def original(self, index: int) -> Image:
         """The original slice ``index``."""
         return Image(f"orig/s{index:02d}", index, self.raw[index], self.gt[index], self.membranes[index])
@@ -100,21 +163,38 @@ class SliceStore:
         """Slice ``index`` stylised with ``style`` for ``steps`` steps, with the original's labels.
 
         Raises:
-            ValueError: if the store has no stylised-slice loader, or it gives images of another number or shape.
+            ValueError: if the store has no stylised-slice loader, it gives images of another number or shape, or
+                ``steps`` does not fit the engine.
         """
+        engine_tag = self._engine_tag(steps)
         if (style, steps) not in self._stylized:
             if self._load_stylized is None:
                 raise ValueError("this SliceStore has no stylised-slice loader")
-            stack = np.asarray(self._load_stylized(steps, style, self.slices, self.crop))
-            side = self.crop or ISBI_SHAPE[-1]
-            if stack.shape != (len(self.slices), side, side):
-                raise ValueError(
-                    f"the stylised-slice loader gave shape {stack.shape} for style {style} at {steps} steps, "
-                    f"expected {(len(self.slices), side, side)} (one {side} px crop per slice of the store)"
-                )
-            self._stylized[(style, steps)] = dict(zip(self.slices, stack))
+            stack = self._load_stylized(steps, style, self.slices, self.crop)
+            self._stylized[(style, steps)] = self._checked_stack(stack, f"style {style} at {steps} steps")
         pixels = self._stylized[(style, steps)][index]
-        return Image(f"style{style:02d}/{steps:03d}/s{index:02d}", index, pixels, self.gt[index], self.membranes[index])
+        tag = f"style{style:02d}/{engine_tag}/s{index:02d}"
+        return Image(tag, index, pixels, self.gt[index], self.membranes[index])
+
+    def texture(self, index: int, texture: int) -> Image:
+        """Slice ``index`` stylised with texture image ``texture`` (a held-out style), with the original's labels.
+
+        Raises:
+            ValueError: if the store has no texture loader (only the feed-forward engine stylises textures), or it
+                gives images of another number or shape.
+        """
+        key = (-1 - texture, FEEDFORWARD_STEPS)  # textures share the memo with paintings, at negative keys
+        if key not in self._stylized:
+            if self._load_texture is None:
+                raise ValueError(
+                    f"this {self.engine} SliceStore cannot stylise texture {texture}: build it with "
+                    "SliceStore.from_feedforward (held-out textures need the feed-forward engine)"
+                )
+            self._stylized[key] = self._checked_stack(
+                self._load_texture(texture, self.slices, self.crop), f"texture {texture}"
+            )
+        tag = f"texture{texture:02d}/{self.engine}/s{index:02d}"
+        return Image(tag, index, self._stylized[key][index], self.gt[index], self.membranes[index])
 
     def plain(self, index: int, seed: int = 0) -> list[Image]:
         """The plain augmentations of slice ``index`` (noise seeded by ``seed + index``)."""
@@ -123,6 +203,18 @@ class SliceStore:
             Image(f"{name}/s{index:02d}", index, raw, gt, transform_like(self.membranes[index], name))
             for raw, gt, name in copies
         ]
+
+    def appearance(self, index: int, seed: int = 0) -> list[Image]:
+        """The plain augmentations of slice ``index``, then its blurred, gamma- and contrast-changed copies.
+
+        The appearance parameters are drawn with the noise's seed (``seed + index``) from ranges that leave out
+        the test shifts' values (:func:`helpers.experiments.shifts.appearance_augmentations`).
+        """
+        copies = appearance_augmentations(self.raw[index], seed=seed + index)
+        changed = [
+            Image(f"{name}/s{index:02d}", index, raw, self.gt[index], self.membranes[index]) for raw, _, name in copies
+        ]
+        return self.plain(index, seed) + changed
 
     def shifted(self, index: int, kind: str) -> Image:
         """Slice ``index`` under the appearance shift ``kind`` (noise seeded by the slice)."""
@@ -185,6 +277,11 @@ SCENARIOS = {
         lambda store, index, choice: store.plain(index, choice.seed),
         stylised=False,
     ),
+    "appearance_aug": Scenario(
+        "6. plain augmentation with blur, gamma and contrast changes",
+        lambda store, index, choice: store.appearance(index, choice.seed),
+        stylised=False,
+    ),
 }
 STYLE_SCENARIOS = tuple(name for name, scenario in SCENARIOS.items() if scenario.stylised)
 
@@ -204,7 +301,8 @@ def training_set(
         store: where the images come from.
         scenario: ``full`` (every style in ``styles``), ``original`` (none), ``one_style`` (``one_style``),
             ``one_style:NN`` (style NN), ``selected`` (the report's [3, 10, 19, 21], those of them in
-            ``styles``) or ``plain_aug`` (four classic augmentations per slice).
+            ``styles``), ``plain_aug`` (four classic augmentations per slice) or ``appearance_aug`` (those four,
+            a blur, a gamma and a contrast change).
         train: the training slices.
         steps: stylisation steps of the stylised slices.
         styles: the styles of scenario ``full``.
@@ -244,18 +342,20 @@ def sweep_style(scenario: str, one_style: int) -> int | None:
 
 
 def test_conditions(
-    store: SliceStore, test: tuple[int, ...], heldout: tuple[int, ...], steps: int
+    store: SliceStore, test: tuple[int, ...], heldout: tuple[int, ...], steps: int, textures: tuple[int, ...] = ()
 ) -> list[tuple[str, Image]]:
-    """Each test slice clean, under every appearance shift, and stylised with each held-out style.
+    """Each test slice clean, under every appearance shift, and stylised with each held-out style and texture.
 
     Args:
         store: where the images come from.
         test: the test slices.
-        heldout: styles never trained on.
-        steps: stylisation steps of the held-out styles' slices.
+        heldout: paintings never trained on.
+        steps: stylisation steps of the held-out paintings' slices.
+        textures: texture images never trained on (feed-forward stores only).
 
     Returns:
-        ``(condition, image)`` pairs: per slice the shifts of :data:`SHIFTS`, then ``unseen_styleNN`` per slice.
+        ``(condition, image)`` pairs: per slice the shifts of :data:`SHIFTS`, then ``unseen_styleNN`` per slice,
+        then ``unseen_style_textureNN`` per slice (every unseen condition starts with :data:`UNSEEN_PREFIX`).
     """
     conditions = [
         (kind, store.original(index) if kind == "clean" else store.shifted(index, kind))
@@ -264,6 +364,9 @@ def test_conditions(
     ]
     conditions += [
         (f"{UNSEEN_PREFIX}{style:02d}", store.stylized(index, style, steps)) for index in test for style in heldout
+    ]
+    conditions += [
+        (f"{TEXTURE_CONDITION}{texture:02d}", store.texture(index, texture)) for index in test for texture in textures
     ]
     return conditions
 
@@ -289,42 +392,3 @@ def cap_images(images: list[Image], limit: int | None, seed: int) -> list[Image]
     n_extra = max(limit - len(originals), 0)
     chosen = set(originals) | set(np.random.default_rng(seed).choice(others, n_extra, replace=False).tolist())
     return [image for position, image in enumerate(images) if position in chosen]
-
-
-def ensure_stylized(config: Config, styles: tuple[int, ...]) -> None:
-    """Make sure the stylised slices the experiments need are in ``config.cache``; stylise what is missing.
-
-    Missing or damaged (style, steps) stacks of ``config.style.slices`` at ``config.style.crop`` are stylised
-    (resumable) on a GPU or in the small profiles.
-
-    Args:
-        config: the run's configuration.
-        styles: the styles needed, at every step count of ``config.experiments.steps``.
-
-    Raises:
-        RuntimeError: in the full profile on a CPU, naming what to run on a GPU instead.
-    """
-    missing = []
-    for steps in config.experiments.steps:
-        for style in styles:
-            try:
-                style_cache.load_stylized(config.cache, steps, style, config.style.slices, config.style.crop)
-            except (FileNotFoundError, CacheError):  # missing or damaged: stylise_isbi recomputes it
-                missing.append((style, steps))
-    if not missing:
-        return
-    if config.profile == "full" and config.device != "cuda":
-        raise RuntimeError(
-            f"{len(missing)} (style, steps) stacks of the full profile are not cached and stylising them needs a GPU: "
-            "run notebooks/02_stylize_isbi.ipynb (or `python -m helpers.style --profile full`) on a GPU machine "
-            "and copy cache/stylized here"
-        )
-    style_cache.stylize_isbi(
-        config.cache,
-        config.style.slices,
-        sorted({style for style, _ in missing}),
-        config.experiments.steps,
-        crop=config.style.crop,
-        batch_size=config.style.batch,
-        settings=StyleSettings(device=config.device),
-    )

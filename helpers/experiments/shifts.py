@@ -1,8 +1,10 @@
 """Plain augmentation of training slices and appearance shifts of test slices (uint8 in, uint8 out).
 
 Plain augmentation (flips, a 90-degree rotation, noise) is the baseline any augmentation must beat; its
-geometric copies move the labels with the pixels. Appearance shifts change intensities only, so every membrane
-stays in place and the original ground truth still fits.
+geometric copies move the labels with the pixels. Appearance augmentation (a blur, a gamma and a contrast change
+of the training slice, drawn per slice from ranges that leave out the test shifts' own values) is the matched
+baseline for what a painting may teach the forest (e.g. that a blurred slice has the same membranes). Appearance
+shifts change intensities only, so every membrane stays in place and the original ground truth still fits.
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ PLAIN_NOISE_SIGMA = 12.0  # grey levels of the plain-augmentation noise
 SHIFT_NOISE_SIGMA = 25.0  # grey levels of the "noise" appearance shift
 SHIFT_BLUR_SIGMA = 2.0  # pixels of the "blur" appearance shift
 LOW_CONTRAST = 0.4  # the "low_contrast" shift squeezes intensities to this fraction around the mean
+# appearance augmentation of a training slice: each parameter drawn uniformly from its range, seeded per slice like
+# the noise copy; every range leaves out the test shifts' values (blur 2 px, gamma 0.5 and 2, contrast 0.4), so
+# the shifted test slices are never the training copies
+APPEARANCE_RANGES = {
+    "aug_blur": (0.5, 1.5),  # Gaussian blur sigma, pixels
+    "aug_gamma": (0.67, 1.5),  # gamma exponent (a gamma below or above 1 by the draw)
+    "aug_contrast": (0.6, 0.85),  # intensities squeezed to this fraction around the mean
+}
 
 AUGMENTATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "flip_lr": lambda array: array[:, ::-1],
@@ -33,6 +43,11 @@ SHIFT_CURVES: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "blur": lambda image, seed: ndimage.gaussian_filter(image, SHIFT_BLUR_SIGMA),
 }
 SHIFTS = tuple(SHIFT_CURVES)
+APPEARANCE_CURVES: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "aug_blur": lambda image, sigma: ndimage.gaussian_filter(image, sigma),
+    "aug_gamma": lambda image, gamma: 255.0 * (image / 255.0) ** gamma,
+    "aug_contrast": lambda image, factor: image.mean() + factor * (image - image.mean()),
+}
 
 
 def transform_like(array: np.ndarray, name: str) -> np.ndarray:
@@ -48,8 +63,12 @@ def transform_like(array: np.ndarray, name: str) -> np.ndarray:
     Raises:
         KeyError: for an unknown augmentation.
     """
+    if name in APPEARANCE_CURVES:  # intensity changes only: the labels stay where they are
+        return np.ascontiguousarray(array)
     if name not in AUGMENTATIONS:
-        raise KeyError(f"unknown plain augmentation {name!r}: choose one of {tuple(AUGMENTATIONS)}")
+        raise KeyError(
+            f"unknown plain augmentation {name!r}: choose one of {tuple(AUGMENTATIONS)} or {tuple(APPEARANCE_CURVES)}"
+        )
     return np.ascontiguousarray(AUGMENTATIONS[name](array))
 
 
@@ -73,6 +92,29 @@ def plain_augmentations(
         (noisy if name == "noise" else transform_like(raw, name), transform_like(gt, name), name)
         for name in AUGMENTATIONS
     ]
+
+
+def appearance_augmentations(raw: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, float, str]]:
+    """A blurred, a gamma-changed and a contrast-changed copy of a training slice, parameters drawn per seed.
+
+    Each parameter is drawn uniformly from its range in :data:`APPEARANCE_RANGES` (which leave out the test
+    shifts' values of :data:`SHIFT_CURVES`); the labels of every copy are the slice's own.
+
+    Args:
+        raw: grey uint8 slice.
+        seed: seed of the draws (the noise copy's seed: one draw per slice and split seed).
+
+    Returns:
+        ``(image, parameter, name)`` for ``aug_blur``, ``aug_gamma``, ``aug_contrast``; uint8 images.
+    """
+    rng = np.random.default_rng(seed)
+    image = raw.astype(np.float32)
+    copies = []
+    for name, (low, high) in APPEARANCE_RANGES.items():
+        parameter = float(rng.uniform(low, high))
+        changed = APPEARANCE_CURVES[name](image, parameter)
+        copies.append((np.clip(np.round(changed), 0, 255).astype(np.uint8), parameter, name))
+    return copies
 
 
 def appearance_shift(raw: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import checks
+from ..config import ExperimentArm
 from ..data import REPORT_TEST_SLICES, REPORT_TRAIN_SLICES
 
 
@@ -83,3 +84,17 @@ def experiment_splits(slices: tuple[int, ...], n_folds: int, seeds: tuple[int, .
     train = tuple(index for index in slices if index in REPORT_TRAIN_SLICES)
     test = tuple(index for index in slices if index in REPORT_TEST_SLICES)
     return make_splits(tuple(slices), n_folds, seeds, (train, test) if train and test else None)
+
+
+def arm_splits(arm: ExperimentArm) -> list[Split]:
+    """The splits of one arm of chapter 06: its k-fold splits, after the report's split if the arm asks for it.
+
+    Args:
+        arm: the arm (its slices, ``n_folds``, ``seeds`` and ``report_split``).
+
+    Returns:
+        The splits (:func:`experiment_splits`, or :func:`make_splits` without the report's split).
+    """
+    if arm.report_split:
+        return experiment_splits(arm.slices, arm.n_folds, arm.seeds)
+    return make_splits(arm.slices, arm.n_folds, arm.seeds)

@@ -9,6 +9,10 @@ from the cache. The cache checks itself and says what it does (a warning naming 
 * a cached file of the same unit with another digest (the stylised images, the slices or the settings have
   changed since) is reported as stale, deleted, and the unit computed again: never mixed in;
 * :func:`provenance` digests the stylised images and the settings a run's rows come from, for the results.
+
+Every unit, row and unit file names its style engine (``gatys`` or ``feedforward``; a feed-forward unit has steps
+:data:`helpers.config.FEEDFORWARD_STEPS`), so the two engines' results never share a file. :func:`chapter_units`
+gives every arm of a profile (:class:`helpers.config.ExperimentArm`) its units.
 """
 
 from __future__ import annotations
@@ -16,41 +20,53 @@ from __future__ import annotations
 import glob
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .. import checks
-from ..config import ExperimentWork
+from ..config import ENGINES, FEEDFORWARD_STEPS, ExperimentArm, ExperimentWork
 from ..paths import CacheError, digest, read_json
 from ..segmentation.pipeline import PipelineSettings
-from .scenarios import SCENARIOS, SWEEP_PREFIX, Image, SliceStore, test_conditions, training_set
+from .scenarios import SCENARIOS, STYLISED_PREFIXES, SWEEP_PREFIX, Image, SliceStore, test_conditions, training_set
 from .shifts import SHIFTS
-from .splits import Split
+from .splits import Split, arm_splits
 
 LOG = logging.getLogger(__name__)
 SCORES = ("rand_error", "vi", "vi_split", "vi_merge")
-ROW_KEYS = ("pipeline", "scenario", "steps", "split", "seed", "fold", "slice", "condition", "n_train_images", *SCORES)
+ROW_KEYS = (
+    "engine", "pipeline", "scenario", "steps", "split", "seed", "fold", "slice", "condition", "n_train_images",
+    "n_segments", *SCORES,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of work: train ``scenario`` on ``split`` with ``pipeline`` at ``steps`` stylisation steps.
+    """One piece of work: train ``scenario`` on ``split`` with ``pipeline`` on ``engine``'s stylised slices.
+
+    ``steps`` are Gatys' L-BFGS steps (>= 1), or :data:`helpers.config.FEEDFORWARD_STEPS` for the feed-forward
+    engine.
 
     Raises:
         KeyError: for an unknown scenario.
-        ValueError: for a step count that is not a whole number >= 1.
+        ValueError: for an unknown engine or a step count that does not fit it.
     """
 
     pipeline: str
     steps: int
     scenario: str
     split: Split
+    engine: str = "gatys"
 
     def __post_init__(self) -> None:
-        """Check the step count and the scenario's name."""
-        object.__setattr__(self, "steps", checks.integer(self.steps, "Unit.steps", 1))
+        """Check the engine, the step count and the scenario's name."""
+        if self.engine not in ENGINES:
+            raise ValueError(f"Unit.engine {self.engine!r} is unknown: choose one of {ENGINES}")
+        feedforward = self.engine == "feedforward"
+        low, high = (FEEDFORWARD_STEPS, FEEDFORWARD_STEPS) if feedforward else (1, None)
+        object.__setattr__(self, "steps", checks.integer(self.steps, f"Unit.steps of a {self.engine} unit", low, high))
         sweep = self.scenario.startswith(SWEEP_PREFIX) and self.scenario.removeprefix(SWEEP_PREFIX).isdigit()
         if self.scenario not in SCENARIOS and not sweep:
             raise KeyError(f"unknown scenario {self.scenario!r}: choose one of {list(SCENARIOS)} or '{SWEEP_PREFIX}NN'")
@@ -68,6 +84,8 @@ class UnitSettings:
         max_samples: cap on the training edges of a forest (None: all; else >= 1).
         max_train_images: cap on the pixel-classifier pipeline's training images (None: all; else >= 1; see
             :func:`helpers.experiments.scenarios.cap_images`).
+        textures: texture images never trained on (test conditions ``unseen_style_textureNN``; feed-forward
+            stores only).
 
     Raises:
         ValueError: for an empty, repeated or non-integral style list, a held-out style that is also trained on,
@@ -80,10 +98,12 @@ class UnitSettings:
     trees: int
     max_samples: int | None
     max_train_images: int | None = None
+    textures: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         """Check every setting (and keep them as plain ints and tuples)."""
         values = {
+            "textures": () if not self.textures else checks.integers(self.textures, "UnitSettings.textures", 0),
             "styles": checks.integers(self.styles, "UnitSettings.styles", 0),
             "heldout": () if not self.heldout else checks.integers(self.heldout, "UnitSettings.heldout", 0),
             "one_style": checks.integer(self.one_style, "UnitSettings.one_style", 0),
@@ -99,7 +119,7 @@ class UnitSettings:
 
 
 def experiment_units(
-    pipelines: list[str], steps: tuple[int, ...], scenarios: list[str], splits: list[Split]
+    pipelines: list[str], steps: tuple[int, ...], scenarios: list[str], splits: list[Split], engine: str = "gatys"
 ) -> list[Unit]:
     """Every (pipeline, steps, scenario, split) to run, in a stable order.
 
@@ -108,12 +128,13 @@ def experiment_units(
         steps: stylisation step counts.
         scenarios: scenario names.
         splits: the splits.
+        engine: the style engine of every unit.
 
     Returns:
         The units, pipeline by pipeline, then steps, scenario and split.
     """
     return [
-        Unit(pipeline, count, scenario, split)
+        Unit(pipeline, count, scenario, split, engine)
         for pipeline in pipelines
         for count in steps
         for scenario in scenarios
@@ -121,38 +142,59 @@ def experiment_units(
     ]
 
 
-def chapter_units(
-    work: ExperimentWork, pipelines: list[str], splits: list[Split], one_style: int, style_sweep: bool
+def arm_units(
+    arm: ExperimentArm, one_style: int, style_sweep: bool = True, pipelines: Sequence[str] | None = None
 ) -> list[Unit]:
-    """The units of chapter 06 in a profile.
+    """The units of one arm of chapter 06.
 
-    Every scenario of :data:`~helpers.experiments.scenarios.SCENARIOS` on every split: the Frangi pipeline at
-    every step count of ``work.steps``, any other pipeline at ``work.pixel_rf_steps``; then, with
-    ``style_sweep``, "originals + style N" for every other style of ``work.styles``, Frangi pipeline only, on the
-    first seed's splits at ``work.sweep_steps``.
+    Every scenario of the arm on every split of :func:`helpers.experiments.splits.arm_splits`: the Frangi pipeline
+    at every step count of ``arm.steps``, any other pipeline at ``arm.pixel_rf_steps`` with
+    ``arm.pixel_rf_scenarios``; then, with ``style_sweep`` and ``arm.sweep_steps``, "originals + style N" for
+    every other painting of ``arm.styles``, Frangi pipeline only, on the first ``arm.sweep_folds`` k-fold splits
+    of the first seed.
 
     Args:
-        work: the profile's experiment work (``config.experiments``).
-        pipelines: keys of :data:`helpers.experiments.graphs.PIPELINES`.
-        splits: the splits (:func:`helpers.experiments.splits.experiment_splits`).
+        arm: the arm (``config.experiments.arms``).
         one_style: the style of scenario ``one_style`` (left out of the sweep: that scenario runs it already).
         style_sweep: add the style sweep.
+        pipelines: the pipelines to run, those of the arm among them (None: the arm's).
 
     Returns:
         The units, in a stable order.
     """
-    units = [
-        unit
-        for pipeline in pipelines
-        for unit in experiment_units(
-            [pipeline], work.steps if pipeline == "frangi" else work.pixel_rf_steps, list(SCENARIOS), splits
-        )
-    ]
-    if style_sweep:
-        sweep = [f"{SWEEP_PREFIX}{style}" for style in work.styles if style != one_style]
-        first_seed = [split for split in splits if split.seed == work.seeds[0]]
-        units += experiment_units(["frangi"], work.sweep_steps, sweep, first_seed)
+    splits = arm_splits(arm)
+    chosen = [pipeline for pipeline in arm.pipelines if pipelines is None or pipeline in pipelines]
+    units = []
+    for pipeline in chosen:
+        frangi = pipeline == "frangi"
+        steps = arm.steps if frangi else arm.pixel_rf_steps or arm.steps
+        scenarios = list(arm.scenarios if frangi else arm.pixel_rf_scenarios or arm.scenarios)
+        units += experiment_units([pipeline], steps, scenarios, splits, arm.engine)
+    if style_sweep and arm.sweep_steps and "frangi" in chosen:
+        sweep = [f"{SWEEP_PREFIX}{style}" for style in arm.styles if style != one_style]
+        folds = arm.n_folds if arm.sweep_folds is None else arm.sweep_folds
+        first = [
+            split for split in splits if split.name != "report" and split.seed == arm.seeds[0] and split.fold < folds
+        ]
+        units += experiment_units(["frangi"], arm.sweep_steps, sweep, first, arm.engine)
     return units
+
+
+def chapter_units(
+    work: ExperimentWork, one_style: int, style_sweep: bool = True, pipelines: Sequence[str] | None = None
+) -> dict[str, list[Unit]]:
+    """The units of chapter 06 in a profile: every arm's (:func:`arm_units`), by arm name.
+
+    Args:
+        work: the profile's experiment work (``config.experiments``).
+        one_style: the style of scenario ``one_style``.
+        style_sweep: add each arm's style sweep.
+        pipelines: the pipelines to run (None: each arm's).
+
+    Returns:
+        ``{arm name: units}``, in the order of ``work.arms``.
+    """
+    return {arm.name: arm_units(arm, one_style, style_sweep, pipelines) for arm in work.arms}
 
 
 def pipeline_settings(unit: Unit, settings: UnitSettings) -> PipelineSettings:
@@ -170,13 +212,37 @@ def pipeline_settings(unit: Unit, settings: UnitSettings) -> PipelineSettings:
     )
 
 
+def check_engine(store: SliceStore, unit: Unit) -> None:
+    """Refuse a unit of another engine than the store's.
+
+    Args:
+        store: the images.
+        unit: the unit.
+
+    Raises:
+        ValueError: naming both engines.
+    """
+    if unit.engine != store.engine:
+        raise ValueError(
+            f"a {unit.engine} unit cannot read a {store.engine} SliceStore: run each arm's units on its own store "
+            "(helpers.experiments.arms.plan_arms)"
+        )
+
+
+def unit_conditions(store: SliceStore, unit: Unit, settings: UnitSettings) -> list[tuple[str, Image]]:
+    """A unit's test conditions: its test slices clean, shifted and stylised with each held-out style and texture."""
+    check_engine(store, unit)
+    return test_conditions(store, unit.split.test, settings.heldout, unit.steps, settings.textures)
+
+
 def unit_images(store: SliceStore, unit: Unit, settings: UnitSettings) -> list[Image]:
     """Every image a unit reads: its training set, then its test conditions."""
     split = unit.split
+    check_engine(store, unit)
     images = training_set(
         store, unit.scenario, split.train, unit.steps, settings.styles, settings.one_style, split.seed
     )
-    return images + [image for _, image in test_conditions(store, split.test, settings.heldout, unit.steps)]
+    return images + [image for _, image in unit_conditions(store, unit, settings)]
 
 
 def fingerprint(store: SliceStore, unit: Unit, settings: UnitSettings) -> str:
@@ -190,7 +256,10 @@ def fingerprint(store: SliceStore, unit: Unit, settings: UnitSettings) -> str:
     Returns:
         12 hex digits.
     """
-    parts = [repr((unit.split, sorted(asdict(settings).items()))), pipeline_settings(unit, settings).digest()]
+    parts = [
+        repr((unit.engine, unit.split, sorted(asdict(settings).items()))),
+        pipeline_settings(unit, settings).digest(),
+    ]
     for image in unit_images(store, unit, settings):
         parts += [image.tag, np.ascontiguousarray(image.raw).tobytes()]
     return digest(*parts)
@@ -198,13 +267,14 @@ def fingerprint(store: SliceStore, unit: Unit, settings: UnitSettings) -> str:
 
 def _stem(unit: Unit) -> str:
     """The digest-free part of a unit's file name."""
-    return f"{unit.pipeline}__{unit.scenario.replace(':', '-')}__steps{unit.steps:03d}__{unit.split.name}"
+    scenario = unit.scenario.replace(":", "-")
+    return f"{unit.engine}__{unit.pipeline}__{scenario}__steps{unit.steps:03d}__{unit.split.name}"
 
 
 def unit_path(
     folder: Path, store: SliceStore, unit: Unit, settings: UnitSettings, known_fingerprint: str | None = None
 ) -> Path:
-    """Where a unit's rows are cached: ``<folder>/<pipeline>__<scenario>__steps<NNN>__<split>__<digest>.json``.
+    """Where a unit's rows are cached: ``<folder>/<engine>__<pipeline>__<scenario>__steps<NNN>__<split>__<key>.json``.
 
     Args:
         folder: the run's unit folder.
@@ -220,8 +290,8 @@ def unit_path(
 
 
 def expected_rows(unit: Unit, settings: UnitSettings) -> int:
-    """How many rows a unit has: one per test slice and condition (every shift, every held-out style)."""
-    return len(unit.split.test) * (len(SHIFTS) + len(settings.heldout))
+    """How many rows a unit has: one per test slice and condition (every shift, held-out style and texture)."""
+    return len(unit.split.test) * (len(SHIFTS) + len(settings.heldout) + len(settings.textures))
 
 
 def read_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict]:
@@ -245,10 +315,12 @@ def read_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict]:
     for row in rows:
         if not isinstance(row, dict) or set(row) != set(ROW_KEYS):
             raise CacheError(path, f"a row without the columns {ROW_KEYS}: {row!r}")
-        if (row["pipeline"], row["scenario"], row["steps"], row["split"]) != (
-            unit.pipeline, unit.scenario, unit.steps, unit.split.name,
+        if (row["engine"], row["pipeline"], row["scenario"], row["steps"], row["split"]) != (
+            unit.engine, unit.pipeline, unit.scenario, unit.steps, unit.split.name,
         ):  # fmt: skip
             raise CacheError(path, f"a row of another unit: {row!r}")
+        if not isinstance(row["n_segments"], int) or row["n_segments"] < 1:
+            raise CacheError(path, f"a segment count that is not a whole number >= 1: {row!r}")
         if not all(isinstance(row[key], int | float) and math.isfinite(row[key]) for key in SCORES):
             raise CacheError(path, f"a score that is not a finite number: {row!r}")
     return rows
@@ -300,7 +372,7 @@ def provenance(
         and a digest of every unit's fingerprint.
     """
     stylised = {image.tag: image.raw for unit in units for image in unit_images(store, unit, settings)}
-    stylised = {tag: raw for tag, raw in stylised.items() if tag.startswith("style")}
+    stylised = {tag: raw for tag, raw in stylised.items() if tag.startswith(STYLISED_PREFIXES)}
     pipelines = sorted({pipeline_settings(unit, settings).digest() for unit in units})
     return {
         "stylized_images": digest(*[part for tag in sorted(stylised) for part in (tag, stylised[tag].tobytes())]),

@@ -1,0 +1,186 @@
+"""Chapter 06's arms: each one's store, splits, units and shared settings, stylised, run and tabled in a few calls.
+
+An arm (:class:`helpers.config.ExperimentArm`) is one style engine on its slices (and crop), paintings, pipelines
+and scenarios. The chapter builds every arm with :func:`plan_arms`, stylises what is missing with
+:func:`ensure_stylized`, runs every unit with :func:`run_arms` (each arm in its own unit folder, resumable, through
+:func:`helpers.experiments.runner.run_all`) and reads one table with :func:`arm_rows`::
+
+    plans = arms.plan_arms(config, one_style, style_sweep, pipelines)
+    arms.ensure_stylized(config, plans, one_style)
+    runs = arms.run_arms(plans, workers=config.experiments.workers or os.cpu_count())
+    rows = arms.arm_rows(runs)  # an "arm" column first; the statistics take one arm's rows at a time
+
+The ``reduced`` profile's arms (``helpers/config.py``) are sized so that chapter 06 fits about 25 minutes on 2
+cores once the stylised slices are cached; where the measured cost of a unit kind did not fit, the profile was
+cut in this order: the pixel classifier's scenarios, the sweep's folds, the forests' trees; never the main arm's
+slices or paintings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import Config, ExperimentArm, ExperimentWork
+from ..paths import digest
+from . import engines, runner
+from .scenarios import SliceStore
+from .splits import Split, arm_splits
+from .units import Unit, UnitSettings, arm_units
+
+ARM_COLUMN = "arm"
+
+
+@dataclass(frozen=True)
+class ArmPlan:
+    """Everything one arm runs on.
+
+    Attributes:
+        arm: the arm.
+        store: its slices, stylised by its engine.
+        splits: its train/test splits.
+        units: its units (:func:`helpers.experiments.units.arm_units`).
+        settings: what its units share.
+        folder: its unit cache.
+    """
+
+    arm: ExperimentArm
+    store: SliceStore
+    splits: list[Split]
+    units: list[Unit]
+    settings: UnitSettings
+    folder: Path
+
+
+def arm_settings(work: ExperimentWork, arm: ExperimentArm, one_style: int) -> UnitSettings:
+    """What every unit of an arm shares: its paintings and held-out styles, the profile's forest and image cap.
+
+    Args:
+        work: the profile's experiment work (its forest and the pixel classifier's image cap).
+        arm: the arm.
+        one_style: the style of scenario ``one_style``.
+
+    Returns:
+        The arm's :class:`~helpers.experiments.units.UnitSettings`.
+    """
+    return UnitSettings(
+        styles=arm.styles, heldout=arm.heldout_styles, one_style=one_style, trees=work.forest_trees,
+        max_samples=work.forest_max_samples, max_train_images=work.max_train_images, textures=arm.heldout_textures,
+    )  # fmt: skip
+
+
+def arm_store(cache: Path, arm: ExperimentArm) -> SliceStore:
+    """The slice store of an arm: Gatys' from the stylisation cache, the feed-forward engine's from its own.
+
+    Args:
+        cache: root cache folder (``config.cache``).
+        arm: the arm.
+
+    Returns:
+        The store (stylised slices are read when first used).
+    """
+    if arm.engine == "feedforward":
+        return SliceStore.from_feedforward(cache, arm.slices, arm.crop)
+    return SliceStore.from_cache(cache, arm.slices, arm.crop)
+
+
+def arm_folder(config: Config, arm: ExperimentArm) -> Path:
+    """An arm's unit cache: ``<cache>/experiments/<profile>-<arm>-crop<side>-trees<trees>``.
+
+    Args:
+        config: the run's configuration.
+        arm: the arm.
+
+    Returns:
+        The folder (not created).
+    """
+    name = f"{config.profile}-{arm.name}-crop{arm.crop or 512}-trees{config.experiments.forest_trees}"
+    return config.cache / "experiments" / name
+
+
+def plan_arms(
+    config: Config, one_style: int, style_sweep: bool = True, pipelines: list[str] | None = None
+) -> list[ArmPlan]:
+    """Every arm of the profile with its store, splits, units, settings and unit folder.
+
+    Args:
+        config: the run's configuration (``config.experiments.arms``).
+        one_style: the style of scenario ``one_style``.
+        style_sweep: add each arm's style sweep.
+        pipelines: the pipelines to run (None: each arm's).
+
+    Returns:
+        One plan per arm, in the profile's order; arms without a unit (none of their pipelines chosen) are left
+        out.
+    """
+    plans = []
+    for arm in config.experiments.arms:
+        units = arm_units(arm, one_style, style_sweep, pipelines)
+        if units:
+            settings = arm_settings(config.experiments, arm, one_style)
+            store = arm_store(config.cache, arm)
+            plans.append(ArmPlan(arm, store, arm_splits(arm), units, settings, arm_folder(config, arm)))
+    return plans
+
+
+def ensure_stylized(config: Config, plans: list[ArmPlan], one_style: int) -> None:
+    """Stylise what every arm needs with its engine (:func:`helpers.experiments.engines.ensure_stylized`).
+
+    Args:
+        config: the run's configuration.
+        plans: the arms (:func:`plan_arms`).
+        one_style: the style of scenario ``one_style``.
+
+    Raises:
+        RuntimeError: for a Gatys arm of the full profile on a CPU with stylisations missing.
+    """
+    for plan in plans:
+        styles = tuple(sorted({*plan.arm.styles, *plan.arm.heldout_styles, one_style}))
+        engines.ensure_stylized(config, styles, plan.arm)
+
+
+def run_arms(plans: list[ArmPlan], *, workers: int = 1, progress: bool = True) -> dict[str, runner.Run]:
+    """Run every arm's units (:func:`helpers.experiments.runner.run_all`), each arm in its own unit folder.
+
+    Args:
+        plans: the arms (:func:`plan_arms`).
+        workers: parallel processes per arm.
+        progress: show a progress bar per arm.
+
+    Returns:
+        ``{arm name: Run}``, in the order of ``plans``.
+    """
+    return {
+        plan.arm.name: runner.run_all(
+            plan.store, plan.units, plan.folder, plan.settings, workers=workers, progress=progress
+        )
+        for plan in plans
+    }
+
+
+def arm_rows(runs: dict[str, runner.Run]) -> pd.DataFrame:
+    """Every arm's rows in one table, with the arm's name as first column, and their provenance.
+
+    Args:
+        runs: the runs of :func:`run_arms`.
+
+    Returns:
+        The rows, arm by arm; ``attrs["provenance"]`` digests every arm's provenance (as
+        :func:`helpers.experiments.runner.write_rows` records it) and keeps each one under ``"arms"``.
+    """
+    tables = []
+    for name, run in runs.items():
+        table = run.rows.copy()
+        table.insert(0, ARM_COLUMN, name)
+        tables.append(table)
+    rows = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=[ARM_COLUMN])
+    each = {name: run.provenance for name, run in runs.items()}
+    rows.attrs["provenance"] = {
+        **{key: digest(*[str(record.get(key)) for record in each.values()]) for key in ("stylized_images", "settings")},
+        "n_stylized_images": sum(int(record.get("n_stylized_images", 0)) for record in each.values()),
+        "units": digest(*[str(record.get("units")) for record in each.values()]),
+        "arms": each,
+    }
+    return rows

@@ -1,0 +1,118 @@
+"""The two style engines of the experiments: where each one's stylised slices come from, and stylising what is missing.
+
+``gatys``: L-BFGS style transfer, cached per (crop, steps, painting, slice) by :mod:`helpers.style.cache` (on a
+GPU in the full profile). ``feedforward``: one network pass per whole slice (:mod:`helpers.style.feedforward`,
+well under a second per 512 px slice on a CPU), cached per (slice, painting); its slices carry steps
+:data:`helpers.config.FEEDFORWARD_STEPS` and are cropped like the originals when a store is cropped. Only the
+feed-forward engine stylises test slices with the texture images of ``data/styles/textures`` (held-out styles for
+an arm that trains on all 24 paintings); they are computed in memory, seconds per arm.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config, ExperimentArm
+from ..data import ISBI_SHAPE, load_style, load_training
+from ..paths import CacheError
+from ..style import cache as style_cache
+from ..style import feedforward
+from ..style.settings import StyleSettings
+
+
+def feedforward_paintings(
+    cache: Path, steps: int, painting: int, slices: tuple[int, ...], crop: int | None
+) -> np.ndarray:
+    """Slices stylised by the feed-forward engine with one painting: whole slices, then the top-left crop.
+
+    Args:
+        cache: root cache folder (``config.cache``); missing slices are stylised into it.
+        steps: unused (the engine does no optimisation: :data:`helpers.config.FEEDFORWARD_STEPS`); here so the
+            function is a :data:`~helpers.experiments.scenarios.StylizedLoader`.
+        painting: the painting's report number.
+        slices: ISBI training slices.
+        crop: side of the top-left crop (None: whole slices).
+
+    Returns:
+        uint8 (n, side, side), in the order of ``slices``.
+    """
+    side = crop or ISBI_SHAPE[-1]
+    return np.ascontiguousarray(np.asarray(feedforward.stylized_slices(cache, slices, painting))[:, :side, :side])
+
+
+def feedforward_textures(texture: int, slices: tuple[int, ...], crop: int | None) -> np.ndarray:
+    """Slices stylised by the feed-forward engine with a texture image (``data/styles/textures``), then cropped.
+
+    Args:
+        texture: the texture's number (:func:`helpers.data.style_names` with ``kind="textures"``).
+        slices: ISBI training slices.
+        crop: side of the top-left crop of the whole stylised slices (None: whole slices).
+
+    Returns:
+        uint8 (n, side, side), in the order of ``slices``.
+
+    Raises:
+        KeyError: for an unknown texture, naming the choices.
+    """
+    vector = feedforward.style_vector(load_style(texture, kind="textures"))
+    raw, _ = load_training(list(slices))
+    side = crop or ISBI_SHAPE[-1]
+    return np.stack([feedforward.stylize(image, vector)[:side, :side] for image in raw])
+
+
+def _missing_gatys(
+    cache: Path, styles: tuple[int, ...], steps: tuple[int, ...], slices: tuple[int, ...], crop: int | None
+) -> list[tuple[int, int]]:
+    """The (style, steps) stacks that the Gatys cache lacks or holds damaged."""
+    missing = []
+    for count in steps:
+        for style in styles:
+            try:
+                style_cache.load_stylized(cache, count, style, slices, crop)
+            except (FileNotFoundError, CacheError):  # missing or damaged: stylise_isbi recomputes it
+                missing.append((style, count))
+    return missing
+
+
+def ensure_stylized(config: Config, styles: tuple[int, ...], arm: ExperimentArm | None = None) -> None:
+    """Make sure the stylised slices an arm needs are in ``config.cache``; stylise what is missing with its engine.
+
+    Feed-forward arms: every (slice, painting) missing from the engine's cache is stylised, on a CPU in every
+    profile. Gatys arms: missing or damaged (style, steps) stacks of the arm's slices and crop are stylised
+    (resumable) on a GPU or in the small profiles.
+
+    Args:
+        config: the run's configuration.
+        styles: the paintings needed (training and held-out).
+        arm: the arm (None: the Gatys stylisations of ``config.style.slices`` at ``config.style.crop`` and every
+            step count of ``config.experiments.steps``, as chapter 08 reads them).
+
+    Raises:
+        RuntimeError: for Gatys in the full profile on a CPU, naming what to run on a GPU instead.
+    """
+    if arm is not None and arm.engine == "feedforward":
+        for style in styles:
+            feedforward.stylized_slices(config.cache, arm.slices, style)
+        return
+    steps = config.experiments.steps if arm is None else arm.steps
+    slices, crop = (config.style.slices, config.style.crop) if arm is None else (arm.slices, arm.crop)
+    missing = _missing_gatys(config.cache, styles, steps, slices, crop)
+    if not missing:
+        return
+    if config.profile == "full" and config.device != "cuda":
+        raise RuntimeError(
+            f"{len(missing)} (style, steps) stacks of the full profile are not cached and stylising them needs a GPU: "
+            "run notebooks/02_stylize_isbi.ipynb (or `python -m helpers.style --profile full`) on a GPU machine "
+            "and copy cache/stylized here"
+        )
+    style_cache.stylize_isbi(
+        config.cache,
+        slices,
+        sorted({style for style, _ in missing}),
+        steps,
+        crop=crop,
+        batch_size=config.style.batch,
+        settings=StyleSettings(device=config.device),
+    )
