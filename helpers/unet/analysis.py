@@ -249,17 +249,15 @@ def goal(means: pd.DataFrame, chosen: str) -> dict:
         chosen: the style arms' target.
 
     Returns:
-        ``{**GOAL, "arm", "chosen", "targets": {target: {"mean", "low", "high", "reached"}}}``.
+        ``{**GOAL, "arm", "chosen", "targets": {target: {"n_slices", "n_seeds", "mean", "low", "high", "reached"}}}``.
     """
     part = means[(means["arm"] == "original/none") & (means["group"] == GOAL["group"])]
     part = part[part["metric"] == GOAL["metric"]]
     targets = {
         row["target"]: {
-            "mean": row["mean"],
-            "low": row["low"],
-            "high": row["high"],
+            **{key: _clean(row[key]) for key in ("n_slices", "n_seeds", "mean", "low", "high")},
             "reached": bool(row["mean"] >= GOAL["at_least"]),
-        }  # fmt: skip
+        }
         for _, row in part.iterrows()
     }
     return {**GOAL, "arm": "original/none", "chosen": chosen, "targets": targets}
