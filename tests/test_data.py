@@ -93,7 +93,7 @@ def test_corrupt_tiff_is_reported(data_copy, damage):
 
 def test_wrong_shape_and_dtype_are_reported(tmp_path):
     path = tmp_path / "small.tif"
-    tifffile.imwrite(path, np.zeros((3, 64, 64), np.uint8))
+    tifffile.imwrite(path, np.zeros((3, 64, 64), np.uint8), photometric="minisblack")
     with pytest.raises(DataError, match=r"small\.tif has shape \(3, 64, 64\), expected \(30, 512, 512\)"):
         data.read_tiff(path, data.ISBI_SHAPE)
     tifffile.imwrite(path, np.zeros((30, 512, 512), np.float32))

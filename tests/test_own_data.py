@@ -25,7 +25,7 @@ def stack() -> np.ndarray:
 
 
 def test_tiff_png_folder_hdf5_zarr_npy_and_gzip_give_the_same_stack(tmp_path, stack):
-    tifffile.imwrite(tmp_path / "s.tif", stack)
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack")
     folder = tmp_path / "slices"
     folder.mkdir()
     for i, plane in enumerate(stack):  # slice2 must come before slice10: natural order
@@ -47,7 +47,7 @@ def test_tiff_png_folder_hdf5_zarr_npy_and_gzip_give_the_same_stack(tmp_path, st
 
 @pytest.mark.parametrize("name", ["s.tif", "slices", "s.h5", "s.zarr", "s.npy", "s.h5.gz"])
 def test_only_the_selected_slices_are_read(tmp_path, stack, name):
-    tifffile.imwrite(tmp_path / "s.tif", stack)
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack")
     (tmp_path / "slices").mkdir()
     for i, plane in enumerate(stack):
         write_png(tmp_path / "slices" / f"{i}.png", plane)

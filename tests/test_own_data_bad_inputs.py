@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pytest
 import tifffile
+import zarr
 from own_data_images import cell_mask, write_png
 from PIL import Image
 
@@ -118,7 +119,7 @@ def test_membrane_value_errors_name_the_values():
 
 def test_raw_and_labels_of_different_shapes_name_both(tmp_path):
     tifffile.imwrite(tmp_path / "raw.tif", np.zeros((2, 32, 32), np.uint8))
-    tifffile.imwrite(tmp_path / "lab.tif", np.zeros((3, 32, 32), np.uint8))
+    tifffile.imwrite(tmp_path / "lab.tif", np.zeros((3, 32, 32), np.uint8), photometric="minisblack")
     with pytest.raises(
         DataError,
         match=r"raw\.tif has shape \(2, 32, 32\) but .*lab\.tif have \(3, 32, 32\): pass the labels of the same",
@@ -178,7 +179,7 @@ def test_folder_and_shape_problems(tmp_path):
 
 
 def test_slice_selection_out_of_range_or_fractional(tmp_path):
-    tifffile.imwrite(tmp_path / "s.tif", np.zeros((3, 8, 8), np.uint8))
+    tifffile.imwrite(tmp_path / "s.tif", np.zeros((3, 8, 8), np.uint8), photometric="minisblack")
     with pytest.raises(IndexError, match=r"slice indices \[5\] are outside 0..2"):
         data.read_volume(tmp_path / "s.tif", z=[0, 5])
     with pytest.raises(TypeError, match="must be whole numbers"):
@@ -254,3 +255,92 @@ def test_a_sixteen_bit_stack_with_one_hot_pixel_warns_loudly():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data.unit_raw(raw.astype(np.uint16) * 4, "clean.tif")  # no hot pixel: no warning
+
+
+# ----------------------------------------------------------------------------- silent cases made loud or right
+
+
+def _slices(n: int, seed: int = 2) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, 24, 20), dtype=np.uint8)
+
+
+def test_a_folder_of_multi_page_tiffs_gives_every_page_of_every_file_in_order(tmp_path):
+    stack = _slices(6)
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for number, start in ((2, 0), (10, 3)):  # natural order: part2 before part10
+        tifffile.imwrite(folder / f"part{number}.tif", stack[start : start + 3], photometric="minisblack")
+    np.testing.assert_array_equal(data.read_volume(folder), stack)
+    np.testing.assert_array_equal(data.read_volume(folder, z=[4, 0, 3]), stack[[4, 0, 3]])
+    np.testing.assert_array_equal(data.read_volume(folder, z=slice(2, 5)), stack[2:5])
+    tifffile.imwrite(folder / "part11.tif", stack[:2], photometric="minisblack")
+    with pytest.raises(
+        DataError, match=r"part11\.tif holds 2 slices \(pages\) but part2\.tif holds 3: .*one image per"
+    ):
+        data.read_volume(folder)
+
+
+def test_a_planar_rgb_tiff_is_one_colour_slice_not_three(tmp_path):
+    grey = _slices(2)
+    tifffile.imwrite(tmp_path / "one.tif", np.stack([grey[0]] * 3), photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(data.read_volume(tmp_path / "one.tif"), grey[0])
+    planar_pages = np.stack([np.stack([plane] * 3) for plane in grey])  # (2, 3, y, x): two planar RGB pages
+    tifffile.imwrite(tmp_path / "two.tif", planar_pages, photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(data.read_volume(tmp_path / "two.tif"), grey)
+    np.testing.assert_array_equal(data.read_volume(tmp_path / "two.tif", z=[1]), grey[[1]])
+    folder = tmp_path / "planar"
+    folder.mkdir()
+    for i, plane in enumerate(grey):
+        tifffile.imwrite(folder / f"{i}.tif", np.stack([plane] * 3), photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(data.read_volume(folder), grey)
+
+
+def test_a_planar_rgb_tiff_in_colour_is_refused_naming_the_file_and_both_fixes(tmp_path):
+    tifffile.imwrite(tmp_path / "rgb.tif", _slices(3), photometric="rgb", planarconfig="separate")
+    with pytest.raises(DataError, match=r"rgb\.tif is a colour image .*greyscale.*photometric='minisblack'"):
+        data.read_volume(tmp_path / "rgb.tif")
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    (folder / "0.tif").write_bytes((tmp_path / "rgb.tif").read_bytes())
+    with pytest.raises(DataError, match=r"0\.tif is a colour image"):
+        data.read_volume(folder)
+    tifffile.imwrite(tmp_path / "grey.tif", _slices(3), photometric="minisblack")  # the fix: three grey slices
+    assert data.read_volume(tmp_path / "grey.tif").shape == (3, 24, 20)
+
+
+def test_a_tiff_hyperstack_with_channels_is_refused_not_read_as_slices(tmp_path):
+    hyper = np.random.default_rng(3).integers(0, 256, (2, 3, 16, 16), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "zc.tif", hyper, imagej=True, metadata={"axes": "ZCYX"})
+    with pytest.raises(DataError, match=r"zc\.tif holds ZCYX data of shape \(2, 3, 16, 16\).*a stack of its own"):
+        data.read_volume(tmp_path / "zc.tif")
+
+
+def _chunked_store(path, stack):
+    return zarr.create_array(str(path), data=stack, chunks=(1, *stack.shape[1:]))
+
+
+def test_a_zarr_store_missing_a_chunk_is_refused_not_filled_with_zeros(tmp_path):
+    stack = _slices(4)
+    array = _chunked_store(tmp_path / "s.zarr", stack)
+    (tmp_path / "s.zarr" / array.metadata.encode_chunk_key((2, 0, 0))).unlink()  # a copy cut short
+    with pytest.raises(DataError, match=r"s\.zarr lacks 1 of the 4 chunks read \(c/2/0/0\).*copy the store again"):
+        data.read_volume(tmp_path / "s.zarr")
+    with pytest.raises(DataError, match=r"lacks 1 of the 2 chunks read"):
+        data.read_volume(tmp_path / "s.zarr", z=[1, 2])
+    np.testing.assert_array_equal(data.read_volume(tmp_path / "s.zarr", z=[3, 0]), stack[[3, 0]])  # all there
+    group = zarr.open_group(str(tmp_path / "g.zarr"), mode="w")
+    group.create_array("em/raw", data=stack, chunks=(2, 24, 20))
+    (tmp_path / "g.zarr" / "em" / "raw" / "c" / "0" / "0" / "0").unlink()
+    with pytest.raises(DataError, match=r"g\.zarr/em/raw lacks 1 of the 2 chunks read"):
+        data.read_volume(tmp_path / "g.zarr")
+
+
+def test_a_zarr_store_written_without_its_empty_chunks_is_refused_and_the_stated_fix_works(tmp_path):
+    stack = _slices(3)
+    stack[1] = 0  # one slice of fill value: zarr leaves its chunk out by default
+    _chunked_store(tmp_path / "sparse.zarr", stack)
+    with pytest.raises(DataError, match=r"sparse\.zarr lacks 1 of the 3 chunks .*write_empty_chunks"):
+        data.read_volume(tmp_path / "sparse.zarr")
+    with zarr.config.set({"array.write_empty_chunks": True}):
+        _chunked_store(tmp_path / "full.zarr", stack)
+    np.testing.assert_array_equal(data.read_volume(tmp_path / "full.zarr"), stack)

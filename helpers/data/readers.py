@@ -3,7 +3,9 @@
 :func:`read_volume` tells the format from the file's first bytes (not its name), reads only the requested
 slices, and returns one grey channel: an image with grey + alpha, RGB or RGBA channels is accepted when the
 alpha channel is fully opaque and the colour channels are equal (a grey image saved in colour), and refused
-with the fix otherwise. Errors name the file; ``git checkout`` is advised only for the project's own files.
+with the fix otherwise; a planar (channels-first) RGB TIFF page is one such colour image, and a zarr chunk missing
+from its store is refused, not read as the fill value (:mod:`.layouts`). Errors name the file; ``git checkout`` is
+advised only for the project's own files.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import groupby
 from pathlib import Path
 
 import h5py
@@ -24,6 +27,7 @@ import zarr
 from PIL import Image
 
 from .files import DataError, restore_hint
+from .layouts import PLANAR_STACK_FIX, check_chunks, is_planar, samples_last, stack_slices
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")  # the images of a folder stack
 MAGIC = {
@@ -243,35 +247,80 @@ def _read_zarr(path: Path, dataset: str | None, selection: Selection) -> np.ndar
         if isinstance(store, zarr.Array):
             if dataset is not None:
                 raise DataError(f"{path} is one zarr array: it has no dataset {dataset!r}")
-            return _take(store, selection, str(path))
-        names = sorted(name for name, _ in store.arrays())
-        return _take(store[_dataset(names, dataset, str(path))], selection, str(path))
+            array = store
+        else:
+            names = sorted(name for name, item in store.members(max_depth=None) if isinstance(item, zarr.Array))
+            array = store[_dataset(names, dataset, str(path))]
+        stack = selection is not None and array.ndim - _has_channels(tuple(array.shape)) == 3
+        check_chunks(array, path, _indices(selection, array.shape[0], str(path)) if stack else None)
+        return _take(array, selection, str(path))
 
 
 def _read_tiff(path: Path, selection: Selection, source: str) -> np.ndarray:
+    """The first series of a TIFF: one slice per page (only the selected ones read); a planar RGB page: one, grey."""
     with _damaged(path, source, "TIFF"), tifffile.TiffFile(path) as tiff:
-        pages = tiff.pages
-        if len(pages) > 1 and all(len(page.shape) == 2 for page in pages):
-            return np.stack([pages[index].asarray() for index in _indices(selection, len(pages), source)])
-        array = tiff.asarray()
+        if not tiff.series:
+            raise DataError(f"{source} is not a readable TIFF (it holds no image data){restore_hint(path)}")
+        series = tiff.series[0]
+        n_slices, page_axes = stack_slices(series, source), series.keyframe.axes
+        if n_slices > 1 and len(series.pages) == n_slices:
+            chosen = [series.pages[index] for index in _indices(selection, n_slices, source)]
+            array = np.stack([samples_last(page.asarray(), page_axes, source) for page in chosen])
+            selection = None
+        else:
+            array = samples_last(series.asarray(), series.axes, source)
     if array.size == 0:
         raise DataError(f"{source} is not a readable TIFF (it holds no image data){restore_hint(path)}")
+    if is_planar(page_axes):
+        try:
+            array = single_channel(array, source)
+        except DataError as error:
+            raise DataError(f"{error}; {PLANAR_STACK_FIX.format(source=source, n=array.shape[-1])}") from None
     return _take(array, selection, source)
 
 
+def _slices_in(file: Path) -> int:
+    """The slices a file of a folder stack holds: a TIFF's (one per page), else one."""
+    if volume_format(file) != "tiff":
+        return 1
+    with _damaged(file, str(file), "TIFF"), tifffile.TiffFile(file) as tiff:
+        return stack_slices(tiff.series[0], str(file)) if tiff.series else 1
+
+
+def _file_slices(file: Path, pages: list[int], per_file: int) -> np.ndarray:
+    """The given pages of one file of a folder stack, as a (k, y, x) grey stack."""
+    if volume_format(file) != "tiff":
+        pixels = read_image(file)
+    else:
+        pixels = _channels_last(_read_tiff(file, pages if per_file > 1 else None, str(file)), str(file))
+    return pixels[None][[0] * len(pages)] if per_file == 1 else pixels
+
+
 def _read_folder(path: Path, selection: Selection) -> np.ndarray:
+    """Every page of every image in the folder (see :func:`read_volume`), files in name order, pages in order."""
     files = sorted((file for file in path.iterdir() if file.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
     if not files:
         raise DataError(f"folder {path} holds no {'/'.join(IMAGE_SUFFIXES)} images: one image per slice is expected")
-    chosen = [files[index] for index in _indices(selection, len(files), str(path))]
-    images = [read_image(file) for file in chosen]
-    for file, image in zip(chosen, images):
-        if image.ndim != 2 or image.shape != images[0].shape or image.dtype != images[0].dtype:
+    counts = [_slices_in(file) for file in files]
+    for file, count in zip(files, counts):
+        if count != counts[0]:
             raise DataError(
-                f"{file} has shape {image.shape} and dtype {image.dtype}, but {chosen[0].name} has "
-                f"{images[0].shape}, {images[0].dtype}: every slice of a folder stack must be alike"
+                f"{file} holds {count} slices (pages) but {files[0].name} holds {counts[0]}: a folder stack reads "
+                "every page of every file in name order, so each file must hold as many; put one image per slice in "
+                "the folder, or read each multi-page TIFF by itself"
             )
-    return np.stack(images)
+    per_file = counts[0]
+    chosen = _indices(selection, len(files) * per_file, str(path))
+    runs = [(key, [index % per_file for index in run]) for key, run in groupby(chosen, lambda i: i // per_file)]
+    parts = [(files[key], _file_slices(files[key], pages, per_file)) for key, pages in runs]
+    first_file, first = parts[0]
+    for file, part in parts:
+        if part.ndim != 3 or part.shape[1:] != first.shape[1:] or part.dtype != first.dtype:
+            raise DataError(
+                f"{file} has shape {part.shape[1:]} and dtype {part.dtype}, but {first_file.name} has "
+                f"{first.shape[1:]}, {first.dtype}: every slice of a folder stack must be alike"
+            )
+    return np.concatenate([part for _, part in parts])
 
 
 def _read_plain(path: Path, kind: str, dataset: str | None, selection: Selection, source: str) -> np.ndarray:
@@ -293,7 +342,9 @@ def read_volume(path: Path | str, dataset: str | None = None, z: Selection = Non
     """An image or stack from a TIFF, PNG/JPEG, folder of PNG/TIFF slices, HDF5, zarr or ``.npy`` file.
 
     A gzip-compressed file (``.tif.gz``, ``.h5.gz``, ...) is unpacked to a temporary file first. Only the
-    slices in ``z`` are read, so a large stack need not fit in memory.
+    slices in ``z`` are read, so a large stack need not fit in memory. A TIFF gives one slice per page, a planar
+    RGB page (stored as (3, y, x)) one colour slice; a folder gives every page of every image, files in name order
+    (``slice2`` before ``slice10``), pages in order, and each file must hold as many pages (a mix is refused).
 
     Args:
         path: the file or folder.
@@ -305,8 +356,8 @@ def read_volume(path: Path | str, dataset: str | None = None, z: Selection = Non
 
     Raises:
         FileNotFoundError: the path does not exist.
-        DataError: for an unknown or damaged format, several datasets and none named, or images that are not
-            single-channel.
+        DataError: for an unknown or damaged format, several datasets and none named, images that are not
+            single-channel, a TIFF hyperstack, folder files of different page counts, or missing zarr chunks.
         IndexError: for slice indices outside the stack.
         TypeError: for slice indices that are not whole numbers.
     """
