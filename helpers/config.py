@@ -366,8 +366,8 @@ UNET_WORK: dict[str, UNetWork] = {
     # threads=1: on a 2-core machine shared with other work, two torch threads run 5x slower than one; two arms
     # at once instead (workers=2), one core each. 600 steps: chapter 08 trains 29 U-Nets (4 confirmatory arms and
     # the originals arm on the other target with 5 seeds, 2 exploratory arms with 2) and must fit about 30 min
-    # on 2 cores; one step took 119 ms here (one training alone, nice'd, load 0.5) and scoring an arm about
-    # 50 s, so 29 x (600 x 0.119 s + 50 s) / 2 workers is about 29 min (1200 steps would be about 47 min)
+    # on 2 cores; one arm (original/none) took 111 s here, 82 s of them its 600 steps and 29 s scoring its 58 test
+    # images (nice'd, load 2.6 beside other work), so 29 x 111 s / 2 workers is about 27 min (1200 steps: 47 min)
     "reduced": UNetWork(iterations=600, patch=96, batch=8, width=8, depth=3, learning_rate=3e-3,
                         seeds=(0, 1, 2, 3, 4), checkpoint_every=100, tile=256, threads=1, edge_slices=6, workers=2,
                         exploratory_seeds=(0, 1)),
