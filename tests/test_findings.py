@@ -59,43 +59,34 @@ def test_findings_name_their_files():
 
 
 def _unet_document() -> dict:
-    """A results/unet.json of made-up rows: styles lower the Frangi forest's error on FlyEM by ~0.1, nothing else."""
+    """A results/unet.json of made-up rows: styles raise V_rand on FlyEM by 0.05 on every slice, nothing else moves."""
     import pandas as pd
 
-    from helpers.unet.analysis import _records, arm_means, comparisons
+    from helpers.unet.analysis import METRICS, choose_target, results_record
 
-    arms = [prefix + arm for prefix in ("", "frangi:") for arm in ("original/none", "style/none", "original/percentile",
-                                                                  "style/percentile")]  # fmt: skip
+    arms = [("original/none", "membranes"), ("original/none", "boundaries"), ("style/none", "membranes"),
+            ("original/percentile", "membranes"), ("style/percentile", "membranes")]  # fmt: skip
     rows = pd.DataFrame([
-        {"arm": arm, "seed": 0, "condition": condition, "slice": index,
-         "rand_error": 0.2 + 0.01 * index - (0.1 if arm == "frangi:style/none" and condition == "flyem" else 0.0)
-         + 0.001 * (index % 2) * (arm.count("style") - 0.5), "vi": 1.0, "v_rand": 0.9}
-        for arm in arms for condition in ("clean", "flyem") for index in range(6)
+        {"arm": arm, "target": target, "seed": seed, "condition": condition, "slice": index, "trivial": False,
+         **dict.fromkeys(METRICS, 0.5),
+         "v_rand": 0.9 + 0.01 * index + 0.001 * seed + (0.05 if arm == "style/none" and condition == "flyem" else 0),
+         "vi": 0.7 + 0.01 * index}
+        for arm, target in arms for seed in range(2) for condition in ("clean", "flyem") for index in range(6)
     ])  # fmt: skip
-    return {
-        "profile": "ci", "config": {"segmentation": {"test_slices": [24, 25]}},
-        "means": _records(arm_means(rows, ["rand_error", "vi", "v_rand"])),
-        "comparisons": _records(comparisons(rows, metrics=["rand_error"])),
-    }  # fmt: skip
+    placement = {"shift": 1, "rand_error": 0.05, "vi": 0.33}
+    return results_record({"profile": "ci"}, rows, choose_target(rows), placement, {"run_s": 1.0})
 
 
-def test_unet_findings_say_where_styles_help_with_intervals():
-    from helpers.findings.beyond import style_table, unet, unet_conclusion
+def test_unet_findings_claim_only_what_a_confirmatory_family_supports():
+    from helpers.findings.beyond import unet
 
-    document = _unet_document()
-    conclusion = unet_conclusion(document)
-    assert "lowers the error on Frangi forest on FlyEM slices (-0.099 [" in conclusion
-    assert (
-        "Change of dataset (FlyEM, trained on ISBI only), Frangi forest:** styles change the adapted Rand error by -0.0"
-        in conclusion
-    )
-    assert "(goals: at most 0.08 and 0.6)" in conclusion and "slices 24-25" in conclusion
-    table = style_table(document).splitlines()
-    assert table[0] == "| detector | question | clean test slices | FlyEM slices |"
-    assert len(table) == 2 + 2 * 3  # U-Net and Frangi forest, three questions each
-    bullet = unet(document)
+    bullet = unet(_unet_document())
     assert bullet.startswith("* **A learned boundary detector (chapter 08, profile `ci`).**")
-    assert "Frangi forest -0.099 [" in bullet and "raise it nowhere" in bullet
+    assert "with membranes as target (6 slices x 2 seeds; goal at least 0.97: not reached" in bullet
+    assert "A 1 px shift of the dense ground truth against itself already costs 0.33 bits" in bullet
+    assert '"styles vs originals" supports 1 of its 4 comparisons (style/none vs original/none on FlyEM slices: better' in bullet
+    assert "foreground V_rand +0.050 [+0.050, +0.050]" in bullet
+    assert '"target" supports none of its 1 comparisons' in bullet
 
 
 def _bound_document(lowest_vi: float) -> dict:
@@ -109,13 +100,12 @@ def _bound_document(lowest_vi: float) -> dict:
     }  # fmt: skip
 
 
-def test_unet_bound_finding_gives_the_ranges_and_what_the_goal_leaves():
+def test_unet_bound_finding_gives_the_ranges_and_the_placement_reference():
     from helpers.findings.beyond import unet_bound
 
-    below = unet_bound(_bound_document(0.5))
-    assert "On training slices 18-20" in below and "VI of 0.50-0.60 bits over 2 readings" in below
-    assert "lowest: width x2, 0.50) and 0.55-0.70 bits over 2 distance-watershed settings" in below
-    assert "labels as the map allow 0.17 bits" in below
-    assert "a VI of at most 0.6 bits leaves the edge forest and multicut 0.10 bits above the lowest bound" in below
-    above = unet_bound(_bound_document(0.75))
-    assert "the lowest bound is already 0.15 bits above a VI of 0.6 bits" in above
+    text = unet_bound(_bound_document(0.5), {"shift": 1, "vi": 0.33})
+    assert "On training slices 18-20" in text and "VI of 0.50-0.60 bits over 2 readings" in text
+    assert "lowest: width x2, 0.50) and 0.55-0.70 bits over 2 distance-watershed settings" in text
+    assert "labels as the map allow 0.17 bits" in text
+    assert "A 1 px shift of the dense ground truth against itself costs 0.33 bits" in text
+    assert "shift" not in unet_bound(_bound_document(0.5))

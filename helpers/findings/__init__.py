@@ -59,7 +59,7 @@ def render(results: Results) -> str:
     if results.unet:
         paragraphs.append(unet(results.unet))
     if results.unet_bound:
-        paragraphs.append(unet_bound(results.unet_bound))
+        paragraphs.append(unet_bound(results.unet_bound, (results.unet or {}).get("placement_reference")))
     return "\n\n".join(_wrap(paragraph) for paragraph in paragraphs) + "\n"
 
 
