@@ -21,28 +21,6 @@ def test_no_results_no_findings(tmp_path: Path):
     assert findings.render(load(tmp_path)) == "\n"
 
 
-def test_earlier_layout_is_read_as_the_current_one(tmp_path: Path):
-    record = {
-        "pipeline": "frangi", "steps": 75, "scenario": "full", "condition": "clean", "n": 4,
-        "rand_error_mean": 0.2, "rand_error_low": 0.1, "rand_error_high": 0.3, "rand_error_vs_original_mean_diff": 0.01,
-        "rand_error_vs_original_diff_low": -0.02, "rand_error_vs_original_diff_high": 0.04,
-        "vi_mean": 1.0, "vi_low": 0.9, "vi_high": 1.1,
-    }  # fmt: skip
-    profile = {
-        "name": "reduced", "device": "cpu", "stylize_slices": [0, 3], "stylize_crop": 128, "stylize_steps": [75],
-        "seg_crop": None, "test_slices": [24], "exp_styles": [3, 10], "heldout_styles": [13], "exp_steps": [75],
-        "n_folds": 2, "seeds": [0],
-    }  # fmt: skip
-    document = {"records": [record], "style_effects": [{"style": 3, "delta_rand_error": 0.5}], "profile": profile}
-    (tmp_path / "scenarios_summary.json").write_text(json.dumps(document))
-    current = load(tmp_path).scenarios
-    rows = {row["metric"]: row for row in current["summary"]}
-    assert rows["rand_error"]["mean"] == 0.2 and rows["rand_error"]["diff_high"] == 0.04
-    assert rows["vi"]["mean_diff"] is None
-    assert current["style_effects"][0]["mean_diff"] == 0.5
-    assert current["profile"]["experiments"]["styles"] == [3, 10]
-
-
 def test_number_words():
     assert _slices([24, 25, 26]) == "slices 24-26"
     assert _slices([24]) == "slice 24"

@@ -19,7 +19,7 @@ from .. import cli
 from ..paths import RESULTS, ROOT, atomic_write_text, read_json
 from .beyond import own_data, unet, unet_bound
 from .results import Results, load
-from .sections import answer, intro, membranes, optimiser, pipelines, robustness
+from .sections import answer, engines, intro, membranes, optimiser, pipelines, robustness
 
 __all__ = ["END", "README", "START", "Results", "load", "main", "render", "replace_section"]
 
@@ -50,6 +50,7 @@ def render(results: Results) -> str:
         paragraphs.append(pipelines(results.baseline, results.scenarios))
     if results.scenarios:
         paragraphs.append(robustness(results.scenarios))
+        paragraphs += [text for text in [engines(results.scenarios)] if text]
     if results.benchmarks:
         paragraphs.append(optimiser(results.benchmarks))
     if results.scenarios:

@@ -14,7 +14,7 @@ class Results:
     """The committed results files the findings are written from (None or empty: not there)."""
 
     baseline: dict | None  # segmentation_baseline.json (chapter 05)
-    scenarios: dict | None  # scenarios_summary.json (chapter 06), in the current layout
+    scenarios: dict | None  # scenarios_summary.json (chapter 06)
     benchmarks: dict[str, dict]  # style_benchmark*.json by file stem (`make benchmark`)
     flyem: dict | None  # flyem.json (chapter 07)
     unet: dict | None  # unet.json (chapter 08)
@@ -29,7 +29,7 @@ def load(folder: Path = RESULTS) -> Results:
         folder: the results folder.
 
     Returns:
-        The results; chapter 06's summary is brought to the current layout (:func:`_current_layout`).
+        The results.
     """
     folder = Path(folder)
 
@@ -37,43 +37,16 @@ def load(folder: Path = RESULTS) -> Results:
         path = folder / name
         return json.loads(path.read_text()) if path.exists() else None
 
-    scenarios = read("scenarios_summary.json")
     benchmarks = {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("style_benchmark*.json"))}
     return Results(
         baseline=read("segmentation_baseline.json"),
-        scenarios=_current_layout(scenarios) if scenarios else None,
+        scenarios=read("scenarios_summary.json"),
         benchmarks=benchmarks,
         flyem=read("flyem.json"),
         unet=read("unet.json"),
         unet_bound=read("unet_bound.json"),
         folder=folder,
     )
-
-
-def _current_layout(document: dict) -> dict:
-    """Chapter 06's summary as written since the experiments package (results written before it are converted).
-
-    The earlier layout had one wide ``records`` row per (pipeline, steps, scenario, condition) with ``<metric>_mean``
-    and ``<metric>_vs_original_<statistic>`` columns; the current one has a long ``summary`` table with a
-    ``metric`` column and a ``reference`` scenario.
-    """
-    if "summary" in document:
-        return document
-    summary = []
-    for record in document["records"]:
-        for metric in ("rand_error", "vi"):
-            row = {key: record[key] for key in ("pipeline", "steps", "scenario", "condition", "n")}
-            row.update(metric=metric, reference="original")
-            for statistic in ("mean", "low", "high"):
-                row[statistic] = record[f"{metric}_{statistic}"]
-            for statistic in ("mean_diff", "diff_low", "diff_high", "p_wilcoxon", "n_pairs"):
-                row[statistic] = record.get(f"{metric}_vs_original_{statistic}")
-            summary.append(row)
-    effects = [
-        {**effect, "mean_diff": effect.get("mean_diff", effect.get("delta_rand_error"))}
-        for effect in document["style_effects"]
-    ]
-    return {**document, "summary": summary, "style_effects": effects, "profile": profile_record(document["profile"])}
 
 
 def profile_record(flat: dict) -> dict:
