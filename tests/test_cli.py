@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ from benchmarks.gpu_device import GUARD
 from helpers import checks, cli, config, findings
 from helpers.chapters import shown_profile
 from helpers.paths import ROOT, canonical_json
-from helpers.style import comparison
+from helpers.style import cache, comparison, manifest
 
 ENTRY_POINTS = [  # (command, a bad argument, what the one line must name)
     (["-m", "helpers.style"], ["--styles", "3", "3"], "repeats [3]"),
@@ -32,6 +33,7 @@ ENTRY_POINTS = [  # (command, a bad argument, what the one line must name)
     (["benchmarks/gpu_kit.py"], ["run", "--quality", "101"], "argument --quality"),
     (["benchmarks/gpu_kit.py"], ["unpack", "nowhere"], "nowhere is not a folder"),
     (["benchmarks/unet_bound.py"], ["--workers", "0"], "argument --workers"),
+    (["benchmarks/feedforward_cost.py"], ["--threads", "0"], "argument --threads"),
 ]
 
 
@@ -191,3 +193,70 @@ def test_a_step_dies_with_the_kit_that_started_it(tmp_path):
     else:
         os.kill(child, signal.SIGKILL)
         pytest.fail("the step outlived the kit")
+
+
+# ----------------------------------------------------------------------------- nothing computed is lost
+
+STYLE = {"slices": [0, 1], "styles": [3], "steps": [2], "crop": 32, "batch_size": 1, "progress": False}
+FIRST = "crop32/steps002/style03/slice00"  # the first batch's image
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "said"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 2, "error: [Errno 28] No space left on device"),
+        (KeyboardInterrupt(), 130, "interrupted; what was finished is kept"),
+    ],
+    ids=["cache full", "interrupted"],
+)
+def test_a_stylisation_stopped_in_its_second_batch_keeps_the_first(
+    tmp_path, monkeypatch, capsys, failure, status, said
+):
+    real, writes = cache.atomic_write_bytes, []
+
+    def failing_second_write(path, payload):
+        writes.append(path)
+        if len(writes) == 2:
+            raise failure
+        real(path, payload)
+
+    monkeypatch.setattr(cache, "atomic_write_bytes", failing_second_write)
+    with pytest.raises(SystemExit) as stopped:
+        cli.run(lambda _argv: cache.stylize_isbi(tmp_path, **STYLE), "python -m helpers.style", [])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == status and len(lines) == 1 and said in lines[0]
+    assert set(manifest.read_manifest(tmp_path)) == {FIRST}
+    assert cache.load_stylized(tmp_path, 2, 3, [0], crop=32).shape == (1, 32, 32)  # whole, checked against its digest
+    monkeypatch.setattr(cache, "atomic_write_bytes", real)
+    summary = cache.stylize_isbi(tmp_path, **STYLE)  # the rerun resumes: the first image is not made again
+    assert summary["skipped"] == 1 and summary["done"] == 1
+
+
+def test_an_unusable_cache_stops_the_style_command_before_any_work(tmp_path):
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache should be")
+    env = {**os.environ, config.CACHE_ENV: str(blocker), "CUDA_VISIBLE_DEVICES": ""}
+    argv = ["--profile", "ci", "--slices", "0", "--styles", "3", "--steps", "2", "--crop", "32"]
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.style", *argv], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "NSEM_CACHE" in lines[0] and "choose a folder" in lines[0]
+    assert blocker.read_text() == "a file where the cache should be" and sorted(tmp_path.iterdir()) == [blocker]
+    assert "stylize ISBI" not in done.stdout + done.stderr, "no stylisation was started"
+
+
+def test_the_findings_command_on_an_incomplete_results_folder_leaves_the_readme_and_results(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{findings.START}\nkept\n{findings.END}\n")
+    results = tmp_path / "results"
+    results.mkdir()
+    for name in findings.RESULT_FILES[1:]:  # all but the first
+        (results / name.replace("*", "")).write_text("{}")
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    command = [sys.executable, "-m", "helpers.findings", "--results", str(results), "--readme", str(readme)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    lines = done.stderr.strip().splitlines()
+    missing = findings.RESULT_FILES[0]
+    assert done.returncode == 2 and len(lines) == 1 and f"{missing} is missing" in lines[0], done.stderr
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
