@@ -280,18 +280,23 @@ def _file_in(folder: Path, name: str) -> Path:
 
 ALL_SCENARIOS = ("full", "original", "one_style", "selected", "plain_aug", "appearance_aug")
 ENGINE_SCENARIOS = ("original", "selected", "one_style")  # the two engines compared on the same crops and paintings
-# the feed-forward arm at the report's scale: whole slices, all 30 (5 folds x 1 seed: every slice tested once, plus
-# the report's split), all 24 paintings, unseen styles from textures; the pixel classifier on the original and the
-# selected sets only and the style sweep on 2 of the 5 folds, so that chapter 06 fits about 25 minutes on 2 cores
-# (costs measured per unit kind; see the sizing notes of helpers/experiments/arms.py)
+# The feed-forward arm at the report's scale: whole slices, all 30 (5 folds x 1 seed test every slice once; a
+# second seed would retest the same slices, not add any), the report's split on top, all 24 paintings, unseen
+# styles from textures. Sized for chapter 06 to fit about 25 minutes on 2 cores once the stylised slices are
+# cached, cut in this order where it did not: (1) the pixel classifier, whose units retrain a pixel forest and
+# build every graph afresh (each costs more than a Frangi unit, the capped "selected" set most), runs the original
+# and the selected sets only; (2) the style sweep (one unit per painting and fold, 23 paintings: the largest
+# block of units) runs on one fold of 6 test slices. The forests stay those of chapters 03-05 for every arm and
+# scenario (200 trees: most of a Frangi unit's cost, and the next cut if the chapter outgrows its time).
 FEEDFORWARD_ARM = ExperimentArm(
     name="feedforward", engine="feedforward", crop=None, slices=ISBI_SLICES, styles=tuple(range(24)),
     heldout_styles=(), heldout_textures=HELDOUT_TEXTURES, steps=(FEEDFORWARD_STEPS,), pipelines=("frangi", "pixel-rf"),
     scenarios=ALL_SCENARIOS, n_folds=5, seeds=(0,), pixel_rf_scenarios=("original", "selected"),
-    sweep_steps=(FEEDFORWARD_STEPS,), sweep_folds=2,
+    sweep_steps=(FEEDFORWARD_STEPS,), sweep_folds=1,
 )  # fmt: skip
 # both engines on the CPU's Gatys stylisations: 128 px crops of every third slice, the selected paintings and
-# held-out 13 at 75 steps (the feed-forward crops are crops of its whole-slice stylisations)
+# held-out 13 at 75 steps (the feed-forward crops are crops of its whole-slice stylisations); 1 seed, as above,
+# and no sweep: at 128 px these units are cheap, but they answer only "does the engine matter"
 GATYS_CROPS_ARM = ExperimentArm(
     name="gatys-crops", engine="gatys", crop=128, slices=tuple(range(0, 30, 3)), styles=SELECTED_STYLES,
     heldout_styles=(13,), heldout_textures=(), steps=(75,), pipelines=("frangi",), scenarios=ENGINE_SCENARIOS,
@@ -318,7 +323,8 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
         SegmentationWork(crop=None, train_slices=REPORT_TRAIN_SLICES, test_slices=REPORT_TEST_SLICES, rf_trees=200,
                          rf_max_samples=100_000),
         # one seed, chapter 06's own smaller forests, the pixel classifier and the style sweep at 150 steps only:
-        # the CPU part of chapter 06 within an hour on 2 cores (results/chapter06_cost.json, chapter 06 says why)
+        # the CPU part of chapter 06 within an hour on 2 cores (results/chapter06_cost.json, chapter 06 says why);
+        # scenario appearance_aug and the feed-forward arm came after that projection and are not in it
         ExperimentWork(steps=(75, 150), styles=tuple(s for s in range(24) if s not in HELDOUT_STYLES),
                        heldout_styles=HELDOUT_STYLES, n_folds=5, seeds=(0,), max_train_images=48, workers=0,
                        forest_trees=FULL_FOREST_TREES, forest_max_samples=FULL_FOREST_EDGES, pixel_rf_steps=(150,),
@@ -328,15 +334,16 @@ WORK: dict[str, tuple[StyleWork, SegmentationWork, ExperimentWork]] = {
                                            heldout_styles=HELDOUT_STYLES, heldout_textures=(), steps=(75, 150),
                                            pipelines=("frangi", "pixel-rf"), scenarios=ALL_SCENARIOS, n_folds=5,
                                            seeds=(0,), pixel_rf_steps=(150,), sweep_steps=(150,)),
-                             replace(FEEDFORWARD_ARM, pixel_rf_scenarios=None, sweep_folds=None))),
+                             FEEDFORWARD_ARM)),  # the feed-forward arm as in reduced
     ),
     "reduced": (
         StyleWork(photo_size=256, photo_steps=100, widget_size=128, slices=tuple(range(0, 30, 3)),
                   styles=(3, 10, 13, 19, 21), steps=(75,), crop=128, batch=4),
         SegmentationWork(crop=None, train_slices=REPORT_TRAIN_SLICES, test_slices=REPORT_TEST_SLICES, rf_trees=200,
                          rf_max_samples=50_000),
-        # scenario 1 uses the selected styles: scenarios 1 and 4 coincide on a CPU
-        # its forests are those of chapters 03-05 (the committed results/scenarios.csv came from them)
+        # the fields before `arms` describe the CPU's Gatys stylisations (chapter 08 reads them); chapter 06 runs the
+        # arms, on the forests of chapters 03-05; the pixel classifier trains on the 24 originals of a fold and 24
+        # drawn copies (max_train_images, as in full); one worker per core, one forest thread each
         ExperimentWork(steps=(75,), styles=SELECTED_STYLES, heldout_styles=(13,), n_folds=5, seeds=(0, 1, 2),
                        max_train_images=48, workers=0, forest_trees=200, forest_max_samples=50_000,
                        pixel_rf_steps=(75,), sweep_steps=(75,),
