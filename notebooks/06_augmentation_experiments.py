@@ -26,17 +26,25 @@
 # code. Its verdict, "no clear improvement", rests on one train/test split (slices 0-23 / 24-29) and one number per
 # scenario.
 #
-# Here we redo the four scenarios and ask the question properly:
+# Here we redo the four scenarios at the report's scale and ask the question so that a reviewer can accept the
+# answer:
 #
-# * **repeated splits** (k-fold over the stylised slices, with as many seeds as the profile affords, plus the report's
-#   own split), with a 95% interval per scenario and a **paired test** against the original set on the same test
-#   slices;
-# * **both segmentation pipelines** of notebooks 03-05: the report's Frangi pipeline and the pixel-classifier one,
-#   whose boundary map is learnt from raw appearance and may react differently to stylised training images;
-# * a **plain-augmentation baseline** (flips, 90-degree rotations, noise) that any fancier augmentation must beat;
+# * **the report's scale on a CPU.** Gatys' optimisation costs seconds per step and image, so a CPU affords it only
+#   on small crops. The feed-forward network of chapter 02 stylises a whole slice in one pass, so the main arm of this
+#   chapter uses **all 30 whole slices and all 24 paintings**; a second pair of arms runs **both engines on the same
+#   crops and paintings**, to see whether the engine changes the answer;
+# * **every slice tested once** across 5 folds (plus the report's own split), both segmentation pipelines of
+#   notebooks 03-05;
+# * **the test slice is the unit.** A slice tested in several splits is averaged first: repeated splits and seeds
+#   measure run-to-run spread, they are not new data. Two training sets are compared on the same slices (paired);
+# * **families of comparisons declared before the run** (`helpers/experiments/questions.py`), each corrected for
+#   multiple testing (Holm), labelled confirmatory or exploratory; the conclusion claims only what a confirmatory
+#   family supports;
+# * a **plain-augmentation baseline** (flips, 90-degree rotations, noise), and the same plus a blur, a gamma and a
+#   contrast change: the matched baseline for "a blurring painting teaches the forest blur";
 # * the report's motivation, **recognising the friend in another shirt** (Section 1), as a test: every scenario is
-#   also scored on test slices under appearance shifts (lower contrast, gamma, noise, blur) and stylised with a
-#   **painting never used in training**;
+#   also scored on test slices under appearance shifts (lower contrast, gamma, noise, blur), and stylised with
+#   styles it never trained on, each condition on its own and averaged;
 # * the report's suspicion that stylisation **moves membranes** (Section 4), measured per style and related to the
 #   effect of adding that style.
 #
@@ -53,227 +61,200 @@ import json
 import os
 import time
 
+import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers.config import check_parameters, select
-from helpers.data import SELECTED_STYLES
-from helpers.experiments import displacement, graphs, report, runner, scenarios, splits, stats
-from helpers.experiments import units as experiment_units
-from helpers.paths import RESULTS, atomic_write_text
+from helpers.experiments import arms, displacement, graphs, questions, report, runner, stats
+from helpers.paths import atomic_write_text
 from helpers.viz import experiments as experiment_plots
 from helpers.viz import figures
 
 check_parameters()
 config = select(profile)
 work = config.experiments
-print(config.profile, "| device:", config.device, "| slices:", config.style.slices, "| crop:", config.style.crop or 512)
-print("styles of scenario 1:", work.styles, "| held out:", work.heldout_styles, "| steps:", work.steps)
+plans = arms.plan_arms(config, one_style, style_sweep, pipelines)
+main = plans[0]
+pd.DataFrame(
+    [
+        {
+            "arm": plan.arm.name, "engine": plan.arm.engine, "images": f"{plan.arm.crop or 512} px",
+            "slices": len(plan.arm.slices), "paintings": len(plan.arm.styles),
+            "held out": len(plan.arm.heldout_styles) + len(plan.arm.heldout_textures), "splits": len(plan.splits),
+            "units": len(plan.units),
+        }
+        for plan in plans
+    ]
+)  # fmt: skip
 
 # %% [markdown]
 # ## The data: original, stylised and augmented slices
 #
-# The experiments work on the slices (and crop) that the profile stylised in notebook 02; anything missing is
-# stylised now (resumable; the full profile refuses to do this on a CPU and says what to run on a GPU). In the
-# `reduced` profile this is every third slice, cropped to 128 x 128 pixels, with 5 paintings at 75 steps: a small
-# version of the experiment that a CPU finishes, not the report's full workload.
+# Each arm reads the slices its engine stylised: the feed-forward engine's whole slices (cached by chapter 02's
+# engine under `cache/feedforward/`), Gatys' crops (chapter 02's cache). Anything missing is stylised now
+# (resumable; Gatys at the full profile's size refuses to run on a CPU and says what to run on a GPU).
 
 # %%
-scenarios.ensure_stylized(config, tuple(sorted(set(work.styles) | set(work.heldout_styles) | {one_style})))
-store = scenarios.SliceStore.from_cache(config.cache, config.style.slices, config.style.crop)
-all_splits = splits.experiment_splits(config.style.slices, work.n_folds, work.seeds)
-units = experiment_units.chapter_units(work, pipelines, all_splits, one_style, style_sweep)
-print(
-    f"{len(all_splits)} splits ({', '.join(split.name for split in all_splits[:3])}, ...), "
-    f"{len(units)} units to train and score"
-)
+arms.ensure_stylized(config, plans, one_style)
 
 # %% [markdown]
 # ## Running every scenario on every split
 #
-# One *unit* = one pipeline, one step count, one scenario, one split: build the training set, train the edge
-# random forest (and, for the pixel-classifier pipeline, the pixel classifier, on the same training images), then
-# segment every test slice clean, under each appearance shift, and stylised with each held-out painting. Each unit's
-# rows are saved as soon as it finishes, so an interrupted run resumes where it stopped. Frangi graphs do not depend
-# on training and are built once per image.
+# One *unit* = one pipeline, one scenario, one split of one arm: build the training set, train the edge random
+# forest (and, for the pixel-classifier pipeline, the pixel classifier, on the same training images), then segment
+# every test slice clean, under each appearance shift, and stylised with each held-out style. Each unit's rows are
+# saved as soon as it finishes, so an interrupted run resumes where it stopped.
 #
 # Nothing is computed twice for the same content. An image's Frangi graph (watershed superpixels, region adjacency
 # graph, edge features, edge labels) is built once and kept on disk under a digest of its pixels and the graph
-# settings, for every scenario, split and step count, shared by the worker processes and by the next run; a file
-# that was half written or holds another image's graph is never used. Units that train on the same images (the
-# original set and plain augmentation at both step counts) run as one task: one forest, and every distinct test
-# image segmented once, with exactly the rows separate runs give. The membrane-displacement table below reads the
-# stylised slices' Frangi maps from the same graphs. Each forest uses one thread and one worker process runs per
-# core: many independent units keep every core busy without threads contending.
+# settings, for every scenario and split, shared by the worker processes and by the next run; a file that was half
+# written or holds another image's graph is never used. Units that train on the same images run as one task: one
+# forest, and every distinct test image segmented once. Each forest uses one thread and one worker process runs per
+# core.
 
 # %%
-started = time.perf_counter()  # %%
 started = time.perf_counter()
-units_folder = (
-    config.cache / "experiments" / f"{config.profile}-crop{config.style.crop or 512}-trees{work.forest_trees}"
-)
-settings = runner.UnitSettings(
-    styles=work.styles,
-    heldout=work.heldout_styles,
-    one_style=one_style,
-    trees=work.forest_trees,
-    max_samples=work.forest_max_samples,
-    max_train_images=work.max_train_images,
-)
-run = runner.run_all(store, units, units_folder, settings, workers=work.workers or os.cpu_count())
+runs = arms.run_arms(plans, workers=work.workers or os.cpu_count())
 seconds = time.perf_counter() - started
-rows = run.rows
+rows = arms.arm_rows(runs)
 runner.write_rows(rows, config.result_path("scenarios.csv"), config.profile)
-summary = stats.summarize(rows)
-robust = stats.robustness(summary)
 print(
-    f"{len(rows)} rows (scenario x split x slice x condition) in {seconds:.0f} s ({run.computed} units computed, "
-    f"{run.loaded} loaded from the cache) -> {config.result_path('scenarios.csv')}"
+    f"{len(rows)} rows (arm x scenario x split x slice x condition): "
+    f"{sum(run.computed for run in runs.values())} units computed, {sum(run.loaded for run in runs.values())} "
+    "read back from the cache"
 )
-summary.head()
 
 # %% [markdown]
-# ## What the full profile costs, and why it is sized so
+# ## The questions, declared before the run
 #
-# The `full` profile (whole 512 px slices, 22 training paintings, both step counts) must finish its CPU part, given
-# the stylised slices from a GPU, within an hour on 2 cores (proportionally less on more). Its size was chosen for
-# that, and each choice is measured, not assumed:
-#
-# * **One seed of 5 folds, plus the report's split.** Each seed tests every slice exactly once; a second seed tests
-#   the same 30 slices again, under another split of the same slices and another forest seed. That narrows the
-#   intervals without adding an independent slice (the pairs of the paired tests would repeat), so it would buy
-#   precision the data do not have. Its only new information, the forest seed's own noise, is measured directly in
-#   the forest check below (two seeds of each forest).
-# * **Smaller forests than chapters 03-05.** The forest is most of a unit's cost. The forest check trains chapter 06's
-#   forest and that of chapters 03-05 on the same original slices with two seeds each: the gap between them is to
-#   be read against the gap between two seeds of the same forest. Every scenario gets the same forest, so the
-#   comparisons between scenarios, the question of this chapter, are fair whatever the forest.
-# * **The pixel classifier and the style sweep at 150 steps only.** The pixel-classifier pipeline retrains its
-#   boundary map in every unit (out of fold on its training images, then on every test image), the costliest kind of
-#   unit; the sweep has one unit per painting and split. The Frangi pipeline's scenarios still compare both step
-#   counts.
-# * **Caches keyed by content**, described above, so that no image's graph and no forest is computed twice.
-#
-# `benchmarks/chapter06_cost.py` builds the full profile's units exactly as this chapter does, times a sample of
-# tasks of every kind at full size (one thread each, graphs read back from the disk cache as a worker does), the
-# graph builds and the bookkeeping, and projects the whole run; the lines below are read from its
-# `results/chapter06_cost.json` (on a CPU the full profile's stylised slices stand in as the originals plus noise,
-# same size; the cost depends on the numbers of images, superpixels and edges, not on their content).
+# Every comparison pairs a training set with the original set on the same test slices. The comparisons fall into
+# families, fixed in `helpers/experiments/questions.py` before any result was seen; within a family the p-values are
+# corrected with Holm's method. Only the two confirmatory families, on the main arm, may support a claim; the others
+# are exploratory: they suggest, and are reported, but claim nothing.
 
 # %%
-print("\n".join(report.cost_lines(RESULTS / "chapter06_cost.json")))
+pd.DataFrame([{"family": f.name, "label": f.label, "question": f.question} for f in questions.FAMILIES])
+
+# %%
+table = questions.comparisons(rows, main.arm.name)
+main_rows = rows[rows[arms.ARM_COLUMN] == main.arm.name]
+trivial = stats.trivial_conditions(main_rows)
+summary = stats.summarize(main_rows)
+n_slices = main_rows["slice"].nunique()
+n_runs = int(main_rows[main_rows["condition"] == "clean"].groupby(["pipeline", "scenario", "slice"]).size().max())
+print(f"main arm: {n_slices} independent test slices, each tested in up to {n_runs} training runs")
+print("trivial conditions (one segment per slice for almost every training set):", ", ".join(trivial) or "none")
+print(questions.duplicates_note(rows) or "no scenario is the same run as another")
 
 # %% [markdown]
 # ## Figure 16, with error bars
 #
-# Mean adapted Rand error and variation of information on the clean test slices, over all splits and test slices,
-# with 95% t-intervals (the report showed one number per scenario).
+# Mean adapted Rand error and variation of information of the main arm on the clean test slices, with 95 %
+# t-intervals over test slices (the report showed one number per scenario). The bars overlap because slices differ
+# a lot in difficulty; the fair comparison is paired, below.
 
 # %%
-for steps in work.steps:
-    shown = [
-        pipeline for pipeline in pipelines if ((summary["pipeline"] == pipeline) & (summary["steps"] == steps)).any()
-    ]
-    fig = experiment_plots.scenario_bars(summary, shown, steps)
-    figures.save(fig, config.figure_path(f"06_figure16_steps{steps}.pdf"))  # the one figure a paper would reuse
-    figures.publish(fig, config.figure_path(f"06_figure16_steps{steps}.png"))
+fig = experiment_plots.scenario_bars(summary, pipelines, f"{main.arm.engine} engine, {main.arm.crop or 512} px")
+figures.save(fig, config.figure_path(f"06_figure16_{main.arm.name}.pdf"))  # the one figure a paper would reuse
+figures.publish(fig, config.figure_path(f"06_figure16_{main.arm.name}.png"))
 
 # %% [markdown]
-# ## Paired against the original set
+# ## Confirmatory: the scenarios on clean test slices
 #
-# The bars overlap because slices differ a lot in difficulty. The fair comparison is paired: the same test slice of
-# the same split, segmented after training on the original set and after training on an augmented set. Negative
-# changes mean lower error with augmentation.
+# The change of each error against the original set (negative: lower error with augmentation), its 95 % interval
+# over test slices, the paired t-test's p-value and Holm's corrected one.
 
 # %%
-print("\n".join(report.paired_lines(summary)))
+report.family_table(table, questions.SCENARIOS_CLEAN.name)
 
 # %% [markdown]
-# The report's own split alone (train on slices below 24, test on those from 24 on), which is all the report saw:
+# The report's own split alone (train on slices 0-23, test on 24-29), which is all the report saw, is among the main
+# arm's splits; its six test slices alone, as exploratory numbers:
 
 # %%
-report_rows = rows[rows["split"] == "report"]
-print(
-    "\n".join(report.paired_lines(stats.summarize(report_rows)))
-    if len(report_rows)
-    else "this profile has no slice >= 24, so the report's split is not among its splits"
-)
+report_rows = main_rows[main_rows["split"] == "report"]
+if len(report_rows):
+    report_table = questions.comparisons(report_rows, main.arm.name)
+    display(report.family_table(report_table, questions.SCENARIOS_CLEAN.name).drop(columns="verdict"))
+else:
+    print("this profile runs no report split")
 
 # %% [markdown]
-# ## The friend in another shirt: robustness to appearance shifts
+# ## Confirmatory: the friend in another shirt
 #
 # If stylised training images teach the classifier to ignore appearance, its error should rise less when the test
-# slices change appearance. Each cell is the mean Rand error of a scenario (row) under a test condition (column).
+# slices change appearance. Per test slice: the error increase from the clean slice to the shifted slices (averaged
+# over the shifts that are not trivial) and to the slices stylised with unseen styles, with each training set,
+# paired against the increase with the original set. A negative difference means the augmentation made the
+# segmentation more robust.
 
 # %%
-for pipeline, steps in summary[["pipeline", "steps"]].drop_duplicates().itertuples(index=False):
-    fig = experiment_plots.robustness_heatmap(summary, pipeline, steps)
-    figures.publish(fig, config.figure_path(f"06_robustness_{pipeline}_steps{steps}.png"))
-print("\n".join(report.scenario_lines(robust, report.ROBUSTNESS_LINE)))
+report.family_table(table, questions.ROBUSTNESS.name)
 
 # %% [markdown]
-# Paired over the same (split, test slice): the error increase from the clean slice to the shifted (or unseen-style)
-# slice with each training set, against the increase with the original set. A negative difference whose interval
-# stays below zero would mean that the augmentation made the segmentation more robust.
+# Each condition on its own (exploratory): an average over conditions can hide parts that go opposite ways.
 
 # %%
-robust_pairs = stats.robustness_paired(rows)
-print("\n".join(report.scenario_lines(robust_pairs, report.PAIRED_ROBUSTNESS_LINE)))
+for pipeline in pipelines:
+    fig = experiment_plots.robustness_heatmap(summary, pipeline, f"{main.arm.engine} engine", trivial)
+    figures.publish(fig, config.figure_path(f"06_robustness_{pipeline}_{main.arm.name}.png"))
+report.family_table(table, questions.PER_CONDITION.name)
+
+# %% [markdown]
+# ## Exploratory: does the engine change the answer?
+#
+# The smaller arms run Gatys and the feed-forward network on the same crops, slices and paintings.
+
+# %%
+report.family_table(table, questions.OTHER_ARMS.name)
 
 # %% [markdown]
 # ## Does stylisation move the membranes?
 #
 # The report suspected (Section 4) that stylisation shifts membranes, so that the original ground truth no longer
-# fits. We measure it per stylised slice: the Frangi membrane maps of original and stylised slice are thresholded
-# at the same area, skeletonised, and compared by their mean (chamfer) distance in pixels, next to the correlation of
-# the two maps. Then each style's displacement is set against the change of the test error when that style alone is
-# added to the originals (the style sweep).
+# fits. We measure it per stylised slice of the main arm: the Frangi membrane maps of original and stylised slice
+# are thresholded at the same area, skeletonised, and compared by their mean (chamfer) distance in pixels, next to
+# the correlation of the two maps. Then each style's displacement is set against the change of the test error when
+# that style alone is added to the originals (the single-style sweep, exploratory).
 
 # %%
 moved = displacement.displacement_table(
-    store,
-    tuple(sorted(set(work.styles) | {one_style})),
-    work.steps,
-    graphs.FrangiMaps(units_folder, settings),
+    main.store,
+    tuple(sorted(set(main.arm.styles) | {one_style})),
+    main.arm.steps,
+    graphs.FrangiMaps(main.folder, main.settings),
     workers=work.workers or os.cpu_count(),
 )
 print("\n".join(report.displacement_lines(moved)))
 effects = displacement.style_effects(summary, moved, one_style)
 fig = experiment_plots.displacement_vs_effect(effects)
 figures.publish(fig, config.figure_path("06_displacement_vs_effect.png"))
+report.family_table(table, questions.SWEEP.name)
+
 # %% [markdown]
 # ## What we found
 
 # %%
-same = set(work.styles) == set(SELECTED_STYLES) & set(work.styles)
-text = report.conclusion(
-    summary,
-    robust_pairs,
-    config.profile,
-    len(all_splits),
-    note=(
-        f"In the `{config.profile}` profile scenario 1 uses the same styles as scenario 4, so each of their results "
-        "counts twice above."
-        if same
-        else ""
-    ),
-)
+text = report.conclusion(table, config.profile, n_slices, n_runs, questions.duplicates_note(rows))
 document = {
     "profile": config.as_dict(),
-    "pipelines": pipelines,
+    "unit": stats.UNIT,
+    "method": stats.METHOD,
+    "main_arm": main.arm.name,
+    "arms": {plan.arm.name: arms.arm_record(plan, rows) for plan in plans},
+    "families": [{"name": f.name, "label": f.label, "question": f.question} for f in questions.FAMILIES],
     "one_style": one_style,
-    "splits": [split.name for split in all_splits],
+    "trivial_conditions": trivial,
+    "duplicates": stats.duplicate_scenarios(rows),
     "n_rows": len(rows),
-    "seconds": round(seconds, 1),
-    "units": {"computed": run.computed, "loaded": run.loaded},
-    "provenance": run.provenance,
-    "reference": report.reference_of(summary),
+    "units": {name: {"computed": run.computed, "loaded": run.loaded} for name, run in runs.items()},
+    "provenance": rows.attrs["provenance"],
+    "comparisons": report.json_records(table),
     "summary": report.json_records(summary),
-    "robustness": report.json_records(robust),
-    "robustness_paired": report.json_records(robust_pairs),
     "style_effects": report.json_records(effects),
     "displacement": report.json_records(moved),
     "conclusion": text,
-    "note": "reduced/ci profiles: small crops and few styles on a CPU; not the report's full workload",
+    "timings": {"units_s": round(seconds, 1)},
 }
 atomic_write_text(config.result_path("scenarios_summary.json"), json.dumps(document, indent=1))
 display(Markdown(text))

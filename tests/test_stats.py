@@ -90,11 +90,17 @@ def test_trivial_conditions_are_flagged_and_left_out_of_averages():
     assert shifts["mean_diff"] == pytest.approx(blur["mean_diff"])  # the average holds blur only
 
 
-def test_duplicate_scenarios_are_found():
+def test_duplicate_scenarios_are_found_within_an_arm():
     rows = _rows()
     same = rows[rows.scenario == "full"].assign(scenario="selected")
     assert stats.duplicate_scenarios(pd.concat([rows, same])) == {"selected": "full"}
     assert stats.duplicate_scenarios(rows) == {}
+    both = pd.concat([rows.assign(arm="a"), same.assign(arm="a"), rows.assign(arm="b")], ignore_index=True)
+    kept = questions.drop_duplicates(both)
+    assert set(kept[kept.arm == "a"].scenario) == {"original", "full"} and len(kept[kept.arm == "b"]) == len(rows)
+    assert questions.duplicates_note(both) == (
+        'Scenario "selected" is the same run as "full" in arm a and is reported once, as "full".'
+    )
 
 
 def test_verdict_words():
@@ -109,7 +115,7 @@ def test_verdict_words():
 
 def test_chapter06_families():
     rows = _rows(effect=-0.05)
-    sweep = rows[rows.scenario == "full"].assign(scenario="one_style:10")
+    sweep = rows[rows.scenario == "full"].assign(scenario="one_style:10", rand_error=lambda t: t.rand_error + 0.01)
     other = rows.assign(arm="crops")
     rows = pd.concat([rows.assign(arm="main"), sweep.assign(arm="main"), other], ignore_index=True)
     table = questions.comparisons(rows, main_arm="main")
@@ -118,7 +124,10 @@ def test_chapter06_families():
     assert family[("main", "full", "shifts", "rand_error")] == questions.ROBUSTNESS.name
     assert family[("main", "full", "blur", "rand_error")] == questions.PER_CONDITION.name
     assert family[("main", "one_style:10", "clean", "rand_error")] == questions.SWEEP.name
+    assert ("main", "one_style:10", "blur", "rand_error") not in family  # the sweep on clean slices only
+    assert ("crops", "full", "blur", "rand_error") not in family  # other arms: clean and the averages only
     assert family[("crops", "full", "clean", "rand_error")] == questions.OTHER_ARMS.name
+    assert family[("crops", "full", "shifts", "rand_error")] == questions.OTHER_ARMS.name
     assert not table.loc[table.label == "exploratory", "supported"].any()
     clean = table[(table.family == questions.SCENARIOS_CLEAN.name)]
     assert len(clean) == 2 and clean["supported"].all()  # a clear effect of -0.05 on 6 slices

@@ -184,3 +184,25 @@ def arm_rows(runs: dict[str, runner.Run]) -> pd.DataFrame:
         "arms": each,
     }
     return rows
+
+
+def arm_record(plan: ArmPlan, rows: pd.DataFrame) -> dict:
+    """What an arm ran on, for the results file: engine, images, slices, paintings, splits and runs per slice.
+
+    Args:
+        plan: the arm (:func:`plan_arms`).
+        rows: the run's rows (:func:`arm_rows`).
+
+    Returns:
+        ``{"engine", "steps", "crop", "slices", "n_slices", "n_paintings", "n_heldout", "splits", "n_runs"}``:
+        ``n_slices`` counts the distinct test slices the arm's rows hold, ``n_runs`` the most training runs (splits)
+        one test slice was tested in.
+    """
+    mine = rows[(rows[ARM_COLUMN] == plan.arm.name) & (rows["condition"] == "clean")]
+    per_slice = mine.groupby(["pipeline", "scenario", "slice"]).size()
+    return {
+        "engine": plan.arm.engine, "steps": list(plan.arm.steps), "crop": plan.arm.crop,
+        "slices": sorted(int(index) for index in mine["slice"].unique()), "n_slices": int(mine["slice"].nunique()),
+        "n_paintings": len(plan.arm.styles), "n_heldout": len(plan.arm.heldout_styles) + len(plan.arm.heldout_textures),
+        "splits": [split.name for split in plan.splits], "n_runs": int(per_slice.max()) if len(per_slice) else 0,
+    }  # fmt: skip

@@ -73,30 +73,55 @@ def comparisons(rows: pd.DataFrame, main_arm: str, reference: str = "original") 
         Columns of :data:`COLUMNS` (those the rows have keys for); ``test`` is ``clean`` for the clean
         comparisons, a condition, or ``shifts`` / ``unseen`` for the averages over conditions.
     """
-    repeats = duplicate_scenarios(rows)
-    rows = rows[~rows["scenario"].isin(list(repeats))]
-    trivial = trivial_conditions(rows)
+    rows = drop_duplicates(rows)
+    trivial = trivial_conditions(rows[rows["arm"] == main_arm] if "arm" in rows else rows)
     summary = summarize(rows, reference)
     clean = summary[(summary["condition"] == "clean") & (summary["scenario"] != reference)]
     clean = clean.drop(columns="condition").assign(test="clean")
     robust = robustness_paired(rows, PRIMARY, reference, trivial).rename(columns={"increase_mean": "mean"})
     table = pd.concat([clean, robust], ignore_index=True)
+    averaged = table["test"].isin(["clean", "shifts", "unseen"])
+    sweep = table["scenario"].str.startswith(SWEEP_PREFIX)
+    other = table["arm"] != main_arm if "arm" in table else False
+    table = table[~((sweep & (table["test"] != "clean")) | (other & ~averaged))]  # the sweep on clean slices only
     families = [_family_of(row, main_arm) for row in table.to_dict("records")]
     parts = [correct(table[[chosen is family for chosen in families]], family) for family in FAMILIES]
     corrected = pd.concat([part for part in parts if len(part)], ignore_index=True)
     return corrected[[column for column in COLUMNS if column in corrected]]
 
 
-def duplicates_note(rows: pd.DataFrame) -> str:
-    """A sentence naming scenarios that are the same run as another, or an empty string.
+def _arms(rows: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
+    """The rows arm by arm (one part named None when the rows have no ``arm`` column)."""
+    return [(str(name), part) for name, part in rows.groupby("arm", sort=True)] if "arm" in rows else [(None, rows)]
+
+
+def drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows without the scenarios that repeat another one's run within the same arm.
 
     Args:
         rows: the rows of a run.
 
     Returns:
-        E.g. ``"Scenario "selected" is the same run as "full" in this profile and is reported once, as "full"."``
+        The rows kept (:func:`helpers.experiments.stats.duplicate_scenarios`, arm by arm).
+    """
+    kept = []
+    for _, part in _arms(rows):
+        kept.append(part[~part["scenario"].isin(list(duplicate_scenarios(part)))])
+    return pd.concat(kept).sort_index()
+
+
+def duplicates_note(rows: pd.DataFrame) -> str:
+    """A sentence naming scenarios that are the same run as another in their arm, or an empty string.
+
+    Args:
+        rows: the rows of a run.
+
+    Returns:
+        E.g. ``'Scenario "selected" is the same run as "full" in arm feedforward and is reported once, as "full".'``
     """
     return " ".join(
-        f'Scenario "{repeat}" is the same run as "{kept}" in this profile and is reported once, as "{kept}".'
-        for repeat, kept in sorted(duplicate_scenarios(rows).items())
+        f'Scenario "{repeat}" is the same run as "{kept}"{f" in arm {arm}" if arm else ""} and is reported once, '
+        f'as "{kept}".'
+        for arm, part in _arms(rows)
+        for repeat, kept in sorted(duplicate_scenarios(part).items())
     )

@@ -12,6 +12,7 @@ SCENARIO_LABELS = {
     "one_style": "3. original + one style",
     "selected": "4. selected styles",
     "plain_aug": "5. plain augmentation",
+    "appearance_aug": "6. plain + blur, gamma, contrast",
 }
 METRIC_TITLES = {"rand_error": "adapted Rand error", "vi": "variation of information (bits)"}
 
@@ -22,28 +23,25 @@ def _scenarios(summary: pd.DataFrame) -> list[str]:
     return [scenario for scenario in SCENARIO_LABELS if scenario in present]
 
 
-def scenario_bars(summary: pd.DataFrame, pipelines: list[str], steps: int, condition: str = "clean") -> plt.Figure:
-    """The report's Figure 16 with error bars: Rand error and VI per scenario (mean and 95% interval).
+def scenario_bars(summary: pd.DataFrame, pipelines: list[str], arm: str, condition: str = "clean") -> plt.Figure:
+    """The report's Figure 16 with error bars: Rand error and VI per scenario (mean and 95 % interval over slices).
 
     Args:
-        summary: the table of :func:`helpers.experiments.stats.summarize`.
+        summary: the table of :func:`helpers.experiments.stats.summarize` of one arm's rows.
         pipelines: the pipelines, one bar each per scenario.
-        steps: the stylisation step count shown.
+        arm: how the arm is named in the title (its engine and images).
         condition: the test condition shown.
 
     Returns:
         The figure.
     """
     scenarios = _scenarios(summary)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     width = 0.8 / max(len(pipelines), 1)
     for ax, (metric, title) in zip(axes, METRIC_TITLES.items()):
         for position, pipeline in enumerate(pipelines):
             chosen = summary[
-                (summary["pipeline"] == pipeline)
-                & (summary["steps"] == steps)
-                & (summary["condition"] == condition)
-                & (summary["metric"] == metric)
+                (summary["pipeline"] == pipeline) & (summary["condition"] == condition) & (summary["metric"] == metric)
             ].set_index("scenario")
             bounds = chosen.reindex(scenarios)[["mean", "low", "high"]].to_numpy(dtype=float)
             means, low, high = bounds.T
@@ -55,28 +53,31 @@ def scenario_bars(summary: pd.DataFrame, pipelines: list[str], steps: int, condi
         ax.set_xticks(np.arange(len(scenarios)))
         ax.set_xticklabels([SCENARIO_LABELS[scenario] for scenario in scenarios], rotation=20, ha="right")
         ax.set_ylabel(title + " (lower is better)")
-        ax.set_title(f"{title}, test slices ({condition}), {steps} style steps")
-        ax.legend()
-    fig.suptitle("Augmentation scenarios (report Figure 16), mean and 95% interval over splits and slices")
+        ax.set_title(f"{title}, {condition} test slices")
+    axes[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.32), ncol=len(pipelines), frameon=False)
+    fig.suptitle(f"Augmentation scenarios (report Figure 16), {arm}: mean and 95 % interval over test slices")
     fig.tight_layout()
     return fig
 
 
-def robustness_heatmap(summary: pd.DataFrame, pipeline: str, steps: int, metric: str = "rand_error") -> plt.Figure:
-    """Mean error of each scenario (rows) under each test condition (columns) for one pipeline.
+def robustness_heatmap(
+    summary: pd.DataFrame, pipeline: str, arm: str, trivial: list[str], metric: str = "rand_error"
+) -> plt.Figure:
+    """Mean error of each scenario (rows) under each test condition (columns) for one pipeline of one arm.
 
     Args:
-        summary: the table of :func:`helpers.experiments.stats.summarize`.
+        summary: the table of :func:`helpers.experiments.stats.summarize` of one arm's rows.
         pipeline: the pipeline shown.
-        steps: the stylisation step count shown.
+        arm: how the arm is named in the title.
+        trivial: conditions where (almost) every training set returns one segment: marked "(trivial)".
         metric: the error shown.
 
     Returns:
         The figure.
     """
-    scenarios = _scenarios(summary)
-    conditions = sorted(set(summary["condition"]), key=lambda name: (name != "clean", name.startswith("unseen"), name))
-    chosen = summary[(summary["pipeline"] == pipeline) & (summary["steps"] == steps) & (summary["metric"] == metric)]
+    chosen = summary[(summary["pipeline"] == pipeline) & (summary["metric"] == metric)]
+    scenarios = _scenarios(chosen)
+    conditions = sorted(set(chosen["condition"]), key=lambda name: (name != "clean", name.startswith("unseen"), name))
     grid = (
         chosen.pivot(index="scenario", columns="condition", values="mean")
         .reindex(index=scenarios, columns=conditions)
@@ -90,12 +91,12 @@ def robustness_heatmap(summary: pd.DataFrame, pipeline: str, steps: int, metric:
             ax.text(column, row, f"{grid[row, column]:.3f}", ha="center", va="center", color="w" if dark else "k",
                     fontsize=8)  # fmt: skip
     ax.set_xticks(range(len(conditions)))
-    ax.set_xticklabels(conditions, rotation=30, ha="right")
+    ax.set_xticklabels([f"{c} (trivial)" if c in trivial else c for c in conditions], rotation=30, ha="right")
     ax.set_yticks(range(len(scenarios)))
     ax.set_yticklabels([SCENARIO_LABELS[scenario] for scenario in scenarios])
     ax.set_xlabel("test condition (appearance shift or unseen style)")
     fig.colorbar(shown, ax=ax, label=f"mean {metric.replace('_', ' ')}")
-    ax.set_title(f"Robustness, {pipeline} pipeline, {steps} style steps")
+    ax.set_title(f"Robustness, {pipeline} pipeline, {arm}")
     fig.tight_layout()
     return fig
 
@@ -120,7 +121,8 @@ def displacement_vs_effect(effects: pd.DataFrame) -> plt.Figure:
     metric, reference = effects["metric"].iloc[0], effects["reference"].iloc[0]
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for (pipeline, steps), group in effects.groupby(["pipeline", "steps"], sort=True):
-        ax.scatter(group["displacement_px"], group["mean_diff"], label=f"{pipeline}, {steps} steps")
+        label = f"{pipeline}, {steps} steps" if steps else f"{pipeline}, feed-forward"
+        ax.scatter(group["displacement_px"], group["mean_diff"], label=label)
         for point in group.itertuples(index=False):
             ax.annotate(str(point.style), (point.displacement_px, point.mean_diff), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")  # fmt: skip
