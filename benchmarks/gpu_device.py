@@ -48,7 +48,7 @@ code = child.wait()
 if code < 0:  # killed by a signal: end the same way, so the kit sees the same status
     signal.signal(-code, signal.SIG_DFL)
     os.kill(os.getpid(), -code)
-sys.exit(code)
+os._exit(code)  # not sys.exit: the watching thread still holds stdin, which interpreter shutdown would wait for
 """
 WEIGHT_FILES = {
     "hed": ("hed-conv5_1-float16.npz", "NSEM_VGG_WEIGHTS"),

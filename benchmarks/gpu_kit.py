@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--retry", nargs="*", default=[], choices=STEPS, action=cli.Unique, help="failed steps to try again")
     p.add_argument(
         "--pack-bytes",
-        type=cli.whole("pack bytes", MIB, PACK_LIMIT),
+        type=cli.whole("pack bytes", 1, PACK_LIMIT),
         default=PACK_LIMIT,
         help="largest stylised pack (default 16 MiB)",
     )

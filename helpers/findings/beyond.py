@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..experiments.stats import format_interval
-from ..unet.report import METRIC_NAMES, verdict
+from ..unet.report import METRIC_NAMES, mean_row, score_text, verdict
 from .sections import _slices
 
 GROUPS = {"clean": "clean test slices", "shifts": "appearance shifts", "unseen styles": "unseen paintings",
@@ -50,19 +50,6 @@ def _claims(document: dict, family: dict) -> str:
     return f'"{family["name"]}" supports {len(supported)} of its {len(rows)} comparisons ({details})'
 
 
-def _score(row: dict, digits: int = 3) -> str:
-    """``0.953 [0.941, 0.965]``: a mean with its 95 % interval (the mean alone without one)."""
-    if row.get("low") is None:
-        return f"{row['mean']:.{digits}f}"
-    return f"{row['mean']:.{digits}f} [{row['low']:.{digits}f}, {row['high']:.{digits}f}]"
-
-
-def _mean(document: dict, arm: str, target: str, group: str, metric: str) -> dict | None:
-    """The mean row of an arm, target, group and metric (None if the run has none)."""
-    wanted = (arm, target, group, metric)
-    return next((r for r in document["means"] if (r["arm"], r["target"], r["group"], r["metric"]) == wanted), None)
-
-
 def unet(document: dict) -> str:
     """Chapter 08 for the README: the goal per target beside the placement reference, and the confirmatory families.
 
@@ -75,11 +62,11 @@ def unet(document: dict) -> str:
     goal, placement = document["goal"], document["placement_reference"]
     scores = []
     for target, reached in goal["targets"].items():
-        vi = _mean(document, goal["arm"], target, goal["group"], "vi")
+        vi = mean_row(document, goal["arm"], target, goal["group"], "vi")
         scores.append(
-            f"{_score(reached)} with {target} as target ({reached['n_slices']} slices x {reached['n_seeds']} seeds; "
-            f"goal at least {goal['at_least']:g}: {'reached' if reached['reached'] else 'not reached'}; all-pixel VI "
-            f"{_score(vi, 2) if vi else 'n/a'} bits)"
+            f"{score_text(reached)} with {target} as target ({reached['n_slices']} slices x "
+            f"{reached['n_seeds']} seeds; goal at least {goal['at_least']:g}: "
+            f"{'reached' if reached['reached'] else 'not reached'}; all-pixel VI {score_text(vi, 2)} bits)"
         )
     families = [family for family in document["families"] if family["label"] == "confirmatory"]
     return (

@@ -72,15 +72,34 @@ def comparison_table(comparisons: Sequence[dict], metrics: Sequence[str] = (PRIM
     return "\n".join(lines)
 
 
-def _mean(record: dict, arm: str, target: str, group: str, metric: str) -> dict | None:
-    """The record's mean row of an arm, target, group and metric (None if there is none)."""
+def mean_row(record: dict, arm: str, target: str, group: str, metric: str) -> dict | None:
+    """The record's mean row of an arm, target, group and metric.
+
+    Args:
+        record: ``results/unet.json``.
+        arm: an arm's name.
+        target: ``membranes`` or ``boundaries``.
+        group: a test group (``clean``, ``shifts``, ...).
+        metric: a score.
+
+    Returns:
+        The row, or None if there is none.
+    """
     key = (arm, target, group, metric)
     return next((row for row in record["means"] if (row["arm"], row["target"], row["group"], row["metric"]) == key),
                 None)  # fmt: skip
 
 
-def _score(row: dict | None, digits: int = 3) -> str:
-    """``0.912 [0.880, 0.944]`` (mean over slices and its 95 % interval), or ``n/a``."""
+def score_text(row: dict | None, digits: int = 3) -> str:
+    """``0.912 [0.880, 0.944]``: a mean over slices with its 95 % interval.
+
+    Args:
+        row: a mean row (:func:`mean_row`, or the goal's), or None.
+        digits: decimals.
+
+    Returns:
+        The text; ``n/a`` for None, the mean and its number of slices without an interval.
+    """
     if row is None:
         return "n/a"
     if row["low"] is None or not np.isfinite(row["low"]):
@@ -103,11 +122,11 @@ def conclusion(record: dict) -> str:
     placement = record["placement_reference"]
     lines = []
     for target, reached in goal["targets"].items():
-        vi = _mean(record, goal["arm"], target, goal["group"], "vi")
+        vi = mean_row(record, goal["arm"], target, goal["group"], "vi")
         lines.append(
             f"* **Goal, {target}** ({goal['arm']}, {goal['group']} test slices, profile `{record['profile']}`): "
-            f"foreground V_rand {_score(reached)}, goal at least {goal['at_least']:g}: "
-            f"{'reached' if reached['reached'] else 'not reached'}. All-pixel VI {_score(vi, 2)} bits beside the "
+            f"foreground V_rand {score_text(reached)}, goal at least {goal['at_least']:g}: "
+            f"{'reached' if reached['reached'] else 'not reached'}. All-pixel VI {score_text(vi, 2)} bits beside the "
             f"{placement['shift']} px placement reference of {placement['vi']:.2f} bits (the dense ground truth "
             f"against itself shifted by {placement['shift']} px)."
         )
