@@ -19,7 +19,7 @@ MATHJAX := mathjax@3.2.2
 WIDGETS_JS := @jupyter-widgets/html-manager@1.0.15
 REQUIREJS := requirejs@2.3.8
 
-.PHONY: all setup sync test lab notebooks findings book book-ci check-book benchmark clean-cache help
+.PHONY: all setup sync test lab notebooks findings book book-ci check-book linkcheck benchmark clean-cache help
 
 help:
 	@echo "make setup      create .venv with the pinned requirements (idempotent)"
@@ -29,6 +29,7 @@ help:
 	@echo "make book       static HTML book of the executed chapters (BOOK_CHAPTERS=notebooks) -> $(BOOK_HTML)"
 	@echo "make book-ci    every chapter in the ci profile (notebooks/executed/ci), then the book from them (CI)"
 	@echo "make check-book headless Chromium visits every page of the built book; screenshots in book/_build/check"
+	@echo "make linkcheck  check the book's external links (needs the network; the scheduled book workflow runs it)"
 	@echo "make findings   rewrite the README's 'What we found' from results/ (make all does it)"
 	@echo "make lab        start JupyterLab on the notebooks"
 	@echo "make benchmark  style-transfer benchmark -> results/style_benchmark.json"
@@ -105,6 +106,10 @@ check-book: setup
 	test -f $(BOOK_HTML)/index.html || $(MAKE) book
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	$(PY) tools/check_book.py --screenshots book/_build/check $(BOOK_HTML)
+
+# The book's external links (citations, licences, Binder), which no offline check can reach.
+linkcheck: setup $(BOOK_VENDOR)/.done
+	NSEM_BOOK_CHAPTERS=$(BOOK_CHAPTERS) $(PY) -m sphinx -q -b linkcheck -d book/_build/doctrees book book/_build/linkcheck
 
 lab: setup
 	$(PY) -m jupyter lab notebooks

@@ -2,8 +2,9 @@
 
 ``make book`` builds it (``sphinx -W``: a warning fails the build). Before Sphinx reads anything, this file
 
-* copies the executed chapters (``$NSEM_BOOK_CHAPTERS``, default ``notebooks/``) into ``book/chapters/``, which
-  the start page's table of contents takes whole (every ``NN_name.ipynb``, a new chapter included);
+* copies the executed chapters (``$NSEM_BOOK_CHAPTERS``, default ``notebooks/``) into ``book/notebooks/``, which
+  the start page's table of contents takes whole (every ``NN_name.ipynb``, a new chapter included); the folder has
+  the repository's name for the chapters, so that a page's launch button opens ``notebooks/NN_name.ipynb``;
 * writes ``book/_generated/``: the table of the runs behind these chapters (profile, device, date, commit, run
   time, from each chapter's run stamp) and the list of results files with the run that wrote each.
 
@@ -22,7 +23,7 @@ from helpers.paths import RESULTS, ROOT
 
 BOOK = Path(__file__).resolve().parent
 CHAPTERS = (ROOT / os.environ.get("NSEM_BOOK_CHAPTERS", "notebooks")).resolve()  # relative to the repository
-STAGED = BOOK / "chapters"
+STAGED = BOOK / "notebooks"
 GENERATED = BOOK / "_generated"
 VENDOR = BOOK / "_vendor"
 
@@ -76,11 +77,22 @@ nb_ipywidgets_js = {"widgets/require.js": {}, "require-config.js": {}, "widgets/
 
 html_theme = "sphinx_book_theme"
 html_title = "Neuron segmentation with deep style transfer, re-done"
+REPOSITORY = "https://github.com/neural-style-em/neural-style-em"  # the project's public home (also in CITATION.cff)
 html_theme_options = {
     "home_page_in_toc": True,
     "show_toc_level": 2,
     "use_download_button": True,
     "use_fullscreen_button": False,
+    # a chapter opens in JupyterLab on Binder (binder/: the same pins, CPU-only torch, the `ci` profile by default)
+    "repository_url": REPOSITORY,
+    "repository_branch": "main",
+    "path_to_docs": "",
+    "launch_buttons": {"binderhub_url": "https://mybinder.org", "notebook_interface": "jupyterlab"},
+    "extra_footer": (
+        "<p>Code: MIT licence (<code>LICENSE</code>). Text and figures: "
+        '<a href="https://creativecommons.org/licenses/by/4.0/">CC BY 4.0</a> (<code>LICENSE-CONTENT.md</code>). '
+        "Data: the terms beside each data set (<code>data/README.md</code>). Cite: <code>CITATION.cff</code>.</p>"
+    ),
 }
 html_favicon = "_static/favicon.svg"
 html_context = {"default_mode": "light"}

@@ -218,7 +218,7 @@ def check_browser(root: Path, screenshots: Path) -> list[str]:
     screenshots.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     pages = pages_of(root)
-    chapters = [page for page in pages if page.parent.name == "chapters"]
+    chapters = [page for page in pages if page.parent.name == "notebooks"]
     whole = {root / "index.html", *[page for page in chapters if page.name.startswith(SCREENSHOT_CHAPTER)][:1]}
     with serve(root) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
