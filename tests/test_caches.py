@@ -211,11 +211,12 @@ def one_unit(store, tmp_path):
     "damage",
     [
         lambda path: path.write_text(path.read_text()[:-30]),  # truncated
-        lambda path: path.write_text(json.dumps(json.loads(path.read_text())[:-1])),  # a row short
+        lambda path: units.write_unit_file(path, json.loads(path.read_text())["rows"][:-1]),  # a row short
         lambda path: path.write_text(path.read_text().replace('"vi": ', '"vi": NaN, "_": ', 1)),  # NaN score
+        lambda path: path.write_text(path.read_text().replace('"rand_error": 0.', '"rand_error": 0.0', 1)),  # edited
         lambda path: path.write_text("{}"),  # not a list of rows
     ],
-    ids=["truncated", "row missing", "NaN", "not rows"],
+    ids=["truncated", "row missing", "NaN", "edited score", "not rows"],
 )
 def test_a_damaged_unit_file_is_named_and_recomputed(store, tmp_path, one_unit, damage, caplog):
     unit, first, path = one_unit

@@ -45,6 +45,7 @@ from .units import (
     read_rows,
     unit_conditions,
     unit_path,
+    write_unit_file,
 )
 from .workers import run_in_workers
 
@@ -231,7 +232,7 @@ def _run_and_save(
 ) -> int:
     """Run units that share a training set and write each unit's rows atomically; returns how many."""
     for path, rows in zip(paths, run_units(store, units, settings, graph_cache=graph_cache, n_jobs=n_jobs)):
-        atomic_write_text(path, json.dumps(rows))
+        write_unit_file(path, rows)
     return len(units)
 
 
