@@ -212,3 +212,34 @@ def digest(*parts: bytes | str) -> str:
     for part in parts:
         hasher.update(part.encode("utf-8") if isinstance(part, str) else part)
     return hasher.hexdigest()[:12]
+
+
+def write_checked_json(path: Path, value: object) -> None:
+    """Write a value as JSON with the SHA-256 of its canonical form, atomically (:func:`read_checked_json` checks it).
+
+    Args:
+        path: the file.
+        value: any JSON value.
+    """
+    text = canonical_json(value)
+    atomic_write_text(path, json.dumps({"value": value, "sha256": hashlib.sha256(text.encode()).hexdigest()}))
+
+
+def read_checked_json(path: Path) -> object:
+    """A value written by :func:`write_checked_json`, checked against its digest.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The value.
+
+    Raises:
+        CacheError: naming the file, when it does not parse, lacks its digest, or was changed after it was written.
+    """
+    document = read_json(path)
+    if not isinstance(document, dict) or set(document) != {"value", "sha256"}:
+        raise CacheError(path, "not a file with a value and its digest (written by another version?)")
+    if hashlib.sha256(canonical_json(document["value"]).encode()).hexdigest() != document["sha256"]:
+        raise CacheError(path, "its content does not match its digest: the file was changed after it was written")
+    return document["value"]

@@ -19,7 +19,7 @@ import pytest
 from helpers import config, paths
 from helpers.experiments import runner, scenarios, splits, units
 from helpers.experiments.graphs import GraphCache
-from helpers.paths import CacheError
+from helpers.paths import CacheError, write_checked_json
 from helpers.segmentation.pipeline import GraphData
 from helpers.style import cache, engine, manifest, pngs
 
@@ -211,7 +211,7 @@ def one_unit(store, tmp_path):
     "damage",
     [
         lambda path: path.write_text(path.read_text()[:-30]),  # truncated
-        lambda path: units.write_unit_file(path, json.loads(path.read_text())["rows"][:-1]),  # a row short
+        lambda path: write_checked_json(path, json.loads(path.read_text())["value"][:-1]),  # a row short
         lambda path: path.write_text(path.read_text().replace('"vi": ', '"vi": NaN, "_": ', 1)),  # NaN score
         lambda path: path.write_text(path.read_text().replace('"rand_error": 0.', '"rand_error": 0.0', 1)),  # edited
         lambda path: path.write_text("{}"),  # not a list of rows

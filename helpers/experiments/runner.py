@@ -29,7 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import checks
-from ..paths import atomic_write_text, digest, remove_stale_temporaries
+from ..paths import atomic_write_text, digest, remove_stale_temporaries, write_checked_json
 from ..segmentation import metrics
 from ..segmentation.pipeline import segment_graph, train_edge_rf
 from .graphs import GRAPH_FOLDER, PIPELINES, GraphCache
@@ -45,7 +45,6 @@ from .units import (
     read_rows,
     unit_conditions,
     unit_path,
-    write_unit_file,
 )
 from .workers import run_in_workers
 
@@ -232,7 +231,7 @@ def _run_and_save(
 ) -> int:
     """Run units that share a training set and write each unit's rows atomically; returns how many."""
     for path, rows in zip(paths, run_units(store, units, settings, graph_cache=graph_cache, n_jobs=n_jobs)):
-        write_unit_file(path, rows)
+        write_checked_json(path, rows)
     return len(units)
 
 

@@ -18,8 +18,6 @@ gives every arm of a profile (:class:`helpers.config.ExperimentArm`) its units.
 from __future__ import annotations
 
 import glob
-import hashlib
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -30,7 +28,7 @@ import numpy as np
 
 from .. import checks
 from ..config import ENGINES, FEEDFORWARD_STEPS, ExperimentArm, ExperimentWork
-from ..paths import CacheError, atomic_write_text, digest, read_json
+from ..paths import CacheError, digest, read_checked_json
 from ..segmentation.pipeline import PipelineSettings
 from .scenarios import SCENARIOS, STYLISED_PREFIXES, SWEEP_PREFIX, Image, SliceStore, test_conditions, training_set
 from .shifts import SHIFTS
@@ -296,30 +294,10 @@ def expected_rows(unit: Unit, settings: UnitSettings) -> int:
     return len(unit.split.test) * (len(SHIFTS) + len(settings.heldout) + len(settings.textures))
 
 
-def rows_digest(rows: list[dict]) -> str:
-    """SHA-256 (hex) of a unit's rows in their canonical JSON form: what a unit file carries and is checked against.
-
-    Args:
-        rows: the rows.
-
-    Returns:
-        64 hex digits.
-    """
-    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
-
-
-def write_unit_file(path: Path, rows: list[dict]) -> None:
-    """Write a unit's rows with their digest, atomically (:func:`read_rows` checks both).
-
-    Args:
-        path: the unit's file (:func:`unit_path`).
-        rows: the rows.
-    """
-    atomic_write_text(path, json.dumps({"rows": rows, "sha256": rows_digest(rows)}))
-
-
 def read_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict]:
     """A unit's cached rows, checked: they parse, match their digest, and are the unit's rows with finite scores.
+
+    The file is one :func:`helpers.paths.write_checked_json` wrote.
 
     Args:
         path: the unit's file.
@@ -332,12 +310,7 @@ def read_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict]:
     Raises:
         CacheError: naming the file, when it is damaged, was edited, or holds other rows.
     """
-    document = read_json(path)
-    if not isinstance(document, dict) or set(document) != {"rows", "sha256"}:
-        raise CacheError(path, "not a unit file with rows and their digest (written by another version?)")
-    rows = document["rows"]
-    if rows_digest(rows) != document["sha256"]:
-        raise CacheError(path, "its rows do not match their digest: the file was changed after it was written")
+    rows = read_checked_json(path)
     expected = expected_rows(unit, settings)
     if not isinstance(rows, list) or len(rows) != expected:
         raise CacheError(path, f"{len(rows) if isinstance(rows, list) else 'no'} rows, expected {expected}")
