@@ -6,13 +6,9 @@ tables were paired against (their ``reference`` column), so a summary against an
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ..paths import ROOT
 from .questions import FAMILIES
 from .scenarios import SCENARIOS
 from .stats import ALPHA, METHOD, format_interval, verdict
@@ -156,52 +152,3 @@ def json_records(table: pd.DataFrame) -> list[dict]:
         {key: None if isinstance(value, float) and np.isnan(value) else value for key, value in record.items()}
         for record in table.to_dict("records")
     ]
-
-
-def cost_lines(path: Path) -> list[str]:
-    """What ``benchmarks/chapter06_cost.py`` measured and projected, in words (its JSON file, read as it is).
-
-    Args:
-        path: the benchmark's JSON file (``results/chapter06_cost.json``).
-
-    Returns:
-        The lines: the command and machine, the work counted, the projection on 2 and 16 cores against the
-        budget, and the forest check; one line saying how to measure when the file is missing.
-    """
-    path = Path(path)
-    if not path.exists():
-        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-        return [f"{shown} is missing: run `nice -n 10 .venv/bin/python benchmarks/chapter06_cost.py` to measure"]
-    document = json.loads(path.read_text())
-    plan, settings, machine = document["plan"], document["settings"], document["machine"]
-    lines = [
-        f"measured by `{document['command']}` ({document['profile']} profile) on {machine['cpu']}, "
-        f"{machine['cores']} cores, load average {machine['load_average'][0]:.1f} at the end",
-        f"work: {plan['units_total']} units in {plan['tasks_total']} tasks on {len(settings['splits'])} splits, "
-        f"{plan['graphs']} Frangi graphs, {plan['displacement_slices']} displacement slices; forests of "
-        f"{settings['forest_trees']} trees on at most {settings['forest_max_samples']} edges, one thread each",
-        "stand-in images: " + document["stand_in"],
-    ]
-    if document.get("reprojected_by"):
-        lines.append(f"projection recomputed from these samples by `{document['reprojected_by']}`")
-    for kind, count in plan["tasks"].items():
-        seconds = document["projection"]["2"]["task_seconds_mean"][kind]
-        lines.append(f"  {kind:20s} {count:4d} tasks x {seconds:6.1f} s")
-    for cores, budget_key, within_key in (
-        ("2", "budget_minutes_2_cores", "within_budget"),
-        ("16", "budget_minutes_16_cores", "within_budget_16_cores"),
-    ):
-        projection = document["projection"][cores]
-        lines.append(
-            f"projected on {cores} cores: {projection['wall_minutes']:.1f} min (budget {document[budget_key]:.1f} "
-            f"min: {'within' if document[within_key] else 'OVER'}); from wall-clock times on the busy machine "
-            f"{document['projection_wall_busy'][cores]['wall_minutes']:.1f} min"
-        )
-    check = document.get("forest_check") or {"records": []}
-    for record in check["records"]:
-        lines.append(
-            f"forest check, {record['forest']} ({record['trees']} trees, at most {record['max_samples']} edges), "
-            f"seed {record['seed']}: clean Rand error {record['rand_error_mean']:.3f} on split {check['split']}, "
-            f"trained in {record['train_cpu_s']:.1f} s"
-        )
-    return lines

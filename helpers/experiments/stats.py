@@ -48,8 +48,6 @@ SUMMARY_COLUMNS = [
     "reference",
     *COMPARISON_COLUMNS,
 ]  # after the unit keys
-FAMILY_COLUMNS = ["family", "label", "p_holm", "supported"]
-ROBUSTNESS_COLUMNS = ["metric", "clean", "shift_increase", "unseen_style_increase"]  # after the unit keys
 PAIRED_ROBUSTNESS_COLUMNS = [
     "metric",
     "reference",
@@ -350,35 +348,6 @@ def increases(rows: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[
     long = rises.reset_index().melt(id_vars=[*keys, UNIT], var_name="test", value_name="increase")
     long = long.dropna(subset=["increase"])
     return long[[*keys, "test", UNIT, "increase"]].sort_values([*keys, "test", UNIT], kind="stable")
-
-
-def robustness(summary: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[str] = ()) -> pd.DataFrame:
-    """Per training run: the clean error and its mean increase under shifts and unseen styles.
-
-    Args:
-        summary: the table of :func:`summarize`.
-        metric: the error.
-        trivial: conditions left out of the averages.
-
-    Returns:
-        The unit keys, then :data:`ROBUSTNESS_COLUMNS` (lower increase = more robust; NaN where a kind is missing).
-    """
-    keys = unit_keys(summary)
-    chosen = summary[summary["metric"] == metric]
-    tests = _robustness_tests(trivial)
-    records = []
-    for key, group in chosen.groupby(keys, sort=True):
-        by_condition = dict(zip(group["condition"], group["mean"]))
-        clean = by_condition.get("clean", float("nan"))
-        rise = {}
-        for test, keep in tests.items():
-            shifted = [value for condition, value in sorted(by_condition.items()) if keep(condition)]
-            rise[test] = float(np.mean(shifted) - clean) if shifted else float("nan")
-        records.append({
-            **dict(zip(keys, key)), "metric": metric, "clean": clean, "shift_increase": rise["shifts"],
-            "unseen_style_increase": rise["unseen"],
-        })  # fmt: skip
-    return pd.DataFrame(records, columns=[*keys, *ROBUSTNESS_COLUMNS])
 
 
 def robustness_paired(
