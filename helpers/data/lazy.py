@@ -1,0 +1,275 @@
+"""A raw stack read one slice at a time: never the whole stack in memory, whatever its length.
+
+:func:`open_stack` looks at a TIFF (multi-page), a folder of PNG/TIFF slices (one file per slice), an HDF5 dataset,
+a zarr array or a ``.npy`` file and returns a :class:`LazyStack`: its shape and dtype, read from the file's header,
+and :meth:`LazyStack.read`, which reads one slice (a TIFF page, one file of the folder, an h5py/zarr slice, a row of
+a memory map). A :class:`LazyStack` holds only the path, so it pickles small and each worker process of a parallel
+run reads its own slices.
+
+Raw pixels follow the contract of :func:`helpers.data.unit_raw` (uint8 kept; anything else linearly into [0, 1] by
+the stack's own minimum and maximum): :func:`stack_scale` finds those two numbers in one pass over the slices, and
+:func:`unit_slice` applies them to one slice, so a slice's pixels do not depend on how the stack is cut.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import tifffile
+import zarr
+
+from .files import DataError
+from .layouts import samples_last, stack_slices
+from .readers import IMAGE_SUFFIXES, natural_key, read_image, single_channel, volume_format
+
+LAZY_FORMATS = ("tiff", "folder", "hdf5", "zarr", "npy", "png", "jpeg")
+Scale = tuple[float, float] | None  # (low, high) of a linear rescaling to [0, 1]; None: uint8 or float in [0, 1]
+
+
+@dataclass(frozen=True)
+class LazyStack:
+    """A raw stack on disk, read slice by slice (:meth:`read`); its shape and dtype come from the file's header."""
+
+    path: Path
+    kind: str  # a format of LAZY_FORMATS
+    shape: tuple[int, int, int]  # (z, y, x)
+    dtype: str
+    dataset: str | None = None  # HDF5 dataset / zarr array inside a group
+    files: tuple[str, ...] = ()  # a folder stack's file names, in slice order
+
+    def __len__(self) -> int:
+        """Number of slices."""
+        return self.shape[0]
+
+    def read(self, index: int) -> np.ndarray:
+        """One slice, as stored (one grey channel).
+
+        Args:
+            index: the slice's position, 0..len-1.
+
+        Returns:
+            The (y, x) pixels in the stack's dtype.
+
+        Raises:
+            IndexError: for a position outside the stack.
+            DataError: for a slice that cannot be read or differs from the stack's shape or dtype.
+        """
+        if not 0 <= int(index) < len(self):
+            raise IndexError(f"slice {index} is outside 0..{len(self) - 1} of {self.path}")
+        index = int(index)
+        try:
+            pixels = self._read(index)
+        except (DataError, IndexError):
+            raise
+        except Exception as error:  # the reader libraries raise many types for a damaged file
+            raise DataError(f"slice {index} of {self.path} is not readable ({error}): check the file") from error
+        if pixels.ndim == 3 and pixels.shape[-1] in (2, 3, 4):
+            pixels = single_channel(pixels, f"slice {index} of {self.path}")
+        if pixels.shape != self.shape[1:] or str(pixels.dtype) != self.dtype:
+            raise DataError(
+                f"slice {index} of {self.path} has shape {pixels.shape} and dtype {pixels.dtype}, the stack "
+                f"{self.shape[1:]} and {self.dtype}: every slice of a stack must be alike"
+            )
+        return pixels
+
+    def _read(self, index: int) -> np.ndarray:
+        """The slice's pixels from the file (shape and dtype checked by :meth:`read`)."""
+        if self.kind == "tiff":
+            with tifffile.TiffFile(self.path) as tiff:
+                series = tiff.series[0]
+                if len(series.pages) == len(self) > 1:  # one page per slice: read only this one
+                    return samples_last(series.pages[index].asarray(), series.keyframe.axes, str(self.path))
+                pixels = samples_last(series.asarray(), series.axes, str(self.path))  # a 2D image, or a rare layout
+                return pixels if len(self) == 1 else pixels[index]
+        if self.kind == "folder":
+            return read_image(self.path / self.files[index])
+        if self.kind in ("png", "jpeg"):
+            return read_image(self.path)
+        if self.kind == "hdf5":
+            with h5py.File(self.path, "r") as handle:
+                dataset = handle[self.dataset]
+                return np.asarray(dataset[index] if dataset.ndim == 3 else dataset[...])
+        array = _open_array(self.path, self.kind, self.dataset)
+        return np.asarray(array[index] if len(array.shape) == 3 else array[...])
+
+    def identity(self) -> dict:
+        """What names this stack's content: file name, format, shape, dtype and a digest of three of its slices.
+
+        Returns:
+            A JSON-ready dict; two stacks with different content almost surely differ in it.
+        """
+        picks = sorted({0, len(self) // 2, len(self) - 1})
+        hasher = hashlib.sha256(repr((self.shape, self.dtype)).encode())
+        for index in picks:
+            hasher.update(np.ascontiguousarray(self.read(index)).tobytes())
+        return {
+            "name": self.path.name,
+            "format": self.kind,
+            "dataset": self.dataset,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "sampled_sha256": hasher.hexdigest(),
+        }
+
+
+def _open_array(path: Path, kind: str, dataset: str | None) -> object:
+    """A zarr array or a ``.npy`` memory map (both read lazily)."""
+    if kind == "npy":
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    store = zarr.open(str(path), mode="r")
+    return store if isinstance(store, zarr.Array) else store[dataset]
+
+
+def _dataset_name(names: list[str], dataset: str | None, source: Path) -> str:
+    """The dataset to read: the named one, or the only one."""
+    if dataset is None:
+        if len(names) != 1:
+            raise DataError(f"{source} holds the datasets {names}: name the one to read (--dataset NAME)")
+        return names[0]
+    if dataset not in names:
+        raise DataError(f"{source} has no dataset {dataset!r}: choose one of {names} (--dataset NAME)")
+    return dataset
+
+
+def _stack_shape(shape: tuple[int, ...], source: Path) -> tuple[int, int, int]:
+    """(z, y, x) of an array's shape: a 2D image is a stack of one slice; a trailing colour axis is dropped."""
+    if len(shape) in (3, 4) and shape[-1] in (2, 3, 4) and min(shape[-3:-1]) > 4:
+        shape = shape[:-1]
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or 0 in shape:
+        raise DataError(f"{source} has shape {shape}: expected one 2D image (y, x) or a 3D stack (z, y, x)")
+    return tuple(int(size) for size in shape)
+
+
+def open_stack(path: Path | str, dataset: str | None = None) -> LazyStack:
+    """Open a raw stack for reading slice by slice (nothing but its header is read).
+
+    Args:
+        path: a (multi-page) TIFF, a folder of PNG/TIFF slices (one file per slice, in natural name order), an
+            HDF5 file, a zarr store, a ``.npy`` file, or one PNG/JPEG image.
+        dataset: the dataset inside an HDF5 file or zarr group (None: the only one there is).
+
+    Returns:
+        The stack.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        DataError: for a gzip-compressed file (unpack it first), an unknown or damaged format, several datasets
+            and none named, a TIFF hyperstack, or a folder of multi-page files.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: pass an existing raw stack")
+    kind = volume_format(path)
+    if kind.startswith("gzip:"):
+        raise DataError(f"{path} is gzip-compressed, which cannot be read slice by slice: unpack it first (gunzip)")
+    if dataset is not None and kind not in ("hdf5", "zarr"):
+        raise DataError(f"{path} is a {kind} stack: only HDF5 and zarr have datasets (leave --dataset out)")
+    try:
+        return _open(path, kind, dataset)
+    except (DataError, FileNotFoundError):
+        raise
+    except Exception as error:  # damaged headers
+        raise DataError(f"{path} is not a readable {kind} stack ({error}): check the file") from error
+
+
+def _open(path: Path, kind: str, dataset: str | None) -> LazyStack:
+    """The :class:`LazyStack` of a file of a known format."""
+    if kind == "tiff":
+        with tifffile.TiffFile(path) as tiff:
+            if not tiff.series:
+                raise DataError(f"{path} is not a readable TIFF (it holds no image data)")
+            series = tiff.series[0]
+            n_slices = stack_slices(series, str(path))
+            page = series.keyframe
+            plane = tuple(size for axis, size in zip(page.axes, page.shape) if axis in "YX")
+            return LazyStack(path, kind, (n_slices, *plane), str(page.dtype))
+    if kind == "folder":
+        files = sorted((f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES), key=natural_key)
+        if not files:
+            raise DataError(
+                f"folder {path} holds no {'/'.join(IMAGE_SUFFIXES)} images: one image per slice is expected"
+            )
+        first = read_image(files[0])
+        if first.ndim != 2:
+            raise DataError(f"{files[0]} holds several slices: a folder stack holds one image per slice")
+        return LazyStack(path, kind, (len(files), *first.shape), str(first.dtype), None, tuple(f.name for f in files))
+    if kind in ("png", "jpeg"):
+        first = read_image(path)
+        return LazyStack(path, kind, (1, *first.shape), str(first.dtype))
+    if kind == "hdf5":
+        with h5py.File(path, "r") as handle:
+            names: list[str] = []
+            handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+            name = _dataset_name(names, dataset, path)
+            array = handle[name]
+            return LazyStack(path, kind, _stack_shape(array.shape, path), str(array.dtype), name)
+    if kind == "zarr":
+        store = zarr.open(str(path), mode="r")
+        if isinstance(store, zarr.Array):
+            if dataset is not None:
+                raise DataError(f"{path} is one zarr array: it has no dataset {dataset!r} (leave --dataset out)")
+            name = None
+        else:
+            names = sorted(n for n, item in store.members(max_depth=None) if isinstance(item, zarr.Array))
+            name = _dataset_name(names, dataset, path)
+        array = _open_array(path, kind, name)
+        return LazyStack(path, kind, _stack_shape(tuple(array.shape), path), str(array.dtype), name)
+    if kind == "npy":
+        array = _open_array(path, kind, None)
+        return LazyStack(path, kind, _stack_shape(array.shape, path), str(array.dtype))
+    raise DataError(f"{path} is a {kind} file: save the stack as a TIFF, a folder of PNGs, HDF5 or zarr")
+
+
+def stack_scale(stack: LazyStack, progress: bool = False) -> Scale:
+    """The linear rescaling of :func:`helpers.data.unit_raw` for the whole stack, found one slice at a time.
+
+    Args:
+        stack: the stack.
+        progress: show a progress bar.
+
+    Returns:
+        None for uint8 pixels or floats within [0, 1] (kept as they are); else the stack's (min, max).
+
+    Raises:
+        DataError: for boolean or non-numeric pixels, NaN/inf, or a constant stack.
+    """
+    dtype = np.dtype(stack.dtype)
+    if dtype == np.uint8:
+        return None
+    if dtype.kind not in "iuf":  # booleans (kind "b") too
+        raise DataError(f"{stack.path} has dtype {dtype}: raw EM images are 8- or 16-bit integers or floats")
+    from tqdm.auto import tqdm
+
+    low, high = np.inf, -np.inf
+    for index in tqdm(range(len(stack)), desc="intensity range", disable=not progress):
+        values = stack.read(index).astype(np.float32)
+        if not np.isfinite(values).all():
+            raise DataError(f"slice {index} of {stack.path} contains NaN or inf values: clean the stack first")
+        low, high = min(low, float(values.min())), max(high, float(values.max()))
+    if dtype.kind == "f" and low >= 0.0 and high <= 1.0:
+        return None
+    if high <= low:
+        raise DataError(f"{stack.path} is constant ({low:g} everywhere): there is nothing to segment")
+    return low, high
+
+
+def unit_slice(pixels: np.ndarray, scale: Scale) -> np.ndarray:
+    """One slice in the project's pixel contract, by the stack's rescaling (:func:`stack_scale`).
+
+    Args:
+        pixels: the slice as stored.
+        scale: None (kept: uint8, or float in [0, 1]) or the stack's (min, max).
+
+    Returns:
+        uint8 unchanged, or float32 in [0, 1], as :func:`helpers.data.unit_raw` gives for the whole stack.
+    """
+    if scale is None:
+        return pixels if pixels.dtype == np.uint8 else pixels.astype(np.float32)
+    low, high = scale
+    return (pixels.astype(np.float32) - low) / (high - low)
