@@ -114,6 +114,9 @@ def test_lazy_stack_reads_every_format_slice_by_slice(flyem, tmp_path):
         assert lazy.shape == pixels.shape and lazy.dtype == "uint8", path
         for index in (2, 0):
             assert np.array_equal(lazy.read(index), pixels[index]), path
+    for single in (pixels[0], pixels[:1]):  # a 2D image and a stack of one page
+        lazy = open_stack(_tiff(tmp_path / "single.tif", single))
+        assert lazy.shape == (1, CROP, CROP) and np.array_equal(lazy.read(0), pixels[0])
     with pytest.raises(data.DataError, match="--dataset"):
         open_stack(tmp_path / "raw.h5")
 

@@ -83,8 +83,9 @@ class LazyStack:
                 series = tiff.series[0]
                 if len(series.pages) == len(self) > 1:  # one page per slice: read only this one
                     return samples_last(series.pages[index].asarray(), series.keyframe.axes, str(self.path))
-                pixels = samples_last(series.asarray(), series.axes, str(self.path))  # a 2D image, or a rare layout
-                return pixels if len(self) == 1 else pixels[index]
+                pixels = samples_last(series.asarray(), series.axes, str(self.path))  # one page, or a rare layout
+                plane = 2 + ("S" in series.axes)  # (y, x) or (y, x, samples)
+                return pixels.reshape(-1, *pixels.shape[pixels.ndim - plane :])[index]
         if self.kind == "folder":
             return read_image(self.path / self.files[index])
         if self.kind in ("png", "jpeg"):

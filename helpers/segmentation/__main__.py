@@ -53,6 +53,8 @@ def parser() -> cli.ArgumentParser:
     Returns:
         The parser.
     """
+    from ..data.normalize import NORMALIZATIONS
+
     main = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     commands = main.add_subparsers(dest="command", required=True, parser_class=cli.ArgumentParser)
     train = commands.add_parser("train", help="learn the pipeline from labelled slices; save it as one file")
@@ -64,7 +66,8 @@ def parser() -> cli.ArgumentParser:
     train.add_argument("--membrane", type=_membrane, help="a mask's membrane value, or dark/bright")
     train.add_argument("--table", help="dataset of a supervoxel-to-body table in the labels' file")
     train.add_argument("--z", type=_slices, help="training slices: START:STOP or 0,1,2 (default: all)")
-    train.add_argument("--intensity", choices=("none", "percentile"), default="none", help="per-slice normalisation")
+    normalisations = tuple(NORMALIZATIONS)
+    train.add_argument("--intensity", choices=normalisations, default="none", help="per-slice normalisation")
     train.add_argument("--profile", type=cli.profile, help="profile whose tree count and edge cap are the defaults")
     train.add_argument("--trees", type=cli.whole("--trees", 1), help="trees of the edge forest")
     train.add_argument("--max-samples", type=cli.whole("--max-samples", 1), help="cap on the training edges")
