@@ -3,8 +3,9 @@
 Every file under ``data/`` is listed in ``data/SHA256SUMS`` and verified on load (:mod:`.files`); the ISBI
 stacks are in :mod:`.isbi`, the second EM dataset (FlyEM medulla) in :mod:`.flyem`, the photos, paintings
 and the pixel-value contract in :mod:`.images`. Your own data: :mod:`.readers` reads TIFF, PNG (folders),
-HDF5, zarr and ``.npy``, gzipped or not; :mod:`.labels` turns masks of either polarity and instance ids into
-membrane labels and a dense ground truth; :mod:`.stacks` loads both and splits by z-blocks;
+HDF5, zarr and ``.npy``, gzipped or not; :mod:`.masks` turns masks of either polarity (grey-edged ones
+with a threshold) into membrane labels, :mod:`.labels` instance ids and membrane labels into a dense ground
+truth; :mod:`.stacks` loads both and splits by z-blocks;
 :mod:`.normalize` makes intensities comparable across datasets. The names below are the public API.
 """
 
@@ -40,12 +41,12 @@ from .labels import (
     dense_ground_truth,
     instance_ground_truth,
     label_kind,
-    membrane_labels,
     membranes_from_ground_truth,
 )
+from .masks import membrane_labels, threshold_mask
 from .normalize import NORMALIZATIONS, normalize_intensity
 from .readers import read_volume, volume_format
-from .stacks import EMStack, load_em_stack, unit_raw, z_block_split
+from .stacks import EMStack, crop_window, load_em_stack, unit_raw, z_block_split
 
 __all__ = [
     "FLYEM_Z",
@@ -65,6 +66,7 @@ __all__ = [
     "check_binary_labels",
     "check_pair",
     "check_polarity",
+    "crop_window",
     "data_file",
     "dense_ground_truth",
     "instance_ground_truth",
@@ -87,6 +89,7 @@ __all__ = [
     "restore_hint",
     "sha256",
     "style_names",
+    "threshold_mask",
     "to_unit_float",
     "unit_raw",
     "verify_all",

@@ -11,7 +11,6 @@ nearest cell by a watershed. :func:`check_polarity` refuses membrane labels that
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -20,19 +19,19 @@ from skimage.measure import label as connected_components
 from skimage.segmentation import relabel_sequential, watershed
 
 from .files import DataError
+from .masks import CELL, MEMBRANE, PolarityWarning, membrane_labels, suggested_threshold, value_counts
 
-MEMBRANE, CELL = 0, 255  # the project's membrane labels (ISBI 2012)
+__all__ = [  # membrane_labels and PolarityWarning live in .masks and are read from here too
+    "CELL", "MEMBRANE", "PolarityWarning", "body_ids", "check_binary_labels", "check_polarity", "dense_ground_truth",
+    "grow_cells", "instance_ground_truth", "label_kind", "membrane_labels", "membranes_from_ground_truth",
+]  # fmt: skip
+
 POLARITY_MIN_PIXELS = 128 * 128  # smaller crops can be mostly membrane: too small to tell the polarity
 POLARITY_THICKNESS_RATIO = 1.5  # inverted: the "membranes" are this much thicker than the "cells"
-AMBIGUOUS_FRACTION = 0.4  # a mask whose rarer value covers more than this cannot tell its membranes
 GREY_EXTREMES = 0.9  # labels with this share of 0 and maximum values and a few others: a grey-edged mask
 GREY_SHARE = 0.05  # ... each of the two covering at least this share
 LOSSY_MARGIN = 0.125  # values within this share of the range of 0 or the maximum: a mask's lossy-compression noise
 MIN_CONSTANT_PAIRS = 0.5  # instance labels are piecewise constant: most neighbouring pixels agree
-
-
-class PolarityWarning(UserWarning):
-    """The membrane value of a mask was guessed from the membrane fraction: state it to be sure."""
 
 
 def check_binary_labels(labels: np.ndarray, source: str = "labels") -> np.ndarray:
@@ -48,7 +47,10 @@ def check_binary_labels(labels: np.ndarray, source: str = "labels") -> np.ndarra
     Raises:
         DataError: for any other value.
     """
-    values = np.unique(labels)
+    labels_array = np.asarray(labels)
+    if labels_array.dtype == np.uint8 and np.all((labels_array == MEMBRANE) | (labels_array == CELL)):
+        return labels  # the common case, without sorting the values
+    values = np.unique(labels_array)
     if not set(values.tolist()) <= {MEMBRANE, CELL}:
         shown = values[:8].tolist()
         raise DataError(
@@ -69,7 +71,7 @@ def _thickness(region: np.ndarray) -> float:
     return float(distance[planes].mean())
 
 
-def check_polarity(labels: np.ndarray, source: str = "labels") -> np.ndarray:
+def check_polarity(labels: np.ndarray, source: str = "labels", fix: str | None = None) -> np.ndarray:
     """Refuse 0/255 membrane labels that look inverted (membranes 255, cells 0).
 
     Membranes are thin lines covering a minority of the pixels. Labels count as inverted when their
@@ -80,6 +82,8 @@ def check_polarity(labels: np.ndarray, source: str = "labels") -> np.ndarray:
     Args:
         labels: 0/255 labels, (H, W) or (n, H, W).
         source: how the error names the labels.
+        fix: the remedy the error states (None: membrane=255 for white membranes; :func:`.masks.inverted_fix`
+            words it in the values of the user's own mask).
 
     Returns:
         ``labels``, unchanged.
@@ -96,9 +100,12 @@ def check_polarity(labels: np.ndarray, source: str = "labels") -> np.ndarray:
     if thick > POLARITY_THICKNESS_RATIO * thin:
         raise DataError(
             f"{source} look inverted: the membrane value 0 covers {fraction:.0%} of the pixels in regions "
-            f"{thick:.1f} px thick on average, the cells (255) only {thin:.1f} px. If your membranes are white, "
-            "convert with helpers.data.membrane_labels(labels, membrane=255) (or 'bright'); if you stated the "
-            "membrane value, it is probably the other one"
+            f"{thick:.1f} px thick on average, the cells (255) only {thin:.1f} px. "
+            + (
+                fix
+                or "If your membranes are white, convert with helpers.data.membrane_labels(labels, membrane=255) (or "
+                "'bright'); if you stated the membrane value, it is probably the other one"
+            )
         )
     return labels
 
@@ -149,69 +156,6 @@ def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True) -> np.nd
             "membrane side (membrane_labels(mask, membrane=...)) or that the right file was given"
         )
     return grow_cells(seeds)
-
-
-def _membrane_value(values: list, membrane: int | bool | str | None, fractions: dict, source: str) -> object:
-    """The value of a two-valued mask that marks membranes: stated, or the rarer one (with a warning)."""
-    if isinstance(membrane, str):
-        if membrane not in ("dark", "bright"):
-            raise ValueError(f"membrane={membrane!r} for {source}: pass 'dark', 'bright' or the membrane's value")
-        return values[0] if membrane == "dark" else values[-1]
-    if membrane is not None:
-        if membrane not in values:
-            raise DataError(f"membrane={membrane!r} does not occur in {source}, which hold the values {values}")
-        return membrane
-    if len(values) < 2:
-        raise DataError(f"{source} hold the single value {values}: state which value marks membranes (membrane=...)")
-    rare = min(values, key=lambda value: fractions[value])
-    if fractions[rare] > AMBIGUOUS_FRACTION:
-        raise DataError(
-            f"{source} cannot tell membranes from cells: values {values} cover {fractions[values[0]]:.0%} and "
-            f"{fractions[values[-1]]:.0%} of the pixels; state it, e.g. membrane={values[0]!r} or 'dark'"
-        )
-    other = next(value for value in values if value != rare)
-    warnings.warn(
-        f"{source}: taking value {rare!r} as membrane because it covers {fractions[rare]:.1%} of the pixels "
-        f"against {fractions[other]:.1%} for {other!r} (membranes are the minority in EM labels); pass "
-        f"membrane={rare!r} to confirm and silence this warning, or membrane={other!r} if that is wrong",
-        PolarityWarning,
-        stacklevel=3,
-    )
-    return rare
-
-
-def membrane_labels(mask: np.ndarray, membrane: int | bool | str | None = None, source: str = "labels") -> np.ndarray:
-    """Any binary membrane mask as the project's membrane labels (0 membrane, 255 cell).
-
-    Args:
-        mask: boolean, or integers with two values (0/1, 0/255, 0/65535, ...), 2D or 3D.
-        membrane: the value that marks membranes (e.g. ``0`` for ISBI, ``255`` or ``True`` for white
-            membranes), ``"dark"`` (the lower value) or ``"bright"`` (the higher one); None: the rarer value,
-            with a :class:`PolarityWarning` that says what was taken and how to state it.
-        source: how messages name the mask.
-
-    Returns:
-        uint8 labels, 0 = membrane, 255 = cell.
-
-    Raises:
-        DataError: for more than two values (grey edges: threshold first and state the membrane side), a
-            stated value that does not occur, or a mask whose two values cover similar shares.
-        ValueError: for an unknown polarity word.
-    """
-    mask = np.asarray(mask)
-    values, counts = np.unique(mask, return_counts=True)
-    values_list = values.tolist()
-    if len(values_list) > 2:
-        raise DataError(
-            f"{source} are not a binary mask: found {len(values_list)} values {values_list[:8]}"
-            f"{'...' if len(values_list) > 8 else ''}. A mask saved with grey edges (resized, JPEG) must be "
-            "thresholded and its membrane side stated, e.g. membrane_labels(labels > 127, membrane=False) when "
-            "membranes are dark (ISBI), membrane=True when they are bright; instance ids go through "
-            "instance_ground_truth (kind='instances')"
-        )
-    fractions = dict(zip(values_list, (counts / mask.size).tolist()))
-    value = _membrane_value(values_list, membrane, fractions, source)
-    return np.where(mask == value, MEMBRANE, CELL).astype(np.uint8)
 
 
 def body_ids(ids: np.ndarray, table: np.ndarray | Mapping[int, int], background: int = 0) -> np.ndarray:
@@ -342,7 +286,7 @@ def label_kind(labels: np.ndarray, kind: str = "auto", source: str = "labels") -
             f"{source} have dtype {labels.dtype}: labels are integer instance ids or a boolean/0-1 mask; threshold a "
             "probability map and state its membrane side (membrane_labels(p > 0.5, membrane=True))"
         )
-    values = set(np.unique(labels).tolist())
+    values = set(value_counts(labels)[0])
     top = np.iinfo(labels.dtype).max
     if kind == "mask" or (kind == "auto" and any(values <= {0, high} for high in (1, 255, top))):
         return "mask"
@@ -361,7 +305,8 @@ def label_kind(labels: np.ndarray, kind: str = "auto", source: str = "labels") -
         raise DataError(
             f"{source} look like a binary mask saved with lossy compression (JPEG?): {near_low + near_high:.0%} of "
             f"the pixels are near 0 or {max(values)}, with {len(values)} values between; reading them as instance "
-            "ids would split cells at the artefacts. Save the mask losslessly (PNG, TIFF), or threshold it "
-            "(membrane_labels(labels > labels.max() / 2, membrane=...)), or pass kind='instances' if they are ids"
+            "ids would split cells at the artefacts. Save the mask losslessly (PNG, TIFF), or threshold it: pass "
+            f"threshold={suggested_threshold(sorted(values))} and the membrane side (membrane='bright' or 'dark'), or "
+            "pass kind='instances' if they are ids"
         )
     return "instances"

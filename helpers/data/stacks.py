@@ -20,13 +20,14 @@ from .. import checks
 from .files import DataError
 from .labels import (
     body_ids,
+    check_polarity,
     dense_ground_truth,
     instance_ground_truth,
     label_kind,
-    membrane_labels,
     membranes_from_ground_truth,
 )
-from .readers import Selection, read_volume
+from .masks import inverted_fix, mask_membranes
+from .readers import Selection, _indices, read_volume
 
 WHAT = ("raw", "labels")  # how messages name arrays passed instead of files
 
@@ -113,17 +114,70 @@ def _three_d(array: np.ndarray) -> np.ndarray:
     return array[None] if array.ndim == 2 else array
 
 
+def _selected(array: np.ndarray, z: Selection, source: str) -> np.ndarray:
+    """The slices ``z`` of a stack passed as an array, as :func:`.readers.read_volume` reads them from a file."""
+    if z is None:
+        return array
+    if array.ndim != 3:
+        raise DataError(f"z={z!r} selects slices, but {source} is one 2D image (shape {array.shape}): pass z=None")
+    try:
+        return array[_indices(z, len(array), source)]
+    except IndexError as error:
+        raise IndexError(
+            f"z={z!r}: {error}; z selects the same slices of files and arrays alike: pass the whole stack"
+        ) from None
+
+
+def crop_window(
+    shape: tuple[int, ...], crop: int | Sequence[int] | None, offset: Sequence[int] = (0, 0)
+) -> tuple[slice, slice]:
+    """The rows and columns a crop keeps: ``crop`` pixels (a side, or ``(height, width)``) from ``offset``.
+
+    Args:
+        shape: the stack's shape, (..., H, W).
+        crop: the side of a square crop, ``(height, width)``, or None (to the end of each slice).
+        offset: ``(y, x)`` of the crop's top-left pixel.
+
+    Returns:
+        ``(rows, columns)`` slices.
+
+    Raises:
+        ValueError: for a non-positive or fractional crop, a negative offset, a pair of another length, or a crop
+            that reaches beyond the slices (naming ``crop`` and ``offset``).
+        TypeError: for values that are not numbers.
+    """
+    if isinstance(offset, str) or not isinstance(offset, Sequence) or len(offset) != 2:
+        raise ValueError(f"offset must be a pair (y, x) of whole numbers, got {offset!r}")
+    top, left = (checks.integer(value, f"offset[{axis}]", 0, None) for axis, value in enumerate(offset))
+    if crop is None:
+        height, width = shape[-2] - top, shape[-1] - left
+    elif isinstance(crop, Sequence) and not isinstance(crop, str):
+        if len(crop) != 2:
+            raise ValueError(f"crop must be a side or a pair (height, width), got {crop!r}")
+        height, width = (checks.integer(value, f"crop[{axis}]", 1, None) for axis, value in enumerate(crop))
+    else:
+        height = width = checks.integer(crop, "crop", 1, None)
+    if height < 1 or width < 1 or top + height > shape[-2] or left + width > shape[-1]:
+        raise ValueError(
+            f"crop={crop!r} from offset=({top}, {left}) reaches beyond the slices of {shape[-2]} x {shape[-1]} pixels "
+            f"(rows {top}..{top + height - 1}, columns {left}..{left + width - 1}): choose a smaller crop or offset"
+        )
+    return slice(top, top + height), slice(left, left + width)
+
+
 def load_em_stack(
     raw: Path | str | np.ndarray,
     labels: Path | str | np.ndarray,
     *,
     kind: str = "auto",
-    membrane: int | bool | str | None = None,
+    membrane: int | float | bool | str | None = None,
     table: np.ndarray | Mapping[int, int] | str | None = None,
     raw_dataset: str | None = None,
     labels_dataset: str | None = None,
     z: Selection = None,
-    crop: int | None = None,
+    crop: int | Sequence[int] | None = None,
+    offset: Sequence[int] = (0, 0),
+    threshold: float | None = None,
     background: int | None = 0,
     min_size: int = 10,
     name: str | None = None,
@@ -133,46 +187,68 @@ def load_em_stack(
     Args:
         raw: TIFF, PNG, folder of slices, HDF5, zarr or ``.npy`` (gzip-compressed too), or an array; 2D or 3D.
         labels: the same for the labels: a membrane mask or instance ids, the shape of ``raw``.
-        kind: ``"mask"``, ``"instances"`` or ``"auto"`` (:func:`.labels.label_kind`).
+        kind: ``"mask"``, ``"instances"`` or ``"auto"`` (:func:`.labels.label_kind`; a stated ``membrane`` or
+            ``threshold`` makes ``"auto"`` a mask).
         membrane: for a mask, the value that marks membranes, or ``"dark"``/``"bright"``; None: detected
-            from the membrane fraction, with a warning (:func:`.labels.membrane_labels`).
+            from the membrane fraction, with a warning (:func:`.masks.membrane_labels`).
         table: for instances, a supervoxel-to-body table: ``(n, 2)`` rows, a dict, or the name of a
             dataset in the labels' HDF5/zarr file (e.g. NeuroProof's ``"transforms"``).
         raw_dataset: dataset of ``raw`` in an HDF5 file or zarr group (None: the only one).
         labels_dataset: dataset of ``labels`` (None: the only one).
-        z: slices to read (a slice or indices; None: all).
-        crop: keep the top-left ``crop`` x ``crop`` pixels of each slice (None: whole slices).
+        z: slices to read (a slice or indices; None: all), of files and arrays alike.
+        crop: keep ``crop`` x ``crop`` pixels (or ``(height, width)``) of each slice, from ``offset`` (None: to
+            the slices' ends).
+        offset: ``(y, x)`` of the crop's top-left pixel (default: the top-left corner).
+        threshold: for a mask saved with grey edges (anti-aliased, JPEG): pixels above this grey value are the
+            bright side, the others the dark side (None: the mask must hold two values). Implies a mask.
         background: for instances, the id of unlabelled pixels (None: none).
         min_size: for instances, the smallest cell in pixels (smaller specks join their neighbours).
         name: how the stack is called (None: the raw file's name).
 
     Returns:
-        The stack; ``notes`` records the files, label kind, membrane value and raw rescaling.
+        The stack; ``notes`` records the files, label kind, membrane value, threshold, crop and raw rescaling.
 
     Raises:
         FileNotFoundError: a file is missing.
-        DataError: for unreadable files, raw and labels of different shapes, or labels that are not usable
-            (see :mod:`.labels`).
+        DataError: for unreadable files, raw and labels of different shapes, a ``z`` for a 2D array, a threshold
+            for instance ids, or labels that are not usable (see :mod:`.labels`, :mod:`.masks`).
+        ValueError: for a crop or offset beyond the slices.
     """
     files = [isinstance(item, str | Path) for item in (raw, labels)]
     sources = [str(item) if file else f"{what} (array)" for item, file, what in zip((raw, labels), files, WHAT)]
-    raw_pixels = _three_d(read_volume(raw, raw_dataset, z) if files[0] else np.asarray(raw))
-    label_ids = _three_d(read_volume(labels, labels_dataset, z) if files[1] else np.asarray(labels))
+    raw_pixels = _three_d(read_volume(raw, raw_dataset, z) if files[0] else _selected(np.asarray(raw), z, sources[0]))
+    label_ids = _three_d(
+        read_volume(labels, labels_dataset, z) if files[1] else _selected(np.asarray(labels), z, sources[1])
+    )
     if raw_pixels.shape != label_ids.shape:
+        chosen = "" if z is None else f" (z={z!r} selects the same slices of both: pass the labels of the whole stack)"
         raise DataError(
             f"{sources[0]} has shape {raw_pixels.shape} but {sources[1]} have {label_ids.shape}: pass the "
-            "labels of the same slices"
+            f"labels of the same slices{chosen}"
         )
-    crop = checks.optional_integer(crop, "crop", 1, None)
-    if crop is not None:
-        raw_pixels, label_ids = raw_pixels[:, :crop, :crop], label_ids[:, :crop, :crop]
-    raw_pixels, rescaled = unit_raw(raw_pixels, sources[0])
-    kind = label_kind(label_ids, kind, sources[1])
-    notes = {"raw": sources[0], "labels": sources[1], "raw_values": rescaled, "kind": kind}
+    notes: dict = {"raw": sources[0], "labels": sources[1]}
+    if crop is not None or tuple(offset) != (0, 0):
+        rows, columns = crop_window(raw_pixels.shape, crop, offset)
+        raw_pixels, label_ids = raw_pixels[:, rows, columns], label_ids[:, rows, columns]
+        notes["crop"] = f"rows {rows.start}..{rows.stop - 1}, columns {columns.start}..{columns.stop - 1}"
+    raw_pixels, notes["raw_values"] = unit_raw(raw_pixels, sources[0])
+    if threshold is not None and kind == "instances":
+        raise DataError(
+            f"threshold={threshold!r} reads {sources[1]} as a grey mask, but kind='instances' says they are ids: "
+            "drop threshold for instance ids, or pass kind='mask'"
+        )
+    if kind == "auto" and (threshold is not None or membrane is not None):
+        kind = "mask"  # a membrane side or threshold is stated for masks only: never read them as instance ids
+    notes["kind"] = kind = "mask" if threshold is not None else label_kind(label_ids, kind, sources[1])
     if kind == "mask":
-        membranes = membrane_labels(label_ids, membrane, sources[1])
-        gt = dense_ground_truth(membranes)
+        membranes, values, taken = mask_membranes(label_ids, membrane, sources[1], threshold)
+        fix = inverted_fix(values, taken, threshold is not None)
+        for plane in membranes:  # as dense_ground_truth checks each slice, with the fix in the mask's own values
+            check_polarity(plane, sources[1], fix)
+        gt = dense_ground_truth(membranes, polarity_check=False)
         notes["membrane_value"] = "stated" if membrane is not None else "detected"
+        if threshold is not None:
+            notes["threshold"] = threshold
     else:
         if isinstance(table, str):
             if not files[1]:
