@@ -9,7 +9,9 @@ time, ``ci`` is tiny (the tests). The profile is chosen, in this order, by
 
 :func:`select` changes nothing: it returns a frozen :class:`Config` whose ``figures``, ``results`` and ``cache``
 folders say where that run writes (``figures/ci/`` and ``results/ci/``, both git-ignored, for ``ci``, so a test
-run never overwrites the committed outputs of a real run). Pass the value, or the folder you need, along.
+run never overwrites the committed outputs of a real run). ``NSEM_OUTPUT`` sends a run's figures and results to a
+folder of its own (``$NSEM_OUTPUT/figures``, ``$NSEM_OUTPUT/results``), e.g. for chapters 07-08 on your own data.
+Pass the value, or the folder you need, along.
 
 :func:`check_parameters`, called by a chapter before :func:`select`, refuses a papermill parameter the chapter
 does not declare (``-p prfile ci`` would otherwise run the default profile and write to ``results/``).
@@ -47,12 +49,13 @@ from .work import (
 __all__ = [  # the work classes and constants are defined in helpers.work and read from here too
     "ENGINES", "FEEDFORWARD_STEPS", "HELDOUT_STYLES", "HELDOUT_TEXTURES", "PROFILES", "Config", "ExperimentArm",
     "ExperimentWork", "OwnDataWork", "SegmentationWork", "StyleWork", "UNetWork", "check_parameters",
-    "cuda_available", "describe_environment", "select",
+    "cuda_available", "describe_environment", "output_folders", "select",
 ]  # fmt: skip
 
 PAPERMILL_HEADER = "# Parameters"  # first line of the cell papermill injects after the cell tagged `parameters`
 PROFILE_ENV = "NSEM_PROFILE"
 CACHE_ENV = "NSEM_CACHE"
+OUTPUT_ENV = "NSEM_OUTPUT"  # a folder for a run's figures/ and results/ instead of the repository's
 SCRATCH_PROFILES = ("ci",)  # their figures and results go to a git-ignored sub-folder
 ENVIRONMENT_PACKAGES = (
     "torch", "torchvision", "numpy", "scikit-image", "scikit-learn", "bioimage-cpp", "python-elf", "highspy",
@@ -231,10 +234,12 @@ def select(profile: str | None = None) -> Config:
     Returns:
         The frozen :class:`Config`. Its cache folder is ``$NSEM_CACHE`` if set, else ``cache/``; a relative
         ``$NSEM_CACHE`` is resolved against the repository root (the same folder from the command line and from
-        the chapters, which run in ``notebooks/``), and ``~`` in it is the home folder.
+        the chapters, which run in ``notebooks/``), and ``~`` in it is the home folder. Its figures and results
+        go to ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results`` if set, resolved alike
+        (:func:`output_folders`), else to the repository's ``figures/`` and ``results/``.
 
     Raises:
-        ValueError: for an unknown or empty profile name.
+        ValueError: for an unknown or empty profile name, or an ``$NSEM_OUTPUT`` that is a file.
     """
     has_cuda = cuda_available()
     given = profile if profile is not None else os.environ.get(PROFILE_ENV) or ("full" if has_cuda else "reduced")
@@ -247,6 +252,7 @@ def select(profile: str | None = None) -> Config:
         )
     style, segmentation, experiments = WORK[name]
     scratch = name in SCRATCH_PROFILES
+    figures, results = output_folders()
     return Config(
         profile=name,
         device="cuda" if has_cuda else "cpu",
@@ -255,10 +261,31 @@ def select(profile: str | None = None) -> Config:
         experiments=experiments,
         own_data=OWN_DATA_WORK[name],
         unet=UNET_WORK[name],
-        figures=FIGURES / name if scratch else FIGURES,
-        results=RESULTS / name if scratch else RESULTS,
+        figures=figures / name if scratch else figures,
+        results=results / name if scratch else results,
         cache=ROOT / Path(os.environ.get(CACHE_ENV) or "cache").expanduser(),
     )
+
+
+def output_folders() -> tuple[Path, Path]:
+    """The folders a run's figures and results go to: ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results``.
+
+    ``$NSEM_OUTPUT`` is resolved like ``$NSEM_CACHE``: relative to the repository root, ``~`` is the home folder;
+    unset or empty, the repository's own ``figures/`` and ``results/``. Nothing is created.
+
+    Returns:
+        ``(figures folder, results folder)``.
+
+    Raises:
+        ValueError: when ``$NSEM_OUTPUT`` names a file.
+    """
+    given = os.environ.get(OUTPUT_ENV)
+    if not given:
+        return FIGURES, RESULTS
+    folder = ROOT / Path(given).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{OUTPUT_ENV} ({folder}) is a file, not a folder: choose a folder, or remove the file")
+    return folder / "figures", folder / "results"
 
 
 def _assigned_names(source: str) -> list[str]:
