@@ -4,7 +4,9 @@ The unit of analysis is the test slice (:data:`helpers.experiments.stats.METHOD`
 over the seeds (and, within a group, over the conditions) that tested it, and two arms are paired on the same
 slices. Conditions are pooled into groups (:data:`GROUPS`): clean test slices, appearance shifts (the shifts on
 which every arm returns a trivial segmentation are flagged and left out, :func:`trivial_conditions`), held-out
-paintings and the second dataset (its own test slices).
+paintings and the second dataset (its own test slices); any other second dataset (a condition named by its
+dataset, :func:`.material.load_material`) is a group of its own, compared wherever FlyEM is. Rows compare on
+what they hold: a metric, target or trivial flag that the rows lack is left out, never looked up.
 
 Everything a claim may rest on is declared here, before the run: the rule that picks the style arms' target
 (:data:`TARGET_RULE`), the primary metric (:data:`PRIMARY`) and the families (:data:`FAMILIES`,
@@ -28,12 +30,13 @@ import pandas as pd
 
 from ..experiments import stats
 from ..experiments.scenarios import UNSEEN_PREFIX
+from ..experiments.shifts import SHIFTS
 from ..paths import atomic_write_text
 from .material import FLYEM
 
 GROUPS: dict[str, Callable[[str], bool]] = {
     "clean": lambda condition: condition == "clean",
-    "shifts": lambda condition: condition not in ("clean", FLYEM) and not condition.startswith(UNSEEN_PREFIX),
+    "shifts": lambda condition: condition in SHIFTS and condition != "clean",
     "unseen styles": lambda condition: condition.startswith(UNSEEN_PREFIX),
     FLYEM: lambda condition: condition == FLYEM,
 }
@@ -103,8 +106,20 @@ COMPARISONS = (
 )
 
 
+def group_of(condition: str) -> str:
+    """The group of a test condition: one of :data:`GROUPS`, or a second dataset's own name.
+
+    Args:
+        condition: a row's condition (``"clean"``, a shift, ``"unseen_styleNN"``, ``"flyem"`` or a dataset's name).
+
+    Returns:
+        The group's name.
+    """
+    return next((group for group, test in GROUPS.items() if test(condition)), condition)
+
+
 def canonical(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows in the fixed order of :data:`ROW_ORDER`, whatever order the arms finished in.
+    """The rows in the fixed order of :data:`ROW_ORDER` (the columns they hold), whatever order the arms finished in.
 
     Args:
         rows: the experiment's rows (:func:`.experiment.run_arm`).
@@ -112,7 +127,7 @@ def canonical(rows: pd.DataFrame) -> pd.DataFrame:
     Returns:
         A sorted copy with a fresh index.
     """
-    return rows.sort_values(ROW_ORDER, kind="stable").reset_index(drop=True)
+    return rows.sort_values([key for key in ROW_ORDER if key in rows], kind="stable").reset_index(drop=True)
 
 
 def trivial_conditions(rows: pd.DataFrame) -> list[str]:
@@ -124,8 +139,10 @@ def trivial_conditions(rows: pd.DataFrame) -> list[str]:
         rows: rows with ``condition`` and ``trivial`` columns (:func:`.experiment.run_arm`).
 
     Returns:
-        The trivial shift conditions, sorted.
+        The trivial shift conditions, sorted (none for rows without a ``trivial`` column).
     """
+    if "trivial" not in rows:
+        return []
     shifts = rows[rows["condition"].map(GROUPS["shifts"])]
     flags = shifts.groupby("condition", sort=True)["trivial"].all()
     return [str(condition) for condition, flag in flags.items() if flag]
@@ -134,20 +151,21 @@ def trivial_conditions(rows: pd.DataFrame) -> list[str]:
 def _grouped(rows: pd.DataFrame, trivial: Sequence[str]) -> pd.DataFrame:
     """The rows with a ``group`` column; rows of no group and of trivial conditions dropped."""
     kept = rows[~rows["condition"].isin(list(trivial))]
-    groups = kept["condition"].map(lambda condition: next((g for g, test in GROUPS.items() if test(condition)), None))
-    return kept.assign(group=groups).dropna(subset=["group"])
+    return kept.assign(group=kept["condition"].map(group_of))
 
 
 def _slices(grouped: pd.DataFrame, arm: str, target: str, group: str, metric: str) -> tuple[pd.Series, int]:
     """One arm's per-slice means of a metric in a group (over seeds and conditions), and its number of seeds."""
     if metric not in grouped:
         return pd.Series(dtype=float), 0
-    part = grouped[(grouped["arm"] == arm) & (grouped["target"] == target) & (grouped["group"] == group)]
-    part = part.dropna(subset=[metric])
+    chosen = (grouped["arm"] == arm) & (grouped["group"] == group)
+    if "target" in grouped:
+        chosen &= grouped["target"] == target
+    part = grouped[chosen].dropna(subset=[metric])
     if part.empty:
         return pd.Series(dtype=float), 0
-    table = stats.per_slice(part, ["arm", "target"], metric)
-    return table.set_index("slice")[metric], int(part["seed"].nunique())
+    table = stats.per_slice(part, ["arm"], metric)
+    return table.set_index("slice")[metric], int(part["seed"].nunique()) if "seed" in part else 1
 
 
 def arm_means(rows: pd.DataFrame, trivial: Sequence[str] = (), metrics: Sequence[str] = METRICS) -> pd.DataFrame:
@@ -162,6 +180,8 @@ def arm_means(rows: pd.DataFrame, trivial: Sequence[str] = (), metrics: Sequence
         Columns arm, target, group, metric, n_slices, n_seeds, mean, low, high; in a fixed order.
     """
     grouped = _grouped(canonical(rows), trivial)
+    if "target" not in grouped:
+        grouped = grouped.assign(target="-")  # rows of one target (e.g. edge-forest pipelines without a U-Net)
     table = []
     for (arm, target, group), _ in grouped.groupby(["arm", "target", "group"], sort=True):
         for metric in metrics:
@@ -205,7 +225,9 @@ def comparisons(
         rows: the experiment's rows.
         chosen: the style arms' target (:func:`choose_target`).
         trivial: conditions left out (:func:`trivial_conditions`).
-        declared: the comparisons (default :data:`COMPARISONS`); those without rows on both sides are skipped.
+        declared: the comparisons (default :data:`COMPARISONS`); those without rows on both sides are skipped, and
+            so are those of two targets for rows without a ``target`` column. The group ``flyem`` stands for every
+            second dataset the rows hold (:func:`group_of`).
 
     Returns:
         Columns family, label, arm, arm_target, reference, reference_target, group, metric, those of
@@ -214,13 +236,17 @@ def comparisons(
         supported.
     """
     grouped = _grouped(canonical(rows), trivial)
+    datasets = sorted(set(grouped["group"]) - set(GROUPS) - {FLYEM})
     tables = []
     for family in FAMILIES:
         table = []
         for item in (comparison for comparison in declared if comparison.family == family):
             arm_target = chosen if item.arm_target == CHOSEN else item.arm_target
             reference_target = chosen if item.reference_target == CHOSEN else item.reference_target
-            for group in item.groups:
+            if arm_target != reference_target and "target" not in grouped:
+                continue  # rows of one target cannot compare two
+            groups = [name for group in item.groups for name in ([group, *datasets] if group == FLYEM else [group])]
+            for group in groups:
                 for metric in item.metrics:
                     values, seeds = _slices(grouped, item.arm, arm_target, group, metric)
                     reference, reference_seeds = _slices(grouped, item.reference, reference_target, group, metric)

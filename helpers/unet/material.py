@@ -3,12 +3,13 @@
 The stylised copies are whole ISBI slices stylised by the feed-forward engine
 (:func:`helpers.style.feedforward.stylized_slices`, cached on disk) with each training painting, cropped like the
 originals; only the U-Net's own training slices are stylised (not those kept for the edge forest). Unseen styles:
-the test slices stylised by the same engine with the profile's held-out paintings.
+the test slices stylised by the same engine with the profile's held-out paintings. Second datasets (FlyEM, or
+your own :class:`helpers.data.EMStack`) are test conditions named by the dataset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,12 @@ from ..paths import digest
 from ..segmentation.pipeline import load_slices
 from ..style.feedforward import stylized_slices
 
-FLYEM = "flyem"  # the test condition of the second dataset
+FLYEM = "flyem"  # the test condition of the second dataset (FlyEM medulla)
 
 
 @dataclass(frozen=True)
 class Slice:
-    """One image with its labels: ``condition`` says what was done to ISBI slice (or FlyEM position) ``index``."""
+    """One image with its labels: ``condition`` says what was done to ISBI slice ``index`` (or names a dataset)."""
 
     condition: str
     index: int
@@ -98,6 +99,32 @@ def _stylised(cache: Path, slices: Sequence[int], crop: int | None, painting: in
     return [Slice(condition, index, raw, label, gt) for index, raw, label, gt in zip(slices, stack, labels, gts)]
 
 
+def second_datasets(flyem: EMStack | None, others: Mapping[str, EMStack] | None) -> dict[str, EMStack]:
+    """The second datasets of the test conditions by name: ``flyem`` as ``"flyem"``, then ``others``.
+
+    Args:
+        flyem: the FlyEM test slices (None: none).
+        others: more test datasets by name (None: none).
+
+    Returns:
+        ``{condition name: stack}``.
+
+    Raises:
+        ValueError: for a name that is empty, given twice, or that is already a condition of ISBI's test slices.
+    """
+    datasets = {} if flyem is None else {FLYEM: flyem}
+    for name, stack in dict(others or {}).items():
+        taken = name in datasets or name in SHIFTS or str(name).startswith(UNSEEN_PREFIX)
+        if not isinstance(name, str) or not name.strip() or taken:
+            raise ValueError(
+                f"others: the dataset name {name!r} is {'empty' if not str(name).strip() else 'taken'} (conditions "
+                f"of the ISBI test slices: {list(SHIFTS)}, {UNSEEN_PREFIX}NN, and {FLYEM!r} for flyem=): name it "
+                "otherwise"
+            )
+        datasets[name] = stack
+    return datasets
+
+
 def load_material(
     cache: Path,
     train_slices: Sequence[int],
@@ -107,6 +134,7 @@ def load_material(
     heldout_paintings: Sequence[int],
     edge_slices: int,
     flyem: EMStack | None = None,
+    others: Mapping[str, EMStack] | None = None,
 ) -> Material:
     """Training and test images of the experiment.
 
@@ -118,11 +146,17 @@ def load_material(
         paintings: the training paintings (:func:`training_paintings`).
         heldout_paintings: paintings never trained on: test slices stylised with them are test conditions.
         edge_slices: training slices kept from the U-Net (``UNetWork.edge_slices``): not stylised.
-        flyem: the second dataset's test slices (None: not tested).
+        flyem: the FlyEM test slices, condition ``"flyem"`` (None: not tested).
+        others: more test datasets by name, e.g. ``{"my-lab": load_em_stack(...)}``; each name is its slices'
+            condition, compared wherever FlyEM is (:func:`helpers.unet.analysis.group_of`).
 
     Returns:
         The material: stylised copies of the U-Net's training slices only, held-out paintings only on test slices.
+
+    Raises:
+        ValueError: for a dataset name that is taken (:func:`second_datasets`).
     """
+    datasets = second_datasets(flyem, others)
     raw, labels, gts = load_slices(train_slices, crop)
     originals = [Slice("original", index, *items) for index, *items in zip(train_slices, raw, labels, gts)]
     held = set(edge_forest_slices(train_slices, edge_slices))
@@ -137,9 +171,9 @@ def load_material(
     ]
     for painting in heldout_paintings:
         tests += _stylised(cache, test_slices, crop, painting, f"{UNSEEN_PREFIX}{painting:02d}")
-    if flyem is not None:
-        stack = zip(flyem.raw, flyem.membranes, flyem.gt)
-        tests += [Slice(FLYEM, index, raw, membranes, gt) for index, (raw, membranes, gt) in enumerate(stack)]
+    for name, dataset in datasets.items():
+        stack = zip(dataset.raw, dataset.membranes, dataset.gt)
+        tests += [Slice(name, index, raw, membranes, gt) for index, (raw, membranes, gt) in enumerate(stack)]
     return Material(originals, stylised, tests)
 
 
