@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.chapter06_cost import machine  # noqa: E402
 from helpers import cli  # noqa: E402
 from helpers.config import Config, UNetWork, select  # noqa: E402
-from helpers.experiments.workers import run_in_workers  # noqa: E402
+from helpers.parallel import run_tasks  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
 from helpers.segmentation.metrics import mean_scores  # noqa: E402
 from helpers.segmentation.pipeline import load_slices  # noqa: E402
@@ -125,7 +125,7 @@ def run(config: Config, workers: int) -> dict:
 
     Args:
         config: the profile's configuration (its segmentation split and U-Net work).
-        workers: variants trained at once, one process each.
+        workers: variants trained at once (Dask workers, one process each).
 
     Returns:
         The record written to the JSON file.
@@ -145,7 +145,7 @@ def run(config: Config, workers: int) -> dict:
         for name, (variant_work, augment) in variants(work).items()
     ]
     records, maps = {}, {}
-    for name, variant_records, variant_maps in run_in_workers(measure, tasks, min(workers, len(tasks))):
+    for _, (name, variant_records, variant_maps) in run_tasks(measure, tasks, min(workers, len(tasks))):
         print(f"{name}: {variant_records[name]['mean']}", flush=True)
         records.update(variant_records)
         maps.update(variant_maps)

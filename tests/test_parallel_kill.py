@@ -1,4 +1,5 @@
-"""A parallel experiment run killed with SIGKILL leaves no process behind, and its rerun cleans up after it."""
+"""A parallel experiment run (a Dask LocalCluster) killed with SIGKILL leaves no process behind: Dask's worker
+processes watch their parent and exit with it. Its rerun cleans up after it."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def _session(sid: int) -> list[tuple[int, str, str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_killing_a_parallel_run_leaves_no_process_behind(tmp_path):
     folder = tmp_path / "units"
     parent = subprocess.Popen(

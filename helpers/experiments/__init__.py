@@ -12,8 +12,7 @@ and unseen styles, and compared with paired statistics. One module per concern:
 - :mod:`~helpers.experiments.graphs`: how each pipeline builds a unit's graphs; the Frangi graphs shared by a run;
 - :mod:`~helpers.experiments.arms`: chapter 06's arms (engine, slices, paintings, pipelines, scenarios), run;
 - :mod:`~helpers.experiments.runner`: one unit (pipeline, steps, scenario, split) trained and scored, all
-  units resumable and in parallel, results as one tidy table;
-- :mod:`~helpers.experiments.workers`: the process pool whose workers never outlive their parent;
+  units resumable and in parallel (Dask tasks, :mod:`helpers.parallel`), results as one tidy table;
 - :mod:`~helpers.experiments.stats`: intervals, paired tests and the summaries against a reference scenario;
 - :mod:`~helpers.experiments.displacement`: how far stylisation moves the membranes, and what that costs;
 - :mod:`~helpers.experiments.report`: verdicts, printable lines and the chapter's conclusion.

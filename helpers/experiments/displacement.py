@@ -10,9 +10,9 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from .. import checks
+from ..parallel import run_tasks
 from ..segmentation.boundaries import frangi_boundary
 from .scenarios import Image, SliceStore, sweep_style
-from .workers import run_in_workers
 
 MEMBRANE_FRACTION = 0.15  # area fraction kept of each Frangi map (the ISBI membranes cover ~20% of a slice)
 DISPLACEMENT_COLUMNS = ["engine", "style", "steps", "slice", "displacement_px", "map_correlation"]
@@ -99,7 +99,8 @@ def displacement_table(
         steps: the stylisation step counts (``(FEEDFORWARD_STEPS,)`` for a feed-forward store).
         frangi_map: gives an image's Frangi map, e.g. from the graphs the experiments built
             (:class:`helpers.experiments.graphs.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
-        workers: parallel processes (one (style, steps) each at a time; the store is sent once per worker).
+        workers: worker processes (one (style, steps) per Dask task; the store is scattered once,
+            :func:`helpers.parallel.run_tasks`).
 
     Returns:
         Columns engine (the store's), style, steps, slice, displacement_px, map_correlation; one row per stylised
@@ -107,15 +108,8 @@ def displacement_table(
     """
     workers = checks.integer(workers, "workers", 1)
     pairs = [(style, count) for style in styles for count in steps]
-    if workers > 1 and len(pairs) > 1:
-        done = run_in_workers(_style_rows, [(style, count, frangi_map) for style, count in pairs], workers, store)
-        order = {pair: position for position, pair in enumerate(pairs)}
-        rows = sorted(
-            (row for part in done for row in part),
-            key=lambda row: (order[(row["style"], row["steps"])], store.slices.index(row["slice"])),
-        )
-    else:
-        rows = [row for style, count in pairs for row in _style_rows(store, style, count, frangi_map)]
+    parts = dict(run_tasks(_style_rows, [(style, count, frangi_map) for style, count in pairs], workers, store))
+    rows = [row for index in range(len(pairs)) for row in parts[index]]
     return pd.DataFrame(rows, columns=DISPLACEMENT_COLUMNS)
 
 

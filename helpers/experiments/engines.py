@@ -10,6 +10,7 @@ an arm that trains on all 24 paintings); they are computed in memory, seconds pe
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +81,9 @@ def ensure_stylized(config: Config, styles: tuple[int, ...], arm: ExperimentArm 
     """Make sure the stylised slices an arm needs are in ``config.cache``; stylise what is missing with its engine.
 
     Feed-forward arms: every (slice, painting) missing from the engine's cache is stylised, on a CPU in every
-    profile. Gatys arms: missing or damaged (style, steps) stacks of the arm's slices and crop are stylised
-    (resumable) on a GPU or in the small profiles.
+    profile, one Dask task per painting (:func:`helpers.style.feedforward.stylize_missing`). Gatys arms: missing
+    or damaged (style, steps) stacks of the arm's slices and crop are stylised (resumable) on a GPU or in the small
+    profiles.
 
     Args:
         config: the run's configuration.
@@ -93,8 +95,7 @@ def ensure_stylized(config: Config, styles: tuple[int, ...], arm: ExperimentArm 
         RuntimeError: for Gatys in the full profile on a CPU, naming what to run on a GPU instead.
     """
     if arm is not None and arm.engine == "feedforward":
-        for style in styles:
-            feedforward.stylized_slices(config.cache, arm.slices, style)
+        feedforward.stylize_missing(config.cache, arm.slices, styles, config.experiments.workers or os.cpu_count())
         return
     steps = config.experiments.steps if arm is None else arm.steps
     slices, crop = (config.style.slices, config.style.crop) if arm is None else (arm.slices, arm.crop)

@@ -50,22 +50,73 @@ class GraphCache:
         built: graphs this cache computed (not found in memory or on disk).
     """
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, write: bool = True) -> None:
         """Start an empty cache.
 
         Args:
             folder: where to share graphs between processes and runs (None: in memory only).
+            write: write the graphs this cache builds to ``folder`` and delete damaged ones (False in a Dask
+                task: only the run's own process writes, :func:`helpers.experiments.runner.run_all`).
         """
         self.graphs: OrderedDict[str, GraphData] = OrderedDict()
         self.folder = Path(folder) if folder is not None else None
+        self.write = write
         self.built = 0
 
-    def _name(self, image: Image, settings: PipelineSettings, with_labels: bool) -> str:
+    def name(self, image: Image, settings: PipelineSettings, with_labels: bool) -> str:
+        """The file name of an image's graph: its tag, whether it is labelled and a digest of what it depends on.
+
+        Args:
+            image: the image.
+            settings: the pipeline's settings (only their graph part counts).
+            with_labels: whether the graph carries edge labels.
+
+        Returns:
+            ``<tag>__<0|1>__<digest>.pkl``.
+        """
         # the graph class's import path is part of the digest: pickles of another code layout are never read
         graph_settings = json.dumps({k: v for k, v in settings.as_dict().items() if k not in FOREST_SETTINGS})
         code = f"{GraphData.__module__}.{GraphData.__qualname__}"
         pixels = digest(code, graph_settings, np.ascontiguousarray(image.raw).tobytes())
         return f"{image.tag.replace('/', '_')}__{int(with_labels)}__{pixels}.pkl"
+
+    def has(self, name: str, image: Image, with_labels: bool) -> bool:
+        """Whether the graph file ``name`` (:meth:`name`) is in memory or on disk and intact.
+
+        A damaged file is reported by name and deleted.
+
+        Args:
+            name: the graph's file name.
+            image: its image.
+            with_labels: whether it carries edge labels.
+
+        Returns:
+            True if the graph can be read back.
+        """
+        if name in self.graphs:
+            return True
+        return self.folder is not None and self._load(self.folder / name, image, with_labels) is not None
+
+    def put(self, image: Image, settings: PipelineSettings, with_labels: bool, graph: GraphData) -> None:
+        """Keep a graph built elsewhere (a Dask task) and write it to the folder, atomically.
+
+        Args:
+            image: its image.
+            settings: the pipeline's settings it was built with.
+            with_labels: whether it carries edge labels.
+            graph: the graph.
+        """
+        key = self.name(image, settings, with_labels)
+        if self.folder is not None and self.write:
+            atomic_write_bytes(self.folder / key, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
+        self._remember(key, graph)
+
+    def _remember(self, key: str, graph: GraphData) -> None:
+        """Keep a graph in memory (the last :data:`GRAPHS_IN_MEMORY` used, when backed by a folder)."""
+        self.graphs[key] = graph
+        self.graphs.move_to_end(key)
+        if self.folder is not None and len(self.graphs) > GRAPHS_IN_MEMORY:
+            self.graphs.popitem(last=False)
 
     def _load(self, path: Path, image: Image, with_labels: bool) -> GraphData | None:
         """A pickled graph, checked; a damaged one is reported by name and deleted (None)."""
@@ -80,8 +131,9 @@ class GraphCache:
             return None
         except Exception as error:  # unpickling a damaged file raises many types
             problem = error if isinstance(error, CacheError) else CacheError(path, f"does not load ({error!r})")
-            LOG.warning("%s: deleted, the graph is built again", problem)
-            path.unlink(missing_ok=True)
+            LOG.warning("%s: %s, the graph is built again", problem, "deleted" if self.write else "not used")
+            if self.write:
+                path.unlink(missing_ok=True)
             return None
 
     def get(self, image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
@@ -95,7 +147,7 @@ class GraphCache:
         Returns:
             The graph, built or read back.
         """
-        key = self._name(image, settings, with_labels)
+        key = self.name(image, settings, with_labels)
         if key in self.graphs:
             self.graphs.move_to_end(key)
             return self.graphs[key]
@@ -104,18 +156,16 @@ class GraphCache:
         if graph is None:
             graph = graph_data(image.raw, image.gt if with_labels else None, settings=settings)
             self.built += 1
-            if path is not None:
+            if path is not None and self.write:
                 atomic_write_bytes(path, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
-        self.graphs[key] = graph
-        if self.folder is not None and len(self.graphs) > GRAPHS_IN_MEMORY:
-            self.graphs.popitem(last=False)
+        self._remember(key, graph)
         return graph
 
 
 class FrangiMaps:
     """Images' Frangi maps read from a run's graph cache (the maps their graphs were built on; built if missing).
 
-    Picklable, so worker processes can read the maps themselves.
+    Picklable, so Dask tasks can read the maps themselves; it never writes the cache.
     """
 
     def __init__(self, folder: Path, settings: UnitSettings) -> None:
@@ -125,7 +175,7 @@ class FrangiMaps:
             folder: the run's unit folder (as given to :func:`run_all`).
             settings: what every unit shares.
         """
-        self.graphs = GraphCache(Path(folder) / GRAPH_FOLDER)
+        self.graphs = GraphCache(Path(folder) / GRAPH_FOLDER, write=False)
         self.settings = PipelineSettings(
             boundary="frangi", rf_trees=settings.trees, rf_max_samples=settings.max_samples
         )

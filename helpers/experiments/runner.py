@@ -3,15 +3,16 @@
 Each unit's rows are written atomically as JSON under a name holding a digest of everything the unit reads
 (:mod:`helpers.experiments.units`), so an interrupted run resumes where it stopped, a changed input (e.g.
 recomputed stylised slices) is reported and recomputed, never served from the cache, and a damaged file is
-reported by name and recomputed. Units run in parallel worker processes when asked
-(:mod:`helpers.experiments.workers`: none outlives its parent); the rows come back as one tidy DataFrame in the
-order of the units, whatever the number of workers, with the digests of what they were computed from
-(:func:`helpers.experiments.units.provenance`), which :func:`write_rows` records beside the CSV.
+reported by name and recomputed. Units run as Dask tasks when asked (:mod:`helpers.parallel`: a local cluster
+or any Dask cluster), which return their rows to this process, the only one that writes the cache; the rows come
+back as one tidy DataFrame in the order of the units, whatever the number of workers or the scheduler, with the
+digests of what they were computed from (:func:`helpers.experiments.units.provenance`), which :func:`write_rows`
+records beside the CSV.
 
 Nothing is computed twice for the same content:
 
-* an image's Frangi graph is built once per run and shared by every scenario, split, step count and worker
-  (:class:`helpers.experiments.graphs.GraphCache`);
+* an image's Frangi graph is built once (a Dask task of its own, before the units) and shared by every scenario,
+  split, step count and worker through the run's graph folder (:class:`helpers.experiments.graphs.GraphCache`);
 * units that train on the same images (the original set and plain augmentation at every step count; in the
   ``reduced`` profile scenarios 1 and 4) form one task (:func:`training_key`): one forest, and each distinct test
   image segmented once (:func:`run_units`); their rows are exactly those of separate runs.
@@ -29,9 +30,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import checks
+from ..parallel import run_tasks, scheduler_address
 from ..paths import atomic_write_text, digest, remove_stale_temporaries, write_checked_json
 from ..segmentation import metrics
-from ..segmentation.pipeline import segment_graph, train_edge_rf
+from ..segmentation.pipeline import GraphData, PipelineSettings, graph_data, segment_graph, train_edge_rf
 from .graphs import GRAPH_FOLDER, PIPELINES, GraphCache
 from .scenarios import Image, SliceStore, cap_images, training_set
 from .units import (
@@ -46,7 +48,6 @@ from .units import (
     unit_conditions,
     unit_path,
 )
-from .workers import run_in_workers
 
 __all__ = [
     "Run", "Unit", "UnitSettings", "experiment_units", "fingerprint", "run_all", "run_unit", "run_units",
@@ -221,18 +222,35 @@ def _known_pipelines(units: list[Unit]) -> None:
         raise KeyError(f"unknown pipeline {unknown[0]!r}: choose one of {tuple(PIPELINES)}")
 
 
-def _run_and_save(
-    store: SliceStore,
-    units: list[Unit],
-    settings: UnitSettings,
-    paths: list[Path],
-    graph_cache: GraphCache,
-    n_jobs: int,
-) -> int:
-    """Run units that share a training set and write each unit's rows atomically; returns how many."""
-    for path, rows in zip(paths, run_units(store, units, settings, graph_cache=graph_cache, n_jobs=n_jobs)):
-        write_checked_json(path, rows)
-    return len(units)
+def _task_rows(
+    store: SliceStore, units: list[Unit], settings: UnitSettings, graph_folder: Path, n_jobs: int
+) -> list[list[dict]]:
+    """One task: units that share a training set, run with the Frangi graphs read from ``graph_folder``."""
+    return run_units(store, units, settings, graph_cache=GraphCache(graph_folder, write=False), n_jobs=n_jobs)
+
+
+def _frangi_graph(image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
+    """One task: an image's Frangi graph (with edge labels from its ground truth if ``with_labels``)."""
+    return graph_data(image.raw, image.gt if with_labels else None, settings=settings)
+
+
+def _missing_graphs(
+    store: SliceStore, tasks: list[list[Unit]], settings: UnitSettings, graph_cache: GraphCache
+) -> list[tuple[Image, PipelineSettings, bool]]:
+    """The Frangi graphs the tasks read that are not in the graph cache yet, each once."""
+    missing: dict[str, tuple[Image, PipelineSettings, bool]] = {}
+    for task in tasks:
+        first = task[0]
+        if first.pipeline != "frangi":
+            continue
+        graph_settings = pipeline_settings(first, settings)
+        train = [(image, True) for image in _training_images(store, first, settings)]
+        test = [(image, False) for unit in task for _, image in unit_conditions(store, unit, settings)]
+        for image, with_labels in train + test:
+            name = graph_cache.name(image, graph_settings, with_labels)
+            if name not in missing and not graph_cache.has(name, image, with_labels):
+                missing[name] = (image, graph_settings, with_labels)
+    return list(missing.values())
 
 
 def tasks_of(store: SliceStore, units: list[Unit], settings: UnitSettings) -> list[list[Unit]]:
@@ -272,11 +290,12 @@ def run_all(
         units: what to run (at least one).
         folder: the unit cache of this run, e.g. ``config.cache / "experiments" / ...``.
         settings: what every unit shares.
-        workers: parallel processes (a whole number >= 1); above 1 each forest uses one thread (one process per
-            core keeps every core busy without threads fighting over it) and the store is sent once per worker.
-            The Frangi graphs are shared through ``folder / "graphs"`` in either case. The workers are fresh
-            interpreters
-            (:mod:`helpers.experiments.workers`): a script that calls this at its top level needs the
+        workers: worker processes of a local Dask cluster (a whole number >= 1; 1 and no ``NSEM_SCHEDULER``:
+            in this process, :func:`helpers.parallel.run_tasks`); with a cluster each forest uses one thread (one
+            process per core keeps every core busy without threads fighting over it) and the store is scattered
+            once to every worker. The Frangi graphs are built first, one task each, written by this process to
+            ``folder / "graphs"`` and read from there by the units (a cluster's workers need that folder on a
+            shared file system). A script that calls this at its top level needs the
             ``if __name__ == "__main__":`` guard; notebooks need nothing.
         progress: show a progress bar.
 
@@ -300,14 +319,18 @@ def run_all(
     pending = [unit for unit, path in zip(units, paths) if cached_rows(path, unit, settings) is None]
     tasks = tasks_of(store, pending, settings)
     graph_cache = GraphCache(folder / GRAPH_FOLDER)
+    graphs = _missing_graphs(store, tasks, settings, graph_cache)
+    n_jobs = 1 if workers > 1 or scheduler_address() else -1  # one thread per worker process
+    for index, graph in tqdm(
+        run_tasks(_frangi_graph, graphs, workers), total=len(graphs), desc="Frangi graphs", disable=not progress
+    ):
+        graph_cache.put(graphs[index][0], graphs[index][1], graphs[index][2], graph)
     bar = tqdm(total=len(pending), desc="scenario x split units", disable=not progress)
-    if workers > 1 and len(tasks) > 1:
-        arguments = [(task, settings, [path_of[unit] for unit in task], graph_cache, 1) for task in tasks]
-        for done in run_in_workers(_run_and_save, arguments, workers, shared=store):
-            bar.update(done)
-    else:
-        for task in tasks:
-            bar.update(_run_and_save(store, task, settings, [path_of[unit] for unit in task], graph_cache, -1))
+    arguments = [(task, settings, graph_cache.folder, n_jobs) for task in tasks]
+    for index, task_rows in run_tasks(_task_rows, arguments, workers, shared=store):
+        for unit, rows in zip(tasks[index], task_rows):
+            write_checked_json(path_of[unit], rows)
+        bar.update(len(tasks[index]))
     bar.close()
     rows = pd.DataFrame([row for unit, path in zip(units, paths) for row in read_rows(path, unit, settings)])
     rows.attrs["provenance"] = provenance(store, units, settings, prints)

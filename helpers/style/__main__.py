@@ -1,4 +1,6 @@
-"""``python -m helpers.style [--profile reduced] [--styles ...] [--steps ...] [--slices ...] [--crop N] [--batch N]``.
+"""``python -m helpers.style [--profile P] [--styles ...] [--steps ...] [--slices ...] [--crop N] [--batch N] [...]``.
+
+The last option, ``--workers N``, optimises N batches at once as Dask tasks.
 
 Stylises ISBI training slices into the run's cache (resumable); what is not given comes from the profile. A bad
 argument (``--crop -5``, ``--styles 3 3``, painting 99, an unknown profile...), an unusable cache folder
@@ -68,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--crop", type=crop, default=None, help="crop side 16..512 (default: the profile's; 0: whole)")
     batch = _argument(lambda value: checks.integer(value, "batch", 1))
     parser.add_argument("--batch", type=batch, default=None, help="pairs per batch, >= 1 (default: the profile's)")
+    workers = _argument(lambda value: checks.integer(value, "workers", 1))
+    parser.add_argument(
+        "--workers", type=workers, default=1, help="batches at once as Dask tasks, >= 1 (default: 1, here)"
+    )
     args = parser.parse_args(argv)
     try:
         run = config.select(args.profile)
@@ -89,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         crop=work.crop if args.crop is None else (args.crop or None),
         batch_size=work.batch if args.batch is None else args.batch,
         settings=StyleSettings(device=run.device),
+        workers=args.workers,
     )
     print(json.dumps(summary))
     return summary

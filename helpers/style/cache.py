@@ -20,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import checks, data, vgg
+from ..parallel import run_tasks
 from ..paths import CacheError, atomic_write_bytes, remove_stale_temporaries
 from . import engine
 from .images import to_grey, to_uint8
@@ -108,6 +109,7 @@ def stylize_isbi(
     settings: StyleSettings = DEFAULT_SETTINGS,
     progress: bool = True,
     max_batches: int | None = None,
+    workers: int = 1,
 ) -> dict:
     """Stylise ISBI training slices with paintings at several step counts, caching each image as it finishes.
 
@@ -124,6 +126,9 @@ def stylize_isbi(
         settings: the engine's settings (``alpha`` and ``beta`` one number each).
         progress: show a progress bar.
         max_batches: stop after this many batches (tests, timing).
+        workers: batches optimised at once as Dask tasks (:func:`helpers.parallel.run_tasks`; 1: here, one
+            after the other, with a progress bar per evaluation). On a cluster whose workers offer a ``GPU``
+            resource, each CUDA batch asks for one. This process writes every image as its batch returns.
 
     Returns:
         ``{"requested", "skipped", "done", "failed", "seconds"}``; ``failed`` lists the entries whose loss or
@@ -137,6 +142,7 @@ def stylize_isbi(
     """
     slices, steps, crop, batch_size = _request(slices, steps, crop, batch_size, settings)
     max_batches = checks.optional_integer(max_batches, "max_batches", 0)
+    workers = checks.integer(workers, "workers", 1)
     styles = _style_numbers(styles)
     remove_stale_temporaries(stylized_dir(cache))
     record_settings = cached_settings(settings)
@@ -166,17 +172,18 @@ def stylize_isbi(
         "engine_version": ENGINE_VERSION,
     }
     names = data.style_names()
+    tasks = [
+        ([raw_by_slice[s][:side, :side] for s, _ in pairs], [style for _, style in pairs], max(missing), settings,
+         missing, _advance(bar, len(pairs)) if workers == 1 else None)
+        for missing, pairs in batches
+    ]  # fmt: skip
+    resources = {"GPU": 1} if settings.device == "cuda" else None
     started = time.perf_counter()
     try:
-        for missing, pairs in batches:
-            results = engine.stylize_batch(
-                [raw_by_slice[s][:side, :side] for s, _ in pairs],
-                [style for _, style in pairs],
-                max(missing),
-                settings,
-                snapshots=missing,
-                on_step=_advance(bar, len(pairs)),
-            )
+        for index, results in run_tasks(_stylize_batch, tasks, workers, resources=resources):
+            missing, pairs = batches[index]
+            if workers > 1:
+                bar.update(len(pairs) * max(missing))
             written = {}
             for (s, style), result in zip(pairs, results):
                 for st in missing:
@@ -204,6 +211,18 @@ def stylize_isbi(
         bar.close()
         summary["seconds"] = time.perf_counter() - started
     return summary
+
+
+def _stylize_batch(
+    contents: list[np.ndarray],
+    styles: list[int],
+    steps: int,
+    settings: StyleSettings,
+    snapshots: tuple[int, ...],
+    on_step: Callable[[int], None] | None,
+) -> list[engine.StyleResult]:
+    """One task: a batch of (slice, painting) pairs optimised at once (:func:`helpers.style.engine.stylize_batch`)."""
+    return engine.stylize_batch(contents, styles, steps, settings, snapshots=snapshots, on_step=on_step)
 
 
 def load_stylized(

@@ -31,6 +31,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .. import data
+from ..parallel import run_tasks
 from ..paths import CacheError, atomic_write_bytes, digest, remove_stale_temporaries
 from ..vgg.weights import wheel_file
 from . import pngs
@@ -326,6 +327,72 @@ def _read_entry(path: Path, key: str) -> np.ndarray | None:
         return None
 
 
+def _cached(
+    cache: Path, indices: list[int], raw: np.ndarray, number: int, painting_pixels: np.ndarray
+) -> tuple[np.ndarray, list[tuple[int, int, str, Path]]]:
+    """The cached stylisations of ``raw`` with one painting, and what is missing: (position, slice, key, path)."""
+    out = np.empty(raw.shape, np.uint8)
+    missing = []
+    for position, (index, pixels) in enumerate(zip(indices, raw)):
+        key = entry_key(index, pixels, painting_pixels)
+        path = entry_path(cache, index, number, key)
+        found = _read_entry(path, key)
+        if found is not None and found.shape == pixels.shape:
+            out[position] = found
+        else:
+            missing.append((position, index, key, path))
+    return out, missing
+
+
+def _write_entry(path: Path, key: str, index: int, number: int, image: np.ndarray) -> None:
+    """One stylised slice as a PNG that records its key and pixel digest, written atomically."""
+    record = {"key": key, "slice": index, "painting": number, "pixels_sha256": pngs.pixel_digest(image)}
+    atomic_write_bytes(path, pngs.png_bytes(image, {**record, "settings": SETTINGS}))
+
+
+def _stylize_with(painting_pixels: np.ndarray, images: np.ndarray, threads: int) -> np.ndarray:
+    """One task: slices stylised with one painting (its style vector computed once)."""
+    vector = style_vector(painting_pixels, threads)
+    return np.stack([stylize(image, vector, threads) for image in images])
+
+
+def stylize_missing(cache: Path, slices: Sequence[int], paintings: Sequence[int], workers: int = 1) -> int:
+    """Stylise every (slice, painting) not in the cache yet: one Dask task per painting; this process writes.
+
+    Args:
+        cache: the cache folder (``config.cache``).
+        slices: ISBI training slice indices (0..29).
+        paintings: report numbers of the paintings.
+        workers: worker processes (:func:`helpers.parallel.run_tasks`; 1: here, one painting after the other).
+
+    Returns:
+        How many stylised slices were computed.
+
+    Raises:
+        IndexError: for a slice index outside 0..29.
+        KeyError: for an unknown painting.
+    """
+    indices = [int(index) for index in slices]
+    raw, _ = data.load_training(indices)
+    remove_stale_temporaries(Path(cache) / FOLDER)
+    tasks, pending = [], []
+    for painting in paintings:
+        number, _ = data.resolve_style(int(painting))
+        painting_pixels = to_uint8(data.load_style(number))
+        _, missing = _cached(cache, indices, raw, number, painting_pixels)
+        if missing:
+            tasks.append((painting_pixels, raw[[position for position, *_ in missing]], THREADS))
+            pending.append((number, missing))
+    bar = tqdm(total=sum(len(missing) for _, missing in pending), desc="feed-forward stylisation", leave=False)
+    for task, images in run_tasks(_stylize_with, tasks, workers):
+        number, missing = pending[task]
+        for (_, index, key, path), image in zip(missing, images):
+            _write_entry(path, key, index, number, image)
+        bar.update(len(missing))
+    bar.close()
+    return bar.n
+
+
 def stylized_slices(cache: Path, slices: Sequence[int], painting: int, threads: int = THREADS) -> np.ndarray:
     """Whole ISBI training slices stylised with one painting, read from the cache, computing only what is missing.
 
@@ -347,20 +414,10 @@ def stylized_slices(cache: Path, slices: Sequence[int], painting: int, threads: 
     number, _ = data.resolve_style(int(painting))
     painting_pixels = to_uint8(data.load_style(number))
     remove_stale_temporaries(Path(cache) / FOLDER)
-    out = np.empty(raw.shape, np.uint8)
-    missing = []
-    for position, (index, pixels) in enumerate(zip(indices, raw)):
-        key = entry_key(index, pixels, painting_pixels)
-        path = entry_path(cache, index, number, key)
-        found = _read_entry(path, key)
-        if found is not None and found.shape == pixels.shape:
-            out[position] = found
-        else:
-            missing.append((position, index, key, path))
+    out, missing = _cached(cache, indices, raw, number, painting_pixels)
     if missing:
         vector = style_vector(painting_pixels, threads)
         for position, index, key, path in tqdm(missing, desc=f"feed-forward style {number:02d}", leave=False):
             out[position] = stylize(raw[position], vector, threads)
-            record = {"key": key, "slice": index, "painting": number, "pixels_sha256": pngs.pixel_digest(out[position])}
-            atomic_write_bytes(path, pngs.png_bytes(out[position], {**record, "settings": SETTINGS}))
+            _write_entry(path, key, index, number, out[position])
     return out

@@ -20,8 +20,10 @@ The edge forest learns from maps the U-Net has not been trained on, as chapter 0
 out-of-fold pixel-forest maps: the last ``work.edge_slices`` training slices (:func:`split_training`) are kept
 from the U-Net (originals and their stylised copies alike) and their maps train the edge forest.
 
-Arms run one after the other, or ``work.workers`` at a time in worker processes (:func:`run_arms`); each
-training is deterministic, so the results do not depend on the number of workers.
+Arms run one after the other, or ``work.workers`` at a time as Dask tasks (:func:`run_arms`,
+:mod:`helpers.parallel`); each training is deterministic, so the results do not depend on the number of workers.
+A training writes its own checkpoint file (named by the digest of what it trains on, written atomically), so a
+killed run resumes it; the rows and maps come back to the calling process.
 
 Test conditions: clean test slices, the appearance shifts of chapter 06, test slices stylised by the same
 feed-forward engine with the profile's held-out paintings (never trained on: the simplest unseen style, made like
@@ -39,7 +41,7 @@ from sklearn.metrics import roc_auc_score
 
 from ..config import UNetWork
 from ..data import normalize_intensity
-from ..experiments.workers import run_in_workers
+from ..parallel import run_tasks
 from ..segmentation import metrics
 from ..segmentation.evaluation import best_reachable
 from ..segmentation.pipeline import PipelineSettings, graph_data, segment_graph, train_edge_rf
@@ -228,14 +230,14 @@ Task = tuple[str, str, str, int]  # (training set, normalisation, target, seed)
 
 
 def _arm_task(material: Material, task: Task, *arguments: object) -> tuple[Task, ArmResult]:
-    """One arm in a worker process without a progress bar: ``run_arm`` with the task's target, and its key.
+    """One arm as a task: ``run_arm`` with the task's target (the last argument: show progress), and its key.
 
     Returns:
         ``(task, result)``.
     """
     training, intensity, target, seed = task
-    work, *rest = arguments
-    return task, run_arm(material, training, intensity, seed, replace(work, target=target), *rest, progress=False)
+    work, *rest, progress = arguments
+    return task, run_arm(material, training, intensity, seed, replace(work, target=target), *rest, progress=progress)
 
 
 def run_arms(
@@ -246,11 +248,12 @@ def run_arms(
     settings: PipelineSettings,
     checkpoints: Path | None = None,
     keep: Sequence[tuple[str, int]] = (),
+    progress: bool = True,
 ) -> Iterator[tuple[Task, ArmResult]]:
-    """Every arm with every seed: one after the other, or ``work.workers`` at a time.
+    """Every arm with every seed: one after the other, or ``work.workers`` at a time as Dask tasks.
 
-    With one worker each training shows its own progress bar; with more, the arms run in worker processes that
-    die with this one (:func:`helpers.experiments.workers.run_in_workers`) and each arm is yielded as it finishes.
+    With one worker (and no Dask cluster configured) each training shows its own progress bar; otherwise the arms
+    run as tasks of :func:`helpers.parallel.run_tasks` (the material scattered once) and are yielded as they finish.
 
     Args:
         material: the images (:func:`load_material`).
@@ -260,14 +263,13 @@ def run_arms(
         settings: segmentation settings (as for :func:`run_arm`).
         checkpoints: folder of the U-Net checkpoints (None: none).
         keep: (condition, slice) pairs whose maps are returned.
+        progress: show each training's progress bar (run one at a time only).
 
     Yields:
         ``((training, intensity, target, seed), result)`` per arm and seed; the results equal those of one worker.
     """
     tasks = [(training, intensity, target, seed) for training, intensity, target in arms for seed in seeds]
-    if work.workers == 1:
-        for task in tasks:
-            yield _arm_task(material, task, work, settings, checkpoints, tuple(keep))
-        return
-    calls = [(task, work, settings, checkpoints, tuple(keep)) for task in tasks]
-    yield from run_in_workers(_arm_task, calls, min(work.workers, len(calls)), shared=material)
+    shown = progress and work.workers == 1
+    calls = [(task, work, settings, checkpoints, tuple(keep), shown) for task in tasks]
+    for _, result in run_tasks(_arm_task, calls, min(work.workers, max(len(calls), 1)), shared=material):
+        yield result
