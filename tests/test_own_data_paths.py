@@ -66,6 +66,12 @@ def test_a_grey_edged_mask_is_refused_naming_threshold_and_loads_with_it(grey_fo
     same = data.load_em_stack(raw, masks, membrane=255, threshold=128)  # a grey value: its side of the threshold
     np.testing.assert_array_equal(same.membranes, em.membranes)
     np.testing.assert_array_equal(same.gt, data.dense_ground_truth(em.membranes))
+    one_thread = data.load_em_stack(raw, masks, membrane="bright", threshold=128, workers=1)
+    np.testing.assert_array_equal(
+        one_thread.gt, data.load_em_stack(raw, masks, membrane=255, threshold=128, workers=3).gt
+    )
+    with pytest.raises(ValueError, match="workers must be a whole number"):
+        data.load_em_stack(raw, masks, membrane="bright", threshold=128, workers=0)
 
 
 def test_threshold_errors_name_the_threshold(grey_folder):

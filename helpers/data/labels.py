@@ -11,7 +11,8 @@ nearest cell by a watershed. :func:`check_polarity` refuses membrane labels that
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import ndimage
@@ -23,7 +24,7 @@ from .masks import CELL, MEMBRANE, PolarityWarning, membrane_labels, suggested_t
 
 __all__ = [  # membrane_labels and PolarityWarning live in .masks and are read from here too
     "CELL", "MEMBRANE", "PolarityWarning", "body_ids", "check_binary_labels", "check_polarity", "dense_ground_truth",
-    "grow_cells", "instance_ground_truth", "label_kind", "membrane_labels", "membranes_from_ground_truth",
+    "grow_cells", "instance_ground_truth", "label_kind", "membrane_labels", "membranes_from_ground_truth", "per_slice",
 ]  # fmt: skip
 
 POLARITY_MIN_PIXELS = 128 * 128  # smaller crops can be mostly membrane: too small to tell the polarity
@@ -123,7 +124,27 @@ def grow_cells(cells: np.ndarray) -> np.ndarray:
     return watershed(distance, markers=cells).astype(np.uint32)
 
 
-def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True) -> np.ndarray:
+def per_slice(function: Callable[[np.ndarray], np.ndarray], planes: np.ndarray, workers: int = 1) -> np.ndarray:
+    """``function`` of every slice of a stack, stacked, in ``workers`` threads.
+
+    scipy's distance transform and scikit-image's watershed release the GIL, and each slice is independent, so
+    threads share the work and the result is the same.
+
+    Args:
+        function: maps one 2D slice to one 2D array.
+        planes: the (n, H, W) stack.
+        workers: threads (1: one after the other).
+
+    Returns:
+        The (n, H, W) results.
+    """
+    if workers <= 1 or len(planes) < 2:
+        return np.stack([function(plane) for plane in planes])
+    with ThreadPoolExecutor(min(workers, len(planes))) as pool:
+        return np.stack(list(pool.map(function, planes)))
+
+
+def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True, workers: int = 1) -> np.ndarray:
     """Instance segmentation from binary membrane labels (one 2D slice or a stack of slices).
 
     Cells are the 4-connected components of the interior (label 255); a seeded watershed on the distance
@@ -133,6 +154,7 @@ def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True) -> np.nd
     Args:
         labels: binary membrane labels, (H, W) or (n, H, W).
         polarity_check: refuse labels that look inverted (:func:`check_polarity`).
+        workers: threads for the slices of a stack (:func:`per_slice`; the result does not depend on it).
 
     Returns:
         uint32 cell ids of the same shape.
@@ -143,7 +165,7 @@ def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True) -> np.nd
     """
     labels = np.asarray(labels)
     if labels.ndim == 3:
-        return np.stack([dense_ground_truth(plane, polarity_check) for plane in labels])
+        return per_slice(lambda plane: dense_ground_truth(plane, polarity_check), labels, workers)
     if labels.ndim != 2:
         raise ValueError(f"labels must be 2D or 3D, got shape {labels.shape}")
     check_binary_labels(labels)
@@ -199,7 +221,9 @@ def body_ids(ids: np.ndarray, table: np.ndarray | Mapping[int, int], background:
     return mapped[inverse].reshape(np.shape(ids))
 
 
-def instance_ground_truth(ids: np.ndarray, background: int | None = 0, min_size: int = 10) -> np.ndarray:
+def instance_ground_truth(
+    ids: np.ndarray, background: int | None = 0, min_size: int = 10, workers: int = 1
+) -> np.ndarray:
     """The dense ground truth of instance ids, built like :func:`dense_ground_truth` builds it from membranes.
 
     Per slice, each 4-connected region of one id with at least ``min_size`` pixels becomes a cell (ids
@@ -210,6 +234,7 @@ def instance_ground_truth(ids: np.ndarray, background: int | None = 0, min_size:
         ids: integer instance ids, (H, W) or (n, H, W).
         background: the id of unlabelled pixels (None: every id is a cell).
         min_size: smallest cell in pixels.
+        workers: threads for the slices of a stack (:func:`per_slice`; the result does not depend on it).
 
     Returns:
         uint32 cell ids of the same shape.
@@ -220,7 +245,7 @@ def instance_ground_truth(ids: np.ndarray, background: int | None = 0, min_size:
     """
     ids = np.asarray(ids)
     if ids.ndim == 3:
-        return np.stack([instance_ground_truth(plane, background, min_size) for plane in ids])
+        return per_slice(lambda plane: instance_ground_truth(plane, background, min_size), ids, workers)
     if ids.ndim != 2:
         raise ValueError(f"instance ids must be 2D or 3D, got shape {ids.shape}")
     marker = -1 if background is None else background  # skimage: pixels equal to `background` get 0

@@ -9,6 +9,7 @@ slices by contiguous blocks of z, so that neighbouring, nearly identical slices 
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -181,6 +182,7 @@ def load_em_stack(
     background: int | None = 0,
     min_size: int = 10,
     name: str | None = None,
+    workers: int | None = None,
 ) -> EMStack:
     """Read a raw stack and its labels (files or arrays) into an :class:`EMStack`.
 
@@ -204,6 +206,8 @@ def load_em_stack(
         background: for instances, the id of unlabelled pixels (None: none).
         min_size: for instances, the smallest cell in pixels (smaller specks join their neighbours).
         name: how the stack is called (None: the raw file's name).
+        workers: threads that build the ground truth slice by slice (None: one per CPU core); the stack does
+            not depend on it.
 
     Returns:
         The stack; ``notes`` records the files, label kind, membrane value, threshold, crop and raw rescaling.
@@ -226,6 +230,7 @@ def load_em_stack(
             f"{sources[0]} has shape {raw_pixels.shape} but {sources[1]} have {label_ids.shape}: pass the "
             f"labels of the same slices{chosen}"
         )
+    threads = checks.optional_integer(workers, "workers", 1, None) or os.cpu_count() or 1
     notes: dict = {"raw": sources[0], "labels": sources[1]}
     if crop is not None or tuple(offset) != (0, 0):
         rows, columns = crop_window(raw_pixels.shape, crop, offset)
@@ -245,7 +250,7 @@ def load_em_stack(
         fix = inverted_fix(values, taken, threshold is not None)
         for plane in membranes:  # as dense_ground_truth checks each slice, with the fix in the mask's own values
             check_polarity(plane, sources[1], fix)
-        gt = dense_ground_truth(membranes, polarity_check=False)
+        gt = dense_ground_truth(membranes, polarity_check=False, workers=threads)
         notes["membrane_value"] = "stated" if membrane is not None else "detected"
         if threshold is not None:
             notes["threshold"] = threshold
@@ -257,7 +262,7 @@ def load_em_stack(
         if table is not None:
             label_ids = body_ids(label_ids, table, background if background is not None else 0)
             notes["table"] = f"{len(table)} supervoxels"
-        gt = instance_ground_truth(label_ids, background, checks.integer(min_size, "min_size", 1, None))
+        gt = instance_ground_truth(label_ids, background, checks.integer(min_size, "min_size", 1, None), threads)
         membranes = membranes_from_ground_truth(gt)
     return EMStack(raw_pixels, membranes, gt, name or Path(sources[0]).name, notes)
 
