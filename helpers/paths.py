@@ -243,3 +243,22 @@ def read_checked_json(path: Path) -> object:
     if hashlib.sha256(canonical_json(document["value"]).encode()).hexdigest() != document["sha256"]:
         raise CacheError(path, "its content does not match its digest: the file was changed after it was written")
     return document["value"]
+
+
+def without_timings(record: object) -> object:
+    """A results record without its timings: every ``timings`` key and every ``*_s`` field, at any depth.
+
+    Two runs of the same inputs and seeds give the same record apart from these (``tools/compare_results.py``).
+
+    Args:
+        record: a results record (dicts, lists and values, as read from JSON).
+
+    Returns:
+        A copy without timings.
+    """
+    if isinstance(record, dict):
+        return {key: without_timings(value) for key, value in record.items()
+                if key != "timings" and not key.endswith("_s")}  # fmt: skip
+    if isinstance(record, list):
+        return [without_timings(value) for value in record]
+    return record

@@ -14,6 +14,7 @@ import pytest
 
 from helpers import checks, config
 from helpers.experiments import runner, scenarios, splits
+from helpers.paths import ROOT
 from helpers.segmentation import boundaries, evaluation, pipeline
 from helpers.segmentation.settings import PipelineSettings
 from helpers.style import cache, engine
@@ -226,3 +227,19 @@ def test_unknown_papermill_parameter_fails_a_real_papermill_run(tmp_path):
         papermill.execute_notebook(
             tmp_path / "chapter.ipynb", tmp_path / "bad.ipynb", parameters={"prfile": "ci"}, **run
         )
+
+
+@pytest.mark.slow
+def test_chapter05_runs_with_a_valid_subset_of_solvers(tmp_path, monkeypatch):
+    """Without the ILP there is no gap to it, and without Kernighan-Lin the chapter still runs it (its pipeline's)."""
+    papermill = pytest.importorskip("papermill")
+    monkeypatch.setenv("NSEM_PROFILE", "ci")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    chapter = ROOT / "notebooks" / "05_multicut_inference.ipynb"
+    executed = papermill.execute_notebook(
+        chapter, tmp_path / "05.ipynb", parameters={"profile": "ci", "solvers": ["gaec", "fusion"]},
+        kernel_name="python3", progress_bar=False, cwd=str(ROOT / "notebooks"),
+    )  # fmt: skip
+    outputs = [output for cell in executed.cells for output in cell.get("outputs", [])]
+    text = "".join(output.get("text", "") + output.get("data", {}).get("text/plain", "") for output in outputs)
+    assert "gaec" in text and "fusion" in text and "gap_to_ilp" not in text

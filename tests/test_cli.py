@@ -34,6 +34,11 @@ ENTRY_POINTS = [  # (command, a bad argument, what the one line must name)
     (["benchmarks/gpu_kit.py"], ["unpack", "nowhere"], "nowhere is not a folder"),
     (["benchmarks/unet_bound.py"], ["--workers", "0"], "argument --workers"),
     (["benchmarks/feedforward_cost.py"], ["--threads", "0"], "argument --threads"),
+    (["-m", "helpers.style"], ["--workers", "0"], "argument --workers"),
+    (["-m", "helpers.segmentation"], ["segment", "missing.nsem", "raw.tif", "--out", "o.zarr"], "missing.nsem"),
+    (["benchmarks/parallel_units.py"], ["--crop", "10"], "argument --crop"),
+    (["benchmarks/segment_stack.py"], ["--repeat", "1"], "argument --repeat"),
+    (["tools/compare_results.py"], ["results", "nowhere"], "nowhere is not a folder"),
 ]
 
 
@@ -135,10 +140,10 @@ def test_findings_refuse_an_incomplete_results_folder_and_leave_the_readme(tmp_p
 
 
 def test_the_choice_of_network_does_not_depend_on_timings():
-    record = {"networks": {comparison.HED: {"style_relative_geomean": 0.1, "seconds_per_step_median": 1.0}}}
-    record["networks"][comparison.VGG19_BALANCED] = {"style_relative_geomean": 0.05, "seconds_per_step_median": 1.0}
+    record = {"networks": {comparison.HED: {"style_relative_geomean": 0.1, "step_median_s": 1.0}}}
+    record["networks"][comparison.VGG19_BALANCED] = {"style_relative_geomean": 0.05, "step_median_s": 1.0}
     fast = comparison.choose_default(record)
-    record["networks"][comparison.VGG19_BALANCED]["seconds_per_step_median"] = 7.0
+    record["networks"][comparison.VGG19_BALANCED]["step_median_s"] = 7.0
     slow = comparison.choose_default(record)
     assert fast["network"] == slow["network"] == comparison.VGG19_BALANCED and fast["reason"] == slow["reason"]
     assert slow["timings"]["slowdown"] == 7.0 and "seconds" not in slow["reason"]

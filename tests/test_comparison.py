@@ -74,7 +74,7 @@ def test_compare_networks_runs_every_setting_on_the_same_pairs_and_checks_reused
         assert run["style_relative"] == pytest.approx(run["style_final"] / run["style_start"])
         assert 0 < run["content_departure"] < 1  # three steps leave x far nearer the photo than the painting
         assert 0 < numbers["style_relative_geomean"] < 1  # three steps already lower the style loss
-        assert compared.relative_style(label)[PAIRS[0]][0] == 1 and numbers["seconds_per_step_median"] > 0
+        assert compared.relative_style(label)[PAIRS[0]][0] == 1 and numbers["step_median_s"] > 0
     nets = compared.record["networks"]
     same, balanced = nets[comparison.VGG19_SAME], nets[comparison.VGG19_BALANCED]
     assert same["runs"][0]["style_start"] == pytest.approx(balanced["runs"][0]["style_start"])  # one network
@@ -104,21 +104,21 @@ def _record(style, seconds, departure=0.02, same_style=0.01):
                 "beta": 1e-5,
                 "style_relative_geomean": 0.1,
                 "content_departure_geomean": 0.02,
-                "seconds_per_step_median": 1.0,
+                "step_median_s": 1.0,
             },
             comparison.VGG19_SAME: {
                 "alpha": 1.0,
                 "beta": 1e-5,
                 "style_relative_geomean": same_style,
                 "content_departure_geomean": 0.001,
-                "seconds_per_step_median": seconds,
+                "step_median_s": seconds,
             },
             comparison.VGG19_BALANCED: {
                 "alpha": 1.0,
                 "beta": 2e-4,
                 "style_relative_geomean": style,
                 "content_departure_geomean": departure,
-                "seconds_per_step_median": seconds,
+                "step_median_s": seconds,
             },
         }
     }

@@ -14,7 +14,7 @@ import torch
 from helpers.config import UNetWork, select
 from helpers.data import DataError, dense_ground_truth, load_training
 from helpers.experiments.shifts import appearance_shift
-from helpers.paths import CacheError
+from helpers.paths import CacheError, without_timings
 from helpers.segmentation.pipeline import PipelineSettings, load_slices
 from helpers.unet import (
     UNet,
@@ -342,7 +342,7 @@ def test_results_are_canonical_whatever_the_order_of_the_rows():
     one = analysis.results_record({"profile": "ci"}, both, choice, placement, {"total_s": 1.0})
     other = analysis.results_record({"profile": "ci"}, both.sample(frac=1, random_state=0), choice, placement,
                                     {"total_s": 2.0})  # fmt: skip
-    assert json.dumps(analysis.without_timings(one)) == json.dumps(analysis.without_timings(other))
+    assert json.dumps(without_timings(one)) == json.dumps(without_timings(other))
     assert [row["slice"] for row in one["rows"][:3]] == [24, 25, 26] and one["unit"] == "slice"
     assert "supported" in report.conclusion(one) or "nothing is claimed" in report.conclusion(one)
 
@@ -368,7 +368,7 @@ def test_arms_in_two_workers_give_the_record_of_one(small_material):
         choice = analysis.choose_target(rows)
         timings = {"seconds": {str(key): result.trained.seconds for key, result in results.items()}}
         record = analysis.results_record({"profile": "test"}, rows, choice, {"shift": 1, "vi": 0.3}, timings)
-        records.append(json.dumps(analysis.without_timings(record), indent=1))
+        records.append(json.dumps(without_timings(record), indent=1))
     assert records[0] == records[1]
     assert alone[("original", "none", "membranes", 0)].rows != alone[("original", "none", "boundaries", 0)].rows
     assert alone[("style", "none", "membranes", 0)].rows != alone[("original", "none", "membranes", 0)].rows

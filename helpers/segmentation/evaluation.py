@@ -112,7 +112,7 @@ def compare_solvers(
                     "method": name,
                     "energy": energy,
                     "gap_to_ilp": gap,
-                    "seconds": seconds.get(name),
+                    "solver_s": seconds.get(name),
                     "n_nodes": graph.n_nodes,
                     "n_edges": graph.n_edges,
                     "n_segments": int(len(np.unique(segmentation))),

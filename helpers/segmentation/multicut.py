@@ -253,7 +253,7 @@ def solve_multicut_ilp(
         "rounds": rounds,
         "constraints": n_constraints,
         "optimal": bool(optimal),
-        "seconds": time.perf_counter() - start,
+        "solver_s": time.perf_counter() - start,
     }
     return labels.astype(np.int64), info
 

@@ -194,7 +194,7 @@ def compare_networks(
     Returns:
         The :class:`NetworkComparison`; its ``record`` is ``{"steps", "pairs", "networks", "timing"}`` with
         ``networks[label]`` = ``{"source", "alpha", "beta", "runs", "style_relative_geomean",
-        "content_departure_geomean", "shape", "seconds_per_step_median"}``: per pair, ``runs`` hold the style loss
+        "content_departure_geomean", "shape", "step_median_s"}``: per pair, ``runs`` hold the style loss
         at the start and reached, reached relative to the start, the content loss and its departure (the content
         loss over that of the painting itself against the photo); the geometric means are over the pairs; the
         time is :func:`seconds_per_step`'s (warm, the settings in turns; a run's own time is not kept, as a reused
@@ -231,7 +231,7 @@ def compare_networks(
         }
     timing = seconds_per_step(contents[pairs[0][0]], pairs[0][1], settings, timing_steps, timing_rounds)
     for label, seconds in timing.items():
-        record["networks"][label]["seconds_per_step_median"] = seconds
+        record["networks"][label]["step_median_s"] = seconds
     record["timing"] = {"pair": list(pairs[0]), "steps": timing_steps, "rounds": timing_rounds}
     return NetworkComparison(record, results, list(pairs))
 
@@ -327,7 +327,7 @@ def choose_default(record: dict, candidate: str = VGG19_BALANCED, incumbent: str
         "style_relative": style,
         "cost_ratio": cost,
     }
-    seconds = {net: nets[net].get("seconds_per_step_median") for net in (candidate, incumbent)}
+    seconds = {net: nets[net].get("step_median_s") for net in (candidate, incumbent)}
     if all(isinstance(value, int | float) for value in seconds.values()):
         choice["timings"] = {"seconds_per_step": seconds, "slowdown": seconds[candidate] / seconds[incumbent]}
     return choice
@@ -376,7 +376,7 @@ def describe_networks(record: dict, end: dict) -> str:
     lines = [
         f"* **{label}** (alpha {numbers['alpha']:g}, beta {numbers['beta']:.3g}): style loss reached "
         f"{numbers['style_relative_geomean']:.3g} x its start, content departure "
-        f"{numbers['content_departure_geomean']:.3g}, {numbers['seconds_per_step_median']:.3f} s per step (warm)"
+        f"{numbers['content_departure_geomean']:.3g}, {numbers['step_median_s']:.3f} s per step (warm)"
         for label, numbers in record["networks"].items()
     ]
     verdict = "kept" if end["kept"] else "did not keep"

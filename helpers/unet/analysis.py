@@ -353,20 +353,3 @@ def write_results(path: Path, record: dict) -> dict:
     """
     atomic_write_text(path, json.dumps(record, indent=1, default=float) + "\n")
     return record
-
-
-def without_timings(record: dict) -> dict:
-    """A record without its timings (the ``timings`` key and every ``*_s`` field at any depth).
-
-    Args:
-        record: a results record.
-
-    Returns:
-        A copy without timings.
-    """
-    if isinstance(record, dict):
-        return {key: without_timings(value) for key, value in record.items()
-                if key != "timings" and not key.endswith("_s")}  # fmt: skip
-    if isinstance(record, list):
-        return [without_timings(value) for value in record]
-    return record
