@@ -6,11 +6,13 @@ A figure's file name chooses its format (:func:`save`); a chapter shows the same
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from IPython.display import Image, display
 
 PIXEL_UNIT = "pixels, 4 nm each"  # ISBI 2012: 4 x 4 nm pixels
@@ -18,8 +20,9 @@ FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf"}  # fil
 JPEG_QUALITY = 85  # image panels (EM slices, photos, overlays): a quarter of the PNG's size, no visible loss
 INLINE_JPEG_QUALITY = 75  # the screen copy in an executed chapter
 FILE_DPI = 110  # figures/ files
-INLINE_DPI = 72  # the copy embedded in an executed chapter (and the book): smaller, it is seen on a screen
-INLINE_MAX_WIDTH = 1100  # pixels: a wider inline image would only be scaled down by the notebook or book page
+INLINE_DPI = 96  # the copy embedded in an executed chapter (and the book): one figure inch is 96 screen pixels
+COLUMN_WIDTH_PX = 688  # the book's text column: a wider inline image would be shrunk, and its text with it
+COLUMN_WIDTH_IN = COLUMN_WIDTH_PX / INLINE_DPI  # about 7 in: draw figures at most this wide, text at >= 9 pt
 
 
 def save(fig: plt.Figure, path: Path, dpi: int = FILE_DPI) -> Path:
@@ -51,11 +54,11 @@ def show(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> None:
     Args:
         fig: the figure.
         fmt: ``"png"`` or ``"jpeg"`` (``"jpg"`` accepted).
-        dpi: resolution of the embedded image; lowered for a wide figure so that it is at most
-            :data:`INLINE_MAX_WIDTH` pixels wide.
+        dpi: resolution of the embedded image; lowered for a figure wider than :data:`COLUMN_WIDTH_IN` so that
+            it fits the book's column (its text then shrinks with it: draw figures for the column instead).
     """
     fmt = "jpeg" if fmt == "jpg" else fmt
-    dpi = min(dpi, INLINE_MAX_WIDTH / fig.get_size_inches()[0])
+    dpi = min(dpi, COLUMN_WIDTH_PX / fig.get_size_inches()[0])
     buffer = io.BytesIO()
     fig.savefig(buffer, dpi=dpi, bbox_inches="tight", format=fmt, **_format_options(fmt, INLINE_JPEG_QUALITY))
     plt.close(fig)
@@ -72,6 +75,36 @@ def publish(fig: plt.Figure, path: Path) -> None:
     save(fig, path)
     fmt = _format_of(Path(path))
     show(fig, "png" if fmt == "pdf" else fmt)
+
+
+def settings_table(settings: object) -> pd.DataFrame:
+    """Settings as a short two-column table (setting, value) to show in a chapter instead of their repr.
+
+    Args:
+        settings: a dataclass instance (e.g. a :class:`helpers.config.Config` part or ``PipelineSettings``) or a
+            mapping.
+
+    Returns:
+        One row per setting; sequences joined with commas, paths shown by their last two parts.
+    """
+    items = dataclasses.asdict(settings) if dataclasses.is_dataclass(settings) else dict(settings)
+    return pd.DataFrame({"setting": list(items), "value": [_short(value) for value in items.values()]}).set_index(
+        "setting"
+    )
+
+
+def _short(value: object) -> str:
+    """A setting's value in a few characters."""
+    if isinstance(value, Path):
+        return "/".join(value.parts[-2:])
+    if isinstance(value, list | tuple):
+        shown = ", ".join(_short(item) for item in value[:8])
+        return shown + (f", ... ({len(value)} in all)" if len(value) > 8 else "")
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_short(item)}" for key, item in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def _format_of(path: Path) -> str:
