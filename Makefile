@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-CHAPTERS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9A][0-9]_*.ipynb))
+CHAPTERS := $(sort $(wildcard notebooks/[0-9A][0-9]_*.py))
 # Executed chapters replace the committed ones; a ci-profile run (tests, rehearsals) goes to a git-ignored folder.
 EXECUTED := $(if $(filter ci,$(NSEM_PROFILE)),notebooks/executed/ci,notebooks)
 # The book shows executed chapters from this folder (CI: the ci-profile run in notebooks/executed/ci).
@@ -54,7 +54,7 @@ sync: setup
 
 # Each chapter runs top to bottom in the .venv's own python3 kernel, into a temporary file that replaces the
 # executed chapter only when every cell succeeded; papermill exits non-zero on the first failing cell, and make
-# stops. helpers.chapters then stamps the run (profile, device, date, commit, run time) at the chapter's top.
+# stops. tools.run_stamp then stamps the run (profile, device, date, commit, run time) at the chapter's top.
 notebooks: sync
 	mkdir -p $(EXECUTED) figures results
 	for nb in $(NOTEBOOKS); do \
@@ -62,7 +62,7 @@ notebooks: sync
 	  echo "== $$nb -> $$out (profile: $${NSEM_PROFILE:-auto})"; \
 	  $(PY) -m papermill --cwd notebooks -k python3 --progress-bar "$$nb" "$(EXECUTED)/.partial-$$(basename $$nb)" \
 	    $${NSEM_PROFILE:+-p profile $$NSEM_PROFILE} || { echo "FAILED: $$nb (partial output: $(EXECUTED)/.partial-$$(basename $$nb))"; exit 1; }; \
-	  $(PY) -m helpers.chapters stamp "$(EXECUTED)/.partial-$$(basename $$nb)"; \
+	  $(PY) -m tools.run_stamp stamp "$(EXECUTED)/.partial-$$(basename $$nb)"; \
 	  mv "$(EXECUTED)/.partial-$$(basename $$nb)" "$$out"; \
 	done
 

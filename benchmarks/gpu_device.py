@@ -206,7 +206,8 @@ class Kit:
         return "done"
 
     def chapter(self, step: str) -> str:
-        from helpers import chapters, config
+        from helpers import config
+        from tools import run_stamp as chapters
 
         run = config.select(self.profile)
         outputs = self.work / "outputs"

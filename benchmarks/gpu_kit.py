@@ -107,7 +107,8 @@ def travelling_bytes(carry: list[str] = (), root: Path = ROOT) -> int:
 
 def prepare(wheels: bool) -> dict:
     """Export the weights (and download the wheels) into ``.gpu/style`` and ``.gpu/chapters``; report sizes."""
-    from helpers import chapters, vgg
+    from helpers import vgg
+    from tools import run_stamp as chapters
 
     first = default_source()
     if first not in WEIGHT_FILES:

@@ -18,8 +18,8 @@ import os
 import shutil
 from pathlib import Path
 
-from helpers.chapters import results_list, run_table
 from helpers.paths import RESULTS, ROOT
+from tools.run_stamp import results_list, run_table
 
 BOOK = Path(__file__).resolve().parent
 CHAPTERS = (ROOT / os.environ.get("NSEM_BOOK_CHAPTERS", "notebooks")).resolve()  # relative to the repository
@@ -41,7 +41,7 @@ def stage_chapters(source: Path, target: Path) -> list[Path]:
     Raises:
         FileNotFoundError: when ``source`` holds no chapter.
     """
-    chapters = sorted(source.glob("[0-9][0-9]_*.ipynb"))
+    chapters = sorted(source.glob("[0-9A][0-9]_*.ipynb"))
     if not chapters:
         raise FileNotFoundError(f"no executed chapters (NN_name.ipynb) in {source}")
     shutil.rmtree(target, ignore_errors=True)

@@ -15,11 +15,11 @@ import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import chapters  # noqa: E402
 from helpers.paths import ROOT  # noqa: E402
 from helpers.viz import figures  # noqa: E402
+from tools import run_stamp as chapters  # noqa: E402
 
-SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+SOURCES = sorted((ROOT / "notebooks").glob("[0-9A][0-9]_*.py"))
 BUILT = ROOT / "book" / "_build" / "html"
 
 
@@ -62,6 +62,34 @@ def test_stamp_writes_the_run_at_the_top(tmp_path: Path):
         assert part in text
     assert chapters.read_record(path) == record
     assert "| `03_example` | `ci` |" in chapters.run_table([path])
+
+
+def test_stamp_drops_progress_bars_and_keeps_real_widgets(tmp_path: Path):
+    path = _executed(tmp_path, ["run-stamp", "remove-input"])
+    notebook = nbformat.read(path, as_version=4)
+    view = "application/vnd.jupyter.widget-view+json"
+    bar = {view: {"model_id": "b0", "version_major": 2}, "text/plain": "units:  40%|####  | 2/5 [00:01<00:01, 2.0it/s]"}
+    slider = {view: {"model_id": "s0", "version_major": 2}, "text/plain": "FloatSlider(value=0.5)"}
+    notebook.cells[3].outputs = [
+        nbformat.v4.new_output("display_data", data=bar),
+        nbformat.v4.new_output("stream", name="stderr", text="graphs: 100%|##########| 4/4 [00:00<00:00, 9.1it/s]\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="a real warning\n"),
+        nbformat.v4.new_output("display_data", data=slider),
+        nbformat.v4.new_output("stream", name="stdout", text="12/30 [done] is printed text, kept\n"),
+    ]
+    state = {"b0": {"state": {"children": ["IPY_MODEL_b1"]}}, "b1": {"state": {}},
+             "s0": {"state": {"layout": "IPY_MODEL_s1"}}, "s1": {"state": {}}}  # fmt: skip
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    nbformat.write(notebook, path)
+    chapters.stamp(path, commit="abc1234")
+    stamped = nbformat.read(path, as_version=4)
+    kept = stamped.cells[2].outputs
+    assert [output.get("text", output.get("data", {}).get("text/plain")) for output in kept] == [
+        "a real warning\n",
+        "FloatSlider(value=0.5)",
+        "12/30 [done] is printed text, kept\n",
+    ]
+    assert sorted(stamped.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]) == ["s0", "s1"]
 
 
 def test_stamp_needs_its_cell(tmp_path: Path):
@@ -141,7 +169,7 @@ def test_code_commit_ignores_a_runs_own_outputs_but_not_changed_sources(tmp_path
     """A checkout whose only changes are figures, results and executed chapters still runs its commit."""
     import subprocess
 
-    from helpers.chapters import code_commit
+    from tools.run_stamp import code_commit
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)

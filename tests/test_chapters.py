@@ -9,12 +9,12 @@ import pytest
 
 from helpers.paths import ROOT
 
-SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+SOURCES = sorted((ROOT / "notebooks").glob("[0-9A][0-9]_*.py"))
 
 
 def test_every_chapter_has_both_files():
     assert len(SOURCES) >= 7
-    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9A][0-9]_*.ipynb"))
     assert [p.stem for p in SOURCES] == [p.stem for p in notebooks]
 
 

@@ -15,9 +15,9 @@ import pytest
 
 from benchmarks.gpu_device import GUARD
 from helpers import checks, cli, config, findings
-from helpers.chapters import shown_profile
 from helpers.paths import ROOT, canonical_json
 from helpers.style import cache, comparison, manifest
+from tools.run_stamp import shown_profile
 
 ENTRY_POINTS = [  # (command, a bad argument, what the one line must name)
     (["-m", "helpers.style"], ["--styles", "3", "3"], "repeats [3]"),
@@ -25,7 +25,7 @@ ENTRY_POINTS = [  # (command, a bad argument, what the one line must name)
     (["-m", "helpers.style"], ["--profile", ""], "unknown profile an empty name"),
     (["-m", "helpers.style"], ["--profile", "full"], "use --profile reduced"),
     (["-m", "helpers.vgg"], ["--export", "w.npz", "--last-layer", "conv9_9"], "unknown layer 'conv9_9'"),
-    (["-m", "helpers.chapters"], ["stamp", "missing.ipynb"], "missing.ipynb does not exist"),
+    (["-m", "tools.run_stamp"], ["stamp", "missing.ipynb"], "missing.ipynb does not exist"),
     (["-m", "helpers.findings"], ["--results", "reslts"], "--results reslts is not a folder"),
     (["benchmarks/style_benchmark.py"], ["--pairs", "0"], "argument --pairs"),
     (["benchmarks/panel_benchmark.py"], ["--beta-profile", "prfile"], "unknown profile 'prfile'"),
@@ -117,10 +117,8 @@ def test_kind_checks_accept_what_the_default_allows():
 
 def test_a_run_started_with_only_the_environment_is_stamped_with_its_profile():
     nbformat = pytest.importorskip("nbformat")
-    shown = repr(config.select("ci"))
-    cell = nbformat.v4.new_code_cell(
-        "config", outputs=[nbformat.v4.new_output("execute_result", {"text/plain": shown})]
-    )
+    printed = nbformat.v4.new_output("stream", name="stdout", text=f"profile: {config.select('ci').profile}\n")
+    cell = nbformat.v4.new_code_cell("print('profile:', config.profile)", outputs=[printed])
     assert shown_profile(nbformat.v4.new_notebook(cells=[cell])) == "ci"
     assert shown_profile(nbformat.v4.new_notebook()) is None
 

@@ -19,12 +19,13 @@ import pytest
 import torch
 
 from benchmarks import gpu_device, gpu_kit
-from helpers import chapters, config, vgg
+from helpers import config, vgg
 from helpers.style.archive import lossy_entries, pack_stylized, unpack_stylized
 from helpers.style.cache import load_stylized
 from helpers.style.manifest import ENTRY, entry_key, plan_isbi, read_entry, read_manifest, stylized_dir, write_manifest
 from helpers.style.pngs import pixel_digest, png_bytes
 from helpers.style.settings import ENGINE_VERSION, StyleSettings
+from tools import run_stamp as chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK_BYTES = 10_240  # ci images are ~3 KB as JPEG: several packs per painting, more files than one call returns

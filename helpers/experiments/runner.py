@@ -374,7 +374,7 @@ def write_rows(rows: pd.DataFrame, path: Path, profile: str) -> None:
             if before.get(key) != record[key]:
                 LOG.warning(
                     "%s was computed from %s with digest %s; this run's have digest %s: its rows are replaced",
-                    path, key.replace("_", " "), before.get(key), record[key],
+                    Path(path).name, key.replace("_", " "), before.get(key), record[key],
                 )  # fmt: skip
     atomic_write_text(path, table.to_csv(index=False, lineterminator=CSV_LINE_END))
     if record:

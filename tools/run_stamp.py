@@ -1,14 +1,16 @@
 """Executed chapters: the run stamp at their top, and the record of each run for the book's tables.
 
-`make all` executes a chapter with papermill and then calls ``python -m helpers.chapters stamp FILE``. The stamp
+`make all` executes a chapter with papermill and then calls ``python -m tools.run_stamp stamp FILE``. The stamp
 goes into the chapter's first cell, a code cell tagged ``run-stamp`` whose source is only a comment: its *output*
 becomes a Markdown line with the profile, device, date, commit and run time, and the same facts are kept in the
 notebook's metadata (``nsem_run``) for the book's tables. The chapter's ``.py`` source never changes (jupytext
 keeps neither outputs nor that metadata), and the stamp also drops what papermill adds that JupyterLab would save
-into the ``.py`` (its injected-parameters cell, empty tag lists), so a chapter saved in JupyterLab stays clean.
+into the ``.py`` (its injected-parameters cell, empty tag lists), so a chapter saved in JupyterLab stays clean. It
+drops the progress bars' outputs too (tqdm's widgets and terminal bars): they are for a run that is watched, and in
+a published chapter they would be frozen residue.
 
-The profile is the one the run itself resolved: every chapter shows ``config = select(profile)`` in its first
-code cell, and that output (``Config(profile='ci', ...)``) is read back, so a run started with only
+The profile is the one the run itself resolved: every chapter prints ``profile: NAME`` after
+``config = select(profile)`` in its first code cell, and that output is read back, so a run started with only
 ``NSEM_PROFILE=ci`` is stamped ``ci`` even when the stamp runs without that variable. Where no such output is
 there, the profile comes from papermill's recorded parameters through :func:`helpers.config.select`; the device
 is resolved in the same environment right after the run.
@@ -28,9 +30,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import cli
-from .config import Config, select
-from .paths import RESULTS, ROOT
+from helpers import cli
+from helpers.config import Config, select
+from helpers.paths import RESULTS, ROOT
 
 STAMP_TAG = "run-stamp"
 INJECTED_TAG = "injected-parameters"  # papermill's cell with the parameters of a run
@@ -41,7 +43,10 @@ STAMP_CELL = (  # the first cell of every chapter's .py source
 )
 # Outputs of a run (not its code): a checkout that differs from its commit only here still runs that commit.
 RUN_OUTPUTS = ("figures/", "results/", "notebooks/executed/")
-CONFIG_OUTPUT = re.compile(r"^Config\(profile='(\w+)'")  # a chapter's shown configuration
+CONFIG_OUTPUT = re.compile(r"^(?:Config\(profile='|profile: )(\w+)")  # a chapter's shown profile
+PROGRESS_TEXT = re.compile(r"\d+/\d+ \[[^\]]*\]|\d+%\|")  # tqdm: "3/30 [00:01<00:09, 2.9it/s]" or " 10%|"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,7 @@ def record_from_papermill(notebook: nbformat.NotebookNode, chapter: str, commit:
 
 
 def shown_profile(notebook: nbformat.NotebookNode) -> str | None:
-    """The profile a chapter's run resolved, read from its shown ``Config(profile=...)`` output.
+    """The profile a chapter's run resolved, read from its first output line ``profile: NAME`` (or a ``Config`` repr).
 
     Args:
         notebook: an executed chapter.
@@ -175,7 +180,7 @@ def shown_profile(notebook: nbformat.NotebookNode) -> str | None:
     """
     for cell in notebook.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            text = output.get("data", {}).get("text/plain", "")
+            text = output.get("data", {}).get("text/plain", "") or output.get("text", "")
             found = CONFIG_OUTPUT.match("".join(text) if isinstance(text, list) else text)
             if found:
                 return found.group(1)
@@ -211,6 +216,10 @@ def stamp(path: Path, commit: str | None = None) -> RunRecord:
     for cell in notebook.cells:  # papermill gives every cell a tags list: an empty one would reach the .py too
         if cell.metadata.get("tags") == []:
             del cell.metadata["tags"]
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [output for output in cell.outputs if not is_progress_bar(output)]
+    _drop_unshown_widgets(notebook)
     text = stamp_markdown(record)
     first.outputs = [
         nbformat.v4.new_output("display_data", data={"text/markdown": text, "text/plain": text}, metadata={})
@@ -218,6 +227,46 @@ def stamp(path: Path, commit: str | None = None) -> RunRecord:
     notebook.metadata[METADATA_KEY] = asdict(record)
     nbformat.write(notebook, path)
     return record
+
+
+def is_progress_bar(output: nbformat.NotebookNode) -> bool:
+    """Whether a cell output is a progress bar: a tqdm widget, or tqdm's text on stderr.
+
+    Args:
+        output: one output of a code cell.
+
+    Returns:
+        True for a progress bar.
+    """
+    if output.get("output_type") == "stream":
+        return (
+            output.get("name") == "stderr"
+            and all(PROGRESS_TEXT.search(line) for line in re.split(r"[\r\n]+", output.get("text", "")) if line.strip())
+            and bool(output.get("text", "").strip())
+        )
+    data = output.get("data", {})
+    return WIDGET_VIEW in data and bool(PROGRESS_TEXT.search(str(data.get("text/plain", ""))))
+
+
+def _drop_unshown_widgets(notebook: nbformat.NotebookNode) -> None:
+    """Keep only the saved widget state that an output still shows (with the models those models refer to)."""
+    saved = notebook.metadata.get("widgets", {}).get(WIDGET_STATE, {})
+    models = saved.get("state")
+    if not models:
+        return
+    shown = [
+        output["data"][WIDGET_VIEW]["model_id"]
+        for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.outputs if WIDGET_VIEW in output.get("data", {})
+    ]  # fmt: skip
+    kept, todo = set(), list(shown)
+    while todo:
+        model = todo.pop()
+        if model in kept or model not in models:
+            continue
+        kept.add(model)
+        todo += re.findall(r"IPY_MODEL_(\w+)", json.dumps(models[model]))
+    saved["state"] = {model: state for model, state in models.items() if model in kept}
 
 
 def read_record(path: Path) -> RunRecord | None:
@@ -275,7 +324,7 @@ def writer_of(name: str, root: Path = ROOT) -> str:
     for script in sorted((root / "benchmarks").glob("*.py")):
         if stem == script.stem or stem.startswith(f"{script.stem}_"):
             return f"`benchmarks/{script.name}`"
-    for source in sorted((root / "notebooks").glob("[0-9][0-9]_*.py")):
+    for source in sorted((root / "notebooks").glob("[0-9A][0-9]_*.py")):
         if name in source.read_text():
             return f"chapter {source.name[:2]}"
     return ""
@@ -323,7 +372,7 @@ def results_list(folder: Path = RESULTS, root: Path = ROOT) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m helpers.chapters stamp FILE...`` and ``python -m helpers.chapters table FILE...``.
+    """Command line: ``python -m tools.run_stamp stamp FILE...`` and ``python -m tools.run_stamp table FILE...``.
 
     Args:
         argv: the arguments (None: ``sys.argv``).
@@ -331,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status.
     """
-    parser = cli.ArgumentParser(prog="python -m helpers.chapters", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m tools.run_stamp", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["stamp", "table"])
     parser.add_argument("files", nargs="+", type=_notebook, help="executed chapters (.ipynb)")
     args = parser.parse_args(argv)
@@ -356,4 +405,4 @@ def _notebook(text: str) -> Path:
 
 
 if __name__ == "__main__":
-    cli.run(main, "python -m helpers.chapters")
+    cli.run(main, "python -m tools.run_stamp")
