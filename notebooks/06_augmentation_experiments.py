@@ -107,10 +107,10 @@ arms.ensure_stylized(config, plans, one_style)
 #
 # Nothing is computed twice for the same content. An image's Frangi graph (watershed superpixels, region adjacency
 # graph, edge features, edge labels) is built once and kept on disk under a digest of its pixels and the graph
-# settings, for every scenario and split, shared by the worker processes and by the next run; a file that was half
-# written or holds another image's graph is never used. Units that train on the same images run as one task: one
-# forest, and every distinct test image segmented once. Each forest uses one thread and one worker process runs per
-# core.
+# settings, for every scenario and split, and by the next run; a file that was half written or holds another image's
+# graph is never used. Units that train on the same images run as one task: one forest, and every distinct test
+# image segmented once. The graphs, then the tasks, run on Dask workers (one process of one thread per core here, or
+# the cluster named by `NSEM_SCHEDULER`); the rows do not depend on where they ran.
 
 # %%
 started = time.perf_counter()
@@ -247,14 +247,16 @@ document = {
     "trivial_conditions": trivial,
     "duplicates": stats.duplicate_scenarios(rows),
     "n_rows": len(rows),
-    "units": {name: {"computed": run.computed, "loaded": run.loaded} for name, run in runs.items()},
     "provenance": rows.attrs["provenance"],
     "comparisons": report.json_records(table),
     "summary": report.json_records(summary),
     "style_effects": report.json_records(effects),
     "displacement": report.json_records(moved),
     "conclusion": text,
-    "timings": {"units_s": round(seconds, 1)},
+    "timings": {
+        "units_s": round(seconds, 1),
+        "units": {name: {"computed": run.computed, "loaded": run.loaded} for name, run in runs.items()},
+    },
 }
 atomic_write_text(config.result_path("scenarios_summary.json"), json.dumps(document, indent=1))
 display(Markdown(text))

@@ -39,6 +39,7 @@ intensities = ["none", "percentile"]  # intensity normalisations compared (helpe
 import json
 import subprocess
 import sys
+import warnings
 
 import pandas as pd
 import tifffile
@@ -59,7 +60,8 @@ from helpers.viz import segmentation as segmentation_plots
 check_parameters()
 config = select(profile)
 work = config.own_data
-print(config.profile, "|", work)
+print("profile:", config.profile)
+figures.settings_table(work)
 
 # %% [markdown]
 # ## Your data in
@@ -93,7 +95,10 @@ display(pd.Series(flyem.notes | {"shape": flyem.raw.shape, "raw dtype": str(flye
 # to white and passed as a plain mask. The warning says which value was taken and how to state it.
 
 # %%
-white = data.load_em_stack(flyem.raw, 255 - flyem.membranes)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    white = data.load_em_stack(flyem.raw, 255 - flyem.membranes)
+print("warning:", *[warning.message for warning in caught])
 print("same membrane labels:", bool((white.membranes == flyem.membranes).all()))
 
 # %%
@@ -114,7 +119,7 @@ figures.publish(owndata.pixel_axes(fig, 10), config.figure_path("07_flyem_sample
 train_index, test_index = data.z_block_split(len(flyem), work.n_blocks, gap=work.gap)
 flyem_train, flyem_test = flyem.take(train_index), flyem.take(test_index)
 split = {"train_z": [z_numbers[i] for i in train_index], "test_z": [z_numbers[i] for i in test_index]}
-print(split)
+print(f"training z {split['train_z'][0]}-{split['train_z'][-1]}, test z {split['test_z'][0]}-{split['test_z'][-1]}")
 
 # %% [markdown]
 # ## Two microscopes, two grey-value ranges
@@ -254,9 +259,7 @@ results = {
     "mean": means.to_dict(orient="records"),
     "top_features": {f"{n}, {i}": dict(pairs) for (n, i), pairs in importances.items()},
 }
-path = config.result_path("flyem.json")
-atomic_write_text(path, json.dumps(results, indent=1, default=float))
-print("wrote", path)
+atomic_write_text(config.result_path("flyem.json"), json.dumps(results, indent=1, default=float))
 
 # %% tags=["remove-input"]
 table = means.set_index(["train", "intensity", "method"])
