@@ -54,13 +54,14 @@ sync: setup
 
 # Each chapter runs top to bottom in the .venv's own python3 kernel, into a temporary file that replaces the
 # executed chapter only when every cell succeeded; papermill exits non-zero on the first failing cell, and make
-# stops. tools.run_stamp then stamps the run (profile, device, date, commit, run time) at the chapter's top.
+# stops. Figures and results go to the repository's figures/ and results/ (NSEM_OUTPUT=.; a chapter run any other
+# way writes to the git-ignored outputs/). tools.run_stamp then stamps the run (profile, device, date, commit, run time) at the chapter's top.
 notebooks: sync
 	mkdir -p $(EXECUTED) figures results
 	for nb in $(NOTEBOOKS); do \
 	  out="$(EXECUTED)/$$(basename $$nb)"; \
 	  echo "== $$nb -> $$out (profile: $${NSEM_PROFILE:-auto})"; \
-	  $(PY) -m papermill --cwd notebooks -k python3 --progress-bar "$$nb" "$(EXECUTED)/.partial-$$(basename $$nb)" \
+	  NSEM_OUTPUT=$${NSEM_OUTPUT:-.} $(PY) -m papermill --cwd notebooks -k python3 --progress-bar "$$nb" "$(EXECUTED)/.partial-$$(basename $$nb)" \
 	    $${NSEM_PROFILE:+-p profile $$NSEM_PROFILE} || { echo "FAILED: $$nb (partial output: $(EXECUTED)/.partial-$$(basename $$nb))"; exit 1; }; \
 	  $(PY) -m tools.run_stamp stamp "$(EXECUTED)/.partial-$$(basename $$nb)"; \
 	  mv "$(EXECUTED)/.partial-$$(basename $$nb)" "$$out"; \

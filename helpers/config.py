@@ -8,9 +8,11 @@ time, ``ci`` is tiny (the tests). The profile is chosen, in this order, by
 3. automatically: ``full`` when a CUDA GPU is visible, ``reduced`` otherwise.
 
 :func:`select` changes nothing: it returns a frozen :class:`Config` whose ``figures``, ``results`` and ``cache``
-folders say where that run writes (``figures/ci/`` and ``results/ci/``, both git-ignored, for ``ci``, so a test
-run never overwrites the committed outputs of a real run). ``NSEM_OUTPUT`` sends a run's figures and results to a
-folder of its own (``$NSEM_OUTPUT/figures``, ``$NSEM_OUTPUT/results``), e.g. for chapters 07-08 on your own data.
+folders say where that run writes: ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results``, where ``make all`` sets
+``NSEM_OUTPUT`` to the repository (the committed ``figures/`` and ``results/``) and a run without it (JupyterLab, a
+hand-started papermill) writes to the git-ignored ``outputs/``; choose another folder e.g. for chapters 07-08 on
+your own data. The ``ci`` profile writes to a ``ci/`` sub-folder (git-ignored too), so a test run never overwrites
+the committed outputs of a real run.
 Pass the value, or the folder you need, along.
 
 :func:`check_parameters`, called by a chapter before :func:`select`, refuses a papermill parameter the chapter
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from . import checks
 from .data import ISBI_SLICES, REPORT_TEST_SLICES, REPORT_TRAIN_SLICES, SELECTED_STYLES
-from .paths import FIGURES, RESULTS, ROOT, remove_stale_temporaries
+from .paths import ROOT, remove_stale_temporaries
 from .work import (
     ENGINES,
     FEEDFORWARD_STEPS,
@@ -55,7 +57,8 @@ __all__ = [  # the work classes and constants are defined in helpers.work and re
 PAPERMILL_HEADER = "# Parameters"  # first line of the cell papermill injects after the cell tagged `parameters`
 PROFILE_ENV = "NSEM_PROFILE"
 CACHE_ENV = "NSEM_CACHE"
-OUTPUT_ENV = "NSEM_OUTPUT"  # a folder for a run's figures/ and results/ instead of the repository's
+OUTPUT_ENV = "NSEM_OUTPUT"  # the folder of a run's figures/ and results/ (make all: the repository, ".")
+INTERACTIVE_OUTPUT = "outputs"  # unset: a git-ignored folder, so that an interactive run changes no tracked file
 SCRATCH_PROFILES = ("ci",)  # their figures and results go to a git-ignored sub-folder
 ENVIRONMENT_PACKAGES = (
     "torch", "torchvision", "numpy", "scikit-image", "scikit-learn", "bioimage-cpp", "python-elf", "highspy",
@@ -235,8 +238,8 @@ def select(profile: str | None = None) -> Config:
         The frozen :class:`Config`. Its cache folder is ``$NSEM_CACHE`` if set, else ``cache/``; a relative
         ``$NSEM_CACHE`` is resolved against the repository root (the same folder from the command line and from
         the chapters, which run in ``notebooks/``), and ``~`` in it is the home folder. Its figures and results
-        go to ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results`` if set, resolved alike
-        (:func:`output_folders`), else to the repository's ``figures/`` and ``results/``.
+        go to ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results``, resolved alike (:func:`output_folders`;
+        unset: the git-ignored ``outputs/``; ``make all``: the repository's ``figures/`` and ``results/``).
 
     Raises:
         ValueError: for an unknown or empty profile name, or an ``$NSEM_OUTPUT`` that is a file.
@@ -270,8 +273,10 @@ def select(profile: str | None = None) -> Config:
 def output_folders() -> tuple[Path, Path]:
     """The folders a run's figures and results go to: ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results``.
 
-    ``$NSEM_OUTPUT`` is resolved like ``$NSEM_CACHE``: relative to the repository root, ``~`` is the home folder;
-    unset or empty, the repository's own ``figures/`` and ``results/``. Nothing is created.
+    ``$NSEM_OUTPUT`` is resolved like ``$NSEM_CACHE``: relative to the repository root, ``~`` is the home folder.
+    Unset or empty, the git-ignored ``outputs/`` of the repository (:data:`INTERACTIVE_OUTPUT`): a chapter run in
+    JupyterLab or by hand changes no tracked file. ``make all`` sets it to the repository itself (``.``), whose
+    ``figures/`` and ``results/`` hold the committed outputs. Nothing is created.
 
     Returns:
         ``(figures folder, results folder)``.
@@ -279,10 +284,7 @@ def output_folders() -> tuple[Path, Path]:
     Raises:
         ValueError: when ``$NSEM_OUTPUT`` names a file.
     """
-    given = os.environ.get(OUTPUT_ENV)
-    if not given:
-        return FIGURES, RESULTS
-    folder = ROOT / Path(given).expanduser()
+    folder = ROOT / Path(os.environ.get(OUTPUT_ENV) or INTERACTIVE_OUTPUT).expanduser()
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{OUTPUT_ENV} ({folder}) is a file, not a folder: choose a folder, or remove the file")
     return folder / "figures", folder / "results"

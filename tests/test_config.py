@@ -40,6 +40,7 @@ def test_unknown_profile_is_reported():
 
 def test_ci_outputs_never_overwrite_committed_figures_and_results(tmp_path, monkeypatch):
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(config.OUTPUT_ENV, ".")  # as make all runs the chapters
     ci, reduced = config.select("ci"), config.select("reduced")
     assert ci.figures == FIGURES / "ci" and ci.results == RESULTS / "ci"
     assert reduced.figures == FIGURES and reduced.results == RESULTS

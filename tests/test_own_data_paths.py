@@ -234,8 +234,11 @@ def test_comparisons_of_forest_rows_compare_what_the_rows_hold():
 
 def test_nsem_output_sends_figures_and_results_elsewhere(tmp_path, monkeypatch):
     monkeypatch.delenv(configuration.OUTPUT_ENV, raising=False)
-    default = configuration.select("reduced")
-    assert (default.figures, default.results) == (ROOT / "figures", ROOT / "results")
+    default = configuration.select("reduced")  # an interactive run: a git-ignored folder
+    assert (default.figures, default.results) == (ROOT / "outputs" / "figures", ROOT / "outputs" / "results")
+    monkeypatch.setenv(configuration.OUTPUT_ENV, ".")  # make all: the committed folders
+    committed = configuration.select("reduced")
+    assert (committed.figures, committed.results) == (ROOT / "figures", ROOT / "results")
     monkeypatch.setenv(configuration.OUTPUT_ENV, str(tmp_path / "run"))
     moved = configuration.select("reduced")
     assert moved.result_path("flyem.json") == tmp_path / "run" / "results" / "flyem.json"
