@@ -8,7 +8,7 @@ import pytest
 
 from helpers.paths import ROOT
 
-LIMIT_BYTES = 40_000_000  # issue 11; `git ls-files -z | xargs -0 du -cb | tail -1` measures the same
+LIMIT_BYTES = 40_000_000  # a clone stays small; `git ls-files -z | xargs -0 du -cb | tail -1` measures the same
 
 
 def committed_files() -> list[str]:

@@ -10,8 +10,10 @@ or stylesheet, a resource that would be fetched from outside the book, and ``$..
 (maths that the Markdown parser did not turn into maths: any ``$`` in the text). The browser check serves the book
 on 127.0.0.1, opens every page in Debian's Chromium (through Playwright) with every request outside the book
 refused, waits for MathJax, and fails on a console error, a failed request, an image that did not load, maths that
-MathJax did not typeset, or raw ``$...$`` in the visible text. It saves full-page screenshots of the start page and
-of one chapter, and the top of every other chapter, into the screenshots folder.
+MathJax did not typeset, raw ``$...$`` in the visible text, and on what a reader could not read: a figure shown at
+less than 80 % of its width (its text shrunk with it), a block wider than the column, a console warning, and output
+noise (machine paths, object reprs, progress-bar residue, tracebacks: ``tools/check_outputs.py``'s patterns). It
+saves a full-page screenshot of every page into the screenshots folder.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_outputs import NOISE  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -42,7 +47,6 @@ CHROMIUM_FLAGS = [
 RAW_MATH = re.compile(r".{0,30}\$.{0,30}")  # a dollar outside code and maths: maths the parser did not see
 SKIP_TEXT_IN = {"script", "style", "pre", "code", "textarea"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-SCREENSHOT_CHAPTER = "01_"  # the chapter shown whole: maths, figures and a widget panel
 
 
 class PageParser(HTMLParser):
@@ -197,7 +201,20 @@ async () => {
     const found = node.textContent.match(raw);
     if (found) problems.push('raw maths in the text: ' + found[0]);
   }
-  return {problems, maths: document.querySelectorAll('mjx-container').length,
+  // what a reader cannot read: a figure shrunk below 80 % of its width (its text with it), a block that needs a
+  // horizontal scroll bar in the column
+  for (const img of document.querySelectorAll('.cell_output img')) {
+    if (img.naturalWidth > 0 && img.clientWidth < 0.8 * img.naturalWidth)
+      problems.push(`figure shown at ${Math.round(100 * img.clientWidth / img.naturalWidth)} % of its width: `
+                    + img.getAttribute('src'));
+  }
+  for (const block of document.querySelectorAll('article pre, article table, .cell_output > div')) {
+    if (block.scrollWidth > block.clientWidth + 2)
+      problems.push(`block wider than the column (${block.scrollWidth} > ${block.clientWidth} px): `
+                    + block.textContent.trim().slice(0, 60));
+  }
+  const outputs = [...document.querySelectorAll('.cell_output')].map(el => el.innerText);
+  return {problems, outputs, maths: document.querySelectorAll('mjx-container').length,
           widgets: document.querySelectorAll('.jupyter-widgets').length};
 }
 """
@@ -218,8 +235,6 @@ def check_browser(root: Path, screenshots: Path) -> list[str]:
     screenshots.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     pages = pages_of(root)
-    chapters = [page for page in pages if page.parent.name == "notebooks"]
-    whole = {root / "index.html", *[page for page in chapters if page.name.startswith(SCREENSHOT_CHAPTER)][:1]}
     with serve(root) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -231,12 +246,13 @@ def check_browser(root: Path, screenshots: Path) -> list[str]:
             report = page.evaluate(PAGE_PROBLEMS)
             page.wait_for_timeout(300)  # late console messages (widgets render after load)
             found += report["problems"]
+            found += [
+                f"output shows {what}: {match.group(0)[:60]!r}"
+                for text in report["outputs"] for what, pattern in NOISE.items() if (match := pattern.search(text))
+            ]  # fmt: skip
             print(f"{name}: {report['maths']} maths, {report['widgets']} widgets, {len(found)} problems")
             page.evaluate("window.scrollTo(0, 0)")
-            if page_path in whole:
-                page.screenshot(path=screenshots / f"{page_path.stem}.png", full_page=True)
-            elif page_path in chapters:
-                page.screenshot(path=screenshots / f"{page_path.stem}-top.png")
+            page.screenshot(path=screenshots / f"{page_path.stem}.png", full_page=True)
             problems += [f"{name}: {text}" for text in found]
             page.close()
         browser.close()
@@ -256,8 +272,8 @@ def _watch(page: object, base: str) -> list[str]:
     found: list[str] = []
 
     def console(message: object) -> None:
-        if message.type == "error":
-            found.append(f"console error: {message.text}")
+        if message.type in ("error", "warning"):
+            found.append(f"console {message.type}: {message.text}")
 
     def response(answer: object) -> None:
         if answer.status >= 400:

@@ -1,6 +1,6 @@
 """Stylised slices as a compact archive: JPEG packs per painting, and their import into a cache as lossy copies.
 
-A machine that stylised the slices (a lent GPU) sends them home in files of at most ``max_bytes`` each
+A machine that stylised the slices (a GPU machine) sends them home in files of at most ``max_bytes`` each
 (:func:`pack_stylized`): one uncompressed tar per (crop, painting), split further when needed, holding each image
 as a grey JPEG of the given quality and ``records.json``, the manifest record of each image plus what the JPEG
 changed (largest and mean absolute difference in grey levels, measured there).

