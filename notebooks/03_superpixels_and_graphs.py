@@ -39,36 +39,26 @@
 profile = None  # 'full', 'reduced' or 'ci'; None: $NSEM_PROFILE or automatic
 
 # %%
-import time
-
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers.config import check_parameters, select
-from helpers.segmentation import (
-    boundaries,
-    evaluation,
-    graph,
-    metrics,
-    pipeline,
-    pixel_classifier,
-    superpixels,
-)
+from helpers.segmentation import boundaries, evaluation, graph, metrics, pipeline, pixel_classifier, report, superpixels
 from helpers.viz import figures
 from helpers.viz import segmentation as segmentation_plots
 
 check_parameters()
 config = select(profile)
 work = config.segmentation
-print(config.profile, "|", work)
+display(figures.settings_table(work))
 
 # %% [markdown]
 # ## The data
 #
 # We use the ISBI 2012 training volume with the report's split: slices 0-23 train, 24-29 test (the `ci` profile
 # uses 128 x 128 crops of a few slices). The dense ground truth (one id per cell, membranes split between the
-# cells) comes from the binary membrane labels (notebook 00).
+# cells) comes from the binary membrane labels (notebook 00). One test slice is the example of this chapter.
 
 # %%
 (train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
@@ -84,16 +74,23 @@ print(f"train {train_raw.shape}, test {test_raw.shape}; slice {work.test_slices[
 # trained on the training slices' membrane labels (it never saw this test slice).
 
 # %%
-t0 = time.perf_counter()
 pixel_forest = pixel_classifier.train_pixel_classifier(train_raw, train_labels)
-print(f"pixel classifier trained on {len(train_raw)} slices in {time.perf_counter() - t0:.1f} s")
 maps = {
     "Frangi (report)": boundaries.frangi_boundary(raw),
     "Hessian, largest eigenvalue": boundaries.hessian_boundary(raw),
     "pixel classifier P(membrane)": pixel_classifier.membrane_probability(pixel_forest, raw),
 }
-for name, m in maps.items():
-    print(f"{name:30s} mean on membranes {m[labels == 0].mean():.2f}, in cells {m[labels == 255].mean():.2f}")
+
+# %% [markdown]
+# A good map is high on the membranes and low inside the cells:
+
+# %%
+strength = {
+    name: {"on membranes": m[labels == 0].mean(), "in cells": m[labels == 255].mean()} for name, m in maps.items()
+}
+display(pd.DataFrame(strength).T.round(2))
+
+# %%
 fig = segmentation_plots.show_boundary_maps(raw, maps, labels)
 figures.publish(fig, config.figure_path("03_boundary_maps.jpg"))
 
@@ -109,6 +106,8 @@ figures.publish(fig, config.figure_path("03_boundary_maps.jpg"))
 ws = dict(threshold=0.3, sigma_seeds=3.0, min_size=25)
 without = superpixels.seeded_watershed(boundaries.raw_boundary(raw))
 with_frangi = superpixels.distance_watershed(maps["Frangi (report)"], **ws)
+
+# %%
 fig = segmentation_plots.show_watershed_figures(raw, maps["Frangi (report)"], without, with_frangi)
 figures.publish(fig, config.figure_path("03_watershed_without_with_frangi.jpg"))
 
@@ -124,40 +123,48 @@ figures.publish(fig, config.figure_path("03_watershed_without_with_frangi.jpg"))
 rag = graph.region_adjacency_graph(with_frangi)
 frangi_graph = graph.as_graph(rag)
 fraction = graph.cut_fraction(rag, with_frangi, gt)
-fig = segmentation_plots.show_rag(
-    raw,
-    with_frangi,
-    frangi_graph.uv_ids,
-    fraction,
-    title="RAG of the Frangi superpixels",
-    value_label="ground-truth cut fraction",
-)
-figures.publish(fig, config.figure_path("03_rag.jpg"))
 print(
     f"{frangi_graph.n_nodes} nodes, {frangi_graph.n_edges} edges; "
     f"{np.mean(fraction > 0.8):.0%} true boundaries (> 0.8), {np.mean(fraction < 0.2):.0%} inner edges (< 0.2), "
     f"{np.mean((fraction >= 0.2) & (fraction <= 0.8)):.0%} unsure"
 )
 
+# %%
+fig = segmentation_plots.show_rag(
+    raw, with_frangi, frangi_graph.uv_ids, fraction, title="RAG", value_label="ground-truth cut fraction"
+)
+figures.publish(fig, config.figure_path("03_rag.jpg"))
+
 # %% [markdown]
 # ## Superpixel counts over all slices
 #
 # The report moved from the raw watershed to Frangi because the raw graph was "really big ... with thousands of
-# edges". Here are the counts for every slice of the profile and each over-segmentation.
+# edges". Here are the counts for every slice of the profile and each over-segmentation; each is one function of a
+# slice.
+
+# %%
+oversegmentations = {
+    "raw (Fig. 7)": lambda image: superpixels.seeded_watershed(boundaries.raw_boundary(image)),
+    "Frangi (Fig. 8)": lambda image: superpixels.distance_watershed(boundaries.frangi_boundary(image), **ws),
+    "Frangi, seeded ws": lambda image: superpixels.seeded_watershed(boundaries.frangi_boundary(image), min_distance=4),
+    "Hessian": lambda image: superpixels.distance_watershed(boundaries.hessian_boundary(image), **ws),
+    "pixel classifier": lambda image: superpixels.distance_watershed(
+        pixel_classifier.membrane_probability(pixel_forest, image), **ws
+    ),
+}
+
+# %% [markdown]
+# The pixel classifier saw the training slices, so it is counted on the test slices only.
 
 # %%
 all_raw = np.concatenate([train_raw, test_raw])
-counts = {"raw (Fig. 7)": [], "Frangi (Fig. 8)": [], "Frangi, seeded ws": [], "Hessian": []}
 count = superpixels.superpixel_count
-for image in all_raw:
-    frangi = boundaries.frangi_boundary(image)
-    counts["raw (Fig. 7)"].append(count(superpixels.seeded_watershed(boundaries.raw_boundary(image))))
-    counts["Frangi (Fig. 8)"].append(count(superpixels.distance_watershed(frangi, **ws)))
-    counts["Frangi, seeded ws"].append(count(superpixels.seeded_watershed(frangi, min_distance=4)))
-    counts["Hessian"].append(count(superpixels.distance_watershed(boundaries.hessian_boundary(image), **ws)))
-test_maps = [pixel_classifier.membrane_probability(pixel_forest, r) for r in test_raw]
-counts["pixel classifier (test)"] = [count(superpixels.distance_watershed(m, **ws)) for m in test_maps]
+on_all = [name for name in oversegmentations if name != "pixel classifier"]
+counts = {name: [count(oversegmentations[name](image)) for image in all_raw] for name in on_all}
+counts["pixel classifier (test)"] = [count(oversegmentations["pixel classifier"](image)) for image in test_raw]
 display(pd.DataFrame({k: pd.Series(v).describe()[["mean", "min", "max"]] for k, v in counts.items()}).T.round(0))
+
+# %%
 fig = segmentation_plots.show_superpixel_counts(counts)
 figures.publish(fig, config.figure_path("03_superpixel_counts.png"))
 
@@ -167,63 +174,33 @@ figures.publish(fig, config.figure_path("03_superpixel_counts.png"))
 # Merging superpixels can never split one, so a superpixel that straddles two cells is an error no classifier can
 # repair. Giving every superpixel the ground-truth cell it overlaps most yields the best segmentation the graph
 # allows: the **upper bound** of the approach (adapted Rand error and Variation of Information, lower is better).
+# On the example slice:
 
 # %%
-rows = []
-for i, (image, truth) in enumerate(zip(test_raw, test_gt)):
-    oversegmentations = {
-        "raw (Fig. 7)": superpixels.seeded_watershed(boundaries.raw_boundary(image)),
-        "Frangi (Fig. 8)": superpixels.distance_watershed(boundaries.frangi_boundary(image), **ws),
-        "pixel classifier": superpixels.distance_watershed(
-            pixel_classifier.membrane_probability(pixel_forest, image), **ws
-        ),
-    }
-    for name, sp in oversegmentations.items():
-        rows.append(
-            {
-                "slice": work.test_slices[i],
-                "superpixels": name,
-                "n": superpixels.superpixel_count(sp),
-                **metrics.evaluate(evaluation.best_reachable(sp, truth), truth),
-            }
-        )
-upper = pd.DataFrame(rows)
-columns = ["n", "rand_error", "vi", "vi_split", "vi_merge"]
-display(upper.groupby("superpixels", sort=False)[columns].mean().round(3))
-
-# %%
-best = {
-    name: evaluation.best_reachable(sp, gt)
-    for name, sp in {"Frangi superpixels": with_frangi, "raw superpixels": without}.items()
-}
+best = {"Frangi superpixels": evaluation.best_reachable(with_frangi, gt)}
+best["raw superpixels"] = evaluation.best_reachable(without, gt)
 scores = {name: metrics.evaluate(seg, gt) for name, seg in best.items()}
+
+# %%
 fig = segmentation_plots.show_segmentations(
-    raw,
-    {"ground truth": gt, **best},
-    scores,
-    title="Best reachable segmentations (superpixels merged by the ground truth)",
+    raw, {"ground truth": gt, **best}, scores, title="Best reachable (superpixels merged by the ground truth)"
 )
 figures.publish(fig, config.figure_path("03_upper_bound.jpg"))
 
+# %% [markdown]
+# And the mean over all test slices, for three over-segmentations:
+
+# %%
+rows = []
+for name in ("raw (Fig. 7)", "Frangi (Fig. 8)", "pixel classifier"):
+    for image, truth in zip(test_raw, test_gt):
+        sp = oversegmentations[name](image)
+        rows.append(
+            {"superpixels": name, "n": count(sp), **metrics.evaluate(evaluation.best_reachable(sp, truth), truth)}
+        )
+upper = pd.DataFrame(rows)
+bounds = upper.groupby("superpixels", sort=False)[["n", "rand_error", "vi", "vi_split", "vi_merge"]].mean()
+display(bounds.round(3))
+
 # %% tags=["remove-input"]
-mean_counts = {name: float(np.mean(values)) for name, values in counts.items()}
-bound = upper.groupby("superpixels", sort=False)[["rand_error", "vi"]].mean()
-raw_n, frangi_n = mean_counts["raw (Fig. 7)"], mean_counts["Frangi (Fig. 8)"]
-raw_bound, frangi_bound, pixel_bound = (bound.loc[k] for k in ("raw (Fig. 7)", "Frangi (Fig. 8)", "pixel classifier"))
-frangi_worse = frangi_bound["rand_error"] > raw_bound["rand_error"]
-pixel_better = pixel_bound["rand_error"] < frangi_bound["rand_error"]
-display(
-    Markdown(
-        f"**Reading** (this run, profile `{config.profile}`). The raw watershed gives {raw_n / frangi_n:.1f} times as "
-        f"many superpixels as the Frangi one ({raw_n:.0f} against {frangi_n:.0f} per slice on average; the "
-        "report's reason for the filter). Their best reachable segmentations on the test slices reach an adapted "
-        f"Rand error of {raw_bound['rand_error']:.3f} (raw) and {frangi_bound['rand_error']:.3f} (Frangi), a VI of "
-        f"{raw_bound['vi']:.2f} and {frangi_bound['vi']:.2f} bits: a bound that no edge classifier of notebooks "
-        "04-05 can pass. The Frangi graph's bound is "
-        + ("worse than the raw one's (larger superpixels straddle more cells)" if frangi_worse else "as good or better")
-        + " for a much smaller graph. The pixel classifier's map gives "
-        f"{mean_counts['pixel classifier (test)']:.0f} superpixels per test slice and a "
-        f"{'better' if pixel_better else 'worse'} bound than Frangi's: {pixel_bound['rand_error']:.3f} / "
-        f"{pixel_bound['vi']:.2f} bits."
-    )
-)
+display(Markdown(report.superpixels_reading(config.profile, counts, bounds)))

@@ -39,64 +39,72 @@
 profile = None  # 'full', 'reduced' or 'ci'; None: $NSEM_PROFILE or automatic
 
 # %%
-import time
-
-import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from IPython.display import Markdown, display
+from tqdm.auto import tqdm
 
 from helpers.config import check_parameters, select
-from helpers.segmentation import (
-    boundaries,
-    features,
-    learning,
-    pipeline,
-)
+from helpers.segmentation import boundaries, features, graph, learning, pipeline, report, superpixels
 from helpers.viz import figures
 from helpers.viz import segmentation as segmentation_plots
 
 check_parameters()
 config = select(profile)
 work = config.segmentation
-print(config.profile, "|", work)
-
-# %%
 (train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
 settings = pipeline.PipelineSettings(boundary="frangi", rf_trees=work.rf_trees, seed=0)
-print(settings)
+display(figures.settings_table(settings))
 
 # %% [markdown]
-# ## Features and labels of the training slices
+# ## One slice: superpixels, edge features, edge labels, a forest
+#
+# The first training slice, step by step: the Frangi map, its superpixels (notebook 03) and their graph.
 
 # %%
-from tqdm.auto import tqdm
+raw, gt = train_raw[0], train_gt[0]
+boundary = boundaries.frangi_boundary(raw)
+sp = superpixels.oversegment(boundary, settings.watershed, **settings.watershed_params())
+rag = graph.region_adjacency_graph(sp)
 
-t0 = time.perf_counter()
-train_graphs = [
-    pipeline.graph_data(r, g, settings=settings) for r, g in tqdm(list(zip(train_raw, train_gt)), desc="train graphs")
-]
-print(
-    f"{len(train_graphs)} graphs in {time.perf_counter() - t0:.1f} s: "
-    f"{sum(g.n_edges for g in train_graphs)} edges, {len(features.feature_names())} features each"
-)
+# %% [markdown]
+# One row of features per edge, one column per feature (their names tell the family: `raw_`, `gradient_`,
+# `boundary_`, `node_` and geometry):
+
+# %%
+x = features.edge_features(rag, sp, raw, boundary)
+display(pd.DataFrame(x[:5], columns=features.feature_names()).iloc[:, :6].round(3))
+print(f"{x.shape[0]} edges x {x.shape[1]} features")
+
+# %% [markdown]
+# The ground truth labels an edge 1 (cut) or 0 (merge) by its cut fraction; only the confident edges (below
+# `label_low` or above `label_high`) are used for training.
+
+# %%
+y = graph.edge_labels(rag, sp, gt, settings.label_low, settings.label_high)
+print(f"{y.confident.sum()} confident edges of {len(y.labels)}; {y.labels[y.confident].mean():.0%} of them cut")
+
+# %%
+one_forest = learning.train_edge_classifier(x, y.labels, y.confident, trees=settings.rf_trees, seed=0, oob=True)
+print(f"{settings.rf_trees} trees; out-of-bag accuracy on this slice's edges {one_forest.oob_score_:.3f}")
+
+# %% [markdown]
+# ## Features and labels of all training slices
+#
+# `pipeline.graph_data` does the steps above for a slice; the forest is trained on the edges of all of them.
+
+# %%
+train_graphs = [pipeline.graph_data(r, g, settings=settings) for r, g in tqdm(list(zip(train_raw, train_gt)))]
 fractions = np.concatenate([g.cut_fraction for g in train_graphs])
 confident = np.concatenate([g.confident for g in train_graphs])
 labels = np.concatenate([g.labels for g in train_graphs])
 print(
-    f"confident edges: {confident.mean():.1%} ({confident.sum()}); "
+    f"{len(train_graphs)} graphs, {len(fractions)} edges; confident: {confident.mean():.1%} ({confident.sum()}); "
     f"of those, true boundaries: {labels[confident].mean():.1%}"
 )
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
-ax.hist(fractions, bins=50, color="tab:gray")
-for x, text in ((0.2, "merge below 0.2"), (0.8, "cut above 0.8")):
-    ax.axvline(x, color="tab:red", ls="--")
-    ax.text(x, ax.get_ylim()[1] * 0.9, " " + text, color="tab:red")
-ax.set_yscale("log")
-ax.set_xlabel("ground-truth cut fraction of an edge")
-ax.set_ylabel("edges (log scale)")
-ax.set_title("Edge labels of the training slices: only confident edges are used")
+fig = segmentation_plots.show_edge_label_histogram(fractions, settings.label_low, settings.label_high)
 figures.publish(fig, config.figure_path("04_edge_labels.png"))
 
 # %% [markdown]
@@ -107,12 +115,9 @@ figures.publish(fig, config.figure_path("04_edge_labels.png"))
 # the full sample for 200 trees, with no loss we could measure on slices 24-29 when this was chosen).
 
 # %%
-t0 = time.perf_counter()
 forest = pipeline.train_edge_rf(train_graphs, trees=settings.rf_trees, seed=settings.seed, oob=True)
-print(
-    f"{settings.rf_trees} trees in {time.perf_counter() - t0:.1f} s; out-of-bag accuracy {forest.oob_score_:.3f} "
-    f"(always guessing the majority class: {max(labels[confident].mean(), 1 - labels[confident].mean()):.3f})"
-)
+majority = max(labels[confident].mean(), 1 - labels[confident].mean())
+print(f"out-of-bag accuracy {forest.oob_score_:.3f} (always guessing the majority class: {majority:.3f})")
 
 # %%
 importances = learning.feature_importances(forest, features.feature_names())
@@ -123,7 +128,7 @@ figures.publish(fig, config.figure_path("04_feature_importances.png"))
 # ## Predicted edge probabilities on a test slice
 #
 # Each boundary between two superpixels is painted with its predicted probability of being a true boundary (left)
-# and with its ground-truth label (right; grey-white edges are the unsure ones, which are not used for training).
+# and with its ground-truth label (right; edges at 0.5 are the unsure ones, which are not used for training).
 
 # %%
 test_graphs = [pipeline.graph_data(r, g, settings=settings) for r, g in zip(test_raw, test_gt)]
@@ -133,6 +138,8 @@ fig = segmentation_plots.show_edge_probabilities(
     test_raw[0], shown.superpixels, shown.uv_ids, probabilities, shown.labels, shown.confident
 )
 figures.publish(fig, config.figure_path("04_edge_probabilities.jpg"))
+
+# %%
 accuracy = [
     np.mean((learning.edge_probabilities(forest, g.features)[g.confident] > 0.5) == g.labels[g.confident])
     for g in test_graphs
@@ -148,14 +155,12 @@ print("accuracy on the confident edges of each test slice:", np.round(accuracy, 
 
 # %%
 pixel_settings = pipeline.PipelineSettings(boundary="pixel-rf", rf_trees=work.rf_trees, seed=0)
-t0 = time.perf_counter()
 train_maps, test_maps, _ = boundaries.pixel_rf_boundaries(train_raw, train_labels, test_raw, pixel_settings)
 pixel_graphs = [pipeline.graph_data(r, g, m, pixel_settings) for r, g, m in zip(train_raw, train_gt, train_maps)]
 pixel_forest = pipeline.train_edge_rf(pixel_graphs, trees=pixel_settings.rf_trees, seed=0, oob=True)
-print(
-    f"pixel-classifier pipeline: maps, graphs and forest in {time.perf_counter() - t0:.1f} s; "
-    f"{sum(g.n_edges for g in pixel_graphs)} training edges; out-of-bag accuracy {pixel_forest.oob_score_:.3f}"
-)
+print(f"{sum(g.n_edges for g in pixel_graphs)} training edges; out-of-bag accuracy {pixel_forest.oob_score_:.3f}")
+
+# %%
 fig = segmentation_plots.show_feature_importances(
     learning.feature_importances(pixel_forest, features.feature_names()),
     top=15,
@@ -164,36 +169,4 @@ fig = segmentation_plots.show_feature_importances(
 figures.publish(fig, config.figure_path("04_feature_importances_pixel_rf.png"))
 
 # %% tags=["remove-input"]
-FAMILIES = {
-    "raw": "the raw intensity along the edge",
-    "gradient": "its gradient",
-    "boundary": "the boundary map along the edge",
-    "node": "the two superpixels' statistics",
-    "other": "geometry",
-}
-
-
-def family_shares(forest) -> dict[str, float]:
-    """Importance summed per feature family (by name prefix)."""
-    shares = dict.fromkeys(FAMILIES, 0.0)
-    for name, value in learning.feature_importances(forest, features.feature_names()):
-        prefix = name.split("_")[0]
-        shares[prefix if prefix in FAMILIES else "other"] += value
-    return shares
-
-
-frangi_shares, pixel_shares = family_shares(forest), family_shares(pixel_forest)
-majority = max(labels[confident].mean(), 1 - labels[confident].mean())
-display(
-    Markdown(
-        f"**Reading** (this run, profile `{config.profile}`). Summed by family, the Frangi pipeline's forest "
-        "draws "
-        + ", ".join(f"{frangi_shares[key]:.0%} of its importance from {words}" for key, words in FAMILIES.items())
-        + f" (top single feature: `{importances[0][0]}`). The pixel-classifier pipeline's forest draws "
-        f"{pixel_shares['boundary']:.0%} from its boundary map and {pixel_shares['raw']:.0%} from the raw intensity. "
-        "Importances by impurity favour continuous, correlated features, so read them as a ranking of feature "
-        "*families*, not of single columns. On the confident edges of the unseen test slices the Frangi forest is "
-        f"right {np.mean(accuracy):.1%} of the time, against {majority:.1%} for always guessing the majority class; "
-        "notebook 05 turns these probabilities into segmentations."
-    )
-)
+display(Markdown(report.edge_classifier_reading(config.profile, forest, pixel_forest, accuracy, majority)))

@@ -26,13 +26,14 @@
 #
 # Here we
 #
+# * compute the costs of equation 6 on **one graph** and call each solver on it;
 # * run the whole pipeline (train on slices 0-23, infer on 24-29) **without Frangi** (Figure 12: watershed and
 #   features on the raw image), **with Frangi**
 #   (Figure 13, the report's pipeline) and with the **pixel classifier**'s boundary map, timing every stage;
 # * compare the **solvers** of bioimage-cpp (greedy additive GAEC, Kernighan-Lin, fusion moves) with an **exact ILP**
 #   (HiGHS, cycle inequalities added lazily: the role CPLEX/Gurobi played for the report's code), and the trivial
 #   baselines, in one table of energy, gap to the optimum, time, adapted Rand error and VI;
-# * look at `beta` with a sweep and a live slider;
+# * look at `beta` with a sweep and a slider;
 # * write `results/segmentation_baseline.json`.
 
 # %% tags=["parameters"]
@@ -41,29 +42,25 @@ solvers = ["gaec", "kl", "fusion", "ilp"]  # any of these; Kernighan-Lin (the pi
 time_goal = 60.0  # seconds for the whole CPU pipeline on 30 slices
 
 # %%
-import json
-import os
-import platform
-import time
-
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers.config import check_parameters, select
-from helpers.paths import atomic_write_text
-from helpers.segmentation import (
-    evaluation,
-    metrics,
-    pipeline,
-)
+from helpers.segmentation import evaluation, learning, metrics, multicut, pipeline, report
 from helpers.viz import figures, widgets
 from helpers.viz import segmentation as segmentation_plots
 
 check_parameters()
 config = select(profile)
 work = config.segmentation
-print(config.profile, "|", work)
+display(figures.settings_table(work))
+
+# %% [markdown]
+# ## The data and the three pipelines
+#
+# The report's split (the `ci` profile uses crops of a few slices). The three pipelines differ only in the
+# boundary map and the watershed; all other settings are shared.
 
 # %%
 (train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
@@ -77,25 +74,65 @@ settings = {
         ("no filter", "raw", "seeded"),
     )
 }
-for name, s in settings.items():
-    print(f"{name:10s}", s)
+display(pd.DataFrame({name: figures.settings_table(s)["value"] for name, s in settings.items()}))
+
+# %% [markdown]
+# ## Equation 6 on one graph
+#
+# First the method itself, on the first test slice with the Frangi pipeline. An edge forest trained on the
+# training slices' graphs (as in notebook 04) gives each edge of the test slice's graph its probability `p` of
+# being a true boundary.
+
+# %%
+frangi = settings["frangi"]
+train_graphs = [pipeline.graph_data(r, g, settings=frangi) for r, g in zip(train_raw, train_gt)]
+forest = pipeline.train_edge_rf(train_graphs, trees=frangi.rf_trees, seed=0, max_samples=frangi.rf_max_samples)
+graph = pipeline.graph_data(test_raw[0], settings=frangi)
+p = learning.edge_probabilities(forest, graph.features)
+
+# %% [markdown]
+# The cost of an edge is `log((1 - p) / p) + log((1 - beta) / beta)`: positive (keep the two superpixels together)
+# where `p < 1 - beta`. The probabilities are first squeezed linearly into [0.001, 0.999] so that no cost is
+# infinite; the library's function (`multicut.costs_from_probabilities`, python-elf's) gives the same numbers.
+
+# %%
+beta = frangi.beta
+q = 0.001 + 0.998 * p
+costs = np.log((1 - q) / q) + np.log((1 - beta) / beta)
+print(f"{graph.n_nodes} nodes, {graph.n_edges} edges; {np.mean(costs < 0):.0%} of the costs favour a cut")
+print("the same as the library's costs:", np.allclose(costs, multicut.costs_from_probabilities(p, beta)))
+
+# %% [markdown]
+# Each solver returns one label per superpixel; the **energy** is the sum of the costs of the cut edges (lower is
+# better), and painting each superpixel with its label gives the segmentation.
+
+# %%
+compared = solvers if "kl" in solvers else [*solvers, "kl"]
+one_graph = {}
+for name in compared:
+    node_labels = multicut.solve_multicut(graph.n_nodes, graph.uv_ids, costs, name, seed=0)
+    segmentation = multicut.node_labels_to_segmentation(graph.superpixels, node_labels)
+    one_graph[name] = {
+        "energy": multicut.multicut_energy(graph.uv_ids, costs, node_labels),
+        "n_segments": len(np.unique(segmentation)),
+        **metrics.evaluate(segmentation, test_gt[0]),
+    }
+display(evaluation.solver_table(one_graph))
 
 # %% [markdown]
 # ## The whole pipeline, stage by stage
 #
-# `pipeline.run` does everything from the slices: dense ground truth, boundary maps (for the pixel classifier:
-# out-of-fold maps on the training slices), superpixels and features, edge labels, forest training, inference
-# (Kernighan-Lin multicut) and scoring. Timings are wall-clock seconds on this machine.
+# `pipeline.run` does all of this from the slices, for each pipeline: dense ground truth, boundary maps (for the
+# pixel classifier: out-of-fold maps on the training slices), superpixels and features, edge labels, forest
+# training, inference (Kernighan-Lin multicut) and scoring. Timings are wall-clock seconds on this machine.
 
 # %%
-runs = {}
-for name, s in settings.items():
-    t0 = time.perf_counter()
-    runs[name] = pipeline.run(train_raw, train_labels, test_raw, test_labels, s)
-    print(f"{name}: {time.perf_counter() - t0:.1f} s in total")
-timings = {name: r.timings for name, r in runs.items()}
-display(pd.DataFrame(timings).T.assign(total=lambda t: t.sum(axis=1)).round(2))
-fig = segmentation_plots.show_stage_timings({k: timings[k] for k in ("frangi", "pixel-rf")}, budget=time_goal)
+runs = {name: pipeline.run(train_raw, train_labels, test_raw, test_labels, s) for name, s in settings.items()}
+timings = pd.DataFrame({name: r.timings for name, r in runs.items()})
+display(pd.concat([timings, timings.sum().to_frame("total").T]).map("{:.3g}".format))
+
+# %%
+fig = segmentation_plots.show_stage_timings({k: runs[k].timings for k in ("frangi", "pixel-rf")}, budget=time_goal)
 figures.publish(fig, config.figure_path("05_stage_timings.png"))
 
 # %% [markdown]
@@ -104,56 +141,36 @@ figures.publish(fig, config.figure_path("05_stage_timings.png"))
 # For every test slice: each solver's energy (lower is better), its relative gap to the ILP optimum, its time, and
 # the scores of its segmentation, next to the trivial baselines (every superpixel its own cell; everything one
 # cell) and the best segmentation the superpixels allow (notebook 03). Rand error is the adapted Rand error; VI is
-# in bits; V_rand and V_info are the ISBI 2012 challenge's foreground-restricted scores (1 is perfect).
+# in bits; V_rand and V_info are the ISBI 2012 challenge's foreground-restricted scores (1 is perfect). The tables
+# give the mean over the test slices.
 
 # %%
-compared = solvers if "kl" in solvers else [*solvers, "kl"]
-solver_rows = {}
-for name in ("frangi", "pixel-rf"):
-    solver_rows[name] = evaluation.compare_solvers(runs[name], list(test_gt), list(test_labels), compared)
-columns = [
-    "energy",
-    "gap_to_ilp",
-    "solver_s",
-    "n_segments",
-    "rand_error",
-    "vi",
-    "vi_split",
-    "vi_merge",
-    "v_rand",
-    "v_info",
-]
-for name, rows in solver_rows.items():
-    table = pd.DataFrame(evaluation.mean_per_method(rows)).T
-    table = table[[column for column in columns if column in table]]  # no gap to the ILP without the ILP
-    print(
-        f"{name} pipeline, mean over {len(test_raw)} test slices "
-        f"({np.mean([g.n_nodes for g in runs[name].test_graphs]):.0f} nodes, "
-        f"{np.mean([g.n_edges for g in runs[name].test_graphs]):.0f} edges per slice)"
-    )
-    display(table.round(4))
+solver_rows = {
+    name: evaluation.compare_solvers(runs[name], list(test_gt), list(test_labels), compared)
+    for name in ("frangi", "pixel-rf")
+}
+
+# %% [markdown]
+# The Frangi pipeline:
+
+# %%
+display(evaluation.solver_table(evaluation.mean_per_method(solver_rows["frangi"])))
+
+# %% [markdown]
+# The pixel-classifier pipeline:
+
+# %%
+display(evaluation.solver_table(evaluation.mean_per_method(solver_rows["pixel-rf"])))
 
 # %% [markdown]
 # ## Inference without and with Frangi (the report's Figures 12 and 13)
 
 # %%
-index = 0
-segmentations = {
-    "ground truth": test_gt[index],
-    "Fig. 12: no filter": runs["no filter"].segmentations[index],
-    "Fig. 13: Frangi (report)": runs["frangi"].segmentations[index],
-    "pixel classifier": runs["pixel-rf"].segmentations[index],
-}
-scores = {
-    "Fig. 12: no filter": runs["no filter"].scores[index],
-    "Fig. 13: Frangi (report)": runs["frangi"].scores[index],
-    "pixel classifier": runs["pixel-rf"].scores[index],
-}
+names = {"no filter": "Fig. 12: no filter", "frangi": "Fig. 13: Frangi (report)", "pixel-rf": "pixel classifier"}
+segmentations = {"ground truth": test_gt[0], **{names[k]: runs[k].segmentations[0] for k in names}}
+scores = {names[k]: runs[k].scores[0] for k in names}
 fig = segmentation_plots.show_segmentations(
-    test_raw[index],
-    segmentations,
-    scores,
-    title=f"Multicut segmentations of test slice {work.test_slices[index]} (Kernighan-Lin, beta = 0.5)",
+    test_raw[0], segmentations, scores, title=f"Test slice {work.test_slices[0]} (Kernighan-Lin, beta = 0.5)"
 )
 figures.publish(fig, config.figure_path("05_inference_overlays.jpg"))
 
@@ -161,7 +178,7 @@ figures.publish(fig, config.figure_path("05_inference_overlays.jpg"))
 # ## The boundary bias beta
 #
 # A larger `beta` makes every cut cheaper: more, smaller segments (VI split up, VI merge down). The sweep re-solves
-# all test slices with Kernighan-Lin; the slider below re-solves one slice live.
+# all test slices with Kernighan-Lin.
 
 # %%
 betas = np.round(np.arange(0.2, 0.81, 0.1), 2)
@@ -180,14 +197,16 @@ sweep = {
 fig = segmentation_plots.show_beta_sweep(betas, sweep)
 figures.publish(fig, config.figure_path("05_beta_sweep.png"))
 
+# %% [markdown]
+# The slider re-solves the first test slice (Frangi pipeline) and redraws the figure under it. It needs a running
+# kernel (`make lab`): **in the static book the slider does nothing and the figure is a snapshot at beta = 0.5**.
+
 # %%
-frangi_run = runs["frangi"]
-panel, rerun = widgets.beta_panel(
-    test_raw[0], frangi_run.test_graphs[0], frangi_run.forest, test_gt[0], frangi_run.settings
+panel, solve = widgets.beta_panel(
+    test_raw[0], runs["frangi"].test_graphs[0], runs["frangi"].forest, test_gt[0], runs["frangi"].settings
 )
 display(panel)
-scores, fig = rerun(0.5)
-figures.show(fig, "jpg")
+start = solve(runs["frangi"].settings.beta)
 
 # %% [markdown]
 # ## Results file
@@ -197,89 +216,17 @@ figures.show(fig, "jpg")
 # `results/ci/`, so a quick test run never overwrites the real numbers). The profile is recorded in the file.
 
 # %%
-results = {
-    "profile": config.as_dict(),
-    "train_slices": list(work.train_slices),
-    "test_slices": list(work.test_slices),
-    "metrics": "rand_error: adapted Rand error (scikit-image); vi = vi_split + vi_merge in bits (elf); "
-    "v_rand, v_info: ISBI 2012 foreground-restricted scores",
-    "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-    "pipelines": {name: evaluation.run_record(runs[name], work.test_slices, solver_rows.get(name)) for name in runs},
-}
-path = config.result_path("segmentation_baseline.json")
-atomic_write_text(path, json.dumps(results, indent=1, default=float))
-print("wrote", path)
+results_file = evaluation.write_results(config, runs, solver_rows)
 
 # %% [markdown]
 # ## Did we reach the goals?
+#
+# Kernighan-Lin's mean scores, whether they beat both trivial baselines, whether the heuristic solvers come close to
+# the exact optimum (only when the ILP ran), and the goal for the scores. The goals refer to the full profile; the
+# `ci` profile's crops are only a test.
 
 # %%
-summary = []
-heuristics = [s for s in compared if s != "ilp"]
-for name in ("frangi", "pixel-rf"):
-    means = evaluation.mean_per_method(solver_rows[name])
-    kl = means["kl"]
-    seconds = sum(runs[name].timings.values())
-    beats = {
-        baseline: kl["rand_error"] < means[baseline]["rand_error"] and kl["vi"] < means[baseline]["vi"]
-        for baseline in ("no merges", "all merged")
-    }
-    summary.append(
-        {
-            "pipeline": name,
-            "rand_error (KL)": kl["rand_error"],
-            "vi (KL)": kl["vi"],
-            "beats 'no merges'": beats["no merges"],
-            "beats 'all merged'": beats["all merged"],
-            "heuristics within 0.5% of ILP": max(means[s]["gap_to_ilp"] for s in heuristics) <= 0.005
-            if "ilp" in compared
-            else None,
-            "pipeline_s": seconds,
-        }
-    )
-display(pd.DataFrame(summary).set_index("pipeline").round(3))
-pixel = evaluation.mean_per_method(solver_rows["pixel-rf"])["kl"]
-print(
-    f"pixel-classifier pipeline: Rand error {pixel['rand_error']:.3f} (goal <= 0.13), "
-    f"VI {pixel['vi']:.3f} (goal <= 0.95)"
-    + ("" if config.profile == "full" else f"  [profile {config.profile}: the goals refer to the full profile]")
-)
+display(evaluation.goals_table(runs, solver_rows))
 
 # %% tags=["remove-input"]
-means = {name: evaluation.mean_per_method(solver_rows[name]) for name in ("frangi", "pixel-rf")}
-kl, pixel_kl, best_frangi = means["frangi"]["kl"], means["pixel-rf"]["kl"], means["frangi"]["best reachable"]
-ilp = means["frangi"].get("ilp")
-no_filter, with_frangi = (metrics.mean_scores(runs[name].scores) for name in ("no filter", "frangi"))
-node_ratio = np.mean([g.n_nodes for g in runs["no filter"].test_graphs]) / np.mean(
-    [g.n_nodes for g in runs["frangi"].test_graphs]
-)
-all_beat = bool(pd.DataFrame(summary)[["beats 'no merges'", "beats 'all merged'"]].all().all())
-display(
-    Markdown(
-        f"**Reading** (this run, profile `{config.profile}`). "
-        + ("Both learned pipelines beat both" if all_beat else "Not every learned pipeline beats both")
-        + f" trivial baselines. The report's Frangi pipeline reaches an adapted Rand error of {kl['rand_error']:.3f} "
-        f"where its own upper bound (the best reachable segmentation) is {best_frangi['rand_error']:.3f}; its VI merge "
-        f"({kl['vi_merge']:.2f} bits) is {kl['vi_merge'] / kl['vi_split']:.1f} times its VI split "
-        f"({kl['vi_split']:.2f}), so its errors are mostly false "
-        f"{'merges' if kl['vi_merge'] > kl['vi_split'] else 'splits'}. With the pixel classifier's boundary map the "
-        f"VI merge is {pixel_kl['vi_merge']:.2f} bits and the Rand error {pixel_kl['rand_error']:.3f}. "
-        + (
-            ""
-            if ilp is None
-            else f"The heuristics land within "
-            f"{max(means[name][s]['gap_to_ilp'] for name in means for s in heuristics):.2%} of the exact ILP's "
-            "optimum; "
-            + (
-                "the lowest energy is not the best segmentation"
-                if ilp["rand_error"] > kl["rand_error"]
-                else "the optimum segments no worse"
-            )
-            + f" (Rand error {ilp['rand_error']:.3f} for the ILP, {kl['rand_error']:.3f} for KL): quality is "
-            "limited by the edge probabilities, not by the solver. "
-        )
-        + f"Without the filter (Figure 12) the graph has {node_ratio:.1f} times as many nodes, for a Rand error of "
-        f"{no_filter['rand_error']:.3f} against the Frangi pipeline's {with_frangi['rand_error']:.3f} "
-        "(`pipeline_kl` of each pipeline in the results file)."
-    )
-)
+display(Markdown(report.multicut_reading(config.profile, runs, solver_rows)))

@@ -1,6 +1,7 @@
 """The panels as instruments, driven by their handlers, no browser: chapter 01's style transfer (tiny runs) and
 chapter 05's beta slider (a small real ISBI crop)."""
 
+import base64
 import io
 import re
 import threading
@@ -8,12 +9,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
 from PIL import Image
 
 from helpers import data
 from helpers.segmentation import pipeline
 from helpers.style import engine
-from helpers.viz import widgets
+from helpers.viz import figures, widgets
 
 SIZE = 32
 CROP = 128  # side of the ISBI crops the beta panel is tested on
@@ -44,16 +47,19 @@ def _pause_at(panel, step):
     return reached, release
 
 
-def test_headless_run_is_the_engine_and_shows_the_painting_as_used(panel):
-    result, fig = panel.run()
+def test_headless_run_is_the_engine_and_leaves_its_result_in_the_panel(panel):
+    assert panel.preview.value == panel.photo_image.value  # before any run: the photo, not a result
+    result = panel.run()
     photo = data.load_photo(panel.photo.value, SIZE)
     reference = engine.stylize(photo, panel.painting.value, 12, engine.StyleSettings())
     np.testing.assert_array_equal(result.image, reference.image)  # same pieces, same order: same image
     assert result.final == pytest.approx(reference.final)
     # the painting is shown centre-cropped to the photo's shape, as the engine uses it
     assert _decoded_shape(panel.painting_image.value) == photo.shape[:2] == _decoded_shape(panel.photo_image.value)
-    assert len(fig.axes) == 3 and fig.axes[1].images[0].get_array().shape[:2] == photo.shape[:2]
-    assert panel.progress.value == panel.progress.max == 12 and panel.output.outputs == ()  # never drawn headless
+    # a saved chapter shows the panel as the run left it: the stylised image and its status
+    assert panel.preview.value == widgets.jpeg_bytes(result.image) != panel.photo_image.value
+    assert panel.result is result and panel.status.value.endswith(f"style loss {result.final['style']:.3g}")
+    assert panel.progress.value == panel.progress.max == 12
 
 
 def test_a_click_previews_images_and_fills_the_progress_bar(panel):
@@ -61,13 +67,28 @@ def test_a_click_previews_images_and_fills_the_progress_bar(panel):
     panel.preview.observe(lambda change: shown.append(change["new"]), names="value")
     panel.click()
     assert panel.wait(60)
-    # images at steps 1 (the start: the photo itself, already shown, so no change), 3, 6, 9 and 12 (new ones)
-    assert panel.previews == 5 and len(shown) == 4
+    # images at steps 1 (the start: the photo itself, already shown, so no change), 3, 6, 9 and 12 (new ones),
+    # then the result the last step led to
+    assert panel.previews == 5 and len(shown) == 5 and shown[-1] == widgets.jpeg_bytes(panel.result.image)
     assert {_decoded_shape(image) for image in shown} == {_decoded_shape(panel.photo_image.value)}
     assert panel.progress.value == panel.progress.max == 12
-    assert panel.status.value.startswith("12 steps in") and "stopped" not in panel.status.value
-    assert panel.output.outputs[0]["data"]["image/png"]  # the final figure, set from the thread
+    assert re.search(r": 12 steps in [\d.]+ s;", panel.status.value) and "stopped" not in panel.status.value
+    assert panel.preview.value == widgets.jpeg_bytes(panel.result.image)  # the result, shown once, in the panel
     assert panel.button.description.startswith("Run") and not panel.button.disabled
+
+
+def test_a_new_run_clears_the_last_result_before_it_starts(panel):
+    panel.run()
+    finished = panel.preview.value
+    reached, release = _pause_at(panel, 2)
+    panel.click()
+    assert reached.wait(60)
+    # while the second run is under way, neither the old status nor the old result is shown
+    assert panel.status.value == "running ..." and panel.result is None
+    assert panel.preview.value != finished
+    release.set()
+    assert panel.wait(60)
+    assert panel.preview.value == widgets.jpeg_bytes(panel.result.image) and "steps in" in panel.status.value
 
 
 def test_the_button_is_stop_while_running_and_a_second_click_stops_instead_of_queueing(panel):
@@ -82,7 +103,7 @@ def test_the_button_is_stop_while_running_and_a_second_click_stops_instead_of_qu
     assert panel.wait(60)
     # stopped at its next step, and no second run started behind it
     assert panel.progress.value == 3 and panel._thread is run_thread and not panel.running
-    assert panel.status.value.startswith("3 steps in") and "(stopped)" in panel.status.value
+    assert ": 3 steps in" in panel.status.value and "(stopped)" in panel.status.value
     assert panel.button.description.startswith("Run") and not panel.button.disabled
 
 
@@ -123,20 +144,24 @@ def beta_slice():
     return raws[2], run, data.dense_ground_truth(labels[2])
 
 
-def test_moving_the_beta_slider_shows_the_new_segmentation(beta_slice, monkeypatch):
+def test_moving_the_beta_slider_redraws_its_one_figure_in_place(beta_slice):
     raw, run, gt = beta_slice
-    shown = []
-    monkeypatch.setattr(widgets, "display", shown.append)  # what the slider's handler puts into its Output
-    panel, _run = widgets.beta_panel(raw, run.test_graphs[0], run.forest, gt, run.settings)
-    slider, status = panel.children[:2]
+    InteractiveShell.instance()  # a kernel's display machinery, as in a live chapter
+    panel, solve = widgets.beta_panel(raw, run.test_graphs[0], run.forest, gt, run.settings)
+    slider, status = panel.children
     counts = {}
-    for beta in (0.2, 0.8):  # what a user's drags do: the handler re-solves, reports and shows a figure
-        slider.value = beta
-        expected = pipeline.segment_graph(run.test_graphs[0], run.forest, replace(run.settings, beta=beta))
-        counts[beta] = len(np.unique(expected))
-        assert re.match(rf"beta = {beta:.2f}: {counts[beta]} segments,", status.value)
+    with capture_output() as shown:
+        solve(run.settings.beta)  # what the chapter calls: the figure appears once
+        for beta in (0.2, 0.8):  # what a user's drags do: the handler re-solves, reports and redraws
+            slider.value = beta
+            expected = pipeline.segment_graph(run.test_graphs[0], run.forest, replace(run.settings, beta=beta))
+            counts[beta] = len(np.unique(expected))
+            assert re.match(rf"beta = {beta:.2f}: {counts[beta]} segments,", status.value)
     assert counts[0.2] < counts[0.8]  # cheaper cuts: more segments
-    assert len(shown) == 2
-    assert all(f"beta = {b:.2f}" in fig.axes[0].get_title() for fig, b in zip(shown, (0.2, 0.8)))
-    low, high = (fig.axes[0].images[0].get_array() for fig in shown)
-    assert low.shape[:2] == raw.shape and not np.array_equal(low, high)  # the overlay drawn anew
+    outputs = shown.outputs
+    assert [output.update for output in outputs] == [False, True, True]  # one figure, replaced twice
+    ids = {output.transient["display_id"] for output in outputs}
+    assert len(ids) == 1
+    images = [Image.open(io.BytesIO(base64.b64decode(output.data["image/png"]))) for output in outputs]
+    assert images[0].width <= figures.COLUMN_WIDTH_PX
+    assert len({image.tobytes() for image in images}) == 3  # the overlay drawn anew each time

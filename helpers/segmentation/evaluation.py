@@ -1,4 +1,4 @@
-"""Solvers and baselines side by side, and the JSON record of a pipeline run (chapter 05's results file).
+"""Solvers and baselines side by side, the goals they are held to, and chapter 05's results file.
 
 Every test slice is solved by each multicut solver and compared with the trivial labellings (every superpixel its
 own cell, everything one cell) and with the best segmentation the superpixels allow (each superpixel given the
@@ -7,21 +7,47 @@ ground-truth cell it overlaps most: a perfect edge classifier, the upper bound o
 
 from __future__ import annotations
 
+import json
+import os
+import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import bioimage_cpp
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import checks
+from ..config import Config
 from ..data import check_pair
+from ..paths import atomic_write_text
 from .graph import region_adjacency_graph
 from .metrics import evaluate, mean_scores
 from .multicut import SOLVERS, multicut_energy, node_labels_to_segmentation, solve_multicut
 from .pipeline import Run, edge_costs
 
 RELATIVE_GAP_FLOOR = 1e-12  # guards the relative gap to an optimum of (almost) zero energy
+ILP_GAP_GOAL = 0.005  # the heuristics should land within 0.5% of the exact optimum
+RAND_ERROR_GOAL, VI_GOAL = 0.13, 0.95  # the pixel-classifier pipeline's goals in the full profile
+RESULTS_FILE = "segmentation_baseline.json"
+SOLVER_MEASURES = [  # the rows of :func:`solver_table`, in order
+    "energy",
+    "gap_to_ilp",
+    "solver_s",
+    "n_segments",
+    "rand_error",
+    "vi",
+    "vi_split",
+    "vi_merge",
+    "v_rand",
+    "v_info",
+]
+METRICS_NOTE = (
+    "rand_error: adapted Rand error (scikit-image); vi = vi_split + vi_merge in bits (elf); "
+    "v_rand, v_info: ISBI 2012 foreground-restricted scores"
+)
 
 
 def best_reachable(superpixels: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -183,3 +209,111 @@ def run_record(result: Run, test_slices: Sequence[int], solver_rows: list[dict] 
         rows = [{**row, "slice": test_slices[row["slice"]]} for row in solver_rows]
         record["methods"] = {"per_slice": rows, "mean": mean_per_method(rows)}
     return record
+
+
+def write_results(config: Config, runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> Path:
+    """Write chapter 05's results file: the profile, the split, the machine and every pipeline's :func:`run_record`.
+
+    Args:
+        config: the run's configuration (its profile, segmentation split and results folder).
+        runs: :func:`.pipeline.run` results by pipeline name.
+        solver_rows: :func:`compare_solvers` rows by pipeline name (pipelines without them: no ``methods``).
+
+    Returns:
+        The path of ``segmentation_baseline.json`` in the profile's results folder.
+    """
+    work = config.segmentation
+    results = {
+        "profile": config.as_dict(),
+        "train_slices": list(work.train_slices),
+        "test_slices": list(work.test_slices),
+        "metrics": METRICS_NOTE,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "pipelines": {name: run_record(run, work.test_slices, solver_rows.get(name)) for name, run in runs.items()},
+    }
+    path = config.result_path(RESULTS_FILE)
+    atomic_write_text(path, json.dumps(results, indent=1, default=float))
+    return path
+
+
+def goals(runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> dict[str, dict]:
+    """Whether each pipeline's Kernighan-Lin segmentation beats the trivial baselines, and the solvers' gaps.
+
+    Args:
+        runs: :func:`.pipeline.run` results by pipeline name (for the pipeline's time).
+        solver_rows: :func:`compare_solvers` rows by pipeline name, each with ``kl`` among its methods.
+
+    Returns:
+        Per pipeline in ``solver_rows``: KL's ``rand_error`` and ``vi``, ``beats no merges`` and ``beats all
+        merged`` (lower Rand error and lower VI than that baseline), ``heuristics near ILP`` (every other solver
+        within :data:`ILP_GAP_GOAL` of the ILP's optimum; None without the ILP), ``within goals`` (Rand error
+        and VI at most :data:`RAND_ERROR_GOAL` and :data:`VI_GOAL`) and ``pipeline_s``.
+    """
+    table = {}
+    for name, rows in solver_rows.items():
+        means = mean_per_method(rows)
+        kl = means["kl"]
+        heuristics = [method for method, row in means.items() if "solver_s" in row and method != "ilp"]
+        table[name] = {
+            "rand_error": kl["rand_error"],
+            "vi": kl["vi"],
+            **{
+                f"beats {baseline}": kl["rand_error"] < means[baseline]["rand_error"]
+                and kl["vi"] < means[baseline]["vi"]
+                for baseline in ("no merges", "all merged")
+            },
+            "heuristics near ILP": max(means[s]["gap_to_ilp"] for s in heuristics) <= ILP_GAP_GOAL
+            if "ilp" in means
+            else None,
+            "within goals": kl["rand_error"] <= RAND_ERROR_GOAL and kl["vi"] <= VI_GOAL,
+            "pipeline_s": sum(runs[name].timings.values()),
+        }
+    return table
+
+
+def goals_table(runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> pd.DataFrame:
+    """:func:`goals` as a small table to show: one column per pipeline, one row per goal (3 significant digits).
+
+    Args:
+        runs: :func:`.pipeline.run` results by pipeline name.
+        solver_rows: :func:`compare_solvers` rows by pipeline name.
+
+    Returns:
+        The table (values as text: numbers to 3 significant digits, yes/no, or "no ILP run").
+    """
+    names = {
+        "rand_error": "adapted Rand error (KL)",
+        "vi": "VI (KL), bits",
+        "beats no merges": "beats 'no merges'",
+        "beats all merged": "beats 'all merged'",
+        "heuristics near ILP": f"heuristics within {ILP_GAP_GOAL:.1%} of the ILP",
+        "within goals": f"Rand error <= {RAND_ERROR_GOAL}, VI <= {VI_GOAL}",
+        "pipeline_s": "whole pipeline (s)",
+    }
+
+    def text(value: object) -> str:
+        if value is None:
+            return "no ILP run"
+        return ("yes" if value else "no") if isinstance(value, bool | np.bool_) else f"{value:.3g}"
+
+    table = goals(runs, solver_rows)
+    return pd.DataFrame({name: {names[key]: text(value) for key, value in row.items()} for name, row in table.items()})
+
+
+def solver_table(means: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """The solvers and baselines side by side: one column per method, one row per measure, 3 significant digits.
+
+    Args:
+        means: ``{method: {measure: mean}}`` (:func:`helpers.segmentation.evaluation.mean_per_method`).
+
+    Returns:
+        The table as text ("-" where a measure does not apply, e.g. no time for a baseline).
+    """
+    measures = [measure for measure in SOLVER_MEASURES if any(measure in row for row in means.values())]
+    return pd.DataFrame(
+        {
+            method: [f"{round(row[m], 12) + 0.0:.3g}" if m in row else "-" for m in measures]
+            for method, row in means.items()
+        },
+        index=measures,
+    )

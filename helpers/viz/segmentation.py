@@ -8,10 +8,48 @@ from matplotlib.collections import LineCollection
 from skimage.segmentation import mark_boundaries
 
 from ..segmentation.features import node_centroids
-from .figures import label_pixel_axes
+from .figures import COLUMN_WIDTH_IN, label_pixel_axes
 
 BOUNDARY_CMAP = "magma"
 EDGE_CMAP = "coolwarm"
+
+
+def image_grid(n_panels: int, columns: int, title_lines: int = 1) -> tuple[plt.Figure, np.ndarray]:
+    """A grid of square image panels as wide as the book's column; unused panels are switched off.
+
+    Args:
+        n_panels: how many panels.
+        columns: panels per row (fewer when there are fewer panels).
+        title_lines: lines of each panel's title (for the height).
+
+    Returns:
+        The figure and its first ``n_panels`` axes, row by row.
+    """
+    columns = min(columns, n_panels)
+    rows = -(-n_panels // columns)
+    side = COLUMN_WIDTH_IN / columns
+    fig, axes = plt.subplots(rows, columns, figsize=(COLUMN_WIDTH_IN, rows * (side + 0.2 * title_lines)), squeeze=False)
+    for ax in axes.flat[n_panels:]:
+        ax.axis("off")
+    return fig, axes.flat[:n_panels]
+
+
+def label_grid_axes(axes: np.ndarray, titles: list[str], columns: int) -> None:
+    """Title every panel of an :func:`image_grid`; pixel axis labels only on the left column and bottom row.
+
+    Args:
+        axes: the grid's panels, row by row.
+        titles: one title per panel.
+        columns: panels per row.
+    """
+    for index, (ax, title) in enumerate(zip(axes, titles)):
+        label_pixel_axes(ax, title)
+        if index % columns:
+            ax.set_ylabel("")
+        if index + columns < len(axes):
+            ax.set_xlabel("")
+        else:
+            ax.set_xlabel("x (pixels)")
 
 
 def superpixel_overlay(
@@ -61,7 +99,7 @@ def edge_image(superpixels: np.ndarray, uv_ids: np.ndarray, values: np.ndarray) 
 
 
 def show_boundary_maps(raw: np.ndarray, maps: dict[str, np.ndarray], labels: np.ndarray | None = None) -> plt.Figure:
-    """The raw slice (and its membrane labels) next to each boundary map, with colour bars.
+    """The raw slice (and its membrane labels) next to each boundary map, three panels a row, one colour bar.
 
     Args:
         raw: the grey slice.
@@ -73,23 +111,25 @@ def show_boundary_maps(raw: np.ndarray, maps: dict[str, np.ndarray], labels: np.
     """
     panels = [("raw", raw, "gray")]
     if labels is not None:
-        panels.append(("membrane labels (0 = membrane)", labels, "gray"))
+        panels.append(("membrane labels\n(black = membrane)", labels, "gray"))
     panels += [(name, image, BOUNDARY_CMAP) for name, image in maps.items()]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2))
-    for ax, (title, image, cmap) in zip(np.atleast_1d(axes), panels):
+    fig, axes = image_grid(len(panels), 3, title_lines=2)
+    shown = None
+    for ax, (_, image, cmap) in zip(axes, panels):
         is_map = cmap == BOUNDARY_CMAP
-        shown = ax.imshow(image, cmap=cmap, vmin=0 if is_map else None, vmax=1 if is_map else None)
-        label_pixel_axes(ax, title)
-        if is_map:
-            fig.colorbar(shown, ax=ax, fraction=0.046, label="boundary strength (0-1)")
+        drawn = ax.imshow(image, cmap=cmap, vmin=0 if is_map else None, vmax=1 if is_map else None)
+        shown = drawn if is_map else shown
+    label_grid_axes(axes, [title for title, _, _ in panels], 3)
     fig.tight_layout()
+    if shown is not None:
+        fig.colorbar(shown, ax=list(axes), orientation="horizontal", fraction=0.04, pad=0.1, label="boundary strength")
     return fig
 
 
 def show_watershed_figures(
     raw: np.ndarray, boundary: np.ndarray, without: np.ndarray, with_filter: np.ndarray, filter_name: str = "Frangi"
 ) -> plt.Figure:
-    """The report's Figures 7 and 8: watershed superpixels without and with the boundary filter.
+    """The report's Figures 7 and 8 in a 2 x 2 grid: slice, raw watershed, filter response, filtered watershed.
 
     Args:
         raw: the grey slice.
@@ -101,15 +141,20 @@ def show_watershed_figures(
     Returns:
         The figure.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8))
-    axes[0].imshow(superpixel_overlay(raw, without))
-    label_pixel_axes(axes[0], f"Fig. 7: watershed on the raw image\n{len(np.unique(without))} superpixels")
-    shown = axes[1].imshow(boundary, cmap=BOUNDARY_CMAP, vmin=0, vmax=1)
-    fig.colorbar(shown, ax=axes[1], fraction=0.046, label=f"{filter_name} response (0-1)")
-    label_pixel_axes(axes[1], f"Fig. 8b: {filter_name} filter")
-    axes[2].imshow(superpixel_overlay(raw, with_filter))
-    label_pixel_axes(axes[2], f"Fig. 8c: watershed on the {filter_name} map\n{len(np.unique(with_filter))} superpixels")
+    fig, axes = image_grid(4, 2, title_lines=2)
+    axes[0].imshow(raw, cmap="gray")
+    axes[1].imshow(superpixel_overlay(raw, without))
+    shown = axes[2].imshow(boundary, cmap=BOUNDARY_CMAP, vmin=0, vmax=1)
+    axes[3].imshow(superpixel_overlay(raw, with_filter))
+    titles = [
+        "the slice",
+        f"Fig. 7: watershed on the raw image\n{len(np.unique(without))} superpixels",
+        f"Fig. 8b: {filter_name} response (0-1)",
+        f"Fig. 8c: watershed on the {filter_name} map\n{len(np.unique(with_filter))} superpixels",
+    ]
+    label_grid_axes(axes, titles, 2)
     fig.tight_layout()
+    fig.colorbar(shown, ax=axes[2], fraction=0.046)
     return fig
 
 
@@ -155,8 +200,8 @@ def show_rag(
         fig.colorbar(lines, ax=ax, fraction=0.046, label=value_label)
     ax.set_xlim(0, raw.shape[1])
     ax.set_ylim(raw.shape[0], 0)
-    ax.legend(loc="lower right", fontsize=8)
     label_pixel_axes(ax, f"{title}: {len(centroids)} nodes, {len(uv_ids)} edges")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     return fig
 
 
@@ -169,12 +214,12 @@ def show_superpixel_counts(counts: dict[str, list[int]]) -> plt.Figure:
     Returns:
         The figure.
     """
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.boxplot(list(counts.values()), tick_labels=list(counts.keys()))
-    ax.set_yscale("log")
-    ax.set_ylabel("superpixels per slice (log scale)")
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 0.5 * len(counts) + 1.2))
+    ax.boxplot(list(counts.values())[::-1], tick_labels=list(counts.keys())[::-1], orientation="horizontal")
+    ax.set_xscale("log")
+    ax.set_xlabel("superpixels per slice (log scale)")
     ax.set_title("Graph size of each over-segmentation")
-    ax.grid(alpha=0.3, axis="y")
+    ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     return fig
 
@@ -191,9 +236,9 @@ def show_feature_importances(pairs: list[tuple[str, float]], top: int = 15, titl
         The figure.
     """
     names, values = zip(*pairs[:top])
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 0.3 * len(names) + 1.2))
     ax.barh(range(len(names))[::-1], values, color="tab:blue")
-    ax.set_yticks(range(len(names))[::-1], names, fontsize=8)
+    ax.set_yticks(range(len(names))[::-1], names, fontsize=9)
     ax.set_xlabel("mean decrease in impurity (sums to 1 over all features)")
     ax.set_title(title or f"Edge classifier: top {len(names)} features")
     fig.tight_layout()
@@ -221,21 +266,23 @@ def show_edge_probabilities(
     Returns:
         The figure.
     """
-    n_panels = 2 if labels is not None else 1
-    fig, axes = plt.subplots(1, n_panels, figsize=(7 * n_panels, 6.4), squeeze=False)
     panels = [(probabilities, "predicted P(boundary)")]
     if labels is not None:
         truth = labels.astype(np.float32)
         if confident is not None:
             truth = np.where(confident, truth, 0.5)
-        panels.append((truth, "ground truth (1 cut, 0 merge, 0.5 not confident)"))
-    for ax, (values, title) in zip(axes[0], panels):
+        panels.append((truth, "ground truth (0.5: not confident)"))
+    fig, axes = image_grid(len(panels), 2)
+    for ax, (values, _) in zip(axes, panels):
         ax.imshow(raw, cmap="gray")
-        painted = edge_image(superpixels, uv_ids, values)
-        shown = ax.imshow(painted, cmap=EDGE_CMAP, vmin=0, vmax=1, interpolation="nearest")
-        fig.colorbar(shown, ax=ax, fraction=0.046, label="edge value")
-        label_pixel_axes(ax, title)
+        shown = ax.imshow(
+            edge_image(superpixels, uv_ids, values), cmap=EDGE_CMAP, vmin=0, vmax=1, interpolation="nearest"
+        )
+    label_grid_axes(axes, [title for _, title in panels], 2)
     fig.tight_layout()
+    fig.colorbar(
+        shown, ax=list(axes), orientation="horizontal", fraction=0.05, pad=0.2, label="edge value: 1 cut, 0 merge"
+    )
     return fig
 
 
@@ -253,13 +300,19 @@ def show_segmentations(
     Returns:
         The figure.
     """
-    fig, axes = plt.subplots(1, len(segmentations), figsize=(5 * len(segmentations), 5.4), squeeze=False)
-    for ax, (name, segmentation) in zip(axes[0], segmentations.items()):
+    n_panels = len(segmentations)
+    columns = 2 if n_panels in (2, 4) else 3
+    fig, axes = image_grid(n_panels, columns, title_lines=2)
+    if n_panels == 1:
+        fig.set_size_inches(COLUMN_WIDTH_IN / 2, COLUMN_WIDTH_IN / 2 + 0.4)
+    titles = []
+    for ax, (name, segmentation) in zip(axes, segmentations.items()):
         ax.imshow(superpixel_overlay(raw, segmentation, color=(1.0, 0.85, 0.0)))
         text = name
         if scores and name in scores:
             text += f"\nRand error {scores[name]['rand_error']:.3f}, VI {scores[name]['vi']:.2f}"
-        label_pixel_axes(ax, text)
+        titles.append(text)
+    label_grid_axes(axes, titles, min(columns, n_panels))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -276,7 +329,7 @@ def show_stage_timings(timings: dict[str, dict[str, float]], budget: float | Non
     Returns:
         The figure.
     """
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.8 * len(timings)))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.2 + 0.5 * len(timings)))
     stages = list(dict.fromkeys(stage for stage_seconds in timings.values() for stage in stage_seconds))
     colors = plt.cm.tab10(np.arange(len(stages)) % 10)
     for row, stage_seconds in enumerate(timings.values()):
@@ -291,8 +344,8 @@ def show_stage_timings(timings: dict[str, dict[str, float]], budget: float | Non
     ax.set_yticks(range(len(timings)), list(timings))
     ax.set_xlabel("wall time (s)")
     ax.set_title("Whole CPU pipeline, stage by stage")
-    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.3, 1, 1))
+    fig.legend(*ax.get_legend_handles_labels(), ncol=3, loc="lower center")
     return fig
 
 
@@ -306,15 +359,40 @@ def show_beta_sweep(betas: np.ndarray, rows: dict[str, list[dict]]) -> plt.Figur
     Returns:
         The figure.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH_IN, 3.4))
     for name, scores in rows.items():
         for ax, key in zip(axes, ("rand_error", "vi")):
             ax.plot(betas, [means[key] for means in scores], "o-", label=name)
     for ax, key in zip(axes, ("adapted Rand error", "VI (bits)")):
         ax.set_xlabel("boundary bias beta")
         ax.set_ylabel(key)
-        ax.set_title(f"{key} vs beta (mean over test slices)")
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend()
+    fig.suptitle("Scores against beta (mean over the test slices)")
+    fig.tight_layout()
+    axes[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.2), ncol=len(rows))
+    return fig
+
+
+def show_edge_label_histogram(fractions: np.ndarray, low: float, high: float) -> plt.Figure:
+    """Histogram of the edges' ground-truth cut fractions with the two label thresholds.
+
+    Args:
+        fractions: the cut fraction of every edge (:func:`helpers.segmentation.graph.cut_fraction`).
+        low: edges below it are labelled merge.
+        high: edges above it are labelled cut.
+
+    Returns:
+        The figure.
+    """
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.6))
+    ax.hist(fractions, bins=50, color="tab:gray")
+    ax.axvline(low, color="tab:blue", ls="--", label=f"merge below {low}")
+    ax.axvline(high, color="tab:red", ls="--", label=f"cut above {high}")
+    ax.set_yscale("log")
+    ax.set_xlabel("ground-truth cut fraction of an edge")
+    ax.set_ylabel("edges (log scale)")
+    ax.set_title("Only the confident edges are used for training")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     fig.tight_layout()
     return fig
