@@ -104,7 +104,7 @@ def beta_panel(profile: str) -> tuple[ipywidgets.VBox, pipeline.Run]:
     )
     run = pipeline.run(train_raw, train_labels, test_raw[:1], test_labels[:1], settings, progress=False)
     panel, rerun = widgets.beta_panel(test_raw[0], run.test_graphs[0], run.forest, test_gt[0], run.settings)
-    plt.close(rerun(settings.beta)[1])
+    rerun(settings.beta)
     return panel, run
 
 

@@ -57,12 +57,26 @@ def show(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> None:
         dpi: resolution of the embedded image; lowered for a figure wider than :data:`COLUMN_WIDTH_IN` so that
             it fits the book's column (its text then shrinks with it: draw figures for the column instead).
     """
+    display(inline_image(fig, fmt, dpi))
+
+
+def inline_image(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> Image:
+    """The image :func:`show` embeds (for a display that is updated in place), then close the figure.
+
+    Args:
+        fig: the figure.
+        fmt: ``"png"`` or ``"jpeg"`` (``"jpg"`` accepted).
+        dpi: resolution, lowered as in :func:`show` for a figure wider than :data:`COLUMN_WIDTH_IN`.
+
+    Returns:
+        The encoded image, ready for ``display``.
+    """
     fmt = "jpeg" if fmt == "jpg" else fmt
     dpi = min(dpi, COLUMN_WIDTH_PX / fig.get_size_inches()[0])
     buffer = io.BytesIO()
     fig.savefig(buffer, dpi=dpi, bbox_inches="tight", format=fmt, **_format_options(fmt, INLINE_JPEG_QUALITY))
     plt.close(fig)
-    display(Image(data=buffer.getvalue(), format=fmt))
+    return Image(data=buffer.getvalue(), format=fmt)
 
 
 def publish(fig: plt.Figure, path: Path) -> None:

@@ -2,10 +2,11 @@
 
 Panels never block a headless run: they are built and displayed, their buttons and sliders act only on a user's
 change, and each returns a ``run`` callable that the chapter calls once so that a headless execution still shows a
-result. ``run`` returns its figure for the chapter to show as a normal cell output; only a click or slider change
-draws into the panel's ``Output`` widget. (Headless executors such as papermill/nbclient route output captured by
-an ``Output`` widget through comm messages; that path is the one we saw stall a headless run, so a headless run
-never takes it.)
+result. The style-transfer panel's ``run`` returns its figure for the chapter to show as a normal cell output; only
+a click draws into the panel's ``Output`` widget. The beta slider's ``run`` shows its one figure as a cell output
+with a display id and replaces it in place on every later run and slider change (no ``Output`` widget). (Headless
+executors such as papermill/nbclient route output captured by an ``Output`` widget through comm messages; that path
+is the one we saw stall a headless run, so a headless run never takes it.)
 
 The style-transfer panel answers like an instrument: a click starts the run in a background thread (the kernel
 keeps processing widget messages, so the page stays live), turns the button into **Stop** (a click stops the run
@@ -26,7 +27,7 @@ import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import display
+from IPython.display import DisplayHandle
 from PIL import Image
 from sklearn.ensemble import RandomForestClassifier
 
@@ -34,6 +35,7 @@ from .. import data
 from ..segmentation import metrics, pipeline
 from ..style import engine
 from ..style.images import style_image, to_uint8
+from . import figures
 from . import segmentation as segmentation_figures
 from . import style as style_figures
 
@@ -288,8 +290,12 @@ def beta_panel(
     gt: np.ndarray,
     settings: pipeline.PipelineSettings,
     solver: str = "kl",
-) -> tuple[ipywidgets.VBox, Callable[[float], tuple[dict, plt.Figure]]]:
-    """A slider for the boundary bias beta that re-solves the multicut of one slice live.
+) -> tuple[ipywidgets.VBox, Callable[[float], dict]]:
+    """A slider for the boundary bias beta that re-solves the multicut of one slice and redraws its one figure.
+
+    The figure is a cell output under the panel with a display id: the first ``run`` displays it, every later
+    ``run`` (and every slider change, which calls ``run``) replaces it in place. A saved or static copy of the
+    chapter keeps the figure of the last ``run`` made while it executed: a snapshot.
 
     Args:
         raw: the slice, for the overlay.
@@ -300,15 +306,18 @@ def beta_panel(
         solver: a name of :data:`helpers.segmentation.multicut.SOLVERS`.
 
     Returns:
-        ``(panel, run)``; ``run(beta)`` solves and returns the scores and the overlay figure.
+        ``(panel, run)``: the slider and a status line; ``run(beta)`` solves, reports in the status line, shows or
+        updates the figure and returns the scores.
     """
     slider = ipywidgets.FloatSlider(
         value=settings.beta, min=0.05, max=0.95, step=0.05, description="beta", continuous_update=False
     )
     status = ipywidgets.HTML()
-    output = ipywidgets.Output()
+    shown = DisplayHandle()
+    drawn = False  # whether the figure is on display yet
 
-    def run(beta: float) -> tuple[dict, plt.Figure]:
+    def run(beta: float) -> dict:
+        nonlocal drawn
         seg = pipeline.segment_graph(graph, forest, replace(settings, beta=float(beta), solver=solver))
         scores = metrics.evaluate(seg, gt)
         status.value = (
@@ -317,16 +326,13 @@ def beta_panel(
             f"merge {scores['vi_merge']:.2f})"
         )
         title = f"{solver} multicut, beta = {beta:.2f}"
-        fig = segmentation_figures.show_segmentations(raw, {title: seg}, {title: scores})
-        return scores, fig
+        image = figures.inline_image(segmentation_figures.show_segmentations(raw, {title: seg}, {title: scores}))
+        if drawn:
+            shown.update(image)
+        else:
+            shown.display(image)
+            drawn = True
+        return scores
 
-    slider.observe(lambda change: _show_in(output, run(change["new"])[1]), names="value")
-    return ipywidgets.VBox([slider, status, output]), run
-
-
-def _show_in(output: ipywidgets.Output, fig: plt.Figure) -> None:
-    """Replace what an ``Output`` widget shows with ``fig`` (interactive use only), then close the figure."""
-    output.clear_output(wait=True)
-    with output:
-        display(fig)
-    plt.close(fig)
+    slider.observe(lambda change: run(change["new"]), names="value")
+    return ipywidgets.VBox([slider, status]), run
