@@ -55,43 +55,41 @@ flyem_test = True  # also test on the FlyEM medulla slices (trained on ISBI only
 # %%
 import json
 import time
-from dataclasses import replace
 
-import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
 from helpers.config import check_parameters, select
-from helpers.data import load_flyem
+from helpers.data import load_flyem, to_unit_float
 from helpers.segmentation.metrics import placement_reference
 from helpers.segmentation.pipeline import PipelineSettings
 from helpers.unet import (
     UNet,
     analysis,
+    deterministic_torch,
     experiment,
     membrane_probability,
     report,
     sample_batch,
     step_generator,
-    train_unet,
 )
 from helpers.unet import material as materials
 from helpers.unet.data import TARGETS, draw_windows, training_targets
 from helpers.viz import unet as unet_figures
-from helpers.viz.figures import publish
+from helpers.viz.figures import publish, settings_table
 
+# %%
 check_parameters()
 config = select(profile)
-work = config.unet
-segmentation = config.segmentation
-steps = config.experiments.steps[0]
+work, segmentation = config.unet, config.segmentation
 settings = PipelineSettings(
     boundary="pixel-rf", rf_trees=segmentation.rf_trees, rf_max_samples=segmentation.rf_max_samples
 )  # "pixel-rf": a learned map is passed in, never computed from the settings
 checkpoints = config.cache / "unet"
 started = time.perf_counter()
-print(f"profile {config.profile} on {config.device}; U-Net work: {work}")
+display(settings_table(work))
 
 # %% [markdown]
 # ## The images
@@ -102,19 +100,15 @@ print(f"profile {config.profile} on {config.device}; U-Net work: {work}")
 # `helpers.data.load_flyem`, at the crop of the ISBI slices.
 
 # %%
-paintings = materials.training_paintings(work.paintings, config.experiments.heldout_styles)
 flyem = load_flyem(crop=segmentation.crop) if flyem_test else None
-material = materials.load_material(
-    config.cache, segmentation.train_slices, segmentation.test_slices, segmentation.crop, paintings,
-    config.experiments.heldout_styles, work.edge_slices, flyem,
-)  # fmt: skip
+material = materials.from_config(config, flyem)
 unet_images, copies, edge_images = experiment.split_training(material, work.edge_slices)
-conditions = pd.Series([image.condition for image in material.tests]).value_counts(sort=False)
-print(
-    f"{len(unet_images)} U-Net training slices, each stylised with {len(copies)} paintings {list(paintings)}; "
-    f"{len(edge_images)} slices for the edge forest"
-)
-conditions.rename("test images").to_frame()
+paintings = materials.training_paintings(work.paintings, config.experiments.heldout_styles)
+print(f"U-Net training slices: {len(unet_images)}, each stylised with the paintings {list(paintings)}; "
+      f"slices for the edge forest: {len(edge_images)}")  # fmt: skip
+
+# %%
+pd.Series([image.condition for image in material.tests]).value_counts(sort=False).rename("test images").to_frame()
 
 # %% [markdown]
 # ## Two targets
@@ -126,10 +120,8 @@ conditions.rename("test images").to_frame()
 # %%
 example = unet_images[0]
 (membrane_mask,), (thin,) = (training_targets([example.raw], [example.membranes], t)[1] for t in TARGETS)
-publish(
-    unet_figures.targets(example.raw, membrane_mask, thin, f"training slice {example.index}"),
-    config.figure_path("08_unet_targets.jpg"),
-)
+figure = unet_figures.targets(example.raw, membrane_mask, thin, f"training slice {example.index}")
+publish(figure, config.figure_path("08_unet_targets.jpg"))
 
 # %% [markdown]
 # ## Same-region sampling
@@ -139,35 +131,57 @@ publish(
 
 # %%
 images, masks = training_targets([image.raw for image in unet_images], [image.membranes for image in unet_images])
-stylised = [[image.raw / np.float32(255) for image in painting] for painting in copies]
-draws = draw_windows([image.shape for image in images], work.patch, 8, step_generator(0, 0), len(stylised),
-                     work.style_probability)  # fmt: skip
+stylised = [[to_unit_float(image.raw) for image in painting] for painting in copies]
+share = work.style_probability
+draws = draw_windows([image.shape for image in images], work.patch, 8, step_generator(0, 0), len(stylised), share)
+
+# %%
 plain_batch, _ = sample_batch(images, masks, work.patch, 8, step_generator(0, 0))
-style_batch, _ = sample_batch(images, masks, work.patch, 8, step_generator(0, 0), False, stylised,
-                              work.style_probability)  # fmt: skip
+style_batch, _ = sample_batch(images, masks, work.patch, 8, step_generator(0, 0), False, stylised, share)
 drawn = [paintings[draw.style] if draw.style >= 0 else -1 for draw in draws]
-publish(
-    unet_figures.same_region_batch(plain_batch[:, 0], style_batch[:, 0], drawn),
-    config.figure_path("08_unet_same_region.jpg"),
-)
+figure = unet_figures.same_region_batch(plain_batch[:, 0], style_batch[:, 0], drawn)
+publish(figure, config.figure_path("08_unet_same_region.jpg"))
 
 # %% [markdown]
 # ## The method on one example
 #
-# One U-Net (`helpers.unet.UNet`) trained by `train_unet` on the originals with the membrane target and the first
-# seed, then its map of a clean test slice by `membrane_probability`. This is the training of the originals arm's
-# first seed: its checkpoint is reused below.
+# A U-Net (`helpers.unet.UNet`, the profile's width and depth), its Adam optimiser and the binary cross-entropy
+# of its logits against the membrane target.
 
 # %%
-trained = train_unet([image.raw for image in unet_images], [image.membranes for image in unet_images],
-                     replace(work, target="membranes"), seed=work.seeds[0], checkpoints=checkpoints)  # fmt: skip
-assert isinstance(trained.model, UNet)
+torch.manual_seed(work.seeds[0])
+model = UNet(work.width, work.depth)
+optimizer = torch.optim.Adam(model.parameters(), lr=work.learning_rate)
+loss_function = torch.nn.BCEWithLogitsLoss()
+print(f"U-Net of width {work.width} and depth {work.depth}: {sum(w.numel() for w in model.parameters())} weights")
+
+# %% [markdown]
+# A few training steps, each on one batch of windows of the originals (`sample_batch`, the draws of
+# `step_generator(seed, step)`). `helpers.unet.train_unet` runs this same loop for every arm below,
+# `config.unet.iterations` steps long, with stylised patches for the style arms, deterministic and checkpointed.
+
+# %%
+losses = []
+with deterministic_torch(work.threads):
+    for step in range(30):
+        pixels, target = sample_batch(images, masks, work.patch, work.batch, step_generator(work.seeds[0], step))
+        loss = loss_function(model(torch.from_numpy(pixels)), torch.from_numpy(target))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+print(f"loss at step 1: {losses[0]:.3f}; at step {len(losses)}: {losses[-1]:.3f}")
+
+# %% [markdown]
+# The map of a clean test slice (`membrane_probability`, tile by tile): after so few steps it is a rough first
+# guess; the arms' U-Nets below train the full schedule.
+
+# %%
 clean = next(image for image in material.tests if image.condition == "clean")
-probability = membrane_probability(trained.model, clean.raw, work.tile, threads=work.threads)
-publish(
-    unet_figures.boundary_maps(clean.raw, {"membrane probability": probability}, f"clean test slice {clean.index}"),
-    config.figure_path("08_unet_example.jpg"),
-)
+probability = membrane_probability(model, clean.raw, work.tile, threads=work.threads)
+maps = {f"membrane probability after {len(losses)} steps": probability}
+publish(unet_figures.boundary_maps(clean.raw, maps, f"clean test slice {clean.index}"),
+        config.figure_path("08_unet_example.jpg"))  # fmt: skip
 
 # %% [markdown]
 # ## Step 1: the originals arm with both targets
@@ -183,11 +197,13 @@ results = {}
 first_arms = [("original", "none", target) for target in TARGETS]
 trainings = experiment.run_arms(material, first_arms, work.seeds, work, settings, checkpoints)
 results.update(tqdm(trainings, total=len(first_arms) * len(work.seeds), desc="originals arm, both targets"))
+
+# %%
 rows = pd.DataFrame([row for result in results.values() for row in result.rows])
 choice = analysis.choose_target(rows)
 chosen = choice["chosen"]
-print(f"target of the style arms: {chosen} (rule: {choice['rule']})")
-pd.Series(choice["v_rand"], name="mean foreground V_rand, clean test slices").to_frame()
+print(f"target of the style arms: {chosen} (the rule: `helpers.unet.analysis.TARGET_RULE`)")
+pd.Series(choice["v_rand"], name="mean foreground V_rand, clean test slices").round(3).to_frame()
 
 # %% [markdown]
 # ## Step 2: the other arms on the chosen target
@@ -204,18 +220,12 @@ for arms, seeds in runs:
     trainings = experiment.run_arms(material, arms, seeds, work, settings, checkpoints, keep=[shown])
     results.update(tqdm(trainings, total=len(arms) * len(seeds), desc="arms trained and scored", unit="arm"))
 rows = pd.DataFrame([row for result in results.values() for row in result.rows])
-seconds = {" ".join(map(str, key)): round(result.trained.seconds, 1) for key, result in sorted(results.items())}
-training_seconds = sum(result.trained.seconds for result in results.values())
-print(
-    f"{len(results)} trainings, {training_seconds:.0f} s of training steps in all, "
-    f"{time.perf_counter() - started:.0f} s since the start ({work.workers} at a time)"
-)
 
 # %%
 first = work.seeds[0]
-losses = {f"{t}/{i} ({target})": result.trained.losses for (t, i, target, seed), result in sorted(results.items())
+curves = {f"{t}/{i} ({target})": result.trained.losses for (t, i, target, seed), result in sorted(results.items())
           if seed == first}  # fmt: skip
-publish(unet_figures.training_losses(losses), config.figure_path("08_unet_losses.png"))
+publish(unet_figures.training_losses(curves), config.figure_path("08_unet_losses.png"))
 
 # %% [markdown]
 # ## The 1 px placement reference
@@ -224,13 +234,9 @@ publish(unet_figures.training_losses(losses), config.figure_path("08_unet_losses
 # (`helpers.segmentation.metrics.placement_reference`, rows and columns averaged), per clean test slice.
 
 # %%
-references = pd.DataFrame([
-    {"slice": image.index, **placement_reference(image.gt, shift=1)}
-    for image in material.tests if image.condition == "clean"
-])  # fmt: skip
-placement = {"shift": 1, "n_slices": len(references), "vi": float(references["vi"].mean()),
-             "rand_error": float(references["rand_error"].mean())}  # fmt: skip
-references
+cleans = [image for image in material.tests if image.condition == "clean"]
+references = pd.DataFrame([{"slice": image.index, **placement_reference(image.gt, shift=1)} for image in cleans])
+references.set_index("slice").round(3)
 
 # %% [markdown]
 # ## Scores per arm and test group
@@ -241,27 +247,32 @@ references
 
 # %%
 trivial = analysis.trivial_conditions(rows)
-print(f"trivial shift conditions (left out of every average): {trivial or 'none'}")
+print(f"trivial shift conditions (left out of every average): {', '.join(trivial) or 'none'}")
 means = analysis.arm_means(rows, trivial)
 publish(unet_figures.arm_bars(means), config.figure_path("08_unet_arms.png"))
-means.pivot_table(index=["group", "arm", "target"], columns="metric", values="mean").round(3)
+
+# %% [markdown]
+# The means of four of the scores (every score is in `results/unet.json`):
+
+# %%
+report.means_table(means)
 
 # %% [markdown]
 # ## The report's Figure 16, extended with the U-Net
 #
 # The report's augmentation scenarios on clean test slices, one bar per boundary detector: the two forest
-# pipelines from chapter 06's results (its 128 px crops over its splits) beside the U-Net arms without
+# pipelines from chapter 06's results (its main arm, over its splits) beside the U-Net arms without
 # normalisation on the chosen target from this chapter.
 
 # %%
-forest_summary_path = config.result_path("scenarios_summary.json")
-if forest_summary_path.exists():
-    forest_summary = pd.DataFrame(json.loads(forest_summary_path.read_text())["summary"])
+forest_path = config.result_path("scenarios_summary.json")
+if forest_path.exists():
+    forest = json.loads(forest_path.read_text())
     unet_means = means[means["target"] == chosen]
-    figure16 = unet_figures.figure16_extended(forest_summary, unet_means, steps, metrics=("rand_error", "vi"))
+    figure16 = unet_figures.figure16_extended(pd.DataFrame(forest["summary"]), unet_means, forest["main_arm"])
     publish(figure16, config.figure_path("08_figure16_extended.png"))
 else:
-    print(f"{forest_summary_path} is missing: run chapter 06 in the {config.profile} profile first")
+    print(f"{forest_path.name} is missing: run chapter 06 in the {config.profile} profile first")
 
 # %% [markdown]
 # ## Maps with and without styles on a shifted slice
@@ -278,19 +289,17 @@ publish(unet_figures.boundary_maps(raw, maps, f"slice {index}, {condition}"), co
 # Declared in `helpers.unet.analysis` before the run: the confirmatory family "styles vs originals" (styles
 # without and with normalisation, on each test group, foreground V_rand), the confirmatory family "target"
 # (boundaries vs membranes, originals arm, clean slices, foreground V_rand), and everything else exploratory.
-# Holm's correction runs within each family. One table: foreground V_rand and VI (every metric is in
-# `results/unet.json`).
+# Holm's correction runs within each family. The record of the run (rows, means, comparisons, the goal, the
+# provenance of the stylised images) is written to `results/unet.json` in one call.
 
 # %%
-header = {
-    "profile": config.profile, "config": config.as_dict(), "unet_work": work.as_dict(),
-    "settings": settings.as_dict(), "paintings": list(paintings), "provenance": materials.provenance(material),
-}  # fmt: skip
-timings = {"seconds_per_training": seconds, "training_s": round(training_seconds, 1),
-           "total_s": round(time.perf_counter() - started, 1)}  # fmt: skip
-record = analysis.write_results(
-    config.result_path("unet.json"), analysis.results_record(header, rows, choice, placement, timings)
-)
+record = analysis.write_record(config, settings, material, results, choice, references, started)
+
+# %% [markdown]
+# One table: foreground V_rand and VI of every comparison (the difference is arm minus reference, with its 95 %
+# interval over test slices; a comparison on fewer than two slices is not tested).
+
+# %%
 display(Markdown(report.comparison_table(record["comparisons"])))
 
 # %% [markdown]

@@ -330,7 +330,25 @@ def test_comparisons_pair_arms_on_slices_with_seeds_averaged_and_holm_within_the
     assert row["p_holm"] == pytest.approx(row["p_value"]) and row["supported"]  # one testable comparison
     assert report.verdict(row) == "better"  # a higher V_rand
     table = report.comparison_table([row])
-    assert table.count("\n") == 2 and "styles vs originals (confirmatory)" in table
+    assert table.count("\n") == 2 and "| styles vs originals | confirmatory |" in table
+    assert table.splitlines()[2].startswith("| style/none vs original/none (membranes), clean test slices, ")
+    assert table.splitlines()[2].count("|") == 7  # comparison, family, label, difference, p (Holm), verdict
+
+
+def test_arm_bars_clip_the_intervals_at_zero_and_the_means_table_is_narrow():
+    from helpers.viz.unet import arm_bars
+
+    rows = _rows({24: 0.02, 25: -0.03, 26: 0.025}).assign(vi=lambda table: 0.01 * (table["slice"] - 25))
+    means = analysis.arm_means(rows, metrics=("v_rand", "vi"))
+    assert (means[means["metric"] == "vi"]["low"] < 0).all()  # the t-interval of a VI near 0 reaches below it
+    fig = arm_bars(means)
+    for ax in fig.axes:
+        bars = [line for container in ax.containers if hasattr(container, "lines") for line in container.lines[2]]
+        assert bars and min(segment[:, 1].min() for line in bars for segment in line.get_segments()) >= 0
+    assert fig.get_size_inches()[0] <= 7.2
+    table = report.means_table(means)
+    assert list(table.columns) == ["foreground V_rand", "VI (bits)"]
+    assert table.iloc[0, 0] == "0.930"  # original/none: 0.9 + slice / 1000 + 0.005 (seeds), 3 digits kept
 
 
 def test_results_are_canonical_whatever_the_order_of_the_rows():

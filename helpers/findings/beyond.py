@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from ..experiments.stats import format_interval
-from ..unet.report import METRIC_NAMES, mean_row, score_text, verdict
+from ..unet.report import claim, family_rows, goal_scores, score_text
 from .sections import _slices
-
-GROUPS = {"clean": "clean test slices", "shifts": "appearance shifts", "unseen styles": "unseen paintings",
-          "flyem": "FlyEM slices"}  # fmt: skip
 
 
 def own_data(flyem: dict) -> str:
@@ -37,16 +33,11 @@ def own_data(flyem: dict) -> str:
 
 
 def _claims(document: dict, family: dict) -> str:
-    """What a confirmatory family of chapter 08 supports, in words."""
-    rows = [row for row in document["comparisons"] if row["family"] == family["name"]]
-    supported = [row for row in rows if row["supported"]]
+    """What a confirmatory family of chapter 08 supports, in words (:func:`helpers.unet.report.claim`)."""
+    rows, supported = family_rows(document, family["name"])
     if not supported:
         return f'"{family["name"]}" supports none of its {len(rows)} comparisons'
-    details = "; ".join(
-        f"{row['arm']} vs {row['reference']} on {GROUPS.get(row['group'], row['group'])}: {verdict(row)}, "
-        f"{METRIC_NAMES[row['metric']]} {format_interval(row['mean_diff'], row['diff_low'], row['diff_high'])}"
-        for row in supported
-    )
+    details = "; ".join(claim(row) for row in supported)
     return f'"{family["name"]}" supports {len(supported)} of its {len(rows)} comparisons ({details})'
 
 
@@ -57,17 +48,15 @@ def unet(document: dict) -> str:
         document: ``results/unet.json``.
 
     Returns:
-        One Markdown bullet; every number from ``document``.
+        One Markdown bullet; every number from ``document`` (the goal and the claims worded by
+        :mod:`helpers.unet.report`, as in the chapter's conclusion).
     """
-    goal, placement = document["goal"], document["placement_reference"]
-    scores = []
-    for target, reached in goal["targets"].items():
-        vi = mean_row(document, goal["arm"], target, goal["group"], "vi")
-        scores.append(
-            f"{score_text(reached)} with {target} as target ({reached['n_slices']} slices x "
-            f"{reached['n_seeds']} seeds; goal at least {goal['at_least']:g}: "
-            f"{'reached' if reached['reached'] else 'not reached'}; all-pixel VI {score_text(vi, 2)} bits)"
-        )
+    placement = document["placement_reference"]
+    scores = [
+        f"{score_text(reached)} with {target} as target ({reached['n_slices']} slices x {reached['n_seeds']} seeds; "
+        f"{reading}; all-pixel VI {score_text(vi, 2)} bits)"
+        for target, reached, vi, reading in goal_scores(document)
+    ]
     families = [family for family in document["families"] if family["label"] == "confirmatory"]
     return (
         f"* **A learned boundary detector (chapter 08, profile `{document['profile']}`).** A small U-Net trained on "

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,12 @@ from ..experiments import stats
 from ..experiments.scenarios import UNSEEN_PREFIX
 from ..experiments.shifts import SHIFTS
 from ..paths import atomic_write_text
-from .material import FLYEM
+from .material import FLYEM, Material, provenance, training_paintings
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..segmentation.pipeline import PipelineSettings
+    from .experiment import ArmResult
 
 GROUPS: dict[str, Callable[[str], bool]] = {
     "clean": lambda condition: condition == "clean",
@@ -341,15 +347,44 @@ def results_record(header: dict, rows: pd.DataFrame, chosen: dict, placement: di
     }
 
 
-def write_results(path: Path, record: dict) -> dict:
-    """Write a record of :func:`results_record` to a JSON file atomically.
+def write_record(
+    config: Config,
+    settings: PipelineSettings,
+    material: Material,
+    results: Mapping[tuple, ArmResult],
+    choice: dict,
+    references: pd.DataFrame,
+    started: float,
+) -> dict:
+    """Chapter 08's bookkeeping in one call: the record of a run (:func:`results_record`), written atomically.
 
     Args:
-        path: the file (``config.result_path("unet.json")``).
-        record: the record.
+        config: the configuration (``config.result_path("unet.json")`` is written).
+        settings: the segmentation settings of every arm.
+        material: the images (their provenance is recorded).
+        results: ``{(training, intensity, target, seed): result}`` of :func:`.experiment.run_arms`.
+        choice: the target choice (:func:`choose_target`).
+        references: the 1 px placement reference per clean test slice (columns ``vi``, ``rand_error``).
+        started: ``time.perf_counter()`` at the start of the run (for the timings).
 
     Returns:
         The record.
     """
-    atomic_write_text(path, json.dumps(record, indent=1, default=float) + "\n")
+    work = config.unet
+    header = {
+        "profile": config.profile, "config": config.as_dict(), "unet_work": work.as_dict(),
+        "settings": settings.as_dict(),
+        "paintings": list(training_paintings(work.paintings, config.experiments.heldout_styles)),
+        "provenance": provenance(material),
+    }  # fmt: skip
+    placement = {"shift": int(references["shift"].iloc[0]), "n_slices": len(references),
+                 "vi": float(references["vi"].mean()),
+                 "rand_error": float(references["rand_error"].mean())}  # fmt: skip
+    seconds = {" ".join(map(str, key)): round(result.trained.seconds, 1) for key, result in sorted(results.items())}
+    timings = {"seconds_per_training": seconds,
+               "training_s": round(sum(result.trained.seconds for result in results.values()), 1),
+               "total_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+    rows = pd.DataFrame([row for result in results.values() for row in result.rows])
+    record = results_record(header, rows, choice, placement, timings)
+    atomic_write_text(config.result_path("unet.json"), json.dumps(record, indent=1, default=float) + "\n")
     return record

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from ..experiments.shifts import SHIFTS, appearance_shift
 from ..paths import digest
 from ..segmentation.pipeline import load_slices
 from ..style.feedforward import stylized_slices
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 FLYEM = "flyem"  # the test condition of the second dataset (FlyEM medulla)
 
@@ -175,6 +179,28 @@ def load_material(
         stack = zip(dataset.raw, dataset.membranes, dataset.gt)
         tests += [Slice(name, index, raw, membranes, gt) for index, (raw, membranes, gt) in enumerate(stack)]
     return Material(originals, stylised, tests)
+
+
+def from_config(config: Config, flyem: EMStack | None = None, others: Mapping[str, EMStack] | None = None) -> Material:
+    """The material of a configuration: :func:`load_material` with the profile's slices, crop and paintings.
+
+    Args:
+        config: the configuration (:func:`helpers.config.select`): its segmentation slices and crop, its U-Net
+            paintings and edge-forest slices, its held-out paintings and its cache.
+        flyem: the FlyEM test slices (None: not tested).
+        others: more test datasets by name (see :func:`load_material`).
+
+    Returns:
+        The material.
+
+    Raises:
+        ValueError: for a held-out training painting (:func:`training_paintings`) or a taken dataset name.
+    """
+    segmentation, heldout = config.segmentation, config.experiments.heldout_styles
+    return load_material(
+        config.cache, segmentation.train_slices, segmentation.test_slices, segmentation.crop,
+        training_paintings(config.unet.paintings, heldout), heldout, config.unet.edge_slices, flyem, others,
+    )  # fmt: skip
 
 
 def provenance(material: Material) -> dict:

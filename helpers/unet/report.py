@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from ..experiments import stats
 from .analysis import HIGHER_IS_BETTER, PRIMARY
@@ -17,11 +18,15 @@ from .analysis import HIGHER_IS_BETTER, PRIMARY
 METRIC_NAMES = {"v_rand": "foreground V_rand", "v_info": "foreground V_info", "rand_error": "adapted Rand error",
                 "vi": "VI (bits)", "auc": "pixel AUC", "f1": "pixel F1", "reachable_rand_error": "reachable Rand error",
                 "reachable_vi": "reachable VI (bits)"}  # fmt: skip
+GROUP_NAMES = {"clean": "clean test slices", "shifts": "appearance shifts", "unseen styles": "unseen paintings",
+               "flyem": "FlyEM slices"}  # fmt: skip
 
 
-def _number(value: float | None, digits: int = 3) -> str:
-    """A number, or ``n/a`` for None / NaN."""
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+def _p_value(value: float | None) -> str:
+    """A p-value with 3 decimals (``< 0.001`` below), or ``n/a`` for None / NaN."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def verdict(row: dict) -> str:
@@ -38,38 +43,103 @@ def verdict(row: dict) -> str:
     return stats.verdict(row, lower="better", higher="worse")
 
 
-def _side(arm: str, target: str) -> str:
-    """``style/none (membranes)``."""
-    return f"{arm} ({target})"
+def _compared(row: dict) -> str:
+    """``style/none vs original/none (membranes), clean test slices, foreground V_rand``: what a row compares."""
+    if row["arm_target"] == row["reference_target"]:
+        sides = f"{row['arm']} vs {row['reference']} ({row['arm_target']})"
+    elif row["arm"] == row["reference"]:
+        sides = f"{row['arm']}: {row['arm_target']} vs {row['reference_target']}"
+    else:
+        sides = f"{row['arm']} ({row['arm_target']}) vs {row['reference']} ({row['reference_target']})"
+    return f"{sides}, {GROUP_NAMES.get(row['group'], row['group'])}, {METRIC_NAMES[row['metric']]}"
 
 
 def comparison_table(comparisons: Sequence[dict], metrics: Sequence[str] = (PRIMARY, "vi")) -> str:
-    """The declared comparisons of some metrics as one Markdown table, confirmatory families first.
+    """The declared comparisons of some metrics as one narrow Markdown table, confirmatory families first.
 
     Args:
         comparisons: the record's ``comparisons``.
         metrics: the metrics shown (every metric is in the results file).
 
     Returns:
-        One row per comparison: family (label), arm vs reference, group, metric, mean difference [95 %
-        interval], p, Holm p, slices x seeds, verdict.
+        One row per comparison: what it compares (arm vs reference, target, test group, metric), family, label,
+        mean difference arm - reference [95 % interval], Holm-corrected p and verdict.
     """
-    lines = [
-        "| family | arm vs reference | group | metric | difference [95 % CI] | p | p (Holm) | slices x seeds | "
-        "verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = ["| comparison | family | label | difference [95 % CI] | p (Holm) | verdict |", "|---|---|---|---|---|---|"]
     shown = [row for row in comparisons if row["metric"] in metrics]
     for row in sorted(shown, key=lambda row: row["label"] != "confirmatory"):
         low, high = (np.nan if row[key] is None else row[key] for key in ("diff_low", "diff_high"))
-        difference = stats.format_interval(row["mean_diff"], low, high)
         lines.append(
-            f"| {row['family']} ({row['label']}) | {_side(row['arm'], row['arm_target'])} vs "
-            f"{_side(row['reference'], row['reference_target'])} | {row['group']} | {METRIC_NAMES[row['metric']]} | "
-            f"{difference} | {_number(row['p_value'])} | {_number(row['p_holm'])} | "
-            f"{row['n_slices']} x {row['n_seeds']} | {verdict(row)} |"
+            f"| {_compared(row)} | {row['family']} | {row['label']} | "
+            f"{stats.format_interval(row['mean_diff'], low, high)} | {_p_value(row['p_holm'])} | {verdict(row)} |"
         )
     return "\n".join(lines)
+
+
+def means_table(means: pd.DataFrame, metrics: Sequence[str] = (PRIMARY, "vi", "auc", "f1")) -> pd.DataFrame:
+    """Each arm's mean per test group as a narrow table: one column per metric, 3 significant digits.
+
+    Args:
+        means: the table of :func:`.analysis.arm_means`.
+        metrics: the columns (every metric is in the results file).
+
+    Returns:
+        Index (test group, ``arm (target)``), one column per metric named in words; the means as text.
+    """
+    table = means[means["metric"].isin(metrics)]
+    table = table.assign(arm=table["arm"] + " (" + table["target"] + ")", group=table["group"].replace(GROUP_NAMES))
+    table = table.pivot_table(index=["group", "arm"], columns="metric", values="mean", sort=False)
+    table = (
+        table[[metric for metric in metrics if metric in table]].rename(columns=METRIC_NAMES).rename_axis(columns=None)
+    )
+    return table.map(lambda value: f"{value:#.3g}")
+
+
+def family_rows(record: dict, name: str) -> tuple[list[dict], list[dict]]:
+    """A family's comparisons and those of them it supports (Holm-corrected p < 0.05, confirmatory only).
+
+    Args:
+        record: ``results/unet.json``.
+        name: the family's name.
+
+    Returns:
+        ``(rows, supported)``.
+    """
+    rows = [row for row in record["comparisons"] if row["family"] == name]
+    return rows, [row for row in rows if row["supported"]]
+
+
+def claim(row: dict) -> str:
+    """``style/none vs original/none on FlyEM slices: better, foreground V_rand +0.050 [+0.030, +0.070]``.
+
+    Args:
+        row: a comparison record.
+
+    Returns:
+        The comparison, its verdict and its mean difference with the 95 % interval.
+    """
+    low, high = (np.nan if row[key] is None else row[key] for key in ("diff_low", "diff_high"))
+    return (
+        f"{row['arm']} vs {row['reference']} on {GROUP_NAMES.get(row['group'], row['group'])}: {verdict(row)}, "
+        f"{METRIC_NAMES[row['metric']]} {stats.format_interval(row['mean_diff'], low, high)}"
+    )
+
+
+def goal_scores(record: dict) -> list[tuple[str, dict, dict | None, str]]:
+    """The goal per target: its foreground V_rand row, the all-pixel VI row of the same arm and group, its verdict.
+
+    Args:
+        record: ``results/unet.json``.
+
+    Returns:
+        ``(target, reached, vi, "goal at least 0.97: not reached")`` per target of the goal.
+    """
+    goal = record["goal"]
+    return [
+        (target, reached, mean_row(record, goal["arm"], target, goal["group"], "vi"),
+         f"goal at least {goal['at_least']:g}: {'reached' if reached['reached'] else 'not reached'}")
+        for target, reached in goal["targets"].items()
+    ]  # fmt: skip
 
 
 def mean_row(record: dict, arm: str, target: str, group: str, metric: str) -> dict | None:
@@ -120,27 +190,21 @@ def conclusion(record: dict) -> str:
     chosen = record["target_choice"]["chosen"]
     goal = record["goal"]
     placement = record["placement_reference"]
-    lines = []
-    for target, reached in goal["targets"].items():
-        vi = mean_row(record, goal["arm"], target, goal["group"], "vi")
-        lines.append(
-            f"* **Goal, {target}** ({goal['arm']}, {goal['group']} test slices, profile `{record['profile']}`): "
-            f"foreground V_rand {score_text(reached)}, goal at least {goal['at_least']:g}: "
-            f"{'reached' if reached['reached'] else 'not reached'}. All-pixel VI {score_text(vi, 2)} bits beside the "
-            f"{placement['shift']} px placement reference of {placement['vi']:.2f} bits (the dense ground truth "
-            f"against itself shifted by {placement['shift']} px)."
-        )
+    lines = [
+        f"* **Goal, {target}** ({goal['arm']}, {goal['group']} test slices, profile `{record['profile']}`): "
+        f"foreground V_rand {score_text(reached)}, {reading}. All-pixel VI {score_text(vi, 2)} bits beside the "
+        f"{placement['shift']} px placement reference of {placement['vi']:.2f} bits (the dense ground truth "
+        f"against itself shifted by {placement['shift']} px)."
+        for target, reached, vi, reading in goal_scores(record)
+    ]
     scores = ", ".join(f"{target} {value:.3f}" for target, value in record["target_choice"]["v_rand"].items())
     rule = record["target_choice"]["rule"]
     lines.append(f"* **Target of the style arms: {chosen}** (rule declared before the run: {rule}; {scores}).")
     for family in (f for f in record["families"] if f["label"] == "confirmatory"):
-        rows = [row for row in record["comparisons"] if row["family"] == family["name"]]
-        supported = [row for row in rows if row["supported"]]
+        rows, supported = family_rows(record, family["name"])
         claims = "; ".join(
-            f"{row['arm']} vs {row['reference']} ({row['arm_target']} vs {row['reference_target']}) on {row['group']}: "
-            f"{verdict(row)}, {METRIC_NAMES[row['metric']]} "
-            f"{stats.format_interval(row['mean_diff'], row['diff_low'], row['diff_high'])}, Holm p = "
-            f"{row['p_holm']:.3f} over {row['n_slices']} slices"
+            f"{claim(row)} ({row['arm_target']} vs {row['reference_target']}, Holm p = {row['p_holm']:.3f} over "
+            f"{row['n_slices']} slices)"
             for row in supported
         )
         tested = sum(row["p_holm"] is not None for row in rows)
