@@ -24,7 +24,7 @@ import zarr
 
 from .files import DataError
 from .layouts import samples_last, stack_slices
-from .readers import IMAGE_SUFFIXES, natural_key, read_image, single_channel, volume_format
+from .readers import IMAGE_SUFFIXES, choose_dataset, natural_key, read_image, single_channel, volume_format
 
 LAZY_FORMATS = ("tiff", "folder", "hdf5", "zarr", "npy", "png", "jpeg")
 Scale = tuple[float, float] | None  # (low, high) of a linear rescaling to [0, 1]; None: uint8 or float in [0, 1]
@@ -125,17 +125,6 @@ def _open_array(path: Path, kind: str, dataset: str | None) -> object:
     return store if isinstance(store, zarr.Array) else store[dataset]
 
 
-def _dataset_name(names: list[str], dataset: str | None, source: Path) -> str:
-    """The dataset to read: the named one, or the only one."""
-    if dataset is None:
-        if len(names) != 1:
-            raise DataError(f"{source} holds the datasets {names}: name the one to read (--dataset NAME)")
-        return names[0]
-    if dataset not in names:
-        raise DataError(f"{source} has no dataset {dataset!r}: choose one of {names} (--dataset NAME)")
-    return dataset
-
-
 def _stack_shape(shape: tuple[int, ...], source: Path) -> tuple[int, int, int]:
     """(z, y, x) of an array's shape: a 2D image is a stack of one slice; a trailing colour axis is dropped."""
     if len(shape) in (3, 4) and shape[-1] in (2, 3, 4) and min(shape[-3:-1]) > 4:
@@ -207,7 +196,7 @@ def _open(path: Path, kind: str, dataset: str | None) -> LazyStack:
         with h5py.File(path, "r") as handle:
             names: list[str] = []
             handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
-            name = _dataset_name(names, dataset, path)
+            name = choose_dataset(names, dataset, path, "--dataset NAME")
             array = handle[name]
             return LazyStack(path, kind, _stack_shape(array.shape, path), str(array.dtype), name)
     if kind == "zarr":
@@ -218,7 +207,7 @@ def _open(path: Path, kind: str, dataset: str | None) -> LazyStack:
             name = None
         else:
             names = sorted(n for n, item in store.members(max_depth=None) if isinstance(item, zarr.Array))
-            name = _dataset_name(names, dataset, path)
+            name = choose_dataset(names, dataset, path, "--dataset NAME")
         array = _open_array(path, kind, name)
         return LazyStack(path, kind, _stack_shape(tuple(array.shape), path), str(array.dtype), name)
     if kind == "npy":

@@ -223,14 +223,27 @@ def _take(array: object, selection: Selection, source: str) -> np.ndarray:
     return np.stack([np.asarray(array[index]) for index in _indices(selection, shape[0], source)])
 
 
-def _dataset(names: list[str], dataset: str | None, source: str) -> str:
-    """The dataset to read: the named one, or the only one."""
+def choose_dataset(names: list[str], dataset: str | None, source: object, how: str = "dataset=...") -> str:
+    """The dataset of an HDF5 or zarr file to read: the named one, or the only one.
+
+    Args:
+        names: the file's datasets.
+        dataset: the one asked for (None: the only one).
+        source: the file, for the message.
+        how: how the caller names a dataset, for the message (e.g. ``--dataset NAME``).
+
+    Returns:
+        The dataset's name.
+
+    Raises:
+        DataError: for no choice among several datasets, or a dataset the file does not hold.
+    """
     if dataset is None:
         if len(names) != 1:
-            raise DataError(f"{source} holds the datasets {names}: name the one to read (dataset=...)")
+            raise DataError(f"{source} holds the datasets {names}: name the one to read ({how})")
         return names[0]
     if dataset not in names:
-        raise DataError(f"{source} has no dataset {dataset!r}: choose one of {names}")
+        raise DataError(f"{source} has no dataset {dataset!r}: choose one of {names} ({how})")
     return dataset
 
 
@@ -238,7 +251,7 @@ def _read_hdf5(path: Path, dataset: str | None, selection: Selection, source: st
     with _damaged(path, source, "HDF5 file"), h5py.File(path, "r") as handle:
         names: list[str] = []
         handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
-        return _take(handle[_dataset(names, dataset, source)], selection, source)
+        return _take(handle[choose_dataset(names, dataset, source)], selection, source)
 
 
 def _read_zarr(path: Path, dataset: str | None, selection: Selection) -> np.ndarray:
@@ -250,7 +263,7 @@ def _read_zarr(path: Path, dataset: str | None, selection: Selection) -> np.ndar
             array = store
         else:
             names = sorted(name for name, item in store.members(max_depth=None) if isinstance(item, zarr.Array))
-            array = store[_dataset(names, dataset, str(path))]
+            array = store[choose_dataset(names, dataset, path)]
         stack = selection is not None and array.ndim - _has_channels(tuple(array.shape)) == 3
         check_chunks(array, path, _indices(selection, array.shape[0], str(path)) if stack else None)
         return _take(array, selection, str(path))
