@@ -69,7 +69,7 @@ notebooks: sync
 
 # The README's findings, from results/ (a test checks that the committed README matches them).
 findings: setup
-	$(PY) -m helpers.findings
+	$(PY) -m tools.findings
 
 # Lint and format check first (seconds), then the tests and every chapter in the ci profile.
 test: setup

@@ -1,6 +1,6 @@
 """One convention for every command line of the project: a user's mistake ends in one line, status 2.
 
-Every entry point (``python -m helpers.style``, ``helpers.vgg``, ``tools.run_stamp``, ``helpers.findings`` and
+Every entry point (``python -m helpers.style``, ``helpers.vgg``, ``tools.run_stamp``, ``tools.findings`` and
 the ``benchmarks/*.py`` scripts) builds its parser with :class:`ArgumentParser` and is started by :func:`run`:
 
 * a bad argument, a missing or damaged file, an unusable folder ends in ONE line on stderr,

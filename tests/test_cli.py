@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gpu_device import GUARD
-from helpers import checks, cli, config, findings
+from helpers import checks, cli, config
 from helpers.paths import ROOT, canonical_json
 from helpers.style import cache, comparison, manifest
+from tools import findings
 from tools.run_stamp import shown_profile
 
 ENTRY_POINTS = [  # (command, a bad argument, what the one line must name)
@@ -26,7 +27,7 @@ ENTRY_POINTS = [  # (command, a bad argument, what the one line must name)
     (["-m", "helpers.style"], ["--profile", "full"], "use --profile reduced"),
     (["-m", "helpers.vgg"], ["--export", "w.npz", "--last-layer", "conv9_9"], "unknown layer 'conv9_9'"),
     (["-m", "tools.run_stamp"], ["stamp", "missing.ipynb"], "missing.ipynb does not exist"),
-    (["-m", "helpers.findings"], ["--results", "reslts"], "--results reslts is not a folder"),
+    (["-m", "tools.findings"], ["--results", "reslts"], "--results reslts is not a folder"),
     (["benchmarks/style_benchmark.py"], ["--pairs", "0"], "argument --pairs"),
     (["benchmarks/panel_benchmark.py"], ["--beta-profile", "prfile"], "unknown profile 'prfile'"),
     (["benchmarks/chapter06_cost.py"], ["--samples", "x"], "argument --samples"),
@@ -55,7 +56,7 @@ def test_every_entry_point_ends_bad_input_in_one_line_with_status_2(command, arg
 
 def test_debug_shows_the_traceback_instead():
     done = subprocess.run(
-        [sys.executable, "-m", "helpers.findings", "--results", "reslts", "--debug"],
+        [sys.executable, "-m", "tools.findings", "--results", "reslts", "--debug"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -257,7 +258,7 @@ def test_the_findings_command_on_an_incomplete_results_folder_leaves_the_readme_
     for name in findings.RESULT_FILES[1:]:  # all but the first
         (results / name.replace("*", "")).write_text("{}")
     before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
-    command = [sys.executable, "-m", "helpers.findings", "--results", str(results), "--readme", str(readme)]
+    command = [sys.executable, "-m", "tools.findings", "--results", str(results), "--readme", str(readme)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     lines = done.stderr.strip().splitlines()
     missing = findings.RESULT_FILES[0]

@@ -1,19 +1,19 @@
-"""The README's "What we found" is what results/ says (helpers.findings), never typed by hand."""
+"""The README's "What we found" is what results/ says (tools.findings), never typed by hand."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import findings
-from helpers.findings.results import load
-from helpers.findings.sections import _number, _slices
 from helpers.paths import RESULTS
+from tools import findings
+from tools.findings.results import load
+from tools.findings.sections import _number, _slices
 
 
 def test_readme_findings_match_the_results():
     readme = findings.README.read_text()
     expected = findings.replace_section(readme, findings.render(findings.load()))
-    assert readme == expected, "README.md's findings differ from results/: run `python -m helpers.findings`"
+    assert readme == expected, "README.md's findings differ from results/: run `python -m tools.findings`"
 
 
 def test_no_results_no_findings(tmp_path: Path):
@@ -55,7 +55,7 @@ def _unet_document() -> dict:
 
 
 def test_unet_findings_claim_only_what_a_confirmatory_family_supports():
-    from helpers.findings.beyond import unet
+    from tools.findings.beyond import unet
 
     bullet = unet(_unet_document())
     assert bullet.startswith("* **A learned boundary detector (chapter 08, profile `ci`).**")
@@ -79,7 +79,7 @@ def _bound_document(lowest_vi: float) -> dict:
 
 
 def test_unet_bound_finding_gives_the_ranges_and_the_placement_reference():
-    from helpers.findings.beyond import unet_bound
+    from tools.findings.beyond import unet_bound
 
     text = unet_bound(_bound_document(0.5), {"shift": 1, "vi": 0.33})
     assert "On training slices 18-20" in text and "VI of 0.50-0.60 bits over 2 readings" in text

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..data import style_names
-from ..experiments.stats import format_interval
-from ..experiments.stats import verdict as verdict_of
-from ..paths import FIGURES
+from helpers.data import style_names
+from helpers.experiments.stats import format_interval
+from helpers.experiments.stats import verdict as verdict_of
+from helpers.paths import FIGURES
+
 from .results import Results, profile_record
 
 BLOW_UP = 100.0  # a loss this many times above the lowest one reached so far is a blow-up, not a spike

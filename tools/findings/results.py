@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import RESULTS
+from helpers.paths import RESULTS
 
 
 @dataclass(frozen=True)

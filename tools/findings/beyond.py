@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..unet.report import claim, family_rows, goal_scores, score_text
+from helpers.unet.report import claim, family_rows, goal_scores, score_text
+
 from .sections import _slices
 
 
