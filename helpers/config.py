@@ -32,7 +32,7 @@ from pathlib import Path
 
 from . import checks
 from .data import ISBI_SLICES, REPORT_TEST_SLICES, REPORT_TRAIN_SLICES, SELECTED_STYLES
-from .paths import ROOT, remove_stale_temporaries
+from .paths import RESULTS, ROOT, remove_stale_temporaries
 from .work import (
     ENGINES,
     FEEDFORWARD_STEPS,
@@ -92,6 +92,21 @@ class Config:
     def result_path(self, name: str) -> Path:
         """Where a machine-readable result of this run goes: ``<results>/<name>`` (folder created)."""
         return _file_in(self.results, name)
+
+    def earlier_result(self, name: str) -> Path | None:
+        """A result an earlier chapter wrote: this run's, else the committed one of this profile, else None.
+
+        A chapter run in JupyterLab writes to ``outputs/`` (:func:`output_folders`); it then reads what an earlier
+        chapter wrote there, or, if that chapter was not run the same way, the committed ``results/``.
+
+        Args:
+            name: the file's name, e.g. ``scenarios_summary.json``.
+
+        Returns:
+            The file, or None when neither exists.
+        """
+        committed = RESULTS / self.profile if self.profile in SCRATCH_PROFILES else RESULTS
+        return next((path for path in (self.results / name, committed / name) if path.is_file()), None)
 
     def as_dict(self) -> dict:
         """Plain-dict form (paths relative to the repository where possible), for the results files."""

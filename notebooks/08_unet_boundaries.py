@@ -265,14 +265,14 @@ report.means_table(means)
 # normalisation on the chosen target from this chapter.
 
 # %%
-forest_path = config.result_path("scenarios_summary.json")
-if forest_path.exists():
+forest_path = config.earlier_result("scenarios_summary.json")
+if forest_path:
     forest = json.loads(forest_path.read_text())
     unet_means = means[means["target"] == chosen]
     figure16 = unet_figures.figure16_extended(pd.DataFrame(forest["summary"]), unet_means, forest["main_arm"])
     publish(figure16, config.figure_path("08_figure16_extended.png"))
 else:
-    print(f"{forest_path.name} is missing: run chapter 06 in the {config.profile} profile first")
+    print(f"scenarios_summary.json is missing: run chapter 06 in the {config.profile} profile first")
 
 # %% [markdown]
 # ## Maps with and without styles on a shifted slice

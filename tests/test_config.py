@@ -49,6 +49,15 @@ def test_ci_outputs_never_overwrite_committed_figures_and_results(tmp_path, monk
     assert ci.as_dict()["results"] == "results/ci" and ci.as_dict()["cache"] == str(tmp_path)
 
 
+def test_an_interactive_run_reads_an_earlier_chapter_s_committed_result(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.OUTPUT_ENV, str(tmp_path))
+    interactive = config.select("reduced")
+    assert interactive.earlier_result("flyem.json") == RESULTS / "flyem.json"  # committed, not in this run's folder
+    (interactive.result_path("flyem.json")).write_text("{}")
+    assert interactive.earlier_result("flyem.json") == tmp_path / "results" / "flyem.json"
+    assert interactive.earlier_result("nothing.json") is None
+
+
 def test_select_is_pure():
     """Selecting one profile changes nothing another selection sees, and the value cannot be changed."""
     before = config.select("reduced")
