@@ -45,7 +45,8 @@ from helpers.viz import figures
 
 check_parameters()
 config = select(profile)
-display(figures.settings_table({key: getattr(config, key) for key in ("profile", "device", "figures", "results")}))
+shown = ("profile", "device", "figures", "results")
+display(figures.settings_table({key: getattr(config, key) for key in shown}))
 
 # %% [markdown]
 # ## The profile switch
@@ -69,7 +70,8 @@ pd.DataFrame(
             "steps": ", ".join(str(steps) for steps in work.style.steps),
             "style crop (px)": work.style.crop or 512,
             "segmentation crop (px)": work.segmentation.crop or 512,
-            "train / test slices": f"{len(work.segmentation.train_slices)} / {len(work.segmentation.test_slices)}",
+            "train slices": len(work.segmentation.train_slices),
+            "test slices": len(work.segmentation.test_slices),
             "trees": work.segmentation.rf_trees,
         }
         for name, work in profiles.items()
@@ -132,7 +134,7 @@ photo = data.load_photo("heidelberg2", size=320)
 check = vgg.layout_check(photo)
 em = raw[0][:256, :256]
 em_edges = vgg.hed_edges(em)
-print(f"gradient agreement (AUC): bundled weights {check['auc_trained']:.3f}, shuffled {check['auc_shuffled']:.3f}")
+print(f"gradient agreement (AUC): bundled {check['auc_trained']:.3f}, shuffled {check['auc_shuffled']:.3f}")
 assert check["auc_trained"] > check["auc_shuffled"] + 0.15
 fig = data_figures.show_hed_check(
     photo,

@@ -164,7 +164,8 @@ figures.publish(fig, config.figure_path("01_alpha_beta_steps_grid.jpg"))
 # result: in the static book the panel cannot run, and what it shows is that run.
 
 # %%
-panel, run = widgets.style_transfer_panel(size=work.widget_size, device=config.device, steps=min(30, work.photo_steps))
+steps = min(30, work.photo_steps)
+panel, run = widgets.style_transfer_panel(size=work.widget_size, device=config.device, steps=steps)
 result = run()
 display(panel)
-print(f"A snapshot of a real run ({result.steps} steps, {result.seconds:.1f} s); run `make lab` to use the panel.")
+print(f"A snapshot of a real run ({result.steps} steps, {result.seconds:.1f} s); `make lab` runs the panel.")

@@ -135,7 +135,7 @@ figures.publish(fig, config.figure_path("02_engines_grid.jpg"))
 # %%
 table = washout.washout_table(config.cache, work.slices, work.styles, work.steps, crop=work.crop)
 measures = ["membrane_contrast", "contrast", "correlation"]
-pd.DataFrame(table).groupby(["style", "style_name", "steps"])[measures].mean().round(3)  # means over slices
+pd.DataFrame(table).groupby(["style", "style_name", "steps"])[measures].mean().round(3)  # over slices
 
 # %%
 fig = style_figures.show_washout_scores(table)

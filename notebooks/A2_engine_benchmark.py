@@ -106,25 +106,23 @@ for name, benchmark in benchmarks.items():
     figures.publish(fig, config.figure_path(f"A2_{name}_losses.png"))
 
 # %% [markdown]
-# How to read it. The loss curves of the three runs lie on top of each other for the first steps, then part: that
-# is the chaos, and it touches the reference as much as the batched engine. So "final losses within 2 % per image"
-# is a criterion that the tutorial loop cannot meet against *itself*. Our criterion instead: over at least 12 pairs,
-# the batched engine passes if its median |ln(final-loss ratio)| against the reference is no larger than the
-# reference's own against the perturbed rerun (*within the noise floor*), and its geometric-mean ratio is at most
-# `1.02` (`MAX_GEOMETRIC_MEAN` in `benchmarks/readers.py`; below 1 = lower losses); the table's row *quality
-# criterion* gives each measurement's verdict, or "not judged" (too few pairs). Both medians come from chaotic runs, so over a dozen pairs either can come out
-# ahead by chance. The benchmark therefore also records a 95 % paired bootstrap interval of the difference of the two
-# medians (pairs resampled with replacement, a fixed seed): when it includes 0, the two are "not distinguishable
-# from the floor", and the verdict, which the interval does not change, rests on fewer pairs than it would take to
-# tell the two spreads apart. More pairs (`--pairs 24`) narrow the interval.
-# Is an image's result independent of the others in its batch? The optimiser never mixes images; the batched VGG pass
-# sums in another order, which changes a gradient by less than the $10^{-6}$ perturbation does
-# (`tests/test_style_engine.py`), and the chaos grows that like any rounding. How far the final losses move is in
-# the table's last row (`batch_independence` in the JSON: each pair rerun alone, against the same
-# noise floor, with the same interval).
-# The spikes matter for the data too: a run that stops in a spike, or blows up and does not come back, returns
-# a poor image for its step count. Each image's manifest record therefore keeps `final_over_lowest_total`, its
-# final loss over the lowest one it had reached (1: still descending), so such images can be found and counted.
-# Speed: on a CPU the convolutions of one image already keep every core busy, so batching gains little or loses;
-# batching is for a GPU, where one 512 x 512 image leaves most of the device idle. A run on a GPU (`make
-# benchmark`) adds its own column, with the device's name.
+# How to read it. The loss curves of the three runs lie on top of each other for the first steps, then part: that is
+# the chaos, and it touches the reference as much as the batched engine. So "final losses within 2 % per image" is a
+# criterion that the tutorial loop cannot meet against *itself*. Our criterion instead: over at least 12 pairs, the
+# batched engine passes if its median |ln(final-loss ratio)| against the reference is no larger than the reference's
+# own against the perturbed rerun (*within the noise floor*), and its geometric-mean ratio is at most `1.02`
+# (`MAX_GEOMETRIC_MEAN` in `benchmarks/readers.py`; below 1 = lower losses); the table's row *quality criterion* gives
+# each measurement's verdict, or "not judged" (too few pairs). Both medians come from chaotic runs, so over a dozen
+# pairs either can come out ahead by chance. The benchmark therefore also records a 95 % paired bootstrap interval of
+# the difference of the two medians (pairs resampled with replacement, a fixed seed): when it includes 0, the two are
+# "not distinguishable from the floor", and the verdict, which the interval does not change, rests on fewer pairs than
+# it would take to tell the two spreads apart. More pairs (`--pairs 24`) narrow the interval. Is an image's result
+# independent of the others in its batch? The optimiser never mixes images; the batched VGG pass sums in another
+# order, which changes a gradient by less than the $10^{-6}$ perturbation does (`tests/test_style_engine.py`), and the
+# chaos grows that like any rounding. How far the final losses move is in the table's last row (`batch_independence`
+# in the JSON: each pair rerun alone, against the same noise floor, with the same interval). The spikes matter for the
+# data too: a run that stops in a spike, or blows up and does not come back, returns a poor image for its step count.
+# Each image's manifest record therefore keeps `final_over_lowest_total`, its final loss over the lowest one it had
+# reached (1: still descending), so such images can be found and counted. Speed: on a CPU the convolutions of one
+# image already keep every core busy, so batching gains little or loses; batching is for a GPU, where one 512 x 512
+# image leaves most of the device idle. A run on a GPU (`make benchmark`) adds its own column, with the device's name.
