@@ -92,7 +92,7 @@ p = learning.edge_probabilities(forest, graph.features)
 
 # %% [markdown]
 # The cost of an edge is `log((1 - p) / p) + log((1 - beta) / beta)`: positive (keep the two superpixels together)
-# where `p < 1 - beta`. The probabilities are first squeezed linearly into [0.001, 0.999] so that no cost is
+# where `p < 1 - beta`. The probabilities are first squeezed linearly into `[0.001, 0.999]` so that no cost is
 # infinite; the library's function (`multicut.costs_from_probabilities`, python-elf's) gives the same numbers.
 
 # %%

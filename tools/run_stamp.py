@@ -326,7 +326,7 @@ def writer_of(name: str, root: Path = ROOT) -> str:
             return f"`benchmarks/{script.name}`"
     for source in sorted((root / "notebooks").glob("[0-9A][0-9]_*.py")):
         if name in source.read_text():
-            return f"chapter {source.name[:2]}"
+            return f"{'appendix' if source.name.startswith('A') else 'chapter'} {source.name[:2]}"
     return ""
 
 

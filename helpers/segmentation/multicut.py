@@ -36,8 +36,8 @@ def costs_from_probabilities(
     """Multicut edge costs ``log((1-p)/p) + log((1-beta)/beta)`` (elf).
 
     Args:
-        probabilities: (n_edges,) boundary probabilities in [0, 1] (clipped to [0.001, 0.999] so the costs stay
-            finite).
+        probabilities: (n_edges,) boundary probabilities in [0, 1] (rescaled linearly into [0.001, 0.999] so the
+            costs stay finite).
         beta: the boundary bias, strictly between 0 and 1.
         edge_sizes: edge lengths; given, the costs are weighted by ``edge_sizes / max(edge_sizes)`` to the power
             ``weighting_exponent``.

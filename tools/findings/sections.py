@@ -327,7 +327,7 @@ def optimiser(benchmarks: dict[str, dict]) -> str:
             text += (
                 f" At {other['size']} px with {other['pairs']} pairs and {other['steps']} steps it was {far} "
                 f"({entry['abs_log_ratio_median']:.3f} vs {own['abs_log_ratio_median']:.3f}; `results/{name}.json`"
-                f"{_figure(f'02_{name}_losses.png')})."
+                f"{_figure(f'A2_{name}_losses.png')})."
             )
         else:
             pair, step, final, others = blow_up
@@ -335,7 +335,7 @@ def optimiser(benchmarks: dict[str, dict]) -> str:
                 f" Over {other['steps']} steps ({other['size']} px, {other['pairs']} pairs) the loss spikes now and "
                 f"then, and on 1 of {other['pairs']} pairs the report's loop blew up near step {step} and ended at a "
                 f"loss of {_number(final)} where the batched engine and the perturbed rerun ended near "
-                f"{min(others):.0f}-{max(others):.0f} (`results/{name}.json`{_figure(f'02_{name}_losses.png')}): so "
+                f"{min(others):.0f}-{max(others):.0f} (`results/{name}.json`{_figure(f'A2_{name}_losses.png')}): so "
                 "a poor stylised slice may be the optimiser's failure rather than the painting's."
             )
     by_pairs = sorted(benchmarks.values(), key=lambda b: b["pairs"])  # per size, the benchmark with most pairs
