@@ -6,7 +6,7 @@ One command (nice it on a shared machine)::
 
 It builds the profile's units exactly as chapter 06 does (:func:`helpers.experiments.units.chapter_units`),
 groups them into tasks as :func:`helpers.experiments.runner.run_all` does, and counts tasks per kind, distinct
-Frangi graphs and displacement slices (:func:`helpers.experiments.cost.make_plan`). Then it times, one thread,
+Frangi graphs and displacement slices (:func:`benchmarks.chapter06_plan.make_plan`). Then it times, one thread,
 at full size (512 px slices, the profile's forest):
 
 * the parent's bookkeeping (every unit's digest and its task key, the provenance of the rows);
@@ -15,7 +15,7 @@ at full size (512 px slices, the profile's forest):
 * a sample of the membrane-displacement table's slices (maps read from the graph cache, as the chapter's workers
   do);
 
-and projects the whole run's wall-clock time on 2 and 16 cores (:func:`helpers.experiments.cost.project`).
+and projects the whole run's wall-clock time on 2 and 16 cores (:func:`benchmarks.chapter06_plan.project`).
 
 Without a GPU the full profile's stylised slices do not exist: every (style, steps) stack is stood in by the
 original slices plus seeded Gaussian noise (sigma 8 grey levels, a seed per style and step count), same size and
@@ -41,10 +41,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import chapter06_plan as cost  # noqa: E402
 from helpers import cli  # noqa: E402
 from helpers.config import Config, select  # noqa: E402
 from helpers.data import ISBI_SHAPE, load_training  # noqa: E402
-from helpers.experiments import cost, displacement, runner, splits, units  # noqa: E402
+from helpers.experiments import displacement, runner, splits, units  # noqa: E402
 from helpers.experiments.graphs import GRAPH_FOLDER, FrangiMaps, GraphCache  # noqa: E402
 from helpers.experiments.scenarios import SliceStore  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import chapter06_plan as cost
 from helpers import data
 from helpers.config import CACHE_ENV, FEEDFORWARD_STEPS, select
 from helpers.experiments import (
     arms,
-    cost,
     displacement,
     engines,
     graphs,

@@ -2,7 +2,7 @@
 
 The chapter's parallel work is a list of *tasks* (units that train the same forest,
 :func:`helpers.experiments.runner.tasks_of`), each of a *kind* (pipeline and scenario, the style sweep as one
-kind), plus the Frangi graphs of every distinct image (built once, inside the tasks), the membrane-displacement
+kind), plus the Frangi graphs of every distinct image (built once, as tasks of their own), the membrane-displacement
 table (also in the workers) and, in the parent process, the bookkeeping (digests of every unit's inputs). ``benchmarks/
 chapter06_cost.py`` times a sample of each and :func:`project` turns the counts and times into wall-clock time
 on a number of cores:
@@ -21,11 +21,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .. import checks
-from .graphs import PIPELINES
-from .runner import UnitSettings, tasks_of
-from .scenarios import SWEEP_PREFIX, SliceStore, test_conditions, training_set
-from .units import Unit
+from helpers import checks
+from helpers.experiments.graphs import PIPELINES
+from helpers.experiments.runner import UnitSettings, tasks_of
+from helpers.experiments.scenarios import SWEEP_PREFIX, SliceStore, test_conditions, training_set
+from helpers.experiments.units import Unit
 
 SWEEP_KIND = "sweep"
 
