@@ -283,7 +283,7 @@ def test_style_panel_runs_the_chosen_settings():
     from helpers.viz import widgets
 
     panel, run = widgets.style_transfer_panel(size=48, steps=3)
-    result, fig = run()
-    assert result.steps == 3 and max(result.image.shape[:2]) == 48 and len(fig.axes) >= 3
+    result = run()
+    assert result.steps == 3 and max(result.image.shape[:2]) == 48 and panel.result is result
     status = panel.children[3]
-    assert status.value.startswith("3 steps in")
+    assert "3 steps in" in status.value
