@@ -24,7 +24,15 @@ import zarr
 
 from .files import DataError
 from .layouts import samples_last, stack_slices
-from .readers import IMAGE_SUFFIXES, choose_dataset, natural_key, read_image, single_channel, volume_format
+from .readers import (
+    IMAGE_SUFFIXES,
+    hdf5_dataset,
+    natural_key,
+    read_image,
+    single_channel,
+    volume_format,
+    zarr_array,
+)
 
 LAZY_FORMATS = ("tiff", "folder", "hdf5", "zarr", "npy", "png", "jpeg")
 Scale = tuple[float, float] | None  # (low, high) of a linear rescaling to [0, 1]; None: uint8 or float in [0, 1]
@@ -194,21 +202,10 @@ def _open(path: Path, kind: str, dataset: str | None) -> LazyStack:
         return LazyStack(path, kind, (1, *first.shape), str(first.dtype))
     if kind == "hdf5":
         with h5py.File(path, "r") as handle:
-            names: list[str] = []
-            handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
-            name = choose_dataset(names, dataset, path, "--dataset NAME")
-            array = handle[name]
-            return LazyStack(path, kind, _stack_shape(array.shape, path), str(array.dtype), name)
+            array = hdf5_dataset(handle, dataset, path, "--dataset NAME")
+            return LazyStack(path, kind, _stack_shape(array.shape, path), str(array.dtype), array.name.lstrip("/"))
     if kind == "zarr":
-        store = zarr.open(str(path), mode="r")
-        if isinstance(store, zarr.Array):
-            if dataset is not None:
-                raise DataError(f"{path} is one zarr array: it has no dataset {dataset!r} (leave --dataset out)")
-            name = None
-        else:
-            names = sorted(n for n, item in store.members(max_depth=None) if isinstance(item, zarr.Array))
-            name = choose_dataset(names, dataset, path, "--dataset NAME")
-        array = _open_array(path, kind, name)
+        array, name = zarr_array(path, dataset, "--dataset NAME")
         return LazyStack(path, kind, _stack_shape(tuple(array.shape), path), str(array.dtype), name)
     if kind == "npy":
         array = _open_array(path, kind, None)

@@ -247,23 +247,55 @@ def choose_dataset(names: list[str], dataset: str | None, source: object, how: s
     return dataset
 
 
+def hdf5_dataset(handle: h5py.File, dataset: str | None, source: object, how: str = "dataset=...") -> h5py.Dataset:
+    """The dataset of an open HDF5 file to read (:func:`choose_dataset` among all its datasets).
+
+    Args:
+        handle: the open file.
+        dataset: the one asked for (None: the only one).
+        source: the file, for messages.
+        how: how the caller names a dataset, for messages.
+
+    Returns:
+        The dataset (read lazily).
+    """
+    names: list[str] = []
+    handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+    return handle[choose_dataset(names, dataset, source, how)]
+
+
+def zarr_array(path: Path, dataset: str | None, how: str = "dataset=...") -> tuple[zarr.Array, str | None]:
+    """The array of a zarr store to read: the store if it is one array, else the chosen array of the group.
+
+    Args:
+        path: the store.
+        dataset: the array asked for in a group (None: the only one; must be None for a single array).
+        how: how the caller names a dataset, for messages.
+
+    Returns:
+        ``(array, its name in the group or None)``, read lazily.
+
+    Raises:
+        DataError: for a dataset named in a single array, or a choice :func:`choose_dataset` refuses.
+    """
+    store = zarr.open(str(path), mode="r")
+    if isinstance(store, zarr.Array):
+        if dataset is not None:
+            raise DataError(f"{path} is one zarr array: it has no dataset {dataset!r} (leave {how} out)")
+        return store, None
+    names = sorted(name for name, item in store.members(max_depth=None) if isinstance(item, zarr.Array))
+    name = choose_dataset(names, dataset, path, how)
+    return store[name], name
+
+
 def _read_hdf5(path: Path, dataset: str | None, selection: Selection, source: str) -> np.ndarray:
     with _damaged(path, source, "HDF5 file"), h5py.File(path, "r") as handle:
-        names: list[str] = []
-        handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
-        return _take(handle[choose_dataset(names, dataset, source)], selection, source)
+        return _take(hdf5_dataset(handle, dataset, source), selection, source)
 
 
 def _read_zarr(path: Path, dataset: str | None, selection: Selection) -> np.ndarray:
     with _damaged(path, str(path), "zarr store"):
-        store = zarr.open(str(path), mode="r")
-        if isinstance(store, zarr.Array):
-            if dataset is not None:
-                raise DataError(f"{path} is one zarr array: it has no dataset {dataset!r}")
-            array = store
-        else:
-            names = sorted(name for name, item in store.members(max_depth=None) if isinstance(item, zarr.Array))
-            array = store[choose_dataset(names, dataset, path)]
+        array, _ = zarr_array(path, dataset)
         stack = selection is not None and array.ndim - _has_channels(tuple(array.shape)) == 3
         check_chunks(array, path, _indices(selection, array.shape[0], str(path)) if stack else None)
         return _take(array, selection, str(path))
