@@ -6,8 +6,7 @@ different things on the two. A normalisation maps each slice to [0, 1] by its ow
 
 * ``none``: the slice as it is (the report's pipeline; the default, which keeps every committed number);
 * ``percentile``: a robust min-max stretch, the 1st percentile to 0 and the 99.8th to 1, clipped (CSBDeep's
-  default percentiles, Weigert et al. 2018);
-* ``equalize``: histogram equalisation, each value replaced by the fraction of pixels at or below it.
+  default percentiles, Weigert et al. 2018).
 
 Use it through ``PipelineSettings(intensity=...)`` (:mod:`helpers.segmentation.settings`), which applies it
 wherever the pipeline reads raw pixels (boundary maps, pixel classifier, edge features).
@@ -53,28 +52,9 @@ def percentile_stretch(image: np.ndarray, percentiles: tuple[float, float] = PER
     return np.clip((values - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
-def equalize(image: np.ndarray) -> np.ndarray:
-    """Histogram equalisation: each value becomes the fraction of the slice's pixels at or below it.
-
-    Args:
-        image: one slice of any numeric dtype.
-
-    Returns:
-        float32 in (0, 1]; all ones for a constant slice.
-
-    Raises:
-        ValueError: for a non-numeric dtype or NaN/inf values.
-    """
-    values = _finite(image)
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    cumulative = np.cumsum(counts) / values.size
-    return cumulative[inverse].reshape(values.shape).astype(np.float32)
-
-
 NORMALIZATIONS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
     "none": None,
     "percentile": percentile_stretch,
-    "equalize": equalize,
 }
 
 
@@ -83,7 +63,7 @@ def normalize_intensity(image: np.ndarray, method: str = "none") -> np.ndarray:
 
     Args:
         image: one slice (for ``none``: as the pipeline takes it, uint8 or float in [0, 1]).
-        method: ``"none"``, ``"percentile"`` or ``"equalize"``.
+        method: ``"none"`` or ``"percentile"``.
 
     Returns:
         ``image`` itself for ``none``; float32 in [0, 1] otherwise.
