@@ -350,14 +350,16 @@ def _write_entry(path: Path, key: str, index: int, number: int, image: np.ndarra
     atomic_write_bytes(path, pngs.png_bytes(image, {**record, "settings": SETTINGS}))
 
 
-def _stylize_with(painting_pixels: np.ndarray, images: np.ndarray, threads: int) -> np.ndarray:
-    """One task: slices stylised with one painting (its style vector computed once)."""
+def _stylize_with(raw: np.ndarray, painting_pixels: np.ndarray, positions: list[int], threads: int) -> np.ndarray:
+    """One task: the slices at ``positions`` of ``raw`` stylised with one painting (its style vector once)."""
     vector = style_vector(painting_pixels, threads)
-    return np.stack([stylize(image, vector, threads) for image in images])
+    return np.stack([stylize(raw[position], vector, threads) for position in positions])
 
 
 def stylize_missing(cache: Path, slices: Sequence[int], paintings: Sequence[int], workers: int = 1) -> int:
     """Stylise every (slice, painting) not in the cache yet: one Dask task per painting; this process writes.
+
+    The slices are sent to the workers once (the tasks carry only the painting and the slices' positions).
 
     Args:
         cache: the cache folder (``config.cache``).
@@ -381,10 +383,10 @@ def stylize_missing(cache: Path, slices: Sequence[int], paintings: Sequence[int]
         painting_pixels = to_uint8(data.load_style(number))
         _, missing = _cached(cache, indices, raw, number, painting_pixels)
         if missing:
-            tasks.append((painting_pixels, raw[[position for position, *_ in missing]], THREADS))
+            tasks.append((painting_pixels, [position for position, *_ in missing], THREADS))
             pending.append((number, missing))
     bar = tqdm(total=sum(len(missing) for _, missing in pending), desc="feed-forward stylisation", leave=False)
-    for task, images in run_tasks(_stylize_with, tasks, workers):
+    for task, images in run_tasks(_stylize_with, tasks, workers, shared=raw):
         number, missing = pending[task]
         for (_, index, key, path), image in zip(missing, images):
             _write_entry(path, key, index, number, image)
