@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["SCHEDULER_ENV", "cluster_client", "run_tasks", "scheduler_address"]
+__all__ = ["SCHEDULER_ENV", "cluster_client", "run_tasks", "runs_here", "scheduler_address"]
 SCHEDULER_ENV = "NSEM_SCHEDULER"  # address of a running Dask scheduler (unset: a LocalCluster per run)
 DASHBOARD_ENV = "NSEM_DASHBOARD"  # any value: the LocalCluster serves its dashboard on a free port of 127.0.0.1
 _NOTHING = object()
@@ -44,6 +44,18 @@ def scheduler_address() -> str | None:
     import dask
 
     return dask.config.get("scheduler-address", None) or None
+
+
+def runs_here(workers: int) -> bool:
+    """Whether :func:`run_tasks` runs its tasks in this process: one worker and no scheduler configured.
+
+    Args:
+        workers: the number of local workers asked for.
+
+    Returns:
+        True when the tasks run here, one after the other (they may then use every core themselves).
+    """
+    return workers == 1 and scheduler_address() is None
 
 
 @contextmanager
@@ -115,7 +127,7 @@ def run_tasks(
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
     tasks = [tuple(task) for task in tasks]
     carried = () if shared is _NOTHING else (shared,)
-    if workers == 1 and scheduler_address() is None:
+    if runs_here(workers):
         for index, task in enumerate(tasks):
             yield index, function(*carried, *task)
         return

@@ -24,7 +24,7 @@ from ..segmentation.pipeline import GraphData, PipelineSettings, graph_data
 from .scenarios import Image
 from .units import UnitSettings
 
-__all__ = ["GRAPH_FOLDER", "PIPELINES", "FrangiMaps", "GraphCache", "PipelineRecipe"]
+__all__ = ["GRAPH_FOLDER", "PIPELINES", "FrangiMaps", "GraphCache", "PipelineRecipe", "build_graph"]
 LOG = logging.getLogger(__name__)
 # what a Frangi graph does not depend on (every other setting, present or future, is part of its digest)
 FOREST_SETTINGS = (
@@ -33,6 +33,20 @@ FOREST_SETTINGS = (
 )  # fmt: skip
 GRAPH_FOLDER = "graphs"  # the Frangi graphs of a run, under its unit folder
 GRAPHS_IN_MEMORY = 64  # graphs a disk-backed GraphCache also keeps in memory (a 512 px graph: about 2.5 MB)
+
+
+def build_graph(image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
+    """An image's Frangi-pipeline graph, with edge labels from its ground truth if ``with_labels``.
+
+    Args:
+        image: the image.
+        settings: the pipeline's settings.
+        with_labels: label the edges (training graphs).
+
+    Returns:
+        The graph.
+    """
+    return graph_data(image.raw, image.gt if with_labels else None, settings=settings)
 
 
 class GraphCache:
@@ -97,16 +111,13 @@ class GraphCache:
             return True
         return self.folder is not None and self._load(self.folder / name, image, with_labels) is not None
 
-    def put(self, image: Image, settings: PipelineSettings, with_labels: bool, graph: GraphData) -> None:
+    def put(self, key: str, graph: GraphData) -> None:
         """Keep a graph built elsewhere (a Dask task) and write it to the folder, atomically.
 
         Args:
-            image: its image.
-            settings: the pipeline's settings it was built with.
-            with_labels: whether it carries edge labels.
+            key: its file name (:meth:`name`).
             graph: the graph.
         """
-        key = self.name(image, settings, with_labels)
         if self.folder is not None and self.write:
             atomic_write_bytes(self.folder / key, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
         self._remember(key, graph)
@@ -154,7 +165,7 @@ class GraphCache:
         path = None if self.folder is None else self.folder / key
         graph = None if path is None else self._load(path, image, with_labels)
         if graph is None:
-            graph = graph_data(image.raw, image.gt if with_labels else None, settings=settings)
+            graph = build_graph(image, settings, with_labels)
             self.built += 1
             if path is not None and self.write:
                 atomic_write_bytes(path, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))

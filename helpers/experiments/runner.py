@@ -30,11 +30,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import checks
-from ..parallel import run_tasks, scheduler_address
+from ..parallel import run_tasks, runs_here
 from ..paths import atomic_write_text, digest, remove_stale_temporaries, write_checked_json
 from ..segmentation import metrics
-from ..segmentation.pipeline import GraphData, PipelineSettings, graph_data, segment_graph, train_edge_rf
-from .graphs import GRAPH_FOLDER, PIPELINES, GraphCache
+from ..segmentation.pipeline import PipelineSettings, segment_graph, train_edge_rf
+from .graphs import GRAPH_FOLDER, PIPELINES, GraphCache, build_graph
 from .scenarios import Image, SliceStore, cap_images, training_set
 from .units import (
     Unit,
@@ -229,15 +229,10 @@ def _task_rows(
     return run_units(store, units, settings, graph_cache=GraphCache(graph_folder, write=False), n_jobs=n_jobs)
 
 
-def _frangi_graph(image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
-    """One task: an image's Frangi graph (with edge labels from its ground truth if ``with_labels``)."""
-    return graph_data(image.raw, image.gt if with_labels else None, settings=settings)
-
-
 def _missing_graphs(
     store: SliceStore, tasks: list[list[Unit]], settings: UnitSettings, graph_cache: GraphCache
-) -> list[tuple[Image, PipelineSettings, bool]]:
-    """The Frangi graphs the tasks read that are not in the graph cache yet, each once."""
+) -> dict[str, tuple[Image, PipelineSettings, bool]]:
+    """The Frangi graphs the tasks read that are not in the graph cache yet, each once, by file name."""
     missing: dict[str, tuple[Image, PipelineSettings, bool]] = {}
     for task in tasks:
         first = task[0]
@@ -250,7 +245,7 @@ def _missing_graphs(
             name = graph_cache.name(image, graph_settings, with_labels)
             if name not in missing and not graph_cache.has(name, image, with_labels):
                 missing[name] = (image, graph_settings, with_labels)
-    return list(missing.values())
+    return missing
 
 
 def tasks_of(store: SliceStore, units: list[Unit], settings: UnitSettings) -> list[list[Unit]]:
@@ -319,12 +314,13 @@ def run_all(
     pending = [unit for unit, path in zip(units, paths) if cached_rows(path, unit, settings) is None]
     tasks = tasks_of(store, pending, settings)
     graph_cache = GraphCache(folder / GRAPH_FOLDER)
-    graphs = _missing_graphs(store, tasks, settings, graph_cache)
-    n_jobs = 1 if workers > 1 or scheduler_address() else -1  # one thread per worker process
+    missing = _missing_graphs(store, tasks, settings, graph_cache)
+    names, graphs = list(missing), list(missing.values())
+    n_jobs = -1 if runs_here(workers) else 1  # one thread per worker process
     for index, graph in tqdm(
-        run_tasks(_frangi_graph, graphs, workers), total=len(graphs), desc="Frangi graphs", disable=not progress
+        run_tasks(build_graph, graphs, workers), total=len(graphs), desc="Frangi graphs", disable=not progress
     ):
-        graph_cache.put(graphs[index][0], graphs[index][1], graphs[index][2], graph)
+        graph_cache.put(names[index], graph)
     bar = tqdm(total=len(pending), desc="scenario x split units", disable=not progress)
     arguments = [(task, settings, graph_cache.folder, n_jobs) for task in tasks]
     for index, task_rows in run_tasks(_task_rows, arguments, workers, shared=store):
