@@ -20,7 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import checks, data, vgg
-from ..parallel import run_tasks
+from ..parallel import run_tasks, runs_here
 from ..paths import CacheError, atomic_write_bytes, remove_stale_temporaries
 from . import engine
 from .images import to_grey, to_uint8
@@ -172,9 +172,10 @@ def stylize_isbi(
         "engine_version": ENGINE_VERSION,
     }
     names = data.style_names()
+    here = runs_here(workers)  # a progress callback cannot travel to a Dask worker
     tasks = [
         ([raw_by_slice[s][:side, :side] for s, _ in pairs], [style for _, style in pairs], max(missing), settings,
-         missing, _advance(bar, len(pairs)) if workers == 1 else None)
+         missing, _advance(bar, len(pairs)) if here else None)
         for missing, pairs in batches
     ]  # fmt: skip
     resources = {"GPU": 1} if settings.device == "cuda" else None
@@ -182,7 +183,7 @@ def stylize_isbi(
     try:
         for index, results in run_tasks(_stylize_batch, tasks, workers, resources=resources):
             missing, pairs = batches[index]
-            if workers > 1:
+            if not here:
                 bar.update(len(pairs) * max(missing))
             written = {}
             for (s, style), result in zip(pairs, results):

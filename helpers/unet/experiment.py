@@ -41,7 +41,7 @@ from sklearn.metrics import roc_auc_score
 
 from ..config import UNetWork
 from ..data import normalize_intensity
-from ..parallel import run_tasks
+from ..parallel import run_tasks, runs_here
 from ..segmentation import metrics
 from ..segmentation.evaluation import best_reachable
 from ..segmentation.pipeline import PipelineSettings, graph_data, segment_graph, train_edge_rf
@@ -269,7 +269,7 @@ def run_arms(
         ``((training, intensity, target, seed), result)`` per arm and seed; the results equal those of one worker.
     """
     tasks = [(training, intensity, target, seed) for training, intensity, target in arms for seed in seeds]
-    shown = progress and work.workers == 1
+    shown = progress and runs_here(work.workers)  # a progress bar cannot travel to a Dask worker
     calls = [(task, work, settings, checkpoints, tuple(keep), shown) for task in tasks]
     for _, result in run_tasks(_arm_task, calls, min(work.workers, max(len(calls), 1)), shared=material):
         yield result
