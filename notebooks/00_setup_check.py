@@ -32,14 +32,21 @@
 #    right layout by running the full HED edge detector they belong to.
 
 # %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci' (tiny); None: $NSEM_PROFILE, else automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
+import textwrap
+
 import pandas as pd
 from IPython.display import display
 
 from helpers import data, vgg
-from helpers.config import PROFILES, check_parameters, describe_environment, select
+from helpers.config import (
+    PROFILES,
+    check_parameters,
+    describe_environment,
+    select,
+)
 from helpers.viz import data as data_figures
 from helpers.viz import figures
 
@@ -66,7 +73,8 @@ profiles = {name: select(name) for name in PROFILES}
 pd.DataFrame(
     {
         name: {
-            "stylised: slices x paintings": f"{len(work.style.slices)} x {len(work.style.styles)}",
+            "stylised slices": len(work.style.slices),
+            "paintings": len(work.style.styles),
             "steps": ", ".join(str(steps) for steps in work.style.steps),
             "style crop (px)": work.style.crop or 512,
             "segmentation crop (px)": work.segmentation.crop or 512,
@@ -99,13 +107,16 @@ for package, version in env["packages"].items():
 rows = data.inventory()
 for folder in ["isbi2012", "photos", "styles/paintings", "styles/textures"]:
     group = [r for r in rows if r["file"].startswith(folder + "/")]
+    megabytes = sum(r["bytes"] for r in group) / 1e6
+    ok = all(r["checksum_ok"] for r in group)
     print(
-        f"{folder:18s} {len(group):3d} files, {sum(r['bytes'] for r in group) / 1e6:6.1f} MB, "
-        f"checksums ok: {all(r['checksum_ok'] for r in group)}"
+        f"{folder:18s} {len(group):3d} files, {megabytes:6.1f} MB, ok: {ok}"
     )
-assert all(r["checksum_ok"] for r in rows), [r["file"] for r in rows if not r["checksum_ok"]]
-print("photos:", ", ".join(data.photo_names()))
-print("paintings:", ", ".join(f"{n}={name}" for n, name in data.style_names().items()))
+bad = [r["file"] for r in rows if not r["checksum_ok"]]
+assert not bad, bad
+print(textwrap.fill("photos: " + ", ".join(data.photo_names()), 76))
+names = (f"{n}={name}" for n, name in data.style_names().items())
+print(textwrap.fill("paintings: " + ", ".join(names), 76))
 
 # %% [markdown]
 # The ISBI 2012 training volume holds 30 slices of 512 x 512 pixels (ssTEM of the *Drosophila* larva ventral
@@ -134,17 +145,14 @@ photo = data.load_photo("heidelberg2", size=320)
 check = vgg.layout_check(photo)
 em = raw[0][:256, :256]
 em_edges = vgg.hed_edges(em)
-print(f"gradient agreement (AUC): bundled {check['auc_trained']:.3f}, shuffled {check['auc_shuffled']:.3f}")
-assert check["auc_trained"] > check["auc_shuffled"] + 0.15
+auc_trained, auc_shuffled = check["auc_trained"], check["auc_shuffled"]
+print(
+    f"gradient AUC: bundled {auc_trained:.3f}, shuffled {auc_shuffled:.3f}"
+)
+assert auc_trained > auc_shuffled + 0.15
+maps = [check[key] for key in ("gradient", "trained", "shuffled")]
 fig = data_figures.show_hed_check(
-    photo,
-    check["gradient"],
-    check["trained"],
-    check["shuffled"],
-    check["auc_trained"],
-    check["auc_shuffled"],
-    em,
-    em_edges,
+    photo, *maps, auc_trained, auc_shuffled, em, em_edges
 )
 figures.publish(fig, config.figure_path("00_vgg_layout_check.jpg"))
 

@@ -51,7 +51,7 @@
 # * The painting is scaled to cover the photo and centre-cropped, so $M_l$ is the same for $G^l$ and $A^l$.
 
 # %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
 from IPython.display import display
@@ -78,32 +78,35 @@ display(figures.settings_table(config.style))
 # %%
 work = config.style
 settings = engine.StyleSettings(device=config.device)
-print(f"alpha = {settings.alpha}, beta = {settings.beta}, {work.photo_steps} steps, longest side {work.photo_size} px")
-contents = {photo: data.load_photo(photo, work.photo_size) for photo, _ in data.REPORT_EXAMPLES}
+steps, side = work.photo_steps, work.photo_size
+alpha, beta = settings.alpha, settings.beta
+print(f"alpha = {alpha}, beta = {beta}, {steps} steps, {side} px")
+contents = {
+    photo: data.load_photo(photo, work.photo_size)
+    for photo, _ in data.REPORT_EXAMPLES
+}
 examples = {
-    (photo, number): engine.stylize(contents[photo], number, work.photo_steps, settings, progress=True)
+    (photo, number): engine.stylize(
+        contents[photo], number, steps, settings, progress=True
+    )
     for photo, number in data.REPORT_EXAMPLES
 }
 for (photo, number), result in examples.items():
+    content, style = result.final["content"], result.final["style"]
     print(
-        f"{photo} x {number:02d}: {result.seconds:.1f} s, final content loss {result.final['content']:.4g}, "
-        f"style loss {result.final['style']:.4g}"
+        f"{photo} x {number:02d}: {result.seconds:.1f} s, "
+        f"content loss {content:.4g}, style loss {style:.4g}"
     )
 
 # %%
 names = data.style_names()
-fig = style_figures.show_style_triptychs(
-    [
-        (
-            contents[photo],
-            style_image(number, contents[photo].shape[:2]),  # the painting as used: covering the photo, centre-cropped
-            result.image,
-            f"content: {photo}",
-            f"style: {number:02d} {names[number]}",
-        )
-        for (photo, number), result in examples.items()
-    ]
-)
+triptychs = []
+for (photo, number), result in examples.items():
+    # the painting as used: covering the photo, centre-cropped
+    painting = style_image(number, contents[photo].shape[:2])
+    labels = f"content: {photo}", f"style: {number:02d} {names[number]}"
+    triptychs.append((contents[photo], painting, result.image, *labels))
+fig = style_figures.show_style_triptychs(triptychs)
 figures.publish(fig, config.figure_path("01_report_examples.jpg"))
 
 # %% [markdown]
@@ -114,7 +117,7 @@ figures.publish(fig, config.figure_path("01_report_examples.jpg"))
 
 # %%
 histories = {f"{p} x {n:02d}": r.history for (p, n), r in examples.items()}
-fig = style_figures.show_loss_curves(histories, settings.alpha, settings.beta)
+fig = style_figures.show_loss_curves(histories, alpha, beta)
 figures.publish(fig, config.figure_path("01_loss_curves.png"))
 
 # %% [markdown]
@@ -126,10 +129,12 @@ figures.publish(fig, config.figure_path("01_loss_curves.png"))
 
 # %%
 betas = [1e-7, 1e-6, 1e-5, 1e-4]
-step_counts = sorted({max(1, work.photo_steps // 4), max(1, work.photo_steps // 2), work.photo_steps})
+step_counts = sorted({max(1, steps // 4), max(1, steps // 2), steps})
 photo, number = data.REPORT_EXAMPLES[0]
 small = data.load_photo(photo, work.widget_size)
-with tqdm(total=max(step_counts), desc="alpha/beta grid", unit="step") as bar:
+with tqdm(
+    total=max(step_counts), desc="alpha/beta grid", unit="step"
+) as bar:
     grid = engine.stylize_batch(
         [small] * len(betas),
         [number] * len(betas),
@@ -138,18 +143,18 @@ with tqdm(total=max(step_counts), desc="alpha/beta grid", unit="step") as bar:
         snapshots=step_counts,
         on_step=lambda _step: bar.update(1),
     )
+print("style loss after", ", ".join(map(str, step_counts)), "steps:")
 for b, r in zip(betas, grid):
-    print(
-        f"alpha/beta = {1 / b:.0e}: "
-        + ", ".join(f"{s} steps: style loss {r.snapshot_losses[s]['style']:.3g}" for s in step_counts)
-    )
+    losses = [f"{r.snapshot_losses[s]['style']:.3g}" for s in step_counts]
+    print(f"alpha/beta = {1 / b:.0e}:", ", ".join(losses))
 
 # %%
+pair = f"{photo} x {number:02d} {names[number]}"
 fig = style_figures.show_image_grid(
     [[r.snapshots[s] for r in grid] for s in step_counts],
     row_labels=[f"{s} steps" for s in step_counts],
     col_labels=[f"alpha/beta = {1 / b:.0e}" for b in betas],
-    title=f"{photo} x {number:02d} {names[number]}: content-style trade-off (columns) and steps (rows)",
+    title=f"{pair}: alpha/beta (columns) and steps (rows)",
 )
 figures.publish(fig, config.figure_path("01_alpha_beta_steps_grid.jpg"))
 
@@ -164,8 +169,12 @@ figures.publish(fig, config.figure_path("01_alpha_beta_steps_grid.jpg"))
 # result: in the static book the panel cannot run, and what it shows is that run.
 
 # %%
-steps = min(30, work.photo_steps)
-panel, run = widgets.style_transfer_panel(size=work.widget_size, device=config.device, steps=steps)
+panel, run = widgets.style_transfer_panel(
+    size=work.widget_size, device=config.device, steps=min(30, steps)
+)
 result = run()
 display(panel)
-print(f"A snapshot of a real run ({result.steps} steps, {result.seconds:.1f} s); `make lab` runs the panel.")
+print(
+    f"Snapshot of a real run ({result.steps} steps, "
+    f"{result.seconds:.1f} s); `make lab` runs the panel."
+)

@@ -38,9 +38,11 @@
 # 24 slices; the experiments' repeated splits need all 30); `reduced` and `ci` do a subset on top-left crops.
 
 # %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
+from functools import partial
+
 import pandas as pd
 from IPython.display import display
 
@@ -77,10 +79,11 @@ shown = list(work.slices[:2])
 side = work.crop or 512
 raw, labels = data.load_training(shown)
 names = data.style_names()
+load = partial(cache.load_stylized, config.cache, crop=work.crop)
 images, row_labels = [], []
 for s_i, s in enumerate(shown):
     for steps in work.steps:
-        stylised = [cache.load_stylized(config.cache, steps, n, [s], crop=work.crop)[0] for n in work.styles]
+        stylised = [load(steps, n, [s])[0] for n in work.styles]
         row = [raw[s_i, :side, :side]] + stylised
         images.append(row)
         row_labels.append(f"slice {s}, {steps} steps")
@@ -88,7 +91,7 @@ fig = style_figures.show_image_grid(
     images,
     row_labels,
     ["original"] + [f"{n:02d} {names[n]}" for n in work.styles],
-    title=f"ISBI training slices stylised with paintings ({side} x {side} px, grey)",
+    title=f"ISBI slices stylised with paintings ({side} x {side} px, grey)",
 )
 figures.publish(fig, config.figure_path("02_stylized_grid.jpg"))
 
@@ -109,17 +112,26 @@ figures.publish(fig, config.figure_path("02_stylized_grid.jpg"))
 
 # %%
 vectors = feedforward.painting_vectors(work.styles)
-fast = [[feedforward.stylize(slice_raw, vector) for vector in vectors] for slice_raw in raw]
+fast = [
+    [feedforward.stylize(slice_raw, vector) for vector in vectors]
+    for slice_raw in raw
+]
 images, row_labels = [], []
 for s_i, s in enumerate(shown):
-    gatys = [cache.load_stylized(config.cache, work.steps[-1], n, [s], crop=work.crop)[0] for n in work.styles]
-    images += [[raw[s_i, :side, :side]] + gatys, [raw[s_i, :side, :side]] + [f[:side, :side] for f in fast[s_i]]]
-    row_labels += [f"slice {s}, Gatys {work.steps[-1]} steps", f"slice {s}, feed-forward"]
+    gatys = [load(work.steps[-1], n, [s])[0] for n in work.styles]
+    images += [
+        [raw[s_i, :side, :side]] + gatys,
+        [raw[s_i, :side, :side]] + [f[:side, :side] for f in fast[s_i]],
+    ]
+    row_labels += [
+        f"slice {s}, Gatys {work.steps[-1]} steps",
+        f"slice {s}, feed-forward",
+    ]
 fig = style_figures.show_image_grid(
     images,
     row_labels,
     ["original"] + [f"{n:02d} {names[n]}" for n in work.styles],
-    title=f"Gatys (L-BFGS) and the feed-forward network on the same slices ({side} x {side} px)",
+    title=f"Gatys (L-BFGS) and feed-forward network ({side} x {side} px)",
 )
 figures.publish(fig, config.figure_path("02_engines_grid.jpg"))
 
@@ -133,9 +145,12 @@ figures.publish(fig, config.figure_path("02_engines_grid.jpg"))
 # pixel correlation with the original.
 
 # %%
-table = washout.washout_table(config.cache, work.slices, work.styles, work.steps, crop=work.crop)
+table = washout.washout_table(
+    config.cache, work.slices, work.styles, work.steps, crop=work.crop
+)
 measures = ["membrane_contrast", "contrast", "correlation"]
-pd.DataFrame(table).groupby(["style", "style_name", "steps"])[measures].mean().round(3)  # over slices
+keys = ["style", "style_name", "steps"]
+pd.DataFrame(table).groupby(keys)[measures].mean().round(3)  # over slices
 
 # %%
 fig = style_figures.show_washout_scores(table)
@@ -147,21 +162,21 @@ raw_w, _ = data.load_training([r["slice"] for r in worst])
 images = [
     [
         raw_w[i, :side, :side],
-        cache.load_stylized(config.cache, r["steps"], r["style"], [r["slice"]], work.crop)[0],
+        load(r["steps"], r["style"], [r["slice"]])[0],
         data.load_style(r["style"], 256),
     ]
     for i, r in enumerate(worst)
 ]
 row_labels = [
-    f"slice {r['slice']}, {r['style']:02d} {r['style_name']}, {r['steps']} steps\n"
-    f"membrane contrast {r['membrane_contrast']:.2f}"
+    f"slice {r['slice']}, {r['style']:02d} {r['style_name']}, "
+    f"{r['steps']} steps\nmembrane contrast {r['membrane_contrast']:.2f}"
     for r in worst
 ]
 fig = style_figures.show_image_grid(
     images,
     row_labels,
     ["raw", "stylised (most washed out)", "style image"],
-    title="The most washed-out stylised slices by membrane contrast (cf. report Fig. 15)",
+    title="The most washed-out slices by membrane contrast (report Fig. 15)",
     cell=3.2,
 )
 figures.publish(fig, config.figure_path("02_washed_out.jpg"))

@@ -36,7 +36,7 @@
 # scikit-image).
 
 # %% tags=["parameters"]
-profile = None  # 'full', 'reduced' or 'ci'; None: $NSEM_PROFILE or automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
 import numpy as np
@@ -44,7 +44,16 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers.config import check_parameters, select
-from helpers.segmentation import boundaries, evaluation, graph, metrics, pipeline, pixel_classifier, report, superpixels
+from helpers.segmentation import (
+    boundaries,
+    evaluation,
+    graph,
+    metrics,
+    pipeline,
+    pixel_classifier,
+    report,
+    superpixels,
+)
 from helpers.viz import figures
 from helpers.viz import segmentation as segmentation_plots
 
@@ -61,9 +70,12 @@ display(figures.settings_table(work))
 # cells) comes from the binary membrane labels (notebook 00). One test slice is the example of this chapter.
 
 # %%
-(train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
+(train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = (
+    pipeline.load_split(work)
+)
 raw, labels, gt = test_raw[0], test_labels[0], test_gt[0]
-print(f"train {train_raw.shape}, test {test_raw.shape}; slice {work.test_slices[0]} has {len(np.unique(gt))} cells")
+print(f"train {train_raw.shape}, test {test_raw.shape}")
+print(f"slice {work.test_slices[0]} has {len(np.unique(gt))} cells")
 
 # %% [markdown]
 # ## Boundary maps
@@ -74,11 +86,15 @@ print(f"train {train_raw.shape}, test {test_raw.shape}; slice {work.test_slices[
 # trained on the training slices' membrane labels (it never saw this test slice).
 
 # %%
-pixel_forest = pixel_classifier.train_pixel_classifier(train_raw, train_labels)
+pixel_forest = pixel_classifier.train_pixel_classifier(
+    train_raw, train_labels
+)
 maps = {
     "Frangi (report)": boundaries.frangi_boundary(raw),
     "Hessian, largest eigenvalue": boundaries.hessian_boundary(raw),
-    "pixel classifier P(membrane)": pixel_classifier.membrane_probability(pixel_forest, raw),
+    "pixel classifier P(membrane)": pixel_classifier.membrane_probability(
+        pixel_forest, raw
+    ),
 }
 
 # %% [markdown]
@@ -86,7 +102,11 @@ maps = {
 
 # %%
 strength = {
-    name: {"on membranes": m[labels == 0].mean(), "in cells": m[labels == 255].mean()} for name, m in maps.items()
+    name: {
+        "on membranes": m[labels == 0].mean(),
+        "in cells": m[labels == 255].mean(),
+    }
+    for name, m in maps.items()
 }
 display(pd.DataFrame(strength).T.round(2))
 
@@ -108,8 +128,12 @@ without = superpixels.seeded_watershed(boundaries.raw_boundary(raw))
 with_frangi = superpixels.distance_watershed(maps["Frangi (report)"], **ws)
 
 # %%
-fig = segmentation_plots.show_watershed_figures(raw, maps["Frangi (report)"], without, with_frangi)
-figures.publish(fig, config.figure_path("03_watershed_without_with_frangi.jpg"))
+fig = segmentation_plots.show_watershed_figures(
+    raw, maps["Frangi (report)"], without, with_frangi
+)
+figures.publish(
+    fig, config.figure_path("03_watershed_without_with_frangi.jpg")
+)
 
 # %% [markdown]
 # ## The region adjacency graph
@@ -123,15 +147,22 @@ figures.publish(fig, config.figure_path("03_watershed_without_with_frangi.jpg"))
 rag = graph.region_adjacency_graph(with_frangi)
 frangi_graph = graph.as_graph(rag)
 fraction = graph.cut_fraction(rag, with_frangi, gt)
+sure, inner = np.mean(fraction > 0.8), np.mean(fraction < 0.2)
+unsure = np.mean((fraction >= 0.2) & (fraction <= 0.8))
+print(f"{frangi_graph.n_nodes} nodes, {frangi_graph.n_edges} edges")
 print(
-    f"{frangi_graph.n_nodes} nodes, {frangi_graph.n_edges} edges; "
-    f"{np.mean(fraction > 0.8):.0%} true boundaries (> 0.8), {np.mean(fraction < 0.2):.0%} inner edges (< 0.2), "
-    f"{np.mean((fraction >= 0.2) & (fraction <= 0.8)):.0%} unsure"
+    f"{sure:.0%} true boundaries (> 0.8), {inner:.0%} inner edges (< 0.2), "
+    f"{unsure:.0%} unsure"
 )
 
 # %%
 fig = segmentation_plots.show_rag(
-    raw, with_frangi, frangi_graph.uv_ids, fraction, title="RAG", value_label="ground-truth cut fraction"
+    raw,
+    with_frangi,
+    frangi_graph.uv_ids,
+    fraction,
+    title="RAG",
+    value_label="ground-truth cut fraction",
 )
 figures.publish(fig, config.figure_path("03_rag.jpg"))
 
@@ -143,13 +174,17 @@ figures.publish(fig, config.figure_path("03_rag.jpg"))
 # slice.
 
 # %%
+seeded = superpixels.seeded_watershed
+distance = superpixels.distance_watershed
+frangi = boundaries.frangi_boundary
+probability = pixel_classifier.membrane_probability
 oversegmentations = {
-    "raw (Fig. 7)": lambda image: superpixels.seeded_watershed(boundaries.raw_boundary(image)),
-    "Frangi (Fig. 8)": lambda image: superpixels.distance_watershed(boundaries.frangi_boundary(image), **ws),
-    "Frangi, seeded ws": lambda image: superpixels.seeded_watershed(boundaries.frangi_boundary(image), min_distance=4),
-    "Hessian": lambda image: superpixels.distance_watershed(boundaries.hessian_boundary(image), **ws),
-    "pixel classifier": lambda image: superpixels.distance_watershed(
-        pixel_classifier.membrane_probability(pixel_forest, image), **ws
+    "raw (Fig. 7)": lambda im: seeded(boundaries.raw_boundary(im)),
+    "Frangi (Fig. 8)": lambda im: distance(frangi(im), **ws),
+    "Frangi, seeded ws": lambda im: seeded(frangi(im), min_distance=4),
+    "Hessian": lambda im: distance(boundaries.hessian_boundary(im), **ws),
+    "pixel classifier": lambda im: distance(
+        probability(pixel_forest, im), **ws
     ),
 }
 
@@ -160,9 +195,16 @@ oversegmentations = {
 all_raw = np.concatenate([train_raw, test_raw])
 count = superpixels.superpixel_count
 on_all = [name for name in oversegmentations if name != "pixel classifier"]
-counts = {name: [count(oversegmentations[name](image)) for image in all_raw] for name in on_all}
-counts["pixel classifier (test)"] = [count(oversegmentations["pixel classifier"](image)) for image in test_raw]
-display(pd.DataFrame({k: pd.Series(v).describe()[["mean", "min", "max"]] for k, v in counts.items()}).T.round(0))
+counts = {
+    name: [count(oversegmentations[name](image)) for image in all_raw]
+    for name in on_all
+}
+counts["pixel classifier (test)"] = [
+    count(oversegmentations["pixel classifier"](image)) for image in test_raw
+]
+summary = ["mean", "min", "max"]
+table = {k: pd.Series(v).describe()[summary] for k, v in counts.items()}
+display(pd.DataFrame(table).T.round(0))
 
 # %%
 fig = segmentation_plots.show_superpixel_counts(counts)
@@ -183,7 +225,10 @@ scores = {name: metrics.evaluate(seg, gt) for name, seg in best.items()}
 
 # %%
 fig = segmentation_plots.show_segmentations(
-    raw, {"ground truth": gt, **best}, scores, title="Best reachable (superpixels merged by the ground truth)"
+    raw,
+    {"ground truth": gt, **best},
+    scores,
+    title="Best reachable (superpixels merged by the ground truth)",
 )
 figures.publish(fig, config.figure_path("03_upper_bound.jpg"))
 
@@ -195,11 +240,12 @@ rows = []
 for name in ("raw (Fig. 7)", "Frangi (Fig. 8)", "pixel classifier"):
     for image, truth in zip(test_raw, test_gt):
         sp = oversegmentations[name](image)
-        rows.append(
-            {"superpixels": name, "n": count(sp), **metrics.evaluate(evaluation.best_reachable(sp, truth), truth)}
-        )
+        merged = evaluation.best_reachable(sp, truth)
+        scored = metrics.evaluate(merged, truth)
+        rows.append({"superpixels": name, "n": count(sp), **scored})
 upper = pd.DataFrame(rows)
-bounds = upper.groupby("superpixels", sort=False)[["n", "rand_error", "vi", "vi_split", "vi_merge"]].mean()
+measures = ["n", "rand_error", "vi", "vi_split", "vi_merge"]
+bounds = upper.groupby("superpixels", sort=False)[measures].mean()
 display(bounds.round(3))
 
 # %% tags=["remove-input"]

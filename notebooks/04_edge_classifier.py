@@ -36,7 +36,7 @@
 # Work: `helpers/segmentation/` (`graph`, `features`, `learning`), glued by `helpers/segmentation/pipeline.py`.
 
 # %% tags=["parameters"]
-profile = None  # 'full', 'reduced' or 'ci'; None: $NSEM_PROFILE or automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
 import numpy as np
@@ -45,15 +45,27 @@ from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
 from helpers.config import check_parameters, select
-from helpers.segmentation import boundaries, features, graph, learning, pipeline, report, superpixels
+from helpers.segmentation import (
+    boundaries,
+    features,
+    graph,
+    learning,
+    pipeline,
+    report,
+    superpixels,
+)
 from helpers.viz import figures
 from helpers.viz import segmentation as segmentation_plots
 
 check_parameters()
 config = select(profile)
 work = config.segmentation
-(train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = pipeline.load_split(work)
-settings = pipeline.PipelineSettings(boundary="frangi", rf_trees=work.rf_trees, seed=0)
+(train_raw, train_labels, train_gt), (test_raw, test_labels, test_gt) = (
+    pipeline.load_split(work)
+)
+settings = pipeline.PipelineSettings(
+    boundary="frangi", rf_trees=work.rf_trees, seed=0
+)
 display(figures.settings_table(settings))
 
 # %% [markdown]
@@ -64,7 +76,9 @@ display(figures.settings_table(settings))
 # %%
 raw, gt = train_raw[0], train_gt[0]
 boundary = boundaries.frangi_boundary(raw)
-sp = superpixels.oversegment(boundary, settings.watershed, **settings.watershed_params())
+sp = superpixels.oversegment(
+    boundary, settings.watershed, **settings.watershed_params()
+)
 rag = graph.region_adjacency_graph(sp)
 
 # %% [markdown]
@@ -73,7 +87,11 @@ rag = graph.region_adjacency_graph(sp)
 
 # %%
 x = features.edge_features(rag, sp, raw, boundary)
-display(pd.DataFrame(x[:5], columns=features.feature_names()).iloc[:, :6].round(3))
+display(
+    pd.DataFrame(x[:5], columns=features.feature_names())
+    .iloc[:, :6]
+    .round(3)
+)
 print(f"{x.shape[0]} edges x {x.shape[1]} features")
 
 # %% [markdown]
@@ -82,11 +100,17 @@ print(f"{x.shape[0]} edges x {x.shape[1]} features")
 
 # %%
 y = graph.edge_labels(rag, sp, gt, settings.label_low, settings.label_high)
-print(f"{y.confident.sum()} confident edges of {len(y.labels)}; {y.labels[y.confident].mean():.0%} of them cut")
+cut = y.labels[y.confident].mean()
+print(
+    f"{y.confident.sum()} confident edges of {len(y.labels)}; {cut:.0%} cut"
+)
 
 # %%
-one_forest = learning.train_edge_classifier(x, y.labels, y.confident, trees=settings.rf_trees, seed=0, oob=True)
-print(f"{settings.rf_trees} trees; out-of-bag accuracy on this slice's edges {one_forest.oob_score_:.3f}")
+one_forest = learning.train_edge_classifier(
+    x, y.labels, y.confident, trees=settings.rf_trees, seed=0, oob=True
+)
+oob = one_forest.oob_score_
+print(f"{settings.rf_trees} trees; out-of-bag accuracy {oob:.3f}")
 
 # %% [markdown]
 # ## Features and labels of all training slices
@@ -94,17 +118,23 @@ print(f"{settings.rf_trees} trees; out-of-bag accuracy on this slice's edges {on
 # `pipeline.graph_data` does the steps above for a slice; the forest is trained on the edges of all of them.
 
 # %%
-train_graphs = [pipeline.graph_data(r, g, settings=settings) for r, g in tqdm(list(zip(train_raw, train_gt)))]
+train_graphs = [
+    pipeline.graph_data(r, g, settings=settings)
+    for r, g in tqdm(list(zip(train_raw, train_gt)))
+]
 fractions = np.concatenate([g.cut_fraction for g in train_graphs])
 confident = np.concatenate([g.confident for g in train_graphs])
 labels = np.concatenate([g.labels for g in train_graphs])
 print(
-    f"{len(train_graphs)} graphs, {len(fractions)} edges; confident: {confident.mean():.1%} ({confident.sum()}); "
+    f"{len(train_graphs)} graphs, {len(fractions)} edges; "
+    f"confident: {confident.mean():.1%} ({confident.sum()})\n"
     f"of those, true boundaries: {labels[confident].mean():.1%}"
 )
 
 # %%
-fig = segmentation_plots.show_edge_label_histogram(fractions, settings.label_low, settings.label_high)
+fig = segmentation_plots.show_edge_label_histogram(
+    fractions, settings.label_low, settings.label_high
+)
 figures.publish(fig, config.figure_path("04_edge_labels.png"))
 
 # %% [markdown]
@@ -115,13 +145,18 @@ figures.publish(fig, config.figure_path("04_edge_labels.png"))
 # the full sample for 200 trees, with no loss we could measure on slices 24-29 when this was chosen).
 
 # %%
-forest = pipeline.train_edge_rf(train_graphs, trees=settings.rf_trees, seed=settings.seed, oob=True)
+forest = pipeline.train_edge_rf(
+    train_graphs, trees=settings.rf_trees, seed=settings.seed, oob=True
+)
 majority = max(labels[confident].mean(), 1 - labels[confident].mean())
-print(f"out-of-bag accuracy {forest.oob_score_:.3f} (always guessing the majority class: {majority:.3f})")
+print(f"out-of-bag accuracy {forest.oob_score_:.3f}")
+print(f"always guessing the majority class: {majority:.3f}")
 
 # %%
 importances = learning.feature_importances(forest, features.feature_names())
-fig = segmentation_plots.show_feature_importances(importances, top=15, title="Frangi pipeline: top 15 edge features")
+fig = segmentation_plots.show_feature_importances(
+    importances, top=15, title="Frangi pipeline: top 15 edge features"
+)
 figures.publish(fig, config.figure_path("04_feature_importances.png"))
 
 # %% [markdown]
@@ -131,20 +166,29 @@ figures.publish(fig, config.figure_path("04_feature_importances.png"))
 # and with its ground-truth label (right; edges at 0.5 are the unsure ones, which are not used for training).
 
 # %%
-test_graphs = [pipeline.graph_data(r, g, settings=settings) for r, g in zip(test_raw, test_gt)]
+test_graphs = [
+    pipeline.graph_data(r, g, settings=settings)
+    for r, g in zip(test_raw, test_gt)
+]
 shown = test_graphs[0]
 probabilities = learning.edge_probabilities(forest, shown.features)
 fig = segmentation_plots.show_edge_probabilities(
-    test_raw[0], shown.superpixels, shown.uv_ids, probabilities, shown.labels, shown.confident
+    test_raw[0],
+    shown.superpixels,
+    shown.uv_ids,
+    probabilities,
+    shown.labels,
+    shown.confident,
 )
 figures.publish(fig, config.figure_path("04_edge_probabilities.jpg"))
 
 # %%
-accuracy = [
-    np.mean((learning.edge_probabilities(forest, g.features)[g.confident] > 0.5) == g.labels[g.confident])
-    for g in test_graphs
-]
-print("accuracy on the confident edges of each test slice:", np.round(accuracy, 3))
+accuracy = []
+for g in test_graphs:
+    predicted = learning.edge_probabilities(forest, g.features) > 0.5
+    accuracy.append(np.mean(predicted[g.confident] == g.labels[g.confident]))
+print("accuracy on the confident edges of each test slice:")
+print(np.round(accuracy, 3))
 
 # %% [markdown]
 # ## The same classifier on the pixel-classifier boundary map
@@ -154,11 +198,22 @@ print("accuracy on the confident edges of each test slice:", np.round(accuracy, 
 # the training slices and the edge forest learns to trust it more than it deserves on new slices.
 
 # %%
-pixel_settings = pipeline.PipelineSettings(boundary="pixel-rf", rf_trees=work.rf_trees, seed=0)
-train_maps, test_maps, _ = boundaries.pixel_rf_boundaries(train_raw, train_labels, test_raw, pixel_settings)
-pixel_graphs = [pipeline.graph_data(r, g, m, pixel_settings) for r, g, m in zip(train_raw, train_gt, train_maps)]
-pixel_forest = pipeline.train_edge_rf(pixel_graphs, trees=pixel_settings.rf_trees, seed=0, oob=True)
-print(f"{sum(g.n_edges for g in pixel_graphs)} training edges; out-of-bag accuracy {pixel_forest.oob_score_:.3f}")
+pixel_settings = pipeline.PipelineSettings(
+    boundary="pixel-rf", rf_trees=work.rf_trees, seed=0
+)
+train_maps, test_maps, _ = boundaries.pixel_rf_boundaries(
+    train_raw, train_labels, test_raw, pixel_settings
+)
+pixel_graphs = [
+    pipeline.graph_data(r, g, m, pixel_settings)
+    for r, g, m in zip(train_raw, train_gt, train_maps)
+]
+pixel_forest = pipeline.train_edge_rf(
+    pixel_graphs, trees=pixel_settings.rf_trees, seed=0, oob=True
+)
+n_edges = sum(g.n_edges for g in pixel_graphs)
+oob = pixel_forest.oob_score_
+print(f"{n_edges} training edges; out-of-bag accuracy {oob:.3f}")
 
 # %%
 fig = segmentation_plots.show_feature_importances(
@@ -166,7 +221,12 @@ fig = segmentation_plots.show_feature_importances(
     top=15,
     title="Pixel-classifier pipeline: top 15 edge features",
 )
-figures.publish(fig, config.figure_path("04_feature_importances_pixel_rf.png"))
+figures.publish(
+    fig, config.figure_path("04_feature_importances_pixel_rf.png")
+)
 
 # %% tags=["remove-input"]
-display(Markdown(report.edge_classifier_reading(config.profile, forest, pixel_forest, accuracy, majority)))
+reading = report.edge_classifier_reading(
+    config.profile, forest, pixel_forest, accuracy, majority
+)
+display(Markdown(reading))

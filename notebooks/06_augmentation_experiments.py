@@ -51,21 +51,33 @@
 # Stylised slices always keep the original slice's ground truth, as in the report.
 
 # %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 pipelines = ["frangi", "pixel-rf"]
-one_style = 3  # scenario 3's "specific style" (fixed before looking at results: the first selected style)
-style_sweep = True  # also run "original + style N" for every style, to relate effects to membrane displacement
+# scenario 3's "specific style": the first selected style (fixed in advance)
+one_style = 3
+# also run "original + style N" for every style N, to relate the effects to
+# membrane displacement
+style_sweep = True
 
 # %%
 import json
 import os
+import textwrap
 import time
 
 import pandas as pd
 from IPython.display import Markdown, display
 
 from helpers.config import check_parameters, select
-from helpers.experiments import arms, displacement, graphs, questions, report, runner, stats
+from helpers.experiments import (
+    arms,
+    displacement,
+    graphs,
+    questions,
+    report,
+    runner,
+    stats,
+)
 from helpers.paths import atomic_write_text
 from helpers.viz import experiments as experiment_plots
 from helpers.viz import figures
@@ -75,17 +87,17 @@ config = select(profile)
 work = config.experiments
 plans = arms.plan_arms(config, one_style, style_sweep, pipelines)
 main = plans[0]
-pd.DataFrame(
-    [
-        {
-            "arm": plan.arm.name, "engine": plan.arm.engine, "images": f"{plan.arm.crop or 512} px",
-            "slices": len(plan.arm.slices), "paintings": len(plan.arm.styles),
-            "held out": len(plan.arm.heldout_styles) + len(plan.arm.heldout_textures), "splits": len(plan.splits),
-            "units": len(plan.units),
-        }
-        for plan in plans
-    ]
-)  # fmt: skip
+overview = []
+for plan in plans:
+    arm = plan.arm
+    held_out = len(arm.heldout_styles) + len(arm.heldout_textures)
+    overview.append({
+        "arm": arm.name, "engine": arm.engine,
+        "images": f"{arm.crop or 512} px", "slices": len(arm.slices),
+        "paintings": len(arm.styles), "held out": held_out,
+        "splits": len(plan.splits), "units": len(plan.units),
+    })  # fmt: skip
+pd.DataFrame(overview)
 
 # %% [markdown]
 # ## The data: original, stylised and augmented slices
@@ -118,11 +130,10 @@ runs = arms.run_arms(plans, workers=work.workers or os.cpu_count())
 seconds = time.perf_counter() - started
 rows = arms.arm_rows(runs)
 runner.write_rows(rows, config.result_path("scenarios.csv"), config.profile)
-print(
-    f"{len(rows)} rows (arm x scenario x split x slice x condition): "
-    f"{sum(run.computed for run in runs.values())} units computed, {sum(run.loaded for run in runs.values())} "
-    "read back from the cache"
-)
+computed = sum(run.computed for run in runs.values())
+loaded = sum(run.loaded for run in runs.values())
+print(f"{len(rows)} rows (arm x scenario x split x slice x condition)")
+print(f"{computed} units computed, {loaded} read back from the cache")
 
 # %% [markdown]
 # ## The questions, declared before the run
@@ -133,7 +144,12 @@ print(
 # are exploratory: they suggest, and are reported, but claim nothing.
 
 # %%
-pd.DataFrame([{"family": f.name, "label": f.label, "question": f.question} for f in questions.FAMILIES])
+pd.DataFrame(
+    [
+        {"family": f.name, "label": f.label, "question": f.question}
+        for f in questions.FAMILIES
+    ]
+)
 
 # %%
 table = questions.comparisons(rows, main.arm.name)
@@ -141,10 +157,19 @@ main_rows = rows[rows[arms.ARM_COLUMN] == main.arm.name]
 trivial = stats.trivial_conditions(main_rows)
 summary = stats.summarize(main_rows)
 n_slices = main_rows["slice"].nunique()
-n_runs = int(main_rows[main_rows["condition"] == "clean"].groupby(["pipeline", "scenario", "slice"]).size().max())
-print(f"main arm: {n_slices} independent test slices, each tested in up to {n_runs} training runs")
-print("trivial conditions (one segment per slice for almost every training set):", ", ".join(trivial) or "none")
-print(questions.duplicates_note(rows) or "no scenario is the same run as another")
+clean = main_rows[main_rows["condition"] == "clean"]
+n_runs = int(clean.groupby(["pipeline", "scenario", "slice"]).size().max())
+print(f"main arm: {n_slices} independent test slices,")
+print(f"each tested in up to {n_runs} training runs")
+note = (
+    "trivial conditions (one segment per slice for almost all "
+    "training sets): "
+)
+print(textwrap.fill(note + (", ".join(trivial) or "none"), 76))
+duplicates = questions.duplicates_note(rows)
+print(
+    textwrap.fill(duplicates or "no scenario is the same run as another", 76)
+)
 
 # %% [markdown]
 # ## Figure 16, with error bars
@@ -154,9 +179,11 @@ print(questions.duplicates_note(rows) or "no scenario is the same run as another
 # a lot in difficulty; the fair comparison is paired, below.
 
 # %%
-fig = experiment_plots.scenario_bars(summary, pipelines, f"{main.arm.engine} engine, {main.arm.crop or 512} px")
-figures.save(fig, config.figure_path(f"06_figure16_{main.arm.name}.pdf"))  # the one figure a paper would reuse
-figures.publish(fig, config.figure_path(f"06_figure16_{main.arm.name}.png"))
+engine = f"{main.arm.engine} engine, {main.arm.crop or 512} px"
+fig = experiment_plots.scenario_bars(summary, pipelines, engine)
+name = f"06_figure16_{main.arm.name}"
+figures.save(fig, config.figure_path(f"{name}.pdf"))  # for a paper to reuse
+figures.publish(fig, config.figure_path(f"{name}.png"))
 
 # %% [markdown]
 # ## Confirmatory: the scenarios on clean test slices
@@ -175,7 +202,9 @@ report.family_table(table, questions.SCENARIOS_CLEAN.name)
 report_rows = main_rows[main_rows["split"] == "report"]
 if len(report_rows):
     report_table = questions.comparisons(report_rows, main.arm.name)
-    display(report.family_table(report_table, questions.SCENARIOS_CLEAN.name).drop(columns="verdict"))
+    family = questions.SCENARIOS_CLEAN.name
+    shown = report.family_table(report_table, family)
+    display(shown.drop(columns="verdict"))
 else:
     print("this profile runs no report split")
 
@@ -196,8 +225,11 @@ report.family_table(table, questions.ROBUSTNESS.name)
 
 # %%
 for pipeline in pipelines:
-    fig = experiment_plots.robustness_heatmap(summary, pipeline, f"{main.arm.engine} engine", trivial)
-    figures.publish(fig, config.figure_path(f"06_robustness_{pipeline}_{main.arm.name}.png"))
+    fig = experiment_plots.robustness_heatmap(
+        summary, pipeline, f"{main.arm.engine} engine", trivial
+    )
+    name = f"06_robustness_{pipeline}_{main.arm.name}.png"
+    figures.publish(fig, config.figure_path(name))
 report.family_table(table, questions.PER_CONDITION.name)
 
 # %% [markdown]
@@ -218,12 +250,11 @@ report.family_table(table, questions.OTHER_ARMS.name)
 # that style alone is added to the originals (the single-style sweep, exploratory).
 
 # %%
+styles = tuple(sorted(set(main.arm.styles) | {one_style}))
+maps = graphs.FrangiMaps(main.folder, main.settings)
+workers = work.workers or os.cpu_count()
 moved = displacement.displacement_table(
-    main.store,
-    tuple(sorted(set(main.arm.styles) | {one_style})),
-    main.arm.steps,
-    graphs.FrangiMaps(main.folder, main.settings),
-    workers=work.workers or os.cpu_count(),
+    main.store, styles, main.arm.steps, maps, workers=workers
 )
 print("\n".join(report.displacement_lines(moved)))
 effects = displacement.style_effects(summary, moved, one_style)
@@ -235,14 +266,19 @@ report.family_table(table, questions.SWEEP.name)
 # ## What we found
 
 # %%
-text = report.conclusion(table, config.profile, n_slices, n_runs, questions.duplicates_note(rows))
+text = report.conclusion(
+    table, config.profile, n_slices, n_runs, questions.duplicates_note(rows)
+)
 document = {
     "profile": config.as_dict(),
     "unit": stats.UNIT,
     "method": stats.METHOD,
     "main_arm": main.arm.name,
     "arms": {plan.arm.name: arms.arm_record(plan, rows) for plan in plans},
-    "families": [{"name": f.name, "label": f.label, "question": f.question} for f in questions.FAMILIES],
+    "families": [
+        {"name": f.name, "label": f.label, "question": f.question}
+        for f in questions.FAMILIES
+    ],
     "one_style": one_style,
     "trivial_conditions": trivial,
     "duplicates": stats.duplicate_scenarios(rows),
@@ -255,8 +291,14 @@ document = {
     "conclusion": text,
     "timings": {
         "units_s": round(seconds, 1),
-        "units": {name: {"computed": run.computed, "loaded": run.loaded} for name, run in runs.items()},
+        "units": {
+            name: {"computed": run.computed, "loaded": run.loaded}
+            for name, run in runs.items()
+        },
     },
 }
-atomic_write_text(config.result_path("scenarios_summary.json"), json.dumps(document, indent=1))
+atomic_write_text(
+    config.result_path("scenarios_summary.json"),
+    json.dumps(document, indent=1),
+)
 display(Markdown(text))

@@ -32,13 +32,15 @@
 # of a membrane mask.
 
 # %% tags=["parameters"]
-profile = None  # 'full', 'reduced' or 'ci'; None: $NSEM_PROFILE or automatic
-intensities = ["none", "percentile"]  # intensity normalisations compared (helpers.data.NORMALIZATIONS)
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
+# intensity normalisations compared (helpers.data.NORMALIZATIONS)
+intensities = ["none", "percentile"]
 
 # %%
 import json
 import subprocess
 import sys
+import textwrap
 import warnings
 
 import pandas as pd
@@ -82,7 +84,9 @@ figures.settings_table(work)
 flyem = data.load_flyem(work.slices, work.crop)
 positions = list(work.slices or range(len(data.FLYEM_Z)))
 z_numbers = [data.FLYEM_Z[p] for p in positions]
-display(pd.Series(flyem.notes | {"shape": flyem.raw.shape, "raw dtype": str(flyem.raw.dtype)}, name="FlyEM"))
+shape, dtype = flyem.raw.shape, str(flyem.raw.dtype)
+facts = flyem.notes | {"shape": shape, "raw dtype": dtype}
+display(pd.Series(facts, name="FlyEM"))
 
 # %% [markdown]
 # For your own files the call is the same, e.g. `data.load_em_stack("raw.tif", "labels.h5", labels_dataset="seg",
@@ -98,15 +102,22 @@ display(pd.Series(flyem.notes | {"shape": flyem.raw.shape, "raw dtype": str(flye
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     white = data.load_em_stack(flyem.raw, 255 - flyem.membranes)
-print("warning:", *[warning.message for warning in caught])
-print("same membrane labels:", bool((white.membranes == flyem.membranes).all()))
+messages = " ".join(str(warning.message) for warning in caught)
+print(textwrap.fill(f"warning: {messages}", 76))
+print(
+    "same membrane labels:", bool((white.membranes == flyem.membranes).all())
+)
 
 # %%
 index = len(flyem) // 2
 fig = owndata.show_stack_sample(
-    flyem.raw[index], flyem.membranes[index], flyem.gt[index], f"FlyEM medulla, z = {z_numbers[index]}"
+    flyem.raw[index],
+    flyem.membranes[index],
+    flyem.gt[index],
+    f"FlyEM medulla, z = {z_numbers[index]}",
 )
-figures.publish(owndata.pixel_axes(fig, 10), config.figure_path("07_flyem_sample.jpg"))
+fig = owndata.pixel_axes(fig, 10)
+figures.publish(fig, config.figure_path("07_flyem_sample.jpg"))
 
 # %% [markdown]
 # ## Training and test slices by z-blocks
@@ -116,10 +127,16 @@ figures.publish(owndata.pixel_axes(fig, 10), config.figure_path("07_flyem_sample
 # block and trains on the others, leaving out `gap` slices next to the test block.
 
 # %%
-train_index, test_index = data.z_block_split(len(flyem), work.n_blocks, gap=work.gap)
+train_index, test_index = data.z_block_split(
+    len(flyem), work.n_blocks, gap=work.gap
+)
 flyem_train, flyem_test = flyem.take(train_index), flyem.take(test_index)
-split = {"train_z": [z_numbers[i] for i in train_index], "test_z": [z_numbers[i] for i in test_index]}
-print(f"training z {split['train_z'][0]}-{split['train_z'][-1]}, test z {split['test_z'][0]}-{split['test_z'][-1]}")
+split = {
+    "train_z": [z_numbers[i] for i in train_index],
+    "test_z": [z_numbers[i] for i in test_index],
+}
+train_z, test_z = split["train_z"], split["test_z"]
+print(f"train z {train_z[0]}-{train_z[-1]}, test z {test_z[0]}-{test_z[-1]}")
 
 # %% [markdown]
 # ## Two microscopes, two grey-value ranges
@@ -132,8 +149,12 @@ print(f"training z {split['train_z'][0]}-{split['train_z'][-1]}, test z {split['
 # %%
 isbi = data.isbi_stack(work.isbi_slices, work.isbi_crop)
 samples = {"ISBI 2012": isbi.raw[0], "FlyEM": flyem.raw[index]}
-normalised = {name: data.normalize_intensity(pixels, "percentile") for name, pixels in samples.items()}
-figures.publish(owndata.show_intensities(samples, normalised, "percentile"), config.figure_path("07_intensities.png"))
+normalised = {
+    name: data.normalize_intensity(pixels, "percentile")
+    for name, pixels in samples.items()
+}
+fig = owndata.show_intensities(samples, normalised, "percentile")
+figures.publish(fig, config.figure_path("07_intensities.png"))
 
 # %% [markdown]
 # ## Train there, test there; train on ISBI, test there
@@ -145,14 +166,18 @@ figures.publish(owndata.show_intensities(samples, normalised, "percentile"), con
 
 # %%
 settings = PipelineSettings(
-    rf_trees=config.segmentation.rf_trees, rf_max_samples=config.segmentation.rf_max_samples, seed=0
+    rf_trees=config.segmentation.rf_trees,
+    rf_max_samples=config.segmentation.rf_max_samples,
+    seed=0,
 )
-runs = transfer.cross_dataset({"ISBI 2012": isbi, "FlyEM": flyem_train}, flyem_test, settings, intensities)
+sources = {"ISBI 2012": isbi, "FlyEM": flyem_train}
+runs = transfer.cross_dataset(sources, flyem_test, settings, intensities)
 means = transfer.summary(runs.rows)
-display(means.round(3))
+display(means.drop(columns="n_slices").round(3))
 
 # %%
-figures.publish(owndata.show_transfer_scores(means), config.figure_path("07_transfer_scores.png"))
+fig = owndata.show_transfer_scores(means)
+figures.publish(fig, config.figure_path("07_transfer_scores.png"))
 
 # %% [markdown]
 # What the ISBI forest learned to look at: its most important edge features, without and with normalisation.
@@ -162,22 +187,36 @@ importances = {
     (name, intensity): feature_importances(forest, feature_names())[:5]
     for (name, intensity), forest in runs.forests.items()
 }
-display(pd.DataFrame({f"{n}, {i}": [f"{f} ({v:.2f})" for f, v in pairs] for (n, i), pairs in importances.items()}))
+top = {}
+for (n, i), pairs in importances.items():
+    top[f"{n}, {i}"] = [f"{f} ({v:.2f})" for f, v in pairs]
+display(pd.DataFrame(top))
 
 # %%
 first = 0
-compared = [("FlyEM", intensities[0]), ("ISBI 2012", intensities[0]), ("ISBI 2012", intensities[-1])]
+compared = [
+    ("FlyEM", intensities[0]),
+    ("ISBI 2012", intensities[0]),
+    ("ISBI 2012", intensities[-1]),
+]
 shown = {"ground truth": flyem_test.gt[first]}
-shown |= {f"train {n}, {i}": runs.segmentations[n, i, "multicut"][first] for n, i in compared}
+shown |= {
+    f"train {n}, {i}": runs.segmentations[n, i, "multicut"][first]
+    for n, i in compared
+}
 scores = {
     f"train {row['train']}, {row['intensity']}": row
     for row in runs.rows
     if row["slice"] == first and row["method"] == "multicut"
 }
 fig = segmentation_plots.show_segmentations(
-    flyem_test.raw[first], shown, scores, title=f"FlyEM test slice z = {split['test_z'][first]}"
+    flyem_test.raw[first],
+    shown,
+    scores,
+    title=f"FlyEM test slice z = {split['test_z'][first]}",
 )
-figures.publish(owndata.pixel_axes(fig, 10), config.figure_path("07_segmentations.jpg"))
+fig = owndata.pixel_axes(fig, 10)
+figures.publish(fig, config.figure_path("07_segmentations.jpg"))
 
 # %% [markdown]
 # ## The same from the command line
@@ -189,8 +228,10 @@ figures.publish(owndata.pixel_axes(fig, 10), config.figure_path("07_segmentation
 # which it resumes where it stopped when interrupted:
 #
 # ```bash
-# python -m helpers.segmentation train --raw train-raw.tif --labels train-labels.tif --kind instances --out flyem.nsem
-# python -m helpers.segmentation segment flyem.nsem test-raw.tif --out test-labels.zarr --workers 2
+# python -m helpers.segmentation train --raw train-raw.tif \
+#     --labels train-labels.tif --kind instances --out flyem.nsem
+# python -m helpers.segmentation segment flyem.nsem test-raw.tif \
+#     --out test-labels.zarr --workers 2
 # ```
 #
 # Here the FlyEM training blocks and test block go to files in the cache folder, the two commands run on them, and the
@@ -200,37 +241,55 @@ figures.publish(owndata.pixel_axes(fig, 10), config.figure_path("07_segmentation
 # %%
 own = config.cache / "own-data"
 own.mkdir(parents=True, exist_ok=True)
-files = {"train-raw.tif": flyem_train.raw, "train-labels.tif": flyem_train.gt, "test-raw.tif": flyem_test.raw}
+files = {
+    "train-raw.tif": flyem_train.raw,
+    "train-labels.tif": flyem_train.gt,
+    "test-raw.tif": flyem_test.raw,
+}
 for name, pixels in files.items():
     tifffile.imwrite(own / name, pixels, photometric="minisblack")
-print("wrote", ", ".join(files), "to the cache's own-data folder")
+written = ", ".join(files)
+print(textwrap.fill(f"wrote {written} to the cache's own-data folder", 76))
 
 # %%
 command = [sys.executable, "-m", "helpers.segmentation"]
 forest_size = ["--trees", str(settings.rf_trees)]
-forest_size += ["--max-samples", str(settings.rf_max_samples)] if settings.rf_max_samples else []
+if settings.rf_max_samples:
+    forest_size += ["--max-samples", str(settings.rf_max_samples)]
 trained = subprocess.run(
-    [*command, "train", "--raw", "train-raw.tif", "--labels", "train-labels.tif", "--kind", "instances",
-     "--intensity", intensities[0], *forest_size, "--seed", str(settings.seed), "--out", "flyem.nsem"],
+    [*command, "train", "--raw", "train-raw.tif",
+     "--labels", "train-labels.tif", "--kind", "instances",
+     "--intensity", intensities[0], *forest_size,
+     "--seed", str(settings.seed), "--out", "flyem.nsem"],
     cwd=own, check=True, capture_output=True, text=True,
 )  # fmt: skip
-print(trained.stdout.strip().splitlines()[-1])
+print(textwrap.fill(trained.stdout.strip().splitlines()[-1], 76))
 
 # %%
 segmented = subprocess.run(
-    [*command, "segment", "flyem.nsem", "test-raw.tif", "--out", "test-labels.zarr", "--overwrite", "--quiet"],
+    [*command, "segment", "flyem.nsem", "test-raw.tif",
+     "--out", "test-labels.zarr", "--overwrite", "--quiet"],
     cwd=own, check=True, capture_output=True, text=True,
 )  # fmt: skip
-print(segmented.stdout.strip().splitlines()[-1])
+print(textwrap.fill(segmented.stdout.strip().splitlines()[-1], 76))
 
 # %%
-labels = zarr.open_group(str(own / "test-labels.zarr"), mode="r")["labels"][:]
-from_command = pd.DataFrame([evaluate(seg, flyem_test.gt[i]) for i, seg in enumerate(labels)])
+labels = zarr.open_group(str(own / "test-labels.zarr"), mode="r")["labels"][
+    :
+]
+from_command = pd.DataFrame(
+    [evaluate(seg, flyem_test.gt[i]) for i, seg in enumerate(labels)]
+)
+key = ("FlyEM", intensities[0], "multicut")
 chapter_rows = [
-    row for row in runs.rows if (row["train"], row["intensity"], row["method"]) == ("FlyEM", intensities[0], "multicut")
+    row
+    for row in runs.rows
+    if (row["train"], row["intensity"], row["method"]) == key
 ]
 from_chapter = pd.DataFrame(chapter_rows)[list(from_command.columns)]
-assert from_command.equals(from_chapter), "the commands' scores differ from the chapter's FlyEM forest"
+assert from_command.equals(from_chapter), (
+    "the commands' scores differ from the chapter's FlyEM forest"
+)
 display(from_command.assign(z=split["test_z"]).set_index("z").round(3))
 
 # %% [markdown]
@@ -244,7 +303,8 @@ results = {
     "profile": config.as_dict(),
     "dataset": {
         "name": flyem.name,
-        "source": "FlyEM / HHMI Janelia Research Campus, neuroproof_examples training_sample2, CC BY",
+        "source": "FlyEM / HHMI Janelia Research Campus, "
+        "neuroproof_examples training_sample2, CC BY",
         "files": "data/flyem-medulla (see PROVENANCE.md)",
         "z": z_numbers,
         "crop": work.crop,
@@ -253,13 +313,21 @@ results = {
     "isbi_train_slices": list(work.isbi_slices),
     "settings": settings.as_dict(),
     "intensities": list(intensities),
-    "metrics": "rand_error: adapted Rand error (scikit-image); vi = vi_split + vi_merge in bits (elf); "
+    "metrics": "rand_error: adapted Rand error (scikit-image); "
+    "vi = vi_split + vi_merge in bits (elf); "
     "baselines (train '-') from the test superpixels of each normalisation",
-    "per_slice": [row | {"z": split["test_z"][row["slice"]]} for row in runs.rows],
+    "per_slice": [
+        row | {"z": split["test_z"][row["slice"]]} for row in runs.rows
+    ],
     "mean": means.to_dict(orient="records"),
-    "top_features": {f"{n}, {i}": dict(pairs) for (n, i), pairs in importances.items()},
+    "top_features": {
+        f"{n}, {i}": dict(pairs) for (n, i), pairs in importances.items()
+    },
 }
-atomic_write_text(config.result_path("flyem.json"), json.dumps(results, indent=1, default=float))
+atomic_write_text(
+    config.result_path("flyem.json"),
+    json.dumps(results, indent=1, default=float),
+)
 
 # %% tags=["remove-input"]
 table = means.set_index(["train", "intensity", "method"])
@@ -272,11 +340,16 @@ own, plain, normal = (
 own_normal = table.loc["FlyEM", other, "multicut"]
 per_slice = pd.DataFrame(runs.rows)
 spread = (
-    per_slice[(per_slice["train"] == "FlyEM") & (per_slice["method"] == "multicut")]
+    per_slice[
+        (per_slice["train"] == "FlyEM") & (per_slice["method"] == "multicut")
+    ]
     .groupby("intensity")["rand_error"]
     .std(ddof=0)
 )
-merged, apart, best = (table.loc["-", base, method] for method in ("all merged", "no merges", "best reachable"))
+merged, apart, best = (
+    table.loc["-", base, method]
+    for method in ("all merged", "no merges", "best reachable")
+)
 display(
     Markdown(
         f"**Reading** (this run, profile `{config.profile}`, FlyEM test slices: {len(flyem_test)}, intensity "
@@ -294,7 +367,8 @@ display(
         f"{normal['vi']:.2f}, {normal['n_segments']:.1f} segments per slice), "
         + (
             "better than both trivial baselines"
-            if normal["rand_error"] < min(merged["rand_error"], apart["rand_error"])
+            if normal["rand_error"]
+            < min(merged["rand_error"], apart["rand_error"])
             else "not better than every trivial baseline"
         )
         + (

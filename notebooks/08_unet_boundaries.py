@@ -49,11 +49,13 @@
 # ground truth against itself costs.
 
 # %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
-flyem_test = True  # also test on the FlyEM medulla slices (trained on ISBI only)
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
+# also test on the FlyEM medulla slices (trained on ISBI only)
+flyem_test = True
 
 # %%
 import json
+import textwrap
 import time
 
 import pandas as pd
@@ -84,9 +86,12 @@ from helpers.viz.figures import publish, settings_table
 check_parameters()
 config = select(profile)
 work, segmentation = config.unet, config.segmentation
+# "pixel-rf": a learned map is passed in, never computed from the settings
 settings = PipelineSettings(
-    boundary="pixel-rf", rf_trees=segmentation.rf_trees, rf_max_samples=segmentation.rf_max_samples
-)  # "pixel-rf": a learned map is passed in, never computed from the settings
+    boundary="pixel-rf",
+    rf_trees=segmentation.rf_trees,
+    rf_max_samples=segmentation.rf_max_samples,
+)
 checkpoints = config.cache / "unet"
 started = time.perf_counter()
 display(settings_table(work))
@@ -102,13 +107,22 @@ display(settings_table(work))
 # %%
 flyem = load_flyem(crop=segmentation.crop) if flyem_test else None
 material = materials.from_config(config, flyem)
-unet_images, copies, edge_images = experiment.split_training(material, work.edge_slices)
-paintings = materials.training_paintings(work.paintings, config.experiments.heldout_styles)
-print(f"U-Net training slices: {len(unet_images)}, each stylised with the paintings {list(paintings)}; "
-      f"slices for the edge forest: {len(edge_images)}")  # fmt: skip
+unet_images, copies, edge_images = experiment.split_training(
+    material, work.edge_slices
+)
+paintings = materials.training_paintings(
+    work.paintings, config.experiments.heldout_styles
+)
+n_unet, n_edge = len(unet_images), len(edge_images)
+text = (
+    f"U-Net training slices: {n_unet}, each stylised with the paintings "
+    f"{list(paintings)}; slices for the edge forest: {n_edge}"
+)
+print(textwrap.fill(text, 76))
 
 # %%
-pd.Series([image.condition for image in material.tests]).value_counts(sort=False).rename("test images").to_frame()
+conditions = pd.Series([image.condition for image in material.tests])
+conditions.value_counts(sort=False).rename("test images").to_frame()
 
 # %% [markdown]
 # ## Two targets
@@ -119,8 +133,13 @@ pd.Series([image.condition for image in material.tests]).value_counts(sort=False
 
 # %%
 example = unet_images[0]
-(membrane_mask,), (thin,) = (training_targets([example.raw], [example.membranes], t)[1] for t in TARGETS)
-figure = unet_figures.targets(example.raw, membrane_mask, thin, f"training slice {example.index}")
+(membrane_mask,), (thin,) = (
+    training_targets([example.raw], [example.membranes], t)[1]
+    for t in TARGETS
+)
+figure = unet_figures.targets(
+    example.raw, membrane_mask, thin, f"training slice {example.index}"
+)
 publish(figure, config.figure_path("08_unet_targets.jpg"))
 
 # %% [markdown]
@@ -130,16 +149,37 @@ publish(figure, config.figure_path("08_unet_targets.jpg"))
 # of them from a stylised copy of the same slice, the originals arm never does.
 
 # %%
-images, masks = training_targets([image.raw for image in unet_images], [image.membranes for image in unet_images])
-stylised = [[to_unit_float(image.raw) for image in painting] for painting in copies]
+images, masks = training_targets(
+    [image.raw for image in unet_images],
+    [image.membranes for image in unet_images],
+)
+stylised = [
+    [to_unit_float(image.raw) for image in painting] for painting in copies
+]
 share = work.style_probability
-draws = draw_windows([image.shape for image in images], work.patch, 8, step_generator(0, 0), len(stylised), share)
+shapes = [image.shape for image in images]
+draws = draw_windows(
+    shapes, work.patch, 8, step_generator(0, 0), len(stylised), share
+)
 
 # %%
-plain_batch, _ = sample_batch(images, masks, work.patch, 8, step_generator(0, 0))
-style_batch, _ = sample_batch(images, masks, work.patch, 8, step_generator(0, 0), False, stylised, share)
+plain_batch, _ = sample_batch(
+    images, masks, work.patch, 8, step_generator(0, 0)
+)
+style_batch, _ = sample_batch(
+    images,
+    masks,
+    work.patch,
+    8,
+    step_generator(0, 0),
+    False,
+    stylised,
+    share,
+)
 drawn = [paintings[draw.style] if draw.style >= 0 else -1 for draw in draws]
-figure = unet_figures.same_region_batch(plain_batch[:, 0], style_batch[:, 0], drawn)
+figure = unet_figures.same_region_batch(
+    plain_batch[:, 0], style_batch[:, 0], drawn
+)
 publish(figure, config.figure_path("08_unet_same_region.jpg"))
 
 # %% [markdown]
@@ -153,7 +193,8 @@ torch.manual_seed(work.seeds[0])
 model = UNet(work.width, work.depth)
 optimizer = torch.optim.Adam(model.parameters(), lr=work.learning_rate)
 loss_function = torch.nn.BCEWithLogitsLoss()
-print(f"U-Net of width {work.width} and depth {work.depth}: {sum(w.numel() for w in model.parameters())} weights")
+n_weights = sum(w.numel() for w in model.parameters())
+print(f"U-Net, width {work.width}, depth {work.depth}: {n_weights} weights")
 
 # %% [markdown]
 # A few training steps, each on one batch of windows of the originals (`sample_batch`, the draws of
@@ -164,13 +205,18 @@ print(f"U-Net of width {work.width} and depth {work.depth}: {sum(w.numel() for w
 losses = []
 with deterministic_torch(work.threads):
     for step in range(30):
-        pixels, target = sample_batch(images, masks, work.patch, work.batch, step_generator(work.seeds[0], step))
-        loss = loss_function(model(torch.from_numpy(pixels)), torch.from_numpy(target))
+        rng = step_generator(work.seeds[0], step)
+        pixels, target = sample_batch(
+            images, masks, work.patch, work.batch, rng
+        )
+        logits = model(torch.from_numpy(pixels))
+        loss = loss_function(logits, torch.from_numpy(target))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-print(f"loss at step 1: {losses[0]:.3f}; at step {len(losses)}: {losses[-1]:.3f}")
+print(f"loss at step 1: {losses[0]:.3f}")
+print(f"loss at step {len(losses)}: {losses[-1]:.3f}")
 
 # %% [markdown]
 # The map of a clean test slice (`membrane_probability`, tile by tile): after so few steps it is a rough first
@@ -178,10 +224,13 @@ print(f"loss at step 1: {losses[0]:.3f}; at step {len(losses)}: {losses[-1]:.3f}
 
 # %%
 clean = next(image for image in material.tests if image.condition == "clean")
-probability = membrane_probability(model, clean.raw, work.tile, threads=work.threads)
+probability = membrane_probability(
+    model, clean.raw, work.tile, threads=work.threads
+)
 maps = {f"membrane probability after {len(losses)} steps": probability}
-publish(unet_figures.boundary_maps(clean.raw, maps, f"clean test slice {clean.index}"),
-        config.figure_path("08_unet_example.jpg"))  # fmt: skip
+title = f"clean test slice {clean.index}"
+figure = unet_figures.boundary_maps(clean.raw, maps, title)
+publish(figure, config.figure_path("08_unet_example.jpg"))
 
 # %% [markdown]
 # ## Step 1: the originals arm with both targets
@@ -195,15 +244,27 @@ publish(unet_figures.boundary_maps(clean.raw, maps, f"clean test slice {clean.in
 # %%
 results = {}
 first_arms = [("original", "none", target) for target in TARGETS]
-trainings = experiment.run_arms(material, first_arms, work.seeds, work, settings, checkpoints)
-results.update(tqdm(trainings, total=len(first_arms) * len(work.seeds), desc="originals arm, both targets"))
+trainings = experiment.run_arms(
+    material, first_arms, work.seeds, work, settings, checkpoints
+)
+results.update(
+    tqdm(
+        trainings,
+        total=len(first_arms) * len(work.seeds),
+        desc="originals arm, both targets",
+    )
+)
 
 # %%
-rows = pd.DataFrame([row for result in results.values() for row in result.rows])
+rows = pd.DataFrame(
+    [row for result in results.values() for row in result.rows]
+)
 choice = analysis.choose_target(rows)
 chosen = choice["chosen"]
-print(f"target of the style arms: {chosen} (the rule: `helpers.unet.analysis.TARGET_RULE`)")
-pd.Series(choice["v_rand"], name="mean foreground V_rand, clean test slices").round(3).to_frame()
+print(f"target of the style arms: {chosen}")
+print("(the rule: `helpers.unet.analysis.TARGET_RULE`)")
+name = "mean foreground V_rand, clean test slices"
+pd.Series(choice["v_rand"], name=name).round(3).to_frame()
 
 # %% [markdown]
 # ## Step 2: the other arms on the chosen target
@@ -212,20 +273,39 @@ pd.Series(choice["v_rand"], name="mean foreground V_rand, clean test slices").ro
 # augmentation and styles on top of it, exploratory, with fewer seeds.
 
 # %%
-confirmatory = [("original", "percentile", chosen), ("style", "none", chosen), ("style", "percentile", chosen)]
+confirmatory = [
+    ("original", "percentile", chosen),
+    ("style", "none", chosen),
+    ("style", "percentile", chosen),
+]
 exploratory = [("plain", "none", chosen), ("style+plain", "none", chosen)]
-shown = ("gamma_2", segmentation.test_slices[0])  # the shifted slice of the map figure
+shown = ("gamma_2", segmentation.test_slices[0])  # the map figure's slice
 runs = [(confirmatory, work.seeds), (exploratory, work.exploratory_seeds)]
 for arms, seeds in runs:
-    trainings = experiment.run_arms(material, arms, seeds, work, settings, checkpoints, keep=[shown])
-    results.update(tqdm(trainings, total=len(arms) * len(seeds), desc="arms trained and scored", unit="arm"))
-rows = pd.DataFrame([row for result in results.values() for row in result.rows])
+    trainings = experiment.run_arms(
+        material, arms, seeds, work, settings, checkpoints, keep=[shown]
+    )
+    results.update(
+        tqdm(
+            trainings,
+            total=len(arms) * len(seeds),
+            desc="arms trained and scored",
+            unit="arm",
+        )
+    )
+rows = pd.DataFrame(
+    [row for result in results.values() for row in result.rows]
+)
 
 # %%
 first = work.seeds[0]
-curves = {f"{t}/{i} ({target})": result.trained.losses for (t, i, target, seed), result in sorted(results.items())
-          if seed == first}  # fmt: skip
-publish(unet_figures.training_losses(curves), config.figure_path("08_unet_losses.png"))
+curves = {
+    f"{t}/{i} ({target})": result.trained.losses
+    for (t, i, target, seed), result in sorted(results.items())
+    if seed == first
+}
+figure = unet_figures.training_losses(curves)
+publish(figure, config.figure_path("08_unet_losses.png"))
 
 # %% [markdown]
 # ## The 1 px placement reference
@@ -235,7 +315,12 @@ publish(unet_figures.training_losses(curves), config.figure_path("08_unet_losses
 
 # %%
 cleans = [image for image in material.tests if image.condition == "clean"]
-references = pd.DataFrame([{"slice": image.index, **placement_reference(image.gt, shift=1)} for image in cleans])
+references = pd.DataFrame(
+    [
+        {"slice": image.index, **placement_reference(image.gt, shift=1)}
+        for image in cleans
+    ]
+)
 references.set_index("slice").round(3)
 
 # %% [markdown]
@@ -247,7 +332,9 @@ references.set_index("slice").round(3)
 
 # %%
 trivial = analysis.trivial_conditions(rows)
-print(f"trivial shift conditions (left out of every average): {', '.join(trivial) or 'none'}")
+left_out = ", ".join(trivial) or "none"
+note = f"trivial shift conditions (left out of every average): {left_out}"
+print(textwrap.fill(note, 76))
 means = analysis.arm_means(rows, trivial)
 publish(unet_figures.arm_bars(means), config.figure_path("08_unet_arms.png"))
 
@@ -269,19 +356,32 @@ forest_path = config.earlier_result("scenarios_summary.json")
 if forest_path:
     forest = json.loads(forest_path.read_text())
     unet_means = means[means["target"] == chosen]
-    figure16 = unet_figures.figure16_extended(pd.DataFrame(forest["summary"]), unet_means, forest["main_arm"])
+    figure16 = unet_figures.figure16_extended(
+        pd.DataFrame(forest["summary"]), unet_means, forest["main_arm"]
+    )
     publish(figure16, config.figure_path("08_figure16_extended.png"))
 else:
-    print(f"scenarios_summary.json is missing: run chapter 06 in the {config.profile} profile first")
+    print(
+        "scenarios_summary.json is missing: "
+        f"run chapter 06 in the {config.profile} profile first"
+    )
 
 # %% [markdown]
 # ## Maps with and without styles on a shifted slice
 
 # %%
 condition, index = shown
-raw = next(image.raw for image in material.tests if (image.condition, image.index) == shown)
-maps = {f"{t}/{i}": results[(t, i, chosen, first)].maps[shown] for t, i, _ in confirmatory}
-publish(unet_figures.boundary_maps(raw, maps, f"slice {index}, {condition}"), config.figure_path("08_unet_maps.jpg"))
+raw = next(
+    image.raw
+    for image in material.tests
+    if (image.condition, image.index) == shown
+)
+maps = {
+    f"{t}/{i}": results[(t, i, chosen, first)].maps[shown]
+    for t, i, _ in confirmatory
+}
+figure = unet_figures.boundary_maps(raw, maps, f"slice {index}, {condition}")
+publish(figure, config.figure_path("08_unet_maps.jpg"))
 
 # %% [markdown]
 # ## Families of comparisons
@@ -293,7 +393,9 @@ publish(unet_figures.boundary_maps(raw, maps, f"slice {index}, {condition}"), co
 # provenance of the stylised images) is written to `results/unet.json` in one call.
 
 # %%
-record = analysis.write_record(config, settings, material, results, choice, references, started)
+record = analysis.write_record(
+    config, settings, material, results, choice, references, started
+)
 
 # %% [markdown]
 # One table: foreground V_rand and VI of every comparison (the difference is arm minus reference, with its 95 %

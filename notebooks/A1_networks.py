@@ -26,7 +26,7 @@
 # Its numbers go to `results/network_comparison.json`.
 
 # %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
 from IPython.display import Markdown, display
@@ -51,9 +51,14 @@ display(figures.settings_table(work))
 
 # %%
 settings = engine.StyleSettings(device=config.device)
-contents = {photo: data.load_photo(photo, work.photo_size) for photo, _ in data.REPORT_EXAMPLES}
+contents = {
+    photo: data.load_photo(photo, work.photo_size)
+    for photo, _ in data.REPORT_EXAMPLES
+}
 examples = {
-    (photo, number): engine.stylize(contents[photo], number, work.photo_steps, settings)
+    (photo, number): engine.stylize(
+        contents[photo], number, work.photo_steps, settings
+    )
     for photo, number in data.REPORT_EXAMPLES
 }
 
@@ -73,12 +78,16 @@ examples = {
 # photo, the photo's style loss against the painting; `comparison.balanced_beta`).
 
 # %%
-balance = comparison.balanced_beta(settings, "vgg19", contents, data.REPORT_EXAMPLES)
+balance = comparison.balanced_beta(
+    settings, "vgg19", contents, data.REPORT_EXAMPLES
+)
 network_settings = comparison.compared_settings(settings, balance["beta"])
+b = balance
 print(
-    f"VGG19 / HED: content losses x {balance['content_scale']:.3g}, "
-    f"style losses x {balance['style_scale']:.3g}; alpha = {balance['alpha']:g} for both, "
-    f"beta = {balance['reference_beta']:.3g} (HED), {balance['beta']:.3g} (VGG19)"
+    f"VGG19 / HED: content losses x {b['content_scale']:.3g}, "
+    f"style losses x {b['style_scale']:.3g}\n"
+    f"alpha = {b['alpha']:g} for both, "
+    f"beta = {b['reference_beta']:.3g} (HED), {b['beta']:.3g} (VGG19)"
 )
 
 # %% [markdown]
@@ -94,31 +103,40 @@ print(
 
 # %%
 compared = comparison.compare_networks(
-    contents, data.REPORT_EXAMPLES, work.photo_steps, network_settings, reuse={comparison.HED: examples}
+    contents,
+    data.REPORT_EXAMPLES,
+    work.photo_steps,
+    network_settings,
+    reuse={comparison.HED: examples},
 )
 balance_end = comparison.balance_at_end(compared.record)
 display(Markdown(comparison.describe_networks(compared.record, balance_end)))
 
 # %%
+rows, row_labels = [], []
+for photo, number in data.REPORT_EXAMPLES:
+    painting = style_image(number, contents[photo].shape[:2])
+    runs = [
+        compared.results[net][(photo, number)] for net in network_settings
+    ]
+    rows.append([contents[photo], painting] + [run.image for run in runs])
+    row_labels.append(f"{photo} x {number:02d}")
+betas = [f"{net}, beta {s.beta:.2g}" for net, s in network_settings.items()]
 fig = style_figures.show_image_grid(
-    [
-        [contents[photo], style_image(number, contents[photo].shape[:2])]
-        + [compared.results[network][(photo, number)].image for network in network_settings]
-        for photo, number in data.REPORT_EXAMPLES
-    ],
-    row_labels=[f"{photo} x {number:02d}" for photo, number in data.REPORT_EXAMPLES],
-    col_labels=["photo", "painting (as used)"] + [f"{net}, beta {s.beta:.2g}" for net, s in network_settings.items()],
-    title=f"The same pairs, {work.photo_steps} steps: HED, VGG19 at HED's beta, VGG19 at the balanced beta",
+    rows,
+    row_labels=row_labels,
+    col_labels=["photo", "painting (as used)", *betas],
+    title=f"The same pairs, {work.photo_steps} steps: HED, VGG19 at HED's "
+    "beta, VGG19 at the balanced beta",
 )
 figures.publish(fig, config.figure_path("A1_network_comparison.jpg"))
 
 # %%
-fig = style_figures.show_relative_style_curves(
-    {
-        network: {f"{p} x {n:02d}": curve for (p, n), curve in compared.relative_style(network).items()}
-        for network in network_settings
-    }
-)
+curves = {}
+for network in network_settings:
+    relative = compared.relative_style(network).items()
+    curves[network] = {f"{p} x {n:02d}": c for (p, n), c in relative}
+fig = style_figures.show_relative_style_curves(curves)
 figures.publish(fig, config.figure_path("A1_network_style_curves.png"))
 
 # %% [markdown]
@@ -129,11 +147,16 @@ figures.publish(fig, config.figure_path("A1_network_style_curves.png"))
 # gradient of eq. 5 that the optimiser follows.
 
 # %%
-quantised = quantisation.quantisation_effect(contents, data.REPORT_EXAMPLES, settings)
+quantised = quantisation.quantisation_effect(
+    contents, data.REPORT_EXAMPLES, settings
+)
+q = quantised
 print(
-    f"256 levels: weights off by at most {quantised['weight_error_relative']:.1%} (RMS, worst layer); "
-    f"start content loss changed by up to {quantised['content_change_max']:.1%}, style loss by up to "
-    f"{quantised['style_change_max']:.1%}; gradient of eq. 5 at cosine >= {quantised['gradient_cosine_min']:.4f} "
+    f"256 levels: weights off by at most {q['weight_error_relative']:.1%} "
+    "(RMS, worst layer);\n"
+    f"start content loss changed by up to {q['content_change_max']:.1%}, "
+    f"style loss by up to {q['style_change_max']:.1%};\n"
+    f"gradient of eq. 5 at cosine >= {q['gradient_cosine_min']:.4f} "
     "with the full network's"
 )
 
@@ -155,5 +178,7 @@ record = {
     "quantisation": quantised,
     "choice": choice,
 }
-comparison.write_comparison(record, config.result_path("network_comparison.json"))
+comparison.write_comparison(
+    record, config.result_path("network_comparison.json")
+)
 print(f"default: {choice['network']} ({choice['reason']})")

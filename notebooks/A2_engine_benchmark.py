@@ -27,7 +27,7 @@
 # measurements in `results/`.
 
 # %% tags=["parameters"]
-profile = None  # 'full' (GPU), 'reduced' (CPU) or 'ci'; None: $NSEM_PROFILE or automatic
+profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
 import json
@@ -60,11 +60,16 @@ vector = feedforward.painting_vectors(work.styles[:1])[0]
 started = time.perf_counter()
 fast = feedforward.stylize(raw[0], vector)
 fast_seconds = time.perf_counter() - started
-gatys = engine.stylize(
-    raw[0, :side, :side], work.styles[0], max(work.steps), engine.StyleSettings(device=config.device)
+steps, settings = max(work.steps), engine.StyleSettings(device=config.device)
+gatys = engine.stylize(raw[0, :side, :side], work.styles[0], steps, settings)
+print(
+    f"feed-forward, here: {fast_seconds:.2f} s for one 512 px slice "
+    "(one pass)"
 )
-print(f"feed-forward, here: {fast_seconds:.2f} s for one 512 px slice (one pass)")
-print(f"Gatys, here: {gatys.seconds:.1f} s for one {side} px crop ({max(work.steps)} L-BFGS steps)")
+print(
+    f"Gatys, here: {gatys.seconds:.1f} s for one {side} px crop "
+    f"({steps} L-BFGS steps)"
+)
 
 # %% [markdown]
 # The feed-forward benchmark (`benchmarks/feedforward_cost.py`, `results/feedforward_cost.json`) timed the whole
@@ -73,13 +78,17 @@ print(f"Gatys, here: {gatys.seconds:.1f} s for one {side} px crop ({max(work.ste
 
 # %%
 cost = json.loads((RESULTS / "feedforward_cost.json").read_text())
+machine, timings = cost["machine"], cost["timings"]
+softening = cost["softening"]
+print(f"{machine['cpu']}, {machine['cores']} cores:")
 print(
-    f"{cost['machine']['cpu']}, {cost['machine']['cores']} cores: {cost['timings']['slice_median_s']:.2f} s per "
-    f"512 px slice, {cost['timings']['workload_s'] / 60:.1f} min for all {cost['workload']['images']} slices"
+    f"{timings['slice_median_s']:.2f} s per 512 px slice, "
+    f"{timings['workload_s'] / 60:.1f} min for all "
+    f"{cost['workload']['images']} slices"
 )
 print(
-    f"softening {cost['softening']['median']:.3f} (median; range {cost['softening']['min']:.3f}-"
-    f"{cost['softening']['max']:.3f})"
+    f"softening {softening['median']:.3f} "
+    f"(median; range {softening['min']:.3f}-{softening['max']:.3f})"
 )
 
 # %% [markdown]
@@ -97,7 +106,10 @@ print(
 # curves of each one's pairs.
 
 # %%
-benchmarks = {path.stem: json.loads(path.read_text()) for path in sorted(RESULTS.glob("style_benchmark*.json"))}
+benchmarks = {
+    path.stem: json.loads(path.read_text())
+    for path in sorted(RESULTS.glob("style_benchmark*.json"))
+}
 style_figures.benchmark_table(benchmarks)
 
 # %%
