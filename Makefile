@@ -77,6 +77,9 @@ test: setup
 	$(PY) -m ruff format --check .
 	NSEM_PROFILE=ci MPLBACKEND=Agg $(PY) -m pytest tests --nbval-lax --nbval-current-env $(NOTEBOOKS)
 
+# MathJax, require.js and the widget manager's embed script, from npm. The embed script validates the widget state of a
+# page with Ajv in strict mode and passes it no options, so the schema's union types log a warning on every page with
+# widgets: the sed hands its two Ajv instances (and the library copy's) Ajv's documented option allowUnionTypes.
 $(BOOK_VENDOR)/.done: Makefile
 	@command -v npm >/dev/null || { echo "make book needs npm (Node.js) to fetch MathJax and the widget manager"; exit 1; }
 	rm -rf $(BOOK_VENDOR) && mkdir -p $(BOOK_VENDOR)/packed $(BOOK_VENDOR)/widgets
@@ -85,6 +88,9 @@ $(BOOK_VENDOR)/.done: Makefile
 	cd $(BOOK_VENDOR) && mv packed/mathjax-*/package/es5 mathjax && rm -f mathjax/tex-[!c]*.js mathjax/mml-*.js \
 	  && mv packed/jupyter-widgets-html-manager-*/package/dist/* widgets/ && rm -f widgets/*.map widgets/embed.js \
 	  && mv packed/requirejs-*/package/require.js widgets/ && rm -rf packed \
+	  && sed -i -E 's/([A-Za-z_$$]+)=new\(([A-Za-z_$$]+\(\))\)([;,]([A-Za-z_$$]+=)?\1\.compile\()/\1=new(\2)({allowUnionTypes:!0})\3/' \
+	    widgets/embed-amd.js widgets/libembed-amd.js \
+	  && test "$$(grep -o 'allowUnionTypes:!0' widgets/embed-amd.js widgets/libembed-amd.js | wc -l)" -eq 4 \
 	  && for folder in widgets/@jupyter-widgets widgets/@jupyter-widgets/html-manager/dist; do \
 	    mkdir -p $$folder && cp widgets/*.woff* widgets/*.ttf widgets/*.eot widgets/*.svg $$folder/; done
 	touch $@
