@@ -29,6 +29,8 @@
 profile = None  # 'full', 'reduced', 'ci' or None ($NSEM_PROFILE, else auto)
 
 # %%
+import textwrap
+
 from IPython.display import Markdown, display
 
 from helpers import data
@@ -181,4 +183,6 @@ record = {
 comparison.write_comparison(
     record, config.result_path("network_comparison.json")
 )
-print(f"default: {choice['network']} ({choice['reason']})")
+print(
+    textwrap.fill(f"default: {choice['network']} ({choice['reason']})", 76)
+)
