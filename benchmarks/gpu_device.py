@@ -195,14 +195,19 @@ class Kit:
         return "done"
 
     def archive(self) -> str:
+        from benchmarks.style_archive import pack_stylized
         from helpers import config
-        from helpers.style.archive import pack_stylized
-        from helpers.style.manifest import entry_key
+        from helpers.style.cache import cached_settings, entry
+        from helpers.style.settings import StyleSettings
 
         run = config.select(self.profile)
         work = run.style
-        keys = [entry_key(work.crop, st, style, s) for style in work.styles for st in work.steps for s in work.slices]
-        pack_stylized(run.cache, self.outbox, keys, quality=self.quality, max_bytes=self.pack_bytes)
+        settings = cached_settings(StyleSettings(device=run.device))  # as the stylize step ran
+        names = [
+            entry(run.cache, settings, style, s, work.crop, st)[1].stem
+            for style in work.styles for st in work.steps for s in work.slices
+        ]  # fmt: skip
+        pack_stylized(run.cache, self.outbox, names, quality=self.quality, max_bytes=self.pack_bytes)
         return "done"
 
     def chapter(self, step: str) -> str:

@@ -12,7 +12,7 @@ One entry point, four commands (``python benchmarks/gpu_kit.py COMMAND --help``)
   cached); it ends by printing what to run next;
 * ``unpack`` (here, after each call): puts what came back in place: the benchmark JSON and the chapters' results,
   figures and executed notebooks into the repository, the stylised slices into the cache as lossy copies
-  (:mod:`helpers.style.archive`);
+  (:mod:`benchmarks.style_archive`);
 * ``size``: what travels (tracked + untracked-not-ignored files + the carried paths), as the device tool counts it.
 
 ``--profile ci`` rehearses all of it on a CPU in minutes (``tests/test_gpu_kit.py``). Nothing here imports the
@@ -149,8 +149,8 @@ def size_report() -> dict:
 
 def unpack(folder: Path, into: Path, cache: Path | None) -> dict:
     """Put what a ``run`` call brought back in place (idempotent)."""
+    from benchmarks.style_archive import unpack_stylized
     from helpers import config
-    from helpers.style.archive import unpack_stylized
 
     folder, into = Path(folder), Path(into)
     done = {"files": [], "stylized": {"imported": 0, "kept": 0}}

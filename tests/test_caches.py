@@ -1,7 +1,7 @@
-"""Caches that heal themselves: damaged files are reported by name and recomputed, stale entries are detected.
+"""Caches that heal themselves: damaged files are reported by name and recomputed, other inputs give other files.
 
-Stylised-slice cache (PNGs and manifest), experiment units (JSON), Frangi graphs (pickles), temporary files of
-killed writers, file permissions, and the provenance recorded with the results.
+Stylised-slice cache (digest-named PNGs carrying their records), experiment units (JSON), Frangi graphs
+(pickles), temporary files of killed writers, file permissions, and the provenance recorded with the results.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from helpers.experiments import runner, scenarios, splits, units
 from helpers.experiments.graphs import GraphCache
 from helpers.paths import CacheError, write_checked_json
 from helpers.segmentation.pipeline import GraphData
-from helpers.style import cache, engine, manifest, pngs
+from helpers.style import cache, engine, pngs
+from helpers.style.settings import StyleSettings
 
 KWARGS = {"crop": 32, "batch_size": 2, "progress": False}
-KEY = "crop32/steps002/style03/slice00"
+SETTINGS_RECORD = cache.cached_settings(StyleSettings())
 
 
 @pytest.fixture
@@ -43,8 +44,20 @@ def stylised(tmp_path, monkeypatch):
     return tmp_path, calls
 
 
-def _png(cache_root, key=KEY):
-    return manifest.stylized_dir(cache_root) / f"{key}.png"
+def _png(cache_root, slice_index=0, settings=SETTINGS_RECORD):
+    return cache.entry(cache_root, settings, 3, slice_index, 32, 2)[1]
+
+
+def test_each_image_is_one_file_named_by_its_inputs_and_carrying_its_record(stylised):
+    root, _ = stylised
+    files = sorted(path.name for path in cache.stylized_dir(root).iterdir())
+    assert files == [_png(root, 0).name, _png(root, 1).name] and files[0].startswith("slice00_style03_steps002_crop32_")
+    records = cache.stylized_records(root)
+    assert sorted(records) == [_png(root, 0).stem, _png(root, 1).stem]
+    record = records[_png(root, 1).stem]
+    assert (record["slice"], record["style"], record["steps"], record["crop"]) == (1, 3, 2, 32)
+    assert record["key"] == _png(root, 1).stem.rsplit("_", 1)[1] and record["settings"] == SETTINGS_RECORD
+    assert record["pixels_sha256"] == pngs.pixel_digest(cache.load_stylized(root, 2, 3, [1], crop=32)[0])
 
 
 def test_a_truncated_png_is_named_when_read_and_recomputed_by_the_next_run(stylised, caplog):
@@ -52,78 +65,51 @@ def test_a_truncated_png_is_named_when_read_and_recomputed_by_the_next_run(styli
     intact = cache.load_stylized(root, 2, 3, [0, 1], crop=32)
     path = _png(root)
     path.write_bytes(path.read_bytes()[:-40])  # a write cut short by a full disk or a crash
-    with pytest.raises(CacheError, match=f"damaged cache file {path}.*rerun the stylisation") as error:
+    with pytest.raises(CacheError, match=f"damaged cache file {path}.*deleted: rerun the stylisation") as error:
         cache.load_stylized(root, 2, 3, [0, 1], crop=32)
-    assert isinstance(error.value, ValueError) and error.value.path == path
+    assert isinstance(error.value, ValueError) and error.value.path == path and not path.exists()
+    path.write_bytes(b"\x89PNG half of it")  # damaged again, now found by the next run
     with caplog.at_level(logging.WARNING):
         summary = cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)
     assert summary["done"] == 1 and summary["skipped"] == 1 and calls == [1]  # only the damaged image
-    assert str(path) in caplog.text and "stylising it again" in caplog.text
+    assert str(path) in caplog.text and "deleted, it is computed again" in caplog.text
     np.testing.assert_array_equal(cache.load_stylized(root, 2, 3, [0, 1], crop=32), intact)  # same image again
 
 
-def test_a_png_of_another_shape_or_other_pixels_is_not_trusted(stylised, caplog):
+def test_a_png_of_another_shape_other_pixels_or_another_key_is_not_trusted(stylised, caplog):
     root, calls = stylised
-    _png(root).write_bytes(pngs.png_bytes(np.zeros((16, 16), np.uint8)))  # e.g. copied from another crop
+    record = pngs.embedded_record(_png(root))
+    _png(root).write_bytes(pngs.png_bytes(np.zeros((16, 16), np.uint8), record))  # e.g. copied from another crop
     with pytest.raises(CacheError, match=r"shape \(16, 16\), expected \(32, 32\)"):
         cache.load_stylized(root, 2, 3, [0], crop=32)
-    other = _png(root, "crop32/steps002/style03/slice01")
-    other.write_bytes(pngs.png_bytes(np.zeros((32, 32), np.uint8)))  # decodes, but not the recorded pixels
+    other = _png(root, 1)
+    other.write_bytes(pngs.png_bytes(np.zeros((32, 32), np.uint8), pngs.embedded_record(other)))  # other pixels
     with pytest.raises(CacheError, match="digest"):
         cache.load_stylized(root, 2, 3, [1], crop=32)
     assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["done"] == 2 and calls == [2]
-    assert cache.load_stylized(root, 2, 3, [0, 1], crop=32).shape == (2, 32, 32)
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        lambda path: path.write_text(path.read_text()[:100]),  # truncated: invalid JSON
-        lambda path: path.write_text(path.read_text().replace('"total": ', '"total": NaN, "x": ', 1)),  # NaN
-        lambda path: path.write_text('{"entries": [1, 2]}'),  # valid JSON, not a manifest
-        lambda path: path.unlink(),  # deleted, as the old advice said
-    ],
-    ids=["truncated", "NaN", "not a manifest", "deleted"],
-)
-def test_a_damaged_manifest_is_rebuilt_from_the_images_without_recomputing(stylised, damage, caplog):
-    root, calls = stylised
-    path = manifest.stylized_dir(root) / manifest.MANIFEST
-    before = manifest.read_manifest(root)
-    damage(path)
-    with caplog.at_level(logging.WARNING):
-        assert manifest.read_manifest(root) == before  # every record back, from the images themselves
-    assert str(path) in caplog.text and "rebuilt from the 2 intact cached images" in caplog.text
-    assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["skipped"] == 2 and calls == []
-    json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in the manifest"))
-
-
-def test_images_of_another_engine_version_are_stale_and_stylised_again(stylised, monkeypatch, caplog):
-    root, calls = stylised
-    assert manifest.read_manifest(root)[KEY]["engine_version"] == 1
-    for module in (manifest, cache):  # a change to the engines that changes their pixels
-        monkeypatch.setattr(module, "ENGINE_VERSION", 2)
-    with pytest.raises(CacheError, match="stale: stylised by engine version 1, this code is version 2"):
+    renamed = _png(root, 1).with_name(_png(root, 0).name)  # the right pixels and digest, under another key
+    _png(root, 0).unlink()
+    _png(root, 1).rename(renamed)
+    with pytest.raises(CacheError, match="made from other inputs"):
         cache.load_stylized(root, 2, 3, [0], crop=32)
-    with caplog.at_level(logging.WARNING):
-        assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["done"] == 2 and calls == [2]
-    assert "stale" in caplog.text and str(_png(root)) in caplog.text
-    assert manifest.read_manifest(root)[KEY]["engine_version"] == 2
+    assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["done"] == 2
     assert cache.load_stylized(root, 2, 3, [0, 1], crop=32).shape == (2, 32, 32)
 
 
-def test_images_of_an_older_cache_without_embedded_records_are_kept(stylised, caplog):
+def test_other_settings_or_engine_version_give_other_files_never_mixed(stylised, monkeypatch):
     root, calls = stylised
-    for key in (KEY, "crop32/steps002/style03/slice01"):  # as the code before embedded records wrote them
-        grey = pngs.read_png(_png(root, key))
-        _png(root, key).write_bytes(pngs.png_bytes(grey))
-    records = manifest.read_manifest(root)  # an intact old manifest: resumed as before
-    assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["skipped"] == 2 and calls == []
-    (manifest.stylized_dir(root) / manifest.MANIFEST).write_text("{")
-    with caplog.at_level(logging.WARNING):
-        rebuilt = manifest.read_manifest(root)
-        assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["skipped"] == 2 and calls == []
-    assert rebuilt[KEY]["settings"] is None and rebuilt[KEY]["slice"] == 0 and rebuilt[KEY]["crop"] == 32
-    assert "2 cached images in" in caplog.text and "unknown settings" in caplog.text and set(rebuilt) == set(records)
+    first = cache.load_stylized(root, 2, 3, [0], crop=32)
+    other = StyleSettings(init="noise")
+    with pytest.raises(FileNotFoundError, match=r"stylised slices \[0\]"):
+        cache.load_stylized(root, 2, 3, [0], crop=32, settings=other)
+    assert cache.stylize_isbi(root, [0], [3], [2], settings=other, **KWARGS)["done"] == 1 and calls == [1]
+    assert _png(root, 0, cache.cached_settings(other)) != _png(root, 0) and _png(root, 0).exists()
+    assert not np.array_equal(cache.load_stylized(root, 2, 3, [0], crop=32, settings=other), first)
+    np.testing.assert_array_equal(cache.load_stylized(root, 2, 3, [0], crop=32), first)  # the first run's image
+    monkeypatch.setattr(cache, "ENGINE_VERSION", 2)  # a change to the engines that changes their pixels
+    with pytest.raises(FileNotFoundError):
+        cache.load_stylized(root, 2, 3, [0], crop=32)
+    assert cache.stylize_isbi(root, [0, 1], [3], [2], **KWARGS)["done"] == 2
 
 
 def test_a_nan_loss_never_marks_an_image_finished_and_heals_on_the_next_run(tmp_path, monkeypatch, caplog):
@@ -137,27 +123,27 @@ def test_a_nan_loss_never_marks_an_image_finished_and_heals_on_the_next_run(tmp_
     monkeypatch.setattr(engine, "stylize_batch", diverging)
     with caplog.at_level(logging.WARNING):
         summary = cache.stylize_isbi(tmp_path, [0, 1], [3], [2], **KWARGS)
-    assert summary["failed"] == [KEY] and summary["done"] == 1 and f"{KEY}: loss" in caplog.text
-    records = manifest.read_manifest(tmp_path)
-    assert KEY not in records and not _png(tmp_path).exists()
-    json.loads((manifest.stylized_dir(tmp_path) / manifest.MANIFEST).read_text(), parse_constant=pytest.fail)
+    name = _png(tmp_path).stem
+    assert summary["failed"] == [name] and summary["done"] == 1 and f"{name}.png: loss" in caplog.text
+    assert not _png(tmp_path).exists() and list(cache.stylized_records(tmp_path)) == [_png(tmp_path, 1).stem]
     with pytest.raises(FileNotFoundError, match=r"stylised slices \[0\]"):
         cache.load_stylized(tmp_path, 2, 3, [0, 1], crop=32)
-    with pytest.raises(ValueError, match="never NaN or inf"):  # NaN never reaches the manifest
-        manifest.write_manifest(tmp_path, {KEY: {"losses": {"total": float("nan")}}})
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):  # NaN never written
+        pngs.write_entry(_png(tmp_path), np.zeros((32, 32), np.uint8), "k", {"losses": {"total": float("nan")}})
+    assert not _png(tmp_path).exists()
 
     monkeypatch.setattr(engine, "stylize_batch", real)  # the next run: the optimiser behaves
     summary = cache.stylize_isbi(tmp_path, [0, 1], [3], [2], **KWARGS)
     assert summary["done"] == 1 and summary["skipped"] == 1 and summary["failed"] == []
-    assert np.isfinite(manifest.read_manifest(tmp_path)[KEY]["losses"]["total"])
+    assert np.isfinite(cache.stylized_records(tmp_path)[name]["losses"]["total"])
 
 
 def test_stale_temporary_files_of_a_killed_run_are_removed_and_live_ones_kept(stylised):
     root, _ = stylised
-    folder = manifest.stylized_dir(root) / "crop32/steps002/style03"
-    dead = folder / ".slice00.png.999999999.abcd1234.tmp"  # no such process
-    live = folder / f".slice01.png.{os.getpid()}.efgh5678.tmp"  # a writer still at work
-    old = folder / ".slice01.png.ijkl9012.tmp"  # the older naming, without a process id
+    folder = cache.stylized_dir(root)
+    dead = folder / f".{_png(root, 0).name}.999999999.abcd1234.tmp"  # no such process
+    live = folder / f".{_png(root, 1).name}.{os.getpid()}.efgh5678.tmp"  # a writer still at work
+    old = folder / f".{_png(root, 1).name}.ijkl9012.tmp"  # the older naming, without a process id
     for path in (dead, live, old):
         path.write_bytes(b"half a png")
     os.utime(old, (0, 0))

@@ -16,7 +16,7 @@ import pytest
 from benchmarks.gpu_device import GUARD
 from helpers import checks, cli, config
 from helpers.paths import ROOT, canonical_json
-from helpers.style import cache, comparison, manifest
+from helpers.style import cache, comparison, pngs
 from tools import findings
 from tools.run_stamp import shown_profile
 
@@ -202,7 +202,7 @@ def test_a_step_dies_with_the_kit_that_started_it(tmp_path):
 # ----------------------------------------------------------------------------- nothing computed is lost
 
 STYLE = {"slices": [0, 1], "styles": [3], "steps": [2], "crop": 32, "batch_size": 1, "progress": False}
-FIRST = "crop32/steps002/style03/slice00"  # the first batch's image
+FIRST = "slice00_style03_steps002_crop32_"  # the first batch's image (its name, up to its key)
 
 
 @pytest.mark.parametrize(
@@ -216,7 +216,7 @@ FIRST = "crop32/steps002/style03/slice00"  # the first batch's image
 def test_a_stylisation_stopped_in_its_second_batch_keeps_the_first(
     tmp_path, monkeypatch, capsys, failure, status, said
 ):
-    real, writes = cache.atomic_write_bytes, []
+    real, writes = pngs.atomic_write_bytes, []
 
     def failing_second_write(path, payload):
         writes.append(path)
@@ -224,14 +224,14 @@ def test_a_stylisation_stopped_in_its_second_batch_keeps_the_first(
             raise failure
         real(path, payload)
 
-    monkeypatch.setattr(cache, "atomic_write_bytes", failing_second_write)
+    monkeypatch.setattr(pngs, "atomic_write_bytes", failing_second_write)
     with pytest.raises(SystemExit) as stopped:
         cli.run(lambda _argv: cache.stylize_isbi(tmp_path, **STYLE), "python -m helpers.style", [])
     lines = capsys.readouterr().err.strip().splitlines()
     assert stopped.value.code == status and len(lines) == 1 and said in lines[0]
-    assert set(manifest.read_manifest(tmp_path)) == {FIRST}
+    assert [name[: len(FIRST)] for name in cache.stylized_records(tmp_path)] == [FIRST]
     assert cache.load_stylized(tmp_path, 2, 3, [0], crop=32).shape == (1, 32, 32)  # whole, checked against its digest
-    monkeypatch.setattr(cache, "atomic_write_bytes", real)
+    monkeypatch.setattr(pngs, "atomic_write_bytes", real)
     summary = cache.stylize_isbi(tmp_path, **STYLE)  # the rerun resumes: the first image is not made again
     assert summary["skipped"] == 1 and summary["done"] == 1
 

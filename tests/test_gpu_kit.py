@@ -19,12 +19,12 @@ import pytest
 import torch
 
 from benchmarks import gpu_device, gpu_kit
+from benchmarks.style_archive import lossy_entries, pack_stylized, unpack_stylized
 from helpers import config, vgg
-from helpers.style.archive import lossy_entries, pack_stylized, unpack_stylized
+from helpers.style import cache as style_cache
 from helpers.style.cache import load_stylized
-from helpers.style.manifest import ENTRY, entry_key, plan_isbi, read_entry, read_manifest, stylized_dir, write_manifest
-from helpers.style.pngs import pixel_digest, png_bytes
-from helpers.style.settings import ENGINE_VERSION, StyleSettings
+from helpers.style.pngs import pixel_digest, read_entry, write_entry
+from helpers.style.settings import StyleSettings
 from tools import run_stamp as chapters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,24 +86,31 @@ def test_each_call_kind_travels_under_64_mib(bundles):
     assert weights["hed"] < 20e6 and weights["vgg19"] < 13e6
 
 
+SETTINGS = style_cache.cached_settings(StyleSettings())
+
+
+def _name(style: int, s: int) -> str:
+    """The file name (without .png) of a 128 px, 4-step stylised slice."""
+    return style_cache.entry(Path("unused"), SETTINGS, style, s, 128, 4)[1].stem
+
+
 def _cache_with(folder: Path, images: dict[str, np.ndarray]) -> Path:
     """A cache holding the given images with minimal records."""
-    records = {}
-    for key, grey in images.items():
-        fields = {name: int(value) for name, value in ENTRY.match(key).groupdict().items() if name != "crop"}
-        record = {**fields, "crop": 128, "pixels_sha256": pixel_digest(grey), "engine_version": ENGINE_VERSION}
-        path = stylized_dir(folder) / f"{key}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(png_bytes(grey, record))
-        records[key] = record
-    write_manifest(folder, records)
+    for name, grey in images.items():
+        path = style_cache.stylized_dir(folder) / f"{name}.png"
+        write_entry(path, grey, name.rsplit("_", 1)[1], {"crop": 128, "settings": SETTINGS})
     return folder
+
+
+def _read(folder: Path, name: str) -> tuple[np.ndarray, dict]:
+    """A cached image and its record, checked."""
+    return read_entry(style_cache.stylized_dir(folder) / f"{name}.png", name.rsplit("_", 1)[1], 128)
 
 
 def test_archive_splits_packs_and_imports_lossy_copies_without_replacing_originals(tmp_path):
     rng = np.random.default_rng(0)
     images = {
-        entry_key(128, 4, style, s): np.clip(rng.normal(128 + 10 * s, 40, size=(128, 128)), 0, 255).astype(np.uint8)
+        _name(style, s): np.clip(rng.normal(128 + 10 * s, 40, size=(128, 128)), 0, 255).astype(np.uint8)
         for style in (3, 10) for s in range(3)
     }  # fmt: skip
     source = _cache_with(tmp_path / "there", images)
@@ -111,16 +118,17 @@ def test_archive_splits_packs_and_imports_lossy_copies_without_replacing_origina
     assert len(packs) == 4 and all(p.stat().st_size <= 30_720 for p in packs)
     assert {p.name.split("-")[2].split(".")[0] for p in packs} == {"style03", "style10"}
     home = tmp_path / "home"
-    kept_key = entry_key(128, 4, 3, 0)
+    kept_key = _name(3, 0)
     _cache_with(home, {kept_key: images[kept_key]})  # a lossless original already here
     assert unpack_stylized(packs, home) == {"imported": 5, "kept": 1}
-    entries = read_manifest(home)
-    assert "lossy_copy" not in entries[kept_key] and set(lossy_entries(home)) == set(images) - {kept_key}
+    assert set(lossy_entries(home)) == set(images) - {kept_key}
     for key, original in images.items():
-        copy = read_entry(home, key, entries[key]).astype(int)
-        assert np.abs(copy - original).max() <= 16 and np.abs(copy - original).mean() < 3
-        if key != kept_key:
-            assert entries[key]["lossy_copy"]["original_pixels_sha256"] == pixel_digest(original)
+        copy, record = _read(home, key)
+        assert np.abs(copy.astype(int) - original).max() <= 16 and np.abs(copy.astype(int) - original).mean() < 3
+        if key == kept_key:
+            assert "lossy_copy" not in record and np.array_equal(copy, original)
+        else:
+            assert record["lossy_copy"]["original_pixels_sha256"] == pixel_digest(original)
     assert unpack_stylized(packs, home) == {"imported": 0, "kept": 6}
     with pytest.raises(ValueError, match="too small"):
         pack_stylized(source, tmp_path / "tiny", max_bytes=10_240)
@@ -211,21 +219,22 @@ def test_rehearsal_stylised_slices_come_home_within_jpeg_tolerance(rehearsal, tm
     for out in rehearsal["outs"]:
         gpu_kit.unpack(out, tmp_path / "repo", cache)
     there = rehearsal["tmp"] / "cache"
-    originals, copies = read_manifest(there), read_manifest(cache)
+    originals, copies = style_cache.stylized_records(there), style_cache.stylized_records(cache)
     assert set(copies) == set(originals) and set(lossy_entries(cache)) == set(originals)
     exported = {name for name, _ in gpu_device.WEIGHT_FILES.values()}
     assert all(record["weights_file"] in exported for record in originals.values())  # the staged weights were used
-    for key, record in originals.items():
-        original = read_entry(there, key, record).astype(int)
-        copy = read_entry(cache, key, copies[key]).astype(int)
-        error = np.abs(copy - original)
+    side = config.select("ci").style.crop
+    for key in originals:
+        original = read_entry(style_cache.stylized_dir(there) / f"{key}.png", originals[key]["key"], side)[0]
+        copy = read_entry(style_cache.stylized_dir(cache) / f"{key}.png", copies[key]["key"], side)[0]
+        error = np.abs(copy.astype(int) - original)
         assert error.max() <= copies[key]["lossy_copy"]["max_abs_error"] + 1 and error.mean() < 3
     work = config.select("ci").style
     images = load_stylized(cache, work.steps[0], work.styles[0], work.slices, work.crop)  # as chapters read them
     assert images.shape == (len(work.slices), work.crop, work.crop)
-    settings = json.loads(json.dumps(next(iter(copies.values()))["settings"]))
-    assert plan_isbi(cache, work.slices, work.styles, work.steps, work.crop, settings) == []  # nothing to redo
-    assert StyleSettings().source == settings["vgg"]
+    summary = style_cache.stylize_isbi(cache, work.slices, work.styles, work.steps, crop=work.crop, max_batches=0)
+    assert summary["skipped"] == summary["requested"] == len(copies)  # nothing to redo
+    assert StyleSettings().source == next(iter(copies.values()))["settings"]["vgg"]
 
 
 def test_kit_records_failures_skips_them_and_sends_at_most_eight_files(tmp_path, monkeypatch):

@@ -26,7 +26,6 @@ from .. import checks
 from ..config import ENGINES, FEEDFORWARD_STEPS
 from ..data import ISBI_SHAPE, SELECTED_STYLES, dense_ground_truth, load_training
 from ..style import cache as style_cache
-from ..style.manifest import checked_crop
 from .engines import ensure_stylized as ensure_stylized  # chapters 06 and 08 call it from here
 from .engines import feedforward_paintings, feedforward_textures
 from .shifts import SHIFTS, appearance_augmentations, appearance_shift, plain_augmentations, transform_like
@@ -91,7 +90,7 @@ class SliceStore:
             raise ValueError(f"engine {engine!r} is unknown: choose one of {ENGINES}")
         self.engine = engine
         self.slices = checks.integers(slices, "slices", 0, ISBI_SHAPE[0] - 1)
-        crop = checked_crop(crop)
+        crop = style_cache.checked_crop(crop)
         side = crop or ISBI_SHAPE[-1]
         raw, labels = load_training(self.slices)
         self.raw = {index: image[:side, :side] for index, image in zip(self.slices, raw)}

@@ -15,8 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from .. import checks, cli, config, data
-from .cache import stylize_isbi
-from .manifest import checked_crop
+from .cache import checked_crop, stylize_isbi
 from .settings import StyleSettings
 
 

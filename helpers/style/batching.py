@@ -1,4 +1,4 @@
-"""The batched engine's parts: how many pairs run at once, and one batch optimised by per-image L-BFGS or Adam.
+"""The batched engine's parts: how many pairs run at once, and one batch optimised by per-image L-BFGS.
 
 :func:`helpers.style.engine.stylize_batch` splits its pairs into runs (:func:`batch_size`, :func:`chunks`) and
 optimises each run with :func:`optimise_batch`; :func:`final_losses` scores the returned images of both engines.
@@ -13,7 +13,7 @@ import torch
 
 from .images import Style
 from .objective import Execution, Targets, batch_size_for_memory, batch_targets, evaluate, image_bytes
-from .optimizers import BATCH_OPTIMIZERS
+from .optimizers import BatchLBFGSStepper
 from .settings import StyleSettings
 
 MAX_PAIRS = 2**31 - 1  # batch size "all of them"
@@ -50,7 +50,7 @@ def batch_size(settings: StyleSettings, execution: Execution, model: torch.nn.Mo
         return MAX_PAIRS
     free, _total = torch.cuda.mem_get_info(execution.device)
     layers = list(dict.fromkeys((*settings.content_layers, *settings.style_layers)))
-    history = min(settings.history_size, steps) if settings.optimizer == "lbfgs" else 1  # Adam: 2 moments
+    history = min(settings.history_size, steps)
     return batch_size_for_memory(free, image_bytes(model, shape, layers, execution.precision, history))
 
 
@@ -114,7 +114,7 @@ def optimise_batch(
     snaps: dict[int, torch.Tensor] = {}
     snap_losses: dict[int, tuple[torch.Tensor, ...]] = {}
     history: dict[str, list[torch.Tensor]] = {"content": [], "style": [], "total": []}
-    optimizer = BATCH_OPTIMIZERS[settings.optimizer](x, settings.step_size, settings.history_size)
+    optimizer = BatchLBFGSStepper(x, settings.step_size, settings.history_size)
     for k in range(1, int(steps) + 1):
         with torch.no_grad():
             x.clamp_(0, 1)

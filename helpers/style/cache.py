@@ -1,16 +1,24 @@
 """Stylised ISBI slices: the batched engine over slices x paintings, cached as it goes so that runs resume.
 
-Images go to ``<cache>/stylized/`` (:mod:`helpers.style.manifest`). A manifest record holds slice, style, steps,
-crop, the settings that decide the image, the final losses, the final total loss over the lowest one seen during
-the run (1: still descending; far above 1: the fixed-step L-BFGS spiked or blew up), device and time. A rerun
-skips every finished (slice, style, steps) entry, so an interrupted run resumes where it stopped (at most the
-batch in flight is lost). Every argument is checked first (a clear error naming it); an image whose losses are not
-finite (a diverged optimiser) is never cached, so it is tried again; damaged images are found and recomputed
-(:mod:`helpers.style.manifest`); temporary files of killed runs are removed.
+Each image is one grey PNG, ``<cache>/stylized/slice<II>_style<NN>_steps<SSS>_crop<side>_<key>.png``, whose
+``key`` is the digest of everything that decides its pixels (:func:`entry`): the settings of
+:func:`cached_settings`, :data:`~helpers.style.settings.ENGINE_VERSION`, the painting's pixels, the slice, the crop
+and the step count. The weights' file name is recorded, not keyed, so that images made with an exported copy of
+the same network on a GPU machine are found at home. The file carries its record (:mod:`helpers.style.pngs`):
+slice, style, steps, crop, those settings, the final losses, the final total loss over the lowest one seen during
+the run (1: still descending; far above 1: the fixed-step L-BFGS spiked or blew up), device, time and the digest of
+its pixels. It is written atomically by this process alone (Dask tasks return pixels) and checked on every read:
+a damaged or mismatching file is deleted with a logged warning and stylised again by the next
+:func:`stylize_isbi`. Other settings give other files, never mixed with these. A rerun skips every finished
+image, so an interrupted run resumes where it stopped (at most the batch in flight is lost); an image whose
+losses are not finite (a diverged optimiser) is never cached, so it is tried again; temporary files of killed
+runs are removed.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,25 +29,131 @@ from tqdm.auto import tqdm
 
 from .. import checks, data, vgg
 from ..parallel import run_tasks, runs_here
-from ..paths import CacheError, atomic_write_bytes, remove_stale_temporaries
-from . import engine
-from .images import to_grey, to_uint8
-from .manifest import (
-    cached_settings,
-    checked_crop,
-    entry_key,
-    plan_isbi,
-    read_entry,
-    read_manifest,
-    stylized_dir,
-    write_manifest,
-)
+from ..paths import CacheError, digest, remove_stale_temporaries
+from . import engine, pngs
+from .images import MIN_SIDE, to_grey, to_uint8
 from .objective import resolve_precision
-from .pngs import pixel_digest, png_bytes
 from .settings import DEFAULT_SETTINGS, ENGINE_VERSION, StyleSettings
 
 Pair = tuple[int, int]  # (slice, style)
 LOG = logging.getLogger(__name__)
+STYLIZED_DIR = "stylized"
+
+
+def stylized_dir(cache: Path) -> Path:
+    """The folder of the stylised slices.
+
+    Args:
+        cache: the root cache folder.
+
+    Returns:
+        ``<cache>/stylized``.
+    """
+    return Path(cache) / STYLIZED_DIR
+
+
+def checked_crop(crop: object) -> int | None:
+    """A crop side: None (whole slices) or a whole number of pixels in [16, 512].
+
+    Args:
+        crop: the given crop side.
+
+    Returns:
+        None or the side as ``int``.
+
+    Raises:
+        ValueError: for a negative, zero, too small (VGG pools 4 times), too large or non-integral side.
+    """
+    return checks.optional_integer(crop, "crop (side of the top-left crop, pixels)", MIN_SIDE, data.ISBI_SHAPE[-1])
+
+
+def cached_settings(settings: StyleSettings) -> dict:
+    """The settings that decide a stylised image (JSON-ready): part of its key and of its record.
+
+    Device, precision and the other execution options change results only by rounding and are not among them.
+
+    Args:
+        settings: the settings of the run.
+
+    Returns:
+        The ``settings`` field of each record.
+    """
+    return {
+        "alpha": float(settings.alpha),
+        "beta": float(settings.beta),
+        "seed": int(settings.seed),
+        "init": settings.init,
+        "content_layers": list(settings.content_layers),
+        "style_layers": list(settings.style_layers),
+        "style_weights": settings.style_weights,
+        "vgg": settings.source,
+        "pooling": settings.pooling,
+        "history_size": int(settings.history_size),
+    }
+
+
+@functools.cache
+def _painting_digest(number: int) -> str:
+    """Digest of a painting's pixels, once per process."""
+    pixels = np.ascontiguousarray(data.load_style(number))
+    return digest(str(pixels.shape), pixels.tobytes())
+
+
+def entry(cache: Path, settings: dict, style: int, slice_index: int, crop: int | None, steps: int) -> tuple[str, Path]:
+    """The key and file of one stylised slice; the key is the digest of everything that decides its pixels.
+
+    Args:
+        cache: the root cache folder.
+        settings: :func:`cached_settings` of the run.
+        style: painting number.
+        slice_index: ISBI training slice.
+        crop: side of the top-left crop (None: the whole 512 px slice).
+        steps: function evaluations.
+
+    Returns:
+        ``(key, path)``: 12 hex digits, ``<cache>/stylized/slice00_style03_steps075_crop128_<key>.png``.
+    """
+    side = crop or data.ISBI_SHAPE[-1]
+    key = digest(
+        json.dumps(settings, sort_keys=True),
+        f"engine {ENGINE_VERSION}",
+        _painting_digest(int(style)),
+        f"slice {int(slice_index)} crop {side} steps {int(steps)}",
+    )
+    name = f"slice{int(slice_index):02d}_style{int(style):02d}_steps{int(steps):03d}_crop{side}_{key}.png"
+    return key, stylized_dir(cache) / name
+
+
+def stylized_records(cache: Path) -> dict[str, dict]:
+    """The records the cached stylised slices carry (unchecked; :func:`load_stylized` checks what it reads).
+
+    Args:
+        cache: the root cache folder.
+
+    Returns:
+        ``{file name without .png: record}``, sorted by name; files without a readable record are left out.
+    """
+    records = {}
+    for path in sorted(stylized_dir(cache).glob("slice*_style*_steps*_crop*_*.png")):
+        record = pngs.embedded_record(path)
+        if record is not None:
+            records[path.stem] = record
+    return records
+
+
+def _plan(
+    cache: Path, slices: Sequence[int], styles: Sequence[int], steps: Sequence[int], crop: int | None, settings: dict
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """``(slice, style, missing step counts)`` per pair that misses any; damaged images are deleted on the way."""
+    side = crop or data.ISBI_SHAPE[-1]
+    todo = []
+    for style in styles:
+        for s in slices:
+            entries = [entry(cache, settings, style, s, crop, st) for st in steps]
+            missing = tuple(st for st, (key, path) in zip(steps, entries) if pngs.cached_entry(path, key, side) is None)
+            if missing:
+                todo.append((int(s), int(style), missing))
+    return todo
 
 
 def _weights_file(source: str) -> str:
@@ -131,14 +245,14 @@ def stylize_isbi(
             resource, each CUDA batch asks for one. This process writes every image as its batch returns.
 
     Returns:
-        ``{"requested", "skipped", "done", "failed", "seconds"}``; ``failed`` lists the entries whose loss or
-        image was not finite (a diverged optimiser): they are not cached, and the next run tries them again.
+        ``{"requested", "skipped", "done", "failed", "seconds"}``; ``failed`` lists the images (file names without
+        ``.png``) whose loss or pixels were not finite (a diverged optimiser): they are not cached, and the next run
+        tries them again.
 
     Raises:
         KeyError: naming the choices, for an unknown painting.
         ValueError: for an empty, repeated, non-integral or out-of-range slice, style or step count, a crop
-            outside 16..512 px, a batch size below 1, alpha or beta given per pair, or if the cache holds one of
-            the entries made with other settings.
+            outside 16..512 px, a batch size below 1, or alpha or beta given per pair.
     """
     slices, steps, crop, batch_size = _request(slices, steps, crop, batch_size, settings)
     max_batches = checks.optional_integer(max_batches, "max_batches", 0)
@@ -146,7 +260,7 @@ def stylize_isbi(
     styles = _style_numbers(styles)
     remove_stale_temporaries(stylized_dir(cache))
     record_settings = cached_settings(settings)
-    todo = plan_isbi(cache, slices, styles, steps, crop, record_settings)
+    todo = _plan(cache, slices, styles, steps, crop, record_settings)
     requested = len(slices) * len(styles) * len(steps)
     summary = {"requested": requested, "skipped": 0, "done": 0, "failed": [], "seconds": 0.0}
     summary["skipped"] = summary["requested"] - sum(len(missing) for _, _, missing in todo)
@@ -185,29 +299,27 @@ def stylize_isbi(
             missing, pairs = batches[index]
             if not here:
                 bar.update(len(pairs) * max(missing))
-            written = {}
             for (s, style), result in zip(pairs, results):
                 for st in missing:
-                    key = entry_key(crop, st, style, s)
+                    key, path = entry(cache, record_settings, style, s, crop, st)
                     grey, losses = to_grey(result.snapshots[st]), result.snapshot_losses[st]
                     if not _finite(losses, grey):
-                        LOG.warning("%s: loss %s is not finite (the optimiser diverged): not cached", key, losses)
-                        summary["failed"].append(key)
+                        LOG.warning("%s: loss %s is not finite (the optimiser diverged): not cached", path.name, losses)
+                        summary["failed"].append(path.stem)
                         continue
                     image = to_uint8(grey)
                     history = result.history["total"][:st]
                     lowest = min(float(history[np.isfinite(history)].min(initial=np.inf)), losses["total"])
-                    written[key] = {
+                    record = {
                         "slice": s, "style": style, "style_name": names[style], "steps": st, **common,
                         "losses": losses,
                         # > 1: the run had been lower before (an L-BFGS spike or blow-up, not convergence)
                         "final_over_lowest_total": losses["total"] / max(lowest, 1e-30),
                         "device": result.settings["device"], "batch": len(pairs),
-                        "seconds_per_batch": round(result.seconds, 3), "pixels_sha256": pixel_digest(image),
+                        "seconds_per_batch": round(result.seconds, 3),
                     }  # fmt: skip
-                    atomic_write_bytes(stylized_dir(cache) / f"{key}.png", png_bytes(image, written[key]))
+                    pngs.write_entry(path, image, key, record)
                     summary["done"] += 1
-            write_manifest(cache, written)
     finally:
         bar.close()
         summary["seconds"] = time.perf_counter() - started
@@ -227,7 +339,12 @@ def _stylize_batch(
 
 
 def load_stylized(
-    cache: Path, steps: int, style: int | str, slices: Sequence[int] | None = None, crop: int | None = None
+    cache: Path,
+    steps: int,
+    style: int | str,
+    slices: Sequence[int] | None = None,
+    crop: int | None = None,
+    settings: StyleSettings = DEFAULT_SETTINGS,
 ) -> np.ndarray:
     """Stylised ISBI training slices from the cache.
 
@@ -237,13 +354,15 @@ def load_stylized(
         style: painting, by report number or name.
         slices: ISBI training slices (None: all 30).
         crop: the crop side they were stylised at (None: whole 512 px slices).
+        settings: the settings they were stylised with (those of :func:`cached_settings` choose the files).
 
     Returns:
-        uint8 (n, side, side) grey images, each checked (decoded completely, its shape, its recorded digest).
+        uint8 (n, side, side) grey images, each checked (decoded completely, its shape, key and pixel digest).
 
     Raises:
-        FileNotFoundError: naming the command that produces the missing entries.
-        CacheError: naming a damaged image (a :class:`ValueError`); the next stylisation run recomputes it.
+        FileNotFoundError: naming the command that produces the missing images.
+        CacheError: naming a damaged image (a :class:`ValueError`), which is deleted: the next stylisation run
+            recomputes it.
         KeyError: naming the choices, for an unknown painting.
         ValueError: for a non-integral or out-of-range step count, slice or crop, or an empty slice list.
     """
@@ -251,26 +370,23 @@ def load_stylized(
     number, _ = data.resolve_style(style if isinstance(style, str) else checks.integer(style, "style", 0))
     slices = data.ISBI_SLICES if slices is None else checks.integers(slices, "slices", 0, data.ISBI_SHAPE[0] - 1)
     crop = checked_crop(crop)
-    entries = read_manifest(cache)
-    folder = stylized_dir(cache)
-    keys = [entry_key(crop, steps, number, s) for s in slices]
-    missing = [s for s, key in zip(slices, keys) if key not in entries or not (folder / f"{key}.png").exists()]
+    entries = [entry(cache, cached_settings(settings), number, s, crop, steps) for s in slices]
+    command = f"`python -m helpers.style --styles {number} --steps {steps}{f' --crop {crop}' if crop else ''}"
+    missing = [s for s, (_, path) in zip(slices, entries) if not path.exists()]
     if missing:
-        crop_arg = f" --crop {crop}" if crop else ""
         raise FileNotFoundError(
-            f"stylised slices {missing} (style {number}, {steps} steps, crop {crop or 512}) are not in {folder}: "
-            f"run `python -m helpers.style --styles {number} --steps {steps}{crop_arg} "
-            f"--slices {' '.join(map(str, missing))}` "
+            f"stylised slices {missing} (style {number}, {steps} steps, crop {crop or 512}) are not in "
+            f"{stylized_dir(cache)}: run {command} --slices {' '.join(map(str, missing))}` "
             "(or notebooks/02_stylize_isbi.ipynb with a profile that covers them)"
         )
     images = []
-    for key in keys:
+    for key, path in entries:
         try:
-            images.append(read_entry(cache, key, entries[key]))
+            images.append(pngs.read_entry(path, key, crop or data.ISBI_SHAPE[-1])[0])
         except CacheError as error:
+            path.unlink(missing_ok=True)
             raise CacheError(
                 error.path,
-                f"{error.problem}; rerun the stylisation (`python -m helpers.style --styles {number} --steps {steps}"
-                f"{f' --crop {crop}' if crop else ''}` or notebook 02), which recomputes it",
+                f"{error.problem}; deleted: rerun the stylisation ({command}` or notebook 02), which recomputes it",
             ) from error
     return np.stack(images)

@@ -11,7 +11,7 @@ features of :class:`helpers.vgg.VGGFeatures` (HED weights by default).
 Two engines share one :class:`StyleSettings` (:mod:`helpers.style.settings`, re-exported here):
 
 * :func:`stylize`: one image with ``torch.optim.LBFGS`` exactly as in the PyTorch tutorial (``max_iter=20`` per
-  ``optimizer.step``, the closure counts evaluations), or Adam. This is the reference.
+  ``optimizer.step``, the closure counts evaluations). This is the reference.
 * :func:`stylize_batch`: many (content, style) pairs at once with the per-image L-BFGS of
   :class:`helpers.style.lbfgs.BatchLBFGS` (same algorithm, a separate history and step size per image).
   Snapshots return the image after several step counts of one run (the 75-step image of a 150-step run is the
@@ -38,7 +38,7 @@ from .. import checks
 from .batching import batch_size, chunks, final_losses, optimise_batch, progress_hook
 from .images import MIN_SIDE, Style, as_batch, check_image, resize_longest, to_grey
 from .objective import Execution, batch_targets, evaluate, get_model, per_image
-from .optimizers import SEQUENTIAL_OPTIMIZERS, initial_image
+from .optimizers import initial_image, tutorial_lbfgs
 from .settings import DEFAULT_SETTINGS, StyleSettings
 
 __all__ = ["DEFAULT_SETTINGS", "StepHook", "StyleResult", "StyleSettings", "stylize", "stylize_batch"]
@@ -101,7 +101,6 @@ def _record(
     """The settings of one image's run as a plain, JSON-ready dict (tuples as lists), with how its passes ran."""
     record = {
         "engine": engine,
-        "optimizer": settings.optimizer,
         "init": settings.init,
         "alpha": alpha,
         "beta": beta,
@@ -135,16 +134,16 @@ def stylize(
 ) -> StyleResult:
     """Stylise one image: minimise eq. 5 over the pixels of ``x`` for ``steps`` function evaluations.
 
-    ``optimizer='lbfgs'`` is the PyTorch tutorial's loop: ``torch.optim.LBFGS(lr=1, max_iter=20)`` stepped until
+    The optimiser is the PyTorch tutorial's loop: ``torch.optim.LBFGS(lr=1, max_iter=20)`` stepped until
     the closure has run ``steps`` times (the last call's ``max_iter`` is cut so that exactly ``steps``
-    evaluations happen; tolerances are 0 so it never stops early). ``optimizer='adam'`` takes ``steps`` Adam steps.
+    evaluations happen; tolerances are 0 so it never stops early).
 
     Args:
         content: (H, W) grey or (H, W, 3) RGB in [0, 1] (or uint8).
         style: an image, or a painting's report number or name (``20`` or ``'the_scream'``); fitted to the
             content size (:func:`helpers.style.images.fit_style`).
         steps: function evaluations.
-        settings: the weights, layers, optimiser and device; ``alpha`` and ``beta`` must be numbers here.
+        settings: the weights, layers and device; ``alpha`` and ``beta`` must be numbers here.
         size: resize the content first so that its longest side is ``size`` pixels.
         progress: show a progress bar.
         on_step: called after evaluation ``k`` (1, 2, ...) with ``(k, x, losses)``: ``x`` the (1, 3, H, W) image as
@@ -196,7 +195,7 @@ def stylize(
         return losses[2].sum()
 
     with contextlib.suppress(_Stopped):  # stopped by on_step: x is the image after the last evaluation's step
-        SEQUENTIAL_OPTIMIZERS[settings.optimizer](x, closure, int(steps), settings.step_size, settings.history_size)
+        tutorial_lbfgs(x, closure, int(steps), settings.step_size, settings.history_size)
     bar.close()
     steps = len(history["total"])
     with torch.no_grad():

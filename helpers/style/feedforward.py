@@ -13,7 +13,8 @@ per slice). Paintings are centre-cropped square and scaled to :data:`STYLE_SIDE`
 :func:`stylized_slices` keeps one lossless PNG per (slice, painting) under ``<cache>/feedforward/``, named by a
 digest of everything that makes it (the model files, the painting's and the slice's pixels, the slice index and
 :data:`SETTINGS`), written atomically and carrying the digest of its pixels, which is checked on every read: a
-damaged or mismatching file is recomputed with a logged warning, never used.
+damaged or mismatching file is deleted and recomputed with a logged warning, never used (:mod:`helpers.style.pngs`,
+shared with the Gatys cache).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .. import data
 from ..parallel import run_tasks
-from ..paths import CacheError, atomic_write_bytes, digest, remove_stale_temporaries
+from ..paths import digest, remove_stale_temporaries
 from ..vgg.weights import wheel_file
 from . import pngs
 from .images import to_grey, to_uint8
@@ -313,20 +314,6 @@ def entry_path(cache: Path, slice_index: int, painting: int, key: str) -> Path:
     return Path(cache) / FOLDER / f"slice{int(slice_index):02d}_style{int(painting):02d}_{key}.png"
 
 
-def _read_entry(path: Path, key: str) -> np.ndarray | None:
-    """A cached slice if its file is whole, made from ``key`` and its pixels match their digest; else None."""
-    if not path.exists():
-        return None
-    record = pngs.embedded_record(path) or {}
-    try:
-        if record.get("key") != key or "pixels_sha256" not in record:
-            raise CacheError(path, "its record is missing or was made from other inputs")
-        return pngs.read_png(path, pixels_sha256=record["pixels_sha256"])
-    except CacheError as error:
-        LOG.warning("%s; computing it again", error)
-        return None
-
-
 def _cached(
     cache: Path, indices: list[int], raw: np.ndarray, number: int, painting_pixels: np.ndarray
 ) -> tuple[np.ndarray, list[tuple[int, int, str, Path]]]:
@@ -336,9 +323,9 @@ def _cached(
     for position, (index, pixels) in enumerate(zip(indices, raw)):
         key = entry_key(index, pixels, painting_pixels)
         path = entry_path(cache, index, number, key)
-        found = _read_entry(path, key)
-        if found is not None and found.shape == pixels.shape:
-            out[position] = found
+        found = pngs.cached_entry(path, key)
+        if found is not None and found[0].shape == pixels.shape:
+            out[position] = found[0]
         else:
             missing.append((position, index, key, path))
     return out, missing
@@ -346,8 +333,7 @@ def _cached(
 
 def _write_entry(path: Path, key: str, index: int, number: int, image: np.ndarray) -> None:
     """One stylised slice as a PNG that records its key and pixel digest, written atomically."""
-    record = {"key": key, "slice": index, "painting": number, "pixels_sha256": pngs.pixel_digest(image)}
-    atomic_write_bytes(path, pngs.png_bytes(image, {**record, "settings": SETTINGS}))
+    pngs.write_entry(path, image, key, {"slice": index, "painting": number, "settings": SETTINGS})
 
 
 def _stylize_with(raw: np.ndarray, painting_pixels: np.ndarray, positions: list[int], threads: int) -> np.ndarray:

@@ -1,21 +1,19 @@
-"""The optimisers of both engines, chosen by name: L-BFGS (the report's) and Adam.
+"""The L-BFGS optimiser (the report's) of both engines, and the start image.
 
-:data:`SEQUENTIAL_OPTIMIZERS` drive one image through a closure that evaluates eq. 5 (the PyTorch tutorial's
-loop); :data:`BATCH_OPTIMIZERS` build a stepper that updates a whole batch from its gradients, each image on
-its own.
+:func:`tutorial_lbfgs` drives one image through a closure that evaluates eq. 5 (the PyTorch tutorial's loop);
+:class:`BatchLBFGSStepper` updates a whole batch from its gradients, each image on its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import torch
 
 from .lbfgs import BatchLBFGS
 
 TUTORIAL_MAX_ITER = 20  # torch.optim.LBFGS default, used per optimizer.step() in the PyTorch tutorial
-DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}  # Adam: per pixel in [0, 1]
+DEFAULT_LR = 1.0  # L-BFGS step size
 
 Closure = Callable[[], torch.Tensor]
 
@@ -73,29 +71,6 @@ def tutorial_lbfgs(x: torch.Tensor, closure: Closure, steps: int, lr: float, his
         optimizer.step(counted)
 
 
-def adam_loop(x: torch.Tensor, closure: Closure, steps: int, lr: float, history_size: int) -> None:
-    """``steps`` Adam steps, one evaluation each.
-
-    Args:
-        x: the image being optimised (a leaf that requires grad).
-        closure: evaluates eq. 5 at ``x`` and fills ``x.grad``.
-        steps: function evaluations.
-        lr: step size.
-        history_size: unused by Adam (the signature is shared with :func:`tutorial_lbfgs`).
-    """
-    optimizer = torch.optim.Adam([x], lr=lr)
-    for _ in range(steps):
-        closure()
-        optimizer.step()
-
-
-class BatchStepper(Protocol):
-    """Updates a batch of images from their gradients."""
-
-    def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-        """The images after one update."""
-
-
 class BatchLBFGSStepper:
     """Per-image L-BFGS steps on a batch (:class:`helpers.style.lbfgs.BatchLBFGS`)."""
 
@@ -122,42 +97,3 @@ class BatchLBFGSStepper:
         batch = x.shape[0]
         d, t = self.lbfgs.direction(grad.reshape(batch, -1).float())
         return (x.reshape(batch, -1) + t * d).reshape(x.shape)
-
-
-class BatchAdamStepper:
-    """Adam on a batch (Adam's statistics are per pixel, so the images stay independent)."""
-
-    def __init__(self, x: torch.Tensor, lr: float, history_size: int) -> None:
-        """Adam over the pixels of ``x``.
-
-        Args:
-            x: (B, 3, H, W) start images, updated in place.
-            lr: step size.
-            history_size: unused by Adam (the signature is shared with :class:`BatchLBFGSStepper`).
-        """
-        x.requires_grad_(True)
-        self.adam = torch.optim.Adam([x], lr=lr)
-
-    def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-        """One Adam step.
-
-        Args:
-            x: the images given at construction.
-            grad: their gradients.
-
-        Returns:
-            ``x``, updated in place.
-        """
-        x.grad = grad
-        self.adam.step()
-        return x
-
-
-SEQUENTIAL_OPTIMIZERS: dict[str, Callable[[torch.Tensor, Closure, int, float, int], None]] = {
-    "lbfgs": tutorial_lbfgs,
-    "adam": adam_loop,
-}
-BATCH_OPTIMIZERS: dict[str, Callable[[torch.Tensor, float, int], BatchStepper]] = {
-    "lbfgs": BatchLBFGSStepper,
-    "adam": BatchAdamStepper,
-}

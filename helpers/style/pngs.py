@@ -1,28 +1,32 @@
-"""The stylised slices on disk: grey PNGs that carry their own manifest record, checked whenever they are read.
+"""Cached stylised slices on disk: one grey PNG per image, named by the digest of its inputs, checked on every read.
 
-Each PNG holds, in a text chunk, the JSON record its manifest entry holds (settings, losses, the digest of its
-pixels), so the manifest can be rebuilt from the images alone (:func:`helpers.style.manifest.read_manifest`).
-Reading an image decodes it completely and checks its shape and, where recorded, its pixels' digest: a
-truncated or otherwise damaged file raises :class:`helpers.paths.CacheError` naming it, never a bare ``OSError``
-and never a silently wrong image. Images written before records were embedded read back as before.
+Both style caches (the Gatys slices of :mod:`helpers.style.cache`, the feed-forward ones of
+:mod:`helpers.style.feedforward`) keep each image as its own file whose name ends in the digest (``key``) of
+everything that decides it. The PNG holds, in a text chunk, its record (JSON: the ``key``, the digest of its pixels
+and whatever the cache adds) and is written atomically (:func:`helpers.paths.atomic_write_bytes`). Reading an entry
+decodes it completely and checks its shape, its key and its pixels' digest: a truncated, damaged or mismatching
+file raises :class:`helpers.paths.CacheError` naming it (:func:`read_entry`), or is deleted with a logged warning
+so that the next run computes it again (:func:`cached_entry`); never a bare ``OSError``, never a wrong image.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from ..paths import CacheError, digest
+from ..paths import CacheError, atomic_write_bytes, digest
 
-RECORD_CHUNK = "neural-style-em-record"  # PNG text chunk holding the image's manifest record (JSON)
+RECORD_CHUNK = "neural-style-em-record"  # PNG text chunk holding the image's record (JSON)
+LOG = logging.getLogger(__name__)
 
 
 def pixel_digest(grey: np.ndarray) -> str:
-    """Digest of a grey image's shape and pixels (what the manifest records as ``pixels_sha256``).
+    """Digest of a grey image's shape and pixels (what a record keeps as ``pixels_sha256``).
 
     Args:
         grey: uint8 (H, W) image.
@@ -39,13 +43,13 @@ def png_bytes(grey: np.ndarray, record: dict | None = None) -> bytes:
 
     Args:
         grey: uint8 (H, W) image.
-        record: the image's manifest record (None: none embedded).
+        record: the image's record (None: none embedded).
 
     Returns:
         The PNG file's bytes.
 
     Raises:
-        ValueError: if the record holds NaN or inf (never written: the manifest must stay valid JSON).
+        ValueError: if the record holds NaN or inf (never written: a record is valid JSON).
     """
     info = PngImagePlugin.PngInfo()
     if record is not None:
@@ -58,7 +62,7 @@ def png_bytes(grey: np.ndarray, record: dict | None = None) -> bytes:
 
 
 def read_png(path: Path, side: int | None = None, pixels_sha256: str | None = None) -> np.ndarray:
-    """Read one cached grey PNG, decoded completely and checked.
+    """Read one grey PNG, decoded completely and checked.
 
     Args:
         path: the file.
@@ -90,13 +94,13 @@ def read_png(path: Path, side: int | None = None, pixels_sha256: str | None = No
 
 
 def embedded_record(path: Path) -> dict | None:
-    """The manifest record embedded in a cached PNG.
+    """The record embedded in a cached PNG, unchecked (:func:`read_entry` checks it).
 
     Args:
         path: the file.
 
     Returns:
-        The record, or None for an image written before records were embedded (or one whose record is damaged).
+        The record, or None for a file without one (or whose record or file is damaged).
     """
     try:
         with Image.open(path) as image:
@@ -105,3 +109,70 @@ def embedded_record(path: Path) -> dict | None:
     except (OSError, ValueError, SyntaxError):  # unreadable: read_png names the damage
         return None
     return record if isinstance(record, dict) else None
+
+
+def write_entry(path: Path, grey: np.ndarray, key: str, record: dict) -> dict:
+    """Write one cache entry atomically: the image with its record, ``key`` and pixel digest added to it.
+
+    Args:
+        path: the entry's file (its name ends in ``key``).
+        grey: uint8 (H, W) image.
+        key: the digest of the entry's inputs.
+        record: what else the file keeps (finite numbers only).
+
+    Returns:
+        The record as written.
+
+    Raises:
+        ValueError: if the record holds NaN or inf (nothing is written).
+    """
+    image = np.asarray(grey, dtype=np.uint8)
+    written = {**record, "key": key, "pixels_sha256": pixel_digest(image)}
+    atomic_write_bytes(Path(path), png_bytes(image, written))
+    return written
+
+
+def read_entry(path: Path, key: str, side: int | None = None) -> tuple[np.ndarray, dict]:
+    """One cache entry, checked: whole, square of ``side`` (if given), made from ``key``, its pixels as recorded.
+
+    Args:
+        path: the entry's file.
+        key: the digest of the inputs it must have been made from.
+        side: the expected side of the square image (None: any shape).
+
+    Returns:
+        ``(uint8 pixels, record)``.
+
+    Raises:
+        FileNotFoundError: if there is no such file.
+        CacheError: naming the file, when it is damaged or was made from other inputs.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no cached entry {path}")
+    record = embedded_record(path) or {}
+    if record.get("key") != key or "pixels_sha256" not in record:
+        read_png(path, side)  # a damaged file is named as such first
+        raise CacheError(path, f"its record is missing or was made from other inputs (key {record.get('key')!r})")
+    return read_png(path, side, record["pixels_sha256"]), record
+
+
+def cached_entry(path: Path, key: str, side: int | None = None) -> tuple[np.ndarray, dict] | None:
+    """One cache entry if it is there and intact; a damaged one is deleted, with a logged warning naming it.
+
+    Args:
+        path: the entry's file.
+        key: the digest of the inputs it must have been made from.
+        side: the expected side of the square image (None: any shape).
+
+    Returns:
+        ``(uint8 pixels, record)``, or None when it must be computed (again).
+    """
+    try:
+        return read_entry(path, key, side)
+    except FileNotFoundError:
+        return None
+    except CacheError as error:
+        LOG.warning("%s: deleted, it is computed again", error)
+        Path(path).unlink(missing_ok=True)
+        return None

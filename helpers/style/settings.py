@@ -12,12 +12,12 @@ import torch
 from .. import checks, vgg
 from .losses import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
 from .objective import COMPILE_BACKENDS, PRECISIONS, Execution
-from .optimizers import DEFAULT_LR, INITS, SEQUENTIAL_OPTIMIZERS
+from .optimizers import DEFAULT_LR, INITS
 
 MAX_SEED = 2**32 - 1
 # The version of the pixels the engines produce for given settings: raise it with any change to the engines that
-# changes their results, and every cached image of an older version is reported as stale and stylised again
-# (helpers.style.manifest). Records without one are of version 1.
+# changes their results: it is part of every cached image's key (helpers.style.cache), so images of another
+# version are never read.
 ENGINE_VERSION = 1
 # conv layers per block of each network (helpers.vgg.SOURCES): the layer names the settings accept
 NETWORK_BLOCKS = {
@@ -88,9 +88,8 @@ class StyleSettings:
         content_layers: VGG layers of eq. 1.
         style_layers: VGG layers of eq. 4.
         style_weights: per-layer weights of eq. 4, finite and >= 0 (None: equal, as the report).
-        optimizer: ``"lbfgs"`` (the report's) or ``"adam"``.
         init: start from the ``"content"`` image or from white ``"noise"`` (drawn with ``seed``).
-        lr: step size, finite and > 0 (None: 1 for L-BFGS, 0.02 per pixel for Adam).
+        lr: L-BFGS step size, finite and > 0 (None: 1, the tutorial's).
         seed: seed of the noise start, a whole number in [0, 2**32 - 1].
         device: ``"cpu"`` or ``"cuda"``.
         source: VGG weights (:data:`helpers.vgg.SOURCES`).
@@ -117,7 +116,6 @@ class StyleSettings:
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
     style_weights: dict[str, float] | None = None
-    optimizer: str = "lbfgs"
     init: str = "content"
     lr: float | None = None
     seed: int = 0
@@ -134,11 +132,10 @@ class StyleSettings:
         """Check every setting (and store numbers as plain ``float``/``int``, sequences as tuples).
 
         Raises:
-            ValueError: for an unknown name (optimiser, start, weights, pooling, precision, layer, device), a
+            ValueError: for an unknown name (start, weights, pooling, precision, layer, device), a
                 non-finite, negative or non-integral number, or alpha = beta = 0.
             TypeError: for a setting of the wrong kind (e.g. a string where a number belongs).
         """
-        checks.known_name(self.optimizer, SEQUENTIAL_OPTIMIZERS, "StyleSettings.optimizer (lbfgs: the report's)")
         checks.known_name(self.init, INITS, "StyleSettings.init")
         checks.known_name(self.source, vgg.SOURCES, "StyleSettings.source (VGG weights)")
         checks.known_name(self.pooling, vgg.POOLING, "StyleSettings.pooling")
@@ -183,8 +180,8 @@ class StyleSettings:
 
     @property
     def step_size(self) -> float:
-        """``lr``, or the optimiser's default step size."""
-        return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
+        """``lr``, or L-BFGS's default step size."""
+        return DEFAULT_LR if self.lr is None else self.lr
 
     def execution(self, engine: str) -> Execution:
         """How the VGG passes run for one engine: each ``"auto"`` resolved for the device.

@@ -1,14 +1,16 @@
 """Stylised slices as a compact archive: JPEG packs per painting, and their import into a cache as lossy copies.
 
-A machine that stylised the slices (a GPU machine) sends them home in files of at most ``max_bytes`` each
-(:func:`pack_stylized`): one uncompressed tar per (crop, painting), split further when needed, holding each image
-as a grey JPEG of the given quality and ``records.json``, the manifest record of each image plus what the JPEG
-changed (largest and mean absolute difference in grey levels, measured there).
+The GPU kit (:mod:`benchmarks.gpu_kit`) sends the slices a GPU machine stylised home in files of at most
+``max_bytes`` each (:func:`pack_stylized`): one uncompressed tar per (crop, painting), split further when needed,
+holding each image as a grey JPEG of the given quality and ``records.json``, the record each cached image carries
+(:mod:`helpers.style.cache`) plus what the JPEG changed (largest and mean absolute difference in grey levels,
+measured there), by file name.
 
-:func:`unpack_stylized` writes the decoded images into a cache as ordinary PNG entries, so that chapters 02 and 06
-find them like any other cached image. Their records say that they are lossy copies (``lossy_copy``: format,
-quality, the original's pixel digest, the errors, the archive file); ``pixels_sha256`` is the digest of the decoded
-pixels, which is what the cache checks on every read. The cache treats them as finished entries, not as images to
+:func:`unpack_stylized` writes the decoded images into a cache as ordinary entries under the same file names (the
+name ends in the digest of the image's inputs), so that chapters 02 and 06 find them like any other cached image.
+Their records say that they are lossy copies (``lossy_copy``: format, quality, the original's pixel digest, the
+errors, the archive file); ``pixels_sha256`` is the digest of the decoded pixels, which is what the cache checks on
+every read. The cache treats them as finished entries, not as images to
 stylise again: a q95 JPEG moves a grey level by about 1.5 on average (at most about 10), far less than two equally
 valid L-BFGS runs differ (``benchmarks/style_benchmark.py``'s noise floor), whereas stylising 30 whole slices x 24
 paintings again on a CPU takes hours. An intact entry already in the cache (the lossless original, say) is never
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,14 +29,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import checks
-from ..paths import CacheError, atomic_write_bytes
-from .manifest import ENTRY, read_entry, read_manifest, stylized_dir, write_manifest
-from .pngs import pixel_digest, png_bytes
+from helpers import checks
+from helpers.paths import CacheError, atomic_write_bytes
+from helpers.style import pngs
+from helpers.style.cache import stylized_dir, stylized_records
 
 MAX_PACK_BYTES = 16 * 2**20  # what one file back from the GPU machine may weigh
 RECORDS = "records.json"
 TAR_BLOCK = 512
+NAME = re.compile(
+    r"^slice(?P<slice>\d+)_style(?P<style>\d+)_steps(?P<steps>\d+)_crop(?P<crop>\d+)_(?P<key>[0-9a-f]{12})$"
+)
 
 
 def _jpeg(grey: np.ndarray, quality: int) -> bytes:
@@ -86,16 +92,30 @@ def _tar_bytes(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _group(key: str) -> str:
-    """The pack a key goes to: ``crop512-style03``."""
-    fields = ENTRY.match(key)
-    return f"crop{fields['crop']}-style{fields['style']}"
+def _fields(name: str) -> re.Match:
+    """The parts of a cached image's file name (without ``.png``).
+
+    Raises:
+        ValueError: naming it, for a name that is not a stylised slice's.
+    """
+    fields = NAME.match(name)
+    if fields is None:
+        raise ValueError(
+            f"{name!r} is not the name of a stylised slice (slice<II>_style<NN>_steps<SSS>_crop<side>_<key>)"
+        )
+    return fields
+
+
+def _read(cache: Path, name: str) -> tuple[np.ndarray, dict]:
+    """A cached image and its record, checked (:func:`helpers.style.pngs.read_entry`)."""
+    fields = _fields(name)
+    return pngs.read_entry(stylized_dir(cache) / f"{name}.png", fields["key"], int(fields["crop"]))
 
 
 def pack_stylized(
     cache: Path,
     folder: Path,
-    keys: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
     quality: int = 95,
     max_bytes: int = MAX_PACK_BYTES,
 ) -> list[Path]:
@@ -104,7 +124,8 @@ def pack_stylized(
     Args:
         cache: the root cache folder.
         folder: where the packs go (``stylized-crop512-style03.tar``, ``...-style03-2.tar`` when split).
-        keys: the entries to pack (:func:`helpers.style.manifest.entry_key`); None: every cached entry.
+        names: the images to pack, by file name without ``.png`` (:func:`helpers.style.cache.entry`); None: every
+            cached image.
         quality: JPEG quality, 50..100.
         max_bytes: the largest pack.
 
@@ -112,30 +133,28 @@ def pack_stylized(
         The packs written, sorted.
 
     Raises:
-        KeyError: naming an entry that is not cached.
+        FileNotFoundError: naming an image that is not cached.
         CacheError: naming a damaged cached image.
-        ValueError: for a quality outside 50..100, or a ``max_bytes`` too small for one image.
+        ValueError: for a quality outside 50..100, a ``max_bytes`` too small for one image, or a name that is not a
+            stylised slice's.
     """
     quality = checks.integer(quality, "quality (JPEG)", 50, 100)
     max_bytes = checks.integer(max_bytes, "max_bytes", tarfile.RECORDSIZE)
-    entries = read_manifest(cache)
-    keys = sorted(entries) if keys is None else sorted(keys)
-    missing = [key for key in keys if key not in entries]
-    if missing:
-        raise KeyError(f"{len(missing)} entries to pack are not in {stylized_dir(cache)}, e.g. {missing[0]}")
+    names = sorted(stylized_records(cache) if names is None else names)
     groups: dict[str, list[str]] = {}
-    for key in keys:
-        groups.setdefault(_group(key), []).append(key)
+    for name in names:
+        fields = _fields(name)
+        groups.setdefault(f"crop{fields['crop']}-style{fields['style']}", []).append(name)
     folder = Path(folder)
     written = []
-    for group, group_keys in groups.items():
+    for group, group_names in groups.items():
         parts: list[tuple[dict[str, bytes], dict]] = [({}, {})]
-        for key in group_keys:
-            original = read_entry(cache, key, entries[key])
+        for name in group_names:
+            original, cached = _read(cache, name)
             payload = _jpeg(original, quality)
-            error = np.abs(_decode(payload, key).astype(np.int16) - original.astype(np.int16))
+            error = np.abs(_decode(payload, name).astype(np.int16) - original.astype(np.int16))
             record = {
-                **entries[key],
+                **cached,
                 "jpeg": {
                     "quality": quality,
                     "max_abs_error": int(error.max()),
@@ -143,28 +162,25 @@ def pack_stylized(
                 },
             }
             members, records = parts[-1]
-            if members and _tar_size({**members, f"{key}.jpg": payload}, {**records, key: record}) > max_bytes:
+            if members and _tar_size({**members, f"{name}.jpg": payload}, {**records, name: record}) > max_bytes:
                 parts.append(({}, {}))
                 members, records = parts[-1]
-            if _tar_size({f"{key}.jpg": payload}, {key: record}) > max_bytes:
-                raise ValueError(f"max_bytes={max_bytes} is too small for one image ({key}: {len(payload)} bytes)")
-            members[f"{key}.jpg"] = payload
-            records[key] = record
+            if _tar_size({f"{name}.jpg": payload}, {name: record}) > max_bytes:
+                raise ValueError(f"max_bytes={max_bytes} is too small for one image ({name}: {len(payload)} bytes)")
+            members[f"{name}.jpg"] = payload
+            records[name] = record
         for number, (members, records) in enumerate(parts, start=1):
-            name = f"stylized-{group}.tar" if number == 1 else f"stylized-{group}-{number}.tar"
-            payload = _tar_bytes({RECORDS: _records_bytes(records), **members})
-            atomic_write_bytes(folder / name, payload)
-            written.append(folder / name)
+            pack = folder / (f"stylized-{group}.tar" if number == 1 else f"stylized-{group}-{number}.tar")
+            atomic_write_bytes(pack, _tar_bytes({RECORDS: _records_bytes(records), **members}))
+            written.append(pack)
     return sorted(written)
 
 
-def _kept(cache: Path, entries: dict, key: str) -> bool:
-    """Whether the cache already holds an intact image for ``key`` (which an import must not replace)."""
-    if key not in entries:
-        return False
+def _kept(cache: Path, name: str) -> bool:
+    """Whether the cache already holds an intact image of that name (which an import must not replace)."""
     try:
-        read_entry(cache, key, entries[key])
-    except CacheError:
+        _read(cache, name)
+    except (FileNotFoundError, CacheError):
         return False
     return True
 
@@ -196,18 +212,17 @@ def unpack_stylized(packs: Sequence[Path], cache: Path) -> dict:
         if RECORDS not in members:
             raise ValueError(f"{pack} holds no {RECORDS}: not a stylised pack of pack_stylized")
         records = json.loads(members[RECORDS])
-        entries = read_manifest(cache)
-        written = {}
-        for key, record in records.items():
-            if not ENTRY.match(key) or f"{key}.jpg" not in members:
-                raise ValueError(f"{pack}: entry {key!r} is not a stylised slice of this pack")
-            if _kept(cache, entries, key):
+        for name, record in records.items():
+            fields = NAME.match(name)
+            if fields is None or f"{name}.jpg" not in members or record.get("key") != fields["key"]:
+                raise ValueError(f"{pack}: entry {name!r} is not a stylised slice of this pack")
+            if _kept(cache, name):
                 summary["kept"] += 1
                 continue
-            grey = _decode(members[f"{key}.jpg"], f"{pack.name}:{key}.jpg")
-            side = int(ENTRY.match(key)["crop"])
+            grey = _decode(members[f"{name}.jpg"], f"{pack.name}:{name}.jpg")
+            side = int(fields["crop"])
             if grey.shape != (side, side):
-                raise ValueError(f"{pack.name}:{key}.jpg has shape {grey.shape}, expected ({side}, {side})")
+                raise ValueError(f"{pack.name}:{name}.jpg has shape {grey.shape}, expected ({side}, {side})")
             jpeg = record.pop("jpeg")
             record["lossy_copy"] = {
                 "format": "JPEG",
@@ -215,21 +230,18 @@ def unpack_stylized(packs: Sequence[Path], cache: Path) -> dict:
                 "original_pixels_sha256": record.get("pixels_sha256"),
                 "archive": pack.name,
             }
-            record["pixels_sha256"] = pixel_digest(grey)
-            atomic_write_bytes(stylized_dir(cache) / f"{key}.png", png_bytes(grey, record))
-            written[key] = record
-        write_manifest(cache, written)
-        summary["imported"] += len(written)
+            pngs.write_entry(stylized_dir(cache) / f"{name}.png", grey, fields["key"], record)
+            summary["imported"] += 1
     return summary
 
 
 def lossy_entries(cache: Path) -> dict[str, dict]:
-    """The cached entries that are lossy copies imported by :func:`unpack_stylized`.
+    """The cached images that are lossy copies imported by :func:`unpack_stylized`.
 
     Args:
         cache: the root cache folder.
 
     Returns:
-        ``{key: lossy_copy record}``.
+        ``{file name without .png: lossy_copy record}``.
     """
-    return {key: record["lossy_copy"] for key, record in read_manifest(cache).items() if "lossy_copy" in record}
+    return {name: record["lossy_copy"] for name, record in stylized_records(cache).items() if "lossy_copy" in record}
