@@ -4,7 +4,7 @@ One command (nice it on a shared machine)::
 
     nice -n 10 .venv/bin/python benchmarks/chapter06_cost.py                 # full profile, 2 tasks of each kind
 
-It builds the profile's units exactly as chapter 06 does (:func:`helpers.experiments.units.chapter_units`),
+It builds the profile's units exactly as chapter 06 does (:func:`helpers.experiments.unit_cache.chapter_units`),
 groups them into tasks as :func:`helpers.experiments.runner.run_all` does, and counts tasks per kind, distinct
 Frangi graphs and displacement slices (:func:`benchmarks.chapter06_plan.make_plan`). Then it times, one thread,
 at full size (512 px slices, the profile's forest):
@@ -45,9 +45,9 @@ from benchmarks import chapter06_plan as cost  # noqa: E402
 from helpers import cli  # noqa: E402
 from helpers.config import Config, select  # noqa: E402
 from helpers.data import ISBI_SHAPE, load_training  # noqa: E402
-from helpers.experiments import displacement, runner, splits, units  # noqa: E402
-from helpers.experiments.graphs import GRAPH_FOLDER, FrangiMaps, GraphCache  # noqa: E402
+from helpers.experiments import displacement, runner, splits, unit_cache  # noqa: E402
 from helpers.experiments.scenarios import SliceStore  # noqa: E402
+from helpers.experiments.unit_graphs import GRAPH_FOLDER, FrangiMaps, GraphCache  # noqa: E402
 from helpers.paths import RESULTS, atomic_write_text  # noqa: E402
 
 BUDGET_MINUTES_2_CORES = 60.0  # issue 13: chapter 06 in the full profile within an hour on 2 cores
@@ -89,9 +89,9 @@ def timed(function, *arguments):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def sample_tasks(tasks: list[list[units.Unit]], per_kind: int) -> list[list[units.Unit]]:
+def sample_tasks(tasks: list[list[unit_cache.Unit]], per_kind: int) -> list[list[unit_cache.Unit]]:
     """Up to ``per_kind`` tasks of every kind, from different splits where possible (the first ones)."""
-    chosen: dict[str, list[list[units.Unit]]] = {}
+    chosen: dict[str, list[list[unit_cache.Unit]]] = {}
     for task in tasks:
         picked = chosen.setdefault(cost.kind_of(task[0]), [])
         if len(picked) < per_kind and task[0].split.name not in {other[0].split.name for other in picked}:
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     store = SliceStore(config.style.slices, config.style.crop, stand_in_stylized)
     all_splits = splits.experiment_splits(config.style.slices, work.n_folds, work.seeds)
     gatys_arm = next(arm for arm in work.arms if arm.engine == "gatys")  # this benchmark times the Gatys arm
-    chapter_units = units.arm_units(gatys_arm, ONE_STYLE, style_sweep=True, pipelines=PIPELINES)
+    chapter_units = unit_cache.arm_units(gatys_arm, ONE_STYLE, style_sweep=True, pipelines=PIPELINES)
     settings = runner.UnitSettings(
         styles=work.styles, heldout=work.heldout_styles, one_style=ONE_STYLE, trees=work.forest_trees,
         max_samples=work.forest_max_samples, max_train_images=work.max_train_images,
@@ -153,16 +153,16 @@ def main(argv: list[str] | None = None) -> None:
 
     # the parent's bookkeeping, as run_all does it: every unit's digest, the tasks, the provenance
     started, started_cpu = time.perf_counter(), time.process_time()
-    prints = [units.fingerprint(store, unit, settings) for unit in chapter_units]
+    prints = [unit_cache.fingerprint(store, unit, settings) for unit in chapter_units]
     plan, tasks = cost.make_plan(store, chapter_units, settings, n_displacement)
-    units.provenance(store, chapter_units, settings, prints)
+    unit_cache.provenance(store, chapter_units, settings, prints)
     bookkeeping = {"cpu": time.process_time() - started_cpu, "wall": time.perf_counter() - started}
     print(f"{len(chapter_units)} units in {len(tasks)} tasks, {plan.graphs} graphs; bookkeeping {bookkeeping} s")
 
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="chapter06_cost_"))
     sampled = sample_tasks(tasks, args.samples)
     graph_cache = GraphCache(scratch / GRAPH_FOLDER)
-    graph_settings = units.pipeline_settings(chapter_units[0], settings)
+    graph_settings = unit_cache.pipeline_settings(chapter_units[0], settings)
     graph_seconds: dict[str, list[float]] = {"cpu": [], "wall": []}
     wanted = set().union(*(cost.frangi_graph_images(store, task, settings) for task in sampled))
     images = {image.tag: image for task in sampled for image in _task_images(store, task, settings)}
@@ -291,7 +291,7 @@ def check_forests(
     from helpers.segmentation.pipeline import segment_graph, train_edge_rf
 
     work = config.experiments
-    graph_settings = units.pipeline_settings(units.Unit("frangi", work.steps[0], "original", split), settings)
+    graph_settings = unit_cache.pipeline_settings(unit_cache.Unit("frangi", work.steps[0], "original", split), settings)
     graphs = GraphCache(scratch / GRAPH_FOLDER)
     train = [graphs.get(store.original(index), graph_settings, True) for index in split.train]
     test = [graphs.get(store.original(index), graph_settings, False) for index in split.test]
@@ -317,9 +317,9 @@ def check_forests(
     return {"split": split.name, "train": split.train, "test": split.test, "records": records}
 
 
-def _task_images(store: SliceStore, task: list[units.Unit], settings: runner.UnitSettings) -> list:
+def _task_images(store: SliceStore, task: list[unit_cache.Unit], settings: runner.UnitSettings) -> list:
     """Every image a task reads (training set and each unit's test conditions)."""
-    return [image for unit in task for image in units.unit_images(store, unit, settings)]
+    return [image for unit in task for image in unit_cache.unit_images(store, unit, settings)]
 
 
 if __name__ == "__main__":

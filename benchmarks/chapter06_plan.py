@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from helpers import checks
-from helpers.experiments.graphs import PIPELINES
 from helpers.experiments.runner import UnitSettings, tasks_of
 from helpers.experiments.scenarios import SWEEP_PREFIX, SliceStore, test_conditions, training_set
-from helpers.experiments.units import Unit
+from helpers.experiments.unit_cache import Unit
+from helpers.experiments.unit_graphs import PIPELINES
 
 SWEEP_KIND = "sweep"
 

@@ -56,7 +56,7 @@ class ExperimentArm:
     heldout_styles: tuple[int, ...]  # paintings never trained on: test conditions unseen_styleNN
     heldout_textures: tuple[int, ...]  # textures never trained on (feed-forward only): unseen_style_textureNN
     steps: tuple[int, ...]  # Gatys L-BFGS step counts; (FEEDFORWARD_STEPS,) for the feed-forward engine
-    pipelines: tuple[str, ...]  # segmentation pipelines (helpers.experiments.graphs.PIPELINES)
+    pipelines: tuple[str, ...]  # segmentation pipelines (helpers.experiments.unit_graphs.PIPELINES)
     scenarios: tuple[str, ...]  # training scenarios (helpers.experiments.scenarios.SCENARIOS)
     n_folds: int
     seeds: tuple[int, ...]

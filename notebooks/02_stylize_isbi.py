@@ -29,9 +29,11 @@
 #   BT.601 luminance $0.299R + 0.587G + 0.114B$;
 # * many pairs run at once (`engine.stylize_batch`: per-image L-BFGS on batched tensors; on a GPU in bfloat16);
 # * each finished image is written at once, atomically, as a grey PNG under
-#   `cache/stylized/crop<side>/steps<S>/style<NN>/slice<II>.png` (`cache/` is `config.cache`: `$NSEM_CACHE` if
-#   set), and `cache/stylized/manifest.json` records its settings and final losses. An interrupted run resumes
-#   where it stopped; copying `cache/stylized/` moves a GPU run's output to another machine. The same run from the
+#   `cache/stylized/slice<II>_style<NN>_steps<SSS>_crop<side>_<key>.png` (`cache/` is `config.cache`:
+#   `$NSEM_CACHE` if set; `<key>` is a digest of the settings, engine version, painting, slice, crop and step
+#   count); each PNG carries its own record of settings and final losses, checked whenever it is read
+#   (`cache.stylized_records(config.cache)` lists them). An interrupted run resumes where it stopped; copying
+#   `cache/stylized/` moves a GPU run's output to another machine. The same run from the
 #   command line: `python -m helpers.style --profile NAME`.
 #
 # The `full` profile does all 30 slices x 24 paintings x (75, 150) steps on whole 512 x 512 slices (the report did

@@ -51,7 +51,7 @@ from helpers.segmentation import (
     metrics,
     pipeline,
     pixel_classifier,
-    report,
+    prose,
     superpixels,
 )
 from helpers.viz import figures
@@ -249,4 +249,4 @@ bounds = upper.groupby("superpixels", sort=False)[measures].mean()
 display(bounds.round(3))
 
 # %% tags=["remove-input"]
-display(Markdown(report.superpixels_reading(config.profile, counts, bounds)))
+display(Markdown(prose.superpixels_reading(config.profile, counts, bounds)))

@@ -51,7 +51,7 @@ from helpers.segmentation import (
     graph,
     learning,
     pipeline,
-    report,
+    prose,
     superpixels,
 )
 from helpers.viz import figures
@@ -226,7 +226,7 @@ figures.publish(
 )
 
 # %% tags=["remove-input"]
-reading = report.edge_classifier_reading(
+reading = prose.edge_classifier_reading(
     config.profile, forest, pixel_forest, accuracy, majority
 )
 display(Markdown(reading))

@@ -54,7 +54,7 @@ from helpers.segmentation import (
     metrics,
     multicut,
     pipeline,
-    report,
+    prose,
 )
 from helpers.viz import figures, widgets
 from helpers.viz import segmentation as segmentation_plots
@@ -274,4 +274,4 @@ results_file = evaluation.write_results(config, runs, solver_rows)
 display(evaluation.goals_table(runs, solver_rows))
 
 # %% tags=["remove-input"]
-display(Markdown(report.multicut_reading(config.profile, runs, solver_rows)))
+display(Markdown(prose.multicut_reading(config.profile, runs, solver_rows)))

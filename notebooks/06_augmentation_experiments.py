@@ -72,11 +72,11 @@ from helpers.config import check_parameters, select
 from helpers.experiments import (
     arms,
     displacement,
-    graphs,
+    prose,
     questions,
-    report,
     runner,
     stats,
+    unit_graphs,
 )
 from helpers.paths import atomic_write_text
 from helpers.viz import experiments as experiment_plots
@@ -189,10 +189,11 @@ figures.publish(fig, config.figure_path(f"{name}.png"))
 # ## Confirmatory: the scenarios on clean test slices
 #
 # The change of each error against the original set (negative: lower error with augmentation), its 95 % interval
-# over test slices, the paired t-test's p-value and Holm's corrected one.
+# over test slices and the paired t-test's p-value after Holm's correction within the family (the uncorrected
+# p-values are in `results/scenarios_summary.json`).
 
 # %%
-report.family_table(table, questions.SCENARIOS_CLEAN.name)
+prose.family_table(table, questions.SCENARIOS_CLEAN.name)
 
 # %% [markdown]
 # The report's own split alone (train on slices 0-23, test on 24-29), which is all the report saw, is among the main
@@ -203,7 +204,7 @@ report_rows = main_rows[main_rows["split"] == "report"]
 if len(report_rows):
     report_table = questions.comparisons(report_rows, main.arm.name)
     family = questions.SCENARIOS_CLEAN.name
-    shown = report.family_table(report_table, family)
+    shown = prose.family_table(report_table, family)
     display(shown.drop(columns="verdict"))
 else:
     print("this profile runs no report split")
@@ -218,7 +219,7 @@ else:
 # segmentation more robust.
 
 # %%
-report.family_table(table, questions.ROBUSTNESS.name)
+prose.family_table(table, questions.ROBUSTNESS.name)
 
 # %% [markdown]
 # Each condition on its own (exploratory): an average over conditions can hide parts that go opposite ways.
@@ -230,7 +231,7 @@ for pipeline in pipelines:
     )
     name = f"06_robustness_{pipeline}_{main.arm.name}.png"
     figures.publish(fig, config.figure_path(name))
-report.family_table(table, questions.PER_CONDITION.name)
+prose.family_table(table, questions.PER_CONDITION.name)
 
 # %% [markdown]
 # ## Exploratory: does the engine change the answer?
@@ -238,7 +239,7 @@ report.family_table(table, questions.PER_CONDITION.name)
 # The smaller arms run Gatys and the feed-forward network on the same crops, slices and paintings.
 
 # %%
-report.family_table(table, questions.OTHER_ARMS.name)
+prose.family_table(table, questions.OTHER_ARMS.name)
 
 # %% [markdown]
 # ## Does stylisation move the membranes?
@@ -251,22 +252,22 @@ report.family_table(table, questions.OTHER_ARMS.name)
 
 # %%
 styles = tuple(sorted(set(main.arm.styles) | {one_style}))
-maps = graphs.FrangiMaps(main.folder, main.settings)
+maps = unit_graphs.FrangiMaps(main.folder, main.settings)
 workers = work.workers or os.cpu_count()
 moved = displacement.displacement_table(
     main.store, styles, main.arm.steps, maps, workers=workers
 )
-print("\n".join(report.displacement_lines(moved)))
+print("\n".join(prose.displacement_lines(moved)))
 effects = displacement.style_effects(summary, moved, one_style)
 fig = experiment_plots.displacement_vs_effect(effects)
 figures.publish(fig, config.figure_path("06_displacement_vs_effect.png"))
-report.family_table(table, questions.SWEEP.name)
+prose.family_table(table, questions.SWEEP.name)
 
 # %% [markdown]
 # ## What we found
 
 # %%
-text = report.conclusion(
+text = prose.conclusion(
     table, config.profile, n_slices, n_runs, questions.duplicates_note(rows)
 )
 document = {
@@ -284,10 +285,10 @@ document = {
     "duplicates": stats.duplicate_scenarios(rows),
     "n_rows": len(rows),
     "provenance": rows.attrs["provenance"],
-    "comparisons": report.json_records(table),
-    "summary": report.json_records(summary),
-    "style_effects": report.json_records(effects),
-    "displacement": report.json_records(moved),
+    "comparisons": prose.json_records(table),
+    "summary": prose.json_records(summary),
+    "style_effects": prose.json_records(effects),
+    "displacement": prose.json_records(moved),
     "conclusion": text,
     "timings": {
         "units_s": round(seconds, 1),

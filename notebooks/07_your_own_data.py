@@ -51,7 +51,7 @@ from IPython.display import Markdown, display
 from helpers import data
 from helpers.config import check_parameters, select
 from helpers.paths import atomic_write_text
-from helpers.segmentation import transfer
+from helpers.segmentation import cross_dataset
 from helpers.segmentation.features import feature_names
 from helpers.segmentation.learning import feature_importances
 from helpers.segmentation.metrics import evaluate
@@ -171,8 +171,10 @@ settings = PipelineSettings(
     seed=0,
 )
 sources = {"ISBI 2012": isbi, "FlyEM": flyem_train}
-runs = transfer.cross_dataset(sources, flyem_test, settings, intensities)
-means = transfer.summary(runs.rows)
+runs = cross_dataset.cross_dataset(
+    sources, flyem_test, settings, intensities
+)
+means = cross_dataset.summary(runs.rows)
 display(means.drop(columns="n_slices").round(3))
 
 # %%

@@ -73,7 +73,7 @@ from helpers.unet import (
     deterministic_torch,
     experiment,
     membrane_probability,
-    report,
+    prose,
     sample_batch,
     step_generator,
 )
@@ -342,7 +342,7 @@ publish(unet_figures.arm_bars(means), config.figure_path("08_unet_arms.png"))
 # The means of four of the scores (every score is in `results/unet.json`):
 
 # %%
-report.means_table(means)
+prose.means_table(means)
 
 # %% [markdown]
 # ## The report's Figure 16, extended with the U-Net
@@ -402,13 +402,13 @@ record = analysis.write_record(
 # interval over test slices; a comparison on fewer than two slices is not tested).
 
 # %%
-display(Markdown(report.comparison_table(record["comparisons"])))
+display(Markdown(prose.comparison_table(record["comparisons"])))
 
 # %% [markdown]
 # ## Conclusion
 #
-# Generated from `results/unet.json` of this run (`helpers.unet.report.conclusion`): the goal beside the 1 px
+# Generated from `results/unet.json` of this run (`helpers.unet.prose.conclusion`): the goal beside the 1 px
 # placement reference, the target choice, and what each confirmatory family supports after Holm's correction.
 
 # %%
-display(Markdown(report.conclusion(record)))
+display(Markdown(prose.conclusion(record)))

@@ -134,7 +134,7 @@ for name, benchmark in benchmarks.items():
 # chaos grows that like any rounding. How far the final losses move is in the table's last row (`batch_independence`
 # in the JSON: each pair rerun alone, against the same noise floor, with the same interval). The spikes matter for the
 # data too: a run that stops in a spike, or blows up and does not come back, returns a poor image for its step count.
-# Each image's manifest record therefore keeps `final_over_lowest_total`, its final loss over the lowest one it had
-# reached (1: still descending), so such images can be found and counted. Speed: on a CPU the convolutions of one
-# image already keep every core busy, so batching gains little or loses; batching is for a GPU, where one 512 x 512
+# Each cached image's record (carried in its PNG, `cache.stylized_records`) therefore keeps
+# `final_over_lowest_total`, its final loss over the lowest one it had reached (1: still descending), so such
+# images can be found and counted. Speed: on a CPU the convolutions of one image already keep every core busy, so batching gains little or loses; batching is for a GPU, where one 512 x 512
 # image leaves most of the device idle. A run on a GPU (`make benchmark`) adds its own column, with the device's name.

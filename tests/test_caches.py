@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from helpers import config, paths
-from helpers.experiments import runner, scenarios, splits, units
-from helpers.experiments.graphs import GraphCache
+from helpers.experiments import runner, scenarios, splits, unit_cache
+from helpers.experiments.unit_graphs import GraphCache
 from helpers.paths import CacheError, write_checked_json
 from helpers.segmentation.pipeline import GraphData
 from helpers.style import cache, engine, pngs
@@ -208,7 +208,7 @@ def test_a_damaged_unit_file_is_named_and_recomputed(store, tmp_path, one_unit, 
     unit, first, path = one_unit
     damage(path)
     with pytest.raises(CacheError, match=str(path)):
-        units.read_rows(path, unit, SETTINGS)
+        unit_cache.read_rows(path, unit, SETTINGS)
     with caplog.at_level(logging.WARNING):
         again = runner.run_all(store, [unit], tmp_path, SETTINGS, progress=False)
     assert (again.computed, again.loaded) == (1, 0) and str(path) in caplog.text
@@ -249,7 +249,7 @@ def test_results_record_their_provenance_and_a_changed_one_is_reported(store, tm
 def test_a_damaged_graph_pickle_is_named_and_rebuilt(store, tmp_path, caplog):
     graphs = GraphCache(tmp_path)
     image = store.original(0)
-    settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
+    settings = unit_cache.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
                                        SETTINGS)  # fmt: skip
     built = graphs.get(image, settings, True)
     (pickled,) = tmp_path.glob("*.pkl")

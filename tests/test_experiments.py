@@ -17,16 +17,16 @@ from helpers.experiments import (
     arms,
     displacement,
     engines,
-    graphs,
-    report,
+    prose,
     runner,
     scenarios,
     shifts,
     splits,
     stats,
-    units,
+    unit_cache,
+    unit_graphs,
 )
-from helpers.experiments.graphs import GRAPH_FOLDER, FrangiMaps, GraphCache
+from helpers.experiments.unit_graphs import GRAPH_FOLDER, FrangiMaps, GraphCache
 from helpers.segmentation.pipeline import graph_data, train_edge_rf
 from helpers.style import feedforward
 
@@ -251,7 +251,7 @@ def test_style_effects_relate_displacement_to_the_paired_change():
     assert effects[["style", "displacement_px"]].values.tolist() == [[3, 3.5], [10, 10.5]]
     assert effects["mean_diff"].tolist() == pytest.approx([-0.03, -0.05]) and set(effects["reference"]) == {"original"}
     assert effects["n_slices"].tolist() == [4, 4] and (effects["p_value"] < 0.05).all()
-    assert report.displacement_lines(moved) == [
+    assert prose.displacement_lines(moved) == [
         "style  3 (75 steps): displacement 3.50 px, membrane-map correlation 0.90",
         "style 10 (75 steps): displacement 10.50 px, membrane-map correlation 0.90",
     ]
@@ -281,7 +281,7 @@ def test_units_sharing_a_training_set_train_one_forest_and_give_the_rows_of_sepa
 
 def test_graph_cache_hits_on_a_second_run_and_equals_an_uncached_graph(small_store, tmp_path, monkeypatch):
     image = small_store.stylized(1, 3, 4)
-    settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
+    settings = unit_cache.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
                                        SETTINGS)  # fmt: skip
     first = GraphCache(tmp_path)
     built = first.get(image, settings, True)
@@ -294,7 +294,7 @@ def test_graph_cache_hits_on_a_second_run_and_equals_an_uncached_graph(small_sto
         np.testing.assert_array_equal(getattr(built, name), getattr(uncached, name))
     other = scenarios.Image(image.tag, image.slice, image.raw // 2, image.gt, image.membranes)  # same tag, new pixels
     assert GraphCache(tmp_path).get(other, settings, True).n_edges != 0 and len(list(tmp_path.glob("*"))) == 2
-    monkeypatch.setattr(graphs, "GRAPHS_IN_MEMORY", 1)  # memory stays bounded; the disk keeps everything
+    monkeypatch.setattr(unit_graphs, "GRAPHS_IN_MEMORY", 1)  # memory stays bounded; the disk keeps everything
     bounded = GraphCache(tmp_path)
     for index in range(3):
         bounded.get(small_store.original(index), settings, False)
@@ -303,7 +303,7 @@ def test_graph_cache_hits_on_a_second_run_and_equals_an_uncached_graph(small_sto
 
 
 def test_displacement_from_the_graphs_maps_equals_the_computed_one(small_store, tmp_path):
-    settings = units.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
+    settings = unit_cache.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
                                        SETTINGS)  # fmt: skip
     graph_cache = GraphCache(tmp_path)
     computed = displacement.displacement_table(small_store, (3, 10), (4,))
@@ -322,7 +322,7 @@ def test_displacement_from_the_graphs_maps_equals_the_computed_one(small_store, 
 
 def test_cost_plan_counts_the_real_work_and_the_projection_adds_up(small_store, tmp_path):
     made = splits.make_splits(tuple(range(4)), 2, (0,))
-    chosen = units.experiment_units(["frangi"], (4, 5), ["original", "one_style"], made[:1])
+    chosen = unit_cache.experiment_units(["frangi"], (4, 5), ["original", "one_style"], made[:1])
     plan, tasks = cost.make_plan(small_store, chosen, SETTINGS, displacement_slices=8)
     assert plan.units == {"frangi:original": 2, "frangi:one_style": 2}
     assert plan.tasks == {"frangi:original": 1, "frangi:one_style": 2} and len(tasks) == 3
@@ -405,14 +405,14 @@ def test_the_two_engines_never_share_a_tag_or_a_unit_file(small_store, tmp_path,
         runner.Unit("frangi", 4, "full", split, "feedforward")
     with pytest.raises(ValueError, match="Unit.steps of a gatys unit"):
         runner.Unit("frangi", 0, "full", split)
-    slow_tags = {im.tag for im in units.unit_images(small_store, gatys, SETTINGS)}
-    fast_tags = {im.tag for im in units.unit_images(fast, fed, SETTINGS)}
+    slow_tags = {im.tag for im in unit_cache.unit_images(small_store, gatys, SETTINGS)}
+    fast_tags = {im.tag for im in unit_cache.unit_images(fast, fed, SETTINGS)}
     stylised = {tag for tag in slow_tags | fast_tags if tag.startswith(scenarios.STYLISED_PREFIXES)}
     assert stylised and not {t for t in slow_tags & fast_tags if t.startswith(scenarios.STYLISED_PREFIXES)}
     assert {tag.split("/")[1] for tag in stylised} == {"gatys004", "feedforward"}
     assert slow_tags - stylised == fast_tags - stylised  # the originals and shifts are the same images
-    slow_path = units.unit_path(tmp_path, small_store, gatys, SETTINGS)
-    fast_path = units.unit_path(tmp_path, fast, fed, SETTINGS)
+    slow_path = unit_cache.unit_path(tmp_path, small_store, gatys, SETTINGS)
+    fast_path = unit_cache.unit_path(tmp_path, fast, fed, SETTINGS)
     assert (
         slow_path != fast_path and slow_path.name.startswith("gatys__") and fast_path.name.startswith("feedforward__")
     )
@@ -462,7 +462,7 @@ def test_full_and_selected_with_the_same_paintings_are_found_to_be_one_run(small
 def test_chapter_units_build_the_arms_of_each_profile():
     for name in ("ci", "reduced", "full"):
         work = select(name).experiments
-        built = units.chapter_units(work, one_style=3)
+        built = unit_cache.chapter_units(work, one_style=3)
         assert list(built) == [arm.name for arm in work.arms]
         for arm in work.arms:
             made = built[arm.name]
@@ -480,7 +480,7 @@ def test_chapter_units_build_the_arms_of_each_profile():
                 assert {u.split.fold for u in sweep} == set(range(folds)) and {u.pipeline for u in sweep} == {"frangi"}
             else:
                 assert not sweep
-        assert not any(units.chapter_units(work, 3, pipelines=["hessian"]).values())  # only the chosen pipelines
+        assert not any(unit_cache.chapter_units(work, 3, pipelines=["hessian"]).values())  # only the chosen pipelines
     reduced = select("reduced").experiments
     main, slow, fast = reduced.arms
     assert main.engine == "feedforward" and main.crop is None and main.slices == data.ISBI_SLICES

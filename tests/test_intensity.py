@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import data
-from helpers.segmentation import pipeline, transfer
+from helpers.segmentation import cross_dataset, pipeline
 from helpers.segmentation.settings import PipelineSettings
 
 
@@ -73,13 +73,13 @@ def test_bad_normalisation_requests_are_refused(call, error, message):
 def test_cross_dataset_runs_every_training_set_and_normalisation_against_the_baselines(isbi_crop):
     flyem = data.load_flyem([0, 15], crop=96)
     settings = PipelineSettings(rf_trees=5)
-    runs = transfer.cross_dataset(
+    runs = cross_dataset.cross_dataset(
         {"ISBI 2012": isbi_crop, "FlyEM": flyem.take([0])}, flyem.take([1]), settings, progress=False
     )
-    assert len(runs.rows) == 2 * (2 + len(transfer.BASELINES))
-    means = transfer.summary(runs.rows).set_index(["train", "intensity", "method"])
+    assert len(runs.rows) == 2 * (2 + len(cross_dataset.BASELINES))
+    means = cross_dataset.summary(runs.rows).set_index(["train", "intensity", "method"])
     assert means.loc[("-", "none", "all merged"), "n_segments"] == 1
     assert means.loc[("-", "percentile", "best reachable"), "rand_error"] < 0.3
     assert set(runs.forests) == {(n, i) for n in ("ISBI 2012", "FlyEM") for i in ("none", "percentile")}
     with pytest.raises(ValueError, match="at least one training set"):
-        transfer.cross_dataset({}, flyem, settings)
+        cross_dataset.cross_dataset({}, flyem, settings)

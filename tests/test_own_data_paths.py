@@ -15,7 +15,7 @@ from helpers import config as configuration
 from helpers import data
 from helpers.data import DataError
 from helpers.paths import ROOT
-from helpers.segmentation import transfer
+from helpers.segmentation import cross_dataset
 from helpers.segmentation.pixel_classifier import membrane_probability
 from helpers.segmentation.settings import PipelineSettings
 from helpers.unet import analysis
@@ -158,11 +158,11 @@ def test_cross_dataset_trains_the_pixel_classifier_on_each_training_set():
     flyem = data.load_flyem([0, 1, 15], crop=96)
     mine, test = flyem.take([0, 1]), flyem.take([2])
     settings = PipelineSettings(boundary="pixel-rf", rf_trees=10, pixel_trees=4, pixel_folds=2)
-    result = transfer.cross_dataset({"lab A": lab_a, "my stack": mine}, test, settings, ("none",), progress=False)
+    result = cross_dataset.cross_dataset({"lab A": lab_a, "my stack": mine}, test, settings, ("none",), progress=False)
     rows = pd.DataFrame(result.rows)
     assert set(rows["train"]) == {"lab A", "my stack"}  # each set's baselines carry its name: its own superpixels
     assert sorted(rows.groupby("train")["method"].unique().map(sorted).iloc[0]) == sorted(
-        ["multicut", *transfer.BASELINES]
+        ["multicut", *cross_dataset.BASELINES]
     )
     for name in ("lab A", "my stack"):
         classifier = result.pixel_classifiers[name, "none"]
@@ -173,18 +173,20 @@ def test_cross_dataset_trains_the_pixel_classifier_on_each_training_set():
     maps = [result.test_graphs[name, "none"][0].boundary for name in ("lab A", "my stack")]
     assert not np.array_equal(*maps)  # two training sets, two classifiers
     with pytest.raises(ValueError, match="training set 'lab A' has 1 slice, give it at least 2"):
-        transfer.cross_dataset({"lab A": lab_a.take([0])}, test, settings, ("none",), progress=False)
+        cross_dataset.cross_dataset({"lab A": lab_a.take([0])}, test, settings, ("none",), progress=False)
 
 
 def test_cross_dataset_with_a_filter_shares_the_test_graphs_and_baselines():
     lab_a, flyem = data.isbi_stack([0, 1], crop=96), data.load_flyem([0, 15], crop=96)
     settings = PipelineSettings(rf_trees=10)
-    result = transfer.cross_dataset({"a": lab_a, "b": flyem.take([0])}, flyem.take([1]), settings, ("none",), False)
+    result = cross_dataset.cross_dataset(
+        {"a": lab_a, "b": flyem.take([0])}, flyem.take([1]), settings, ("none",), False
+    )
     rows = pd.DataFrame(result.rows)
     assert list(result.test_graphs) == ["none"] and not result.pixel_classifiers
     assert set(rows[rows["method"] != "multicut"]["train"]) == {"-"}
     with pytest.raises(ValueError, match="'-' names the baselines"):
-        transfer.cross_dataset({"-": lab_a}, flyem.take([1]), settings, ("none",), False)
+        cross_dataset.cross_dataset({"-": lab_a}, flyem.take([1]), settings, ("none",), False)
 
 
 # ----------------------------------------------------------------------------- 4: chapter 08 with any second dataset

@@ -23,7 +23,7 @@ from helpers import cli, data
 from helpers.data.lazy import open_stack, stack_scale, unit_slice
 from helpers.paths import ROOT
 from helpers.segmentation import __main__ as command
-from helpers.segmentation import model_file, stack, transfer
+from helpers.segmentation import cross_dataset, model_file, stack
 from helpers.segmentation.learning import positive_probability
 from helpers.segmentation.metrics import evaluate
 from helpers.segmentation.pipeline import train_edge_rf
@@ -42,7 +42,7 @@ def flyem() -> data.EMStack:
 @pytest.fixture(scope="module")
 def model(flyem, tmp_path_factory) -> tuple[Path, model_file.SegmentationModel]:
     forest = train_edge_rf(
-        transfer.stack_graphs(flyem.take(TRAIN), SETTINGS), trees=TREES, seed=0, max_samples=MAX_SAMPLES
+        cross_dataset.stack_graphs(flyem.take(TRAIN), SETTINGS), trees=TREES, seed=0, max_samples=MAX_SAMPLES
     )
     path = tmp_path_factory.mktemp("model") / "flyem.nsem"
     model_file.save_model(path, model_file.SegmentationModel(forest, SETTINGS, {"slices": len(TRAIN)}))
@@ -65,7 +65,7 @@ def _tiff(path: Path, pixels: np.ndarray) -> Path:
 
 def test_model_file_round_trip_keeps_forest_and_settings(model, flyem):
     path, loaded = model
-    graph = transfer.stack_graphs(flyem.take([TEST[0]]), SETTINGS, labelled=False)[0]
+    graph = cross_dataset.stack_graphs(flyem.take([TEST[0]]), SETTINGS, labelled=False)[0]
     again = model_file.load_model(path)
     assert again.settings == SETTINGS and again.digest == loaded.digest and len(again.digest) == 64
     # positive_probability adds the trees' votes in a fixed order (threaded predict_proba does not)
@@ -150,7 +150,7 @@ def test_train_and_segment_reproduce_cross_dataset_scores(flyem, tmp_path):
     out = tmp_path / "test.zarr"
     done = _cli("segment", str(tmp_path / "m.nsem"), str(tmp_path / "test.tif"), "--out", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
-    runs = transfer.cross_dataset({"FlyEM": train}, test, SETTINGS, ("none",), progress=False)
+    runs = cross_dataset.cross_dataset({"FlyEM": train}, test, SETTINGS, ("none",), progress=False)
     expected = [row for row in runs.rows if row["method"] == "multicut"]
     group = zarr.open_group(str(out), mode="r")
     labels = np.asarray(group["labels"][:])

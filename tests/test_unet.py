@@ -24,7 +24,7 @@ from helpers.unet import (
     draw_windows,
     membrane_probability,
     membrane_targets,
-    report,
+    prose,
     sample_batch,
     step_generator,
     train_unet,
@@ -328,11 +328,11 @@ def test_comparisons_pair_arms_on_slices_with_seeds_averaged_and_holm_within_the
     assert row["n_slices"] == 6 and row["n_seeds"] == 2 and row["label"] == "confirmatory"
     assert row["mean_diff"] == pytest.approx(0.16 / 6) and row["frac_better"] == 1.0
     assert row["p_holm"] == pytest.approx(row["p_value"]) and row["supported"]  # one testable comparison
-    assert report.verdict(row) == "better"  # a higher V_rand
-    table = report.comparison_table([row])
-    assert table.count("\n") == 2 and "| styles vs originals | confirmatory |" in table
+    assert prose.verdict(row) == "better"  # a higher V_rand
+    table = prose.comparison_table([row])
+    assert table.count("\n") == 2 and "| styles vs originals (confirmatory) |" in table
     assert table.splitlines()[2].startswith("| style/none vs original/none (membranes), clean test slices, ")
-    assert table.splitlines()[2].count("|") == 7  # comparison, family, label, difference, p (Holm), verdict
+    assert table.splitlines()[2].count("|") == 6  # comparison, family (label), difference, p (Holm), verdict
 
 
 def test_arm_bars_clip_the_intervals_at_zero_and_the_means_table_is_narrow():
@@ -346,7 +346,7 @@ def test_arm_bars_clip_the_intervals_at_zero_and_the_means_table_is_narrow():
         bars = [line for container in ax.containers if hasattr(container, "lines") for line in container.lines[2]]
         assert bars and min(segment[:, 1].min() for line in bars for segment in line.get_segments()) >= 0
     assert fig.get_size_inches()[0] <= 7.2
-    table = report.means_table(means)
+    table = prose.means_table(means)
     assert list(table.columns) == ["foreground V_rand", "VI (bits)"]
     assert table.iloc[0, 0] == "0.930"  # original/none: 0.9 + slice / 1000 + 0.005 (seeds), 3 digits kept
 
@@ -362,7 +362,7 @@ def test_results_are_canonical_whatever_the_order_of_the_rows():
                                     {"total_s": 2.0})  # fmt: skip
     assert json.dumps(without_timings(one)) == json.dumps(without_timings(other))
     assert [row["slice"] for row in one["rows"][:3]] == [24, 25, 26] and one["unit"] == "slice"
-    assert "supported" in report.conclusion(one) or "nothing is claimed" in report.conclusion(one)
+    assert "supported" in prose.conclusion(one) or "nothing is claimed" in prose.conclusion(one)
 
 
 def test_training_paintings_leave_the_held_out_ones_out():

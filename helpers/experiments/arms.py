@@ -28,7 +28,7 @@ from ..paths import digest
 from . import engines, runner
 from .scenarios import SliceStore
 from .splits import Split, arm_splits
-from .units import Unit, UnitSettings, arm_units
+from .unit_cache import Unit, UnitSettings, arm_units
 
 ARM_COLUMN = "arm"
 
@@ -41,7 +41,7 @@ class ArmPlan:
         arm: the arm.
         store: its slices, stylised by its engine.
         splits: its train/test splits.
-        units: its units (:func:`helpers.experiments.units.arm_units`).
+        units: its units (:func:`helpers.experiments.unit_cache.arm_units`).
         settings: what its units share.
         folder: its unit cache.
     """
@@ -63,7 +63,7 @@ def arm_settings(work: ExperimentWork, arm: ExperimentArm, one_style: int) -> Un
         one_style: the style of scenario ``one_style``.
 
     Returns:
-        The arm's :class:`~helpers.experiments.units.UnitSettings`.
+        The arm's :class:`~helpers.experiments.unit_cache.UnitSettings`.
     """
     return UnitSettings(
         styles=arm.styles, heldout=arm.heldout_styles, one_style=one_style, trees=work.forest_trees,

@@ -98,7 +98,7 @@ def displacement_table(
         styles: the styles.
         steps: the stylisation step counts (``(FEEDFORWARD_STEPS,)`` for a feed-forward store).
         frangi_map: gives an image's Frangi map, e.g. from the graphs the experiments built
-            (:class:`helpers.experiments.graphs.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
+            (:class:`helpers.experiments.unit_graphs.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
         workers: worker processes (one (style, steps) per Dask task; the store is scattered once,
             :func:`helpers.parallel.run_tasks`).
 

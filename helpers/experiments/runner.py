@@ -1,18 +1,18 @@
 """The experiment runner: one unit (pipeline, steps, scenario, split) trained and scored, every unit cached.
 
 Each unit's rows are written atomically as JSON under a name holding a digest of everything the unit reads
-(:mod:`helpers.experiments.units`), so an interrupted run resumes where it stopped, a changed input (e.g.
+(:mod:`helpers.experiments.unit_cache`), so an interrupted run resumes where it stopped, a changed input (e.g.
 recomputed stylised slices) is reported and recomputed, never served from the cache, and a damaged file is
 reported by name and recomputed. Units run as Dask tasks when asked (:mod:`helpers.parallel`: a local cluster
 or any Dask cluster), which return their rows to this process, the only one that writes the cache; the rows come
 back as one tidy DataFrame in the order of the units, whatever the number of workers or the scheduler, with the
-digests of what they were computed from (:func:`helpers.experiments.units.provenance`), which :func:`write_rows`
+digests of what they were computed from (:func:`helpers.experiments.unit_cache.provenance`), which :func:`write_rows`
 records beside the CSV.
 
 Nothing is computed twice for the same content:
 
 * an image's Frangi graph is built once (a Dask task of its own, before the units) and shared by every scenario,
-  split, step count and worker through the run's graph folder (:class:`helpers.experiments.graphs.GraphCache`);
+  split, step count and worker through the run's graph folder (:class:`helpers.experiments.unit_graphs.GraphCache`);
 * units that train on the same images (the original set and plain augmentation at every step count; in the
   ``reduced`` profile scenarios 1 and 4) form one task (:func:`training_key`): one forest, and each distinct test
   image segmented once (:func:`run_units`); their rows are exactly those of separate runs.
@@ -34,9 +34,8 @@ from ..parallel import run_tasks, runs_here
 from ..paths import atomic_write_text, digest, remove_stale_temporaries, write_checked_json
 from ..segmentation import metrics
 from ..segmentation.pipeline import PipelineSettings, segment_graph, train_edge_rf
-from .graphs import GRAPH_FOLDER, PIPELINES, GraphCache, build_graph
 from .scenarios import Image, SliceStore, cap_images, training_set
-from .units import (
+from .unit_cache import (
     Unit,
     UnitSettings,
     cached_rows,
@@ -48,6 +47,7 @@ from .units import (
     unit_conditions,
     unit_path,
 )
+from .unit_graphs import GRAPH_FOLDER, PIPELINES, GraphCache, build_graph
 
 __all__ = [
     "Run", "Unit", "UnitSettings", "experiment_units", "fingerprint", "run_all", "run_unit", "run_units",
@@ -68,7 +68,7 @@ class Run:
         computed: units computed by this call.
         loaded: units read back from the cache.
         provenance: digests of the stylised images and settings the rows come from
-            (:func:`helpers.experiments.units.provenance`); also in ``rows.attrs["provenance"]``.
+            (:func:`helpers.experiments.unit_cache.provenance`); also in ``rows.attrs["provenance"]``.
     """
 
     rows: pd.DataFrame
@@ -278,7 +278,7 @@ def run_all(
     """Run every unit, loading those already cached intact in ``folder`` instead of recomputing them.
 
     Temporary files of an interrupted run are removed first; damaged and stale unit files are reported by name
-    and computed again (:func:`helpers.experiments.units.cached_rows`).
+    and computed again (:func:`helpers.experiments.unit_cache.cached_rows`).
 
     Args:
         store: the images.

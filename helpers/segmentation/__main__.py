@@ -96,10 +96,10 @@ def train(arguments: argparse.Namespace) -> int:
     """
     from ..config import select
     from ..data import load_em_stack
+    from .cross_dataset import stack_graphs
     from .model_file import SegmentationModel, save_model
     from .pipeline import train_edge_rf
     from .settings import PipelineSettings
-    from .transfer import stack_graphs
 
     cli.check_output_folder(arguments.out.expanduser().parent, "--out's folder")
     work = select(arguments.profile).segmentation

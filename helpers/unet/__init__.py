@@ -5,7 +5,7 @@ boundaries of the dense ground truth (``UNetWork.target``), optionally with styl
 that replace a patch's pixels by the same window (resumable, deterministic on the CPU);
 :func:`membrane_probability` gives a slice's boundary map for the segmentation pipeline. How much work a profile
 does is ``config.unet`` (:class:`helpers.config.UNetWork`). Chapter 08's experiment: :mod:`.material` (its
-images), :mod:`.experiment` (its arms), :mod:`.analysis` (its statistics and results file), :mod:`.report` (its
+images), :mod:`.experiment` (its arms), :mod:`.analysis` (its statistics and results file), :mod:`.prose` (its
 words).
 """
 

@@ -81,7 +81,7 @@ def show_transfer_scores(means: pd.DataFrame) -> plt.Figure:
     """Mean test scores of every (training set, normalisation), with the baselines as lines.
 
     Args:
-        means: :func:`helpers.segmentation.transfer.summary` of the runs.
+        means: :func:`helpers.segmentation.cross_dataset.summary` of the runs.
 
     Returns:
         The figure: one panel per score (lower is better).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers.unet.report import claim, family_rows, goal_scores, score_text
+from helpers.unet.prose import claim, family_rows, goal_scores, score_text
 
 from .sections import _slices
 
@@ -34,7 +34,7 @@ def own_data(flyem: dict) -> str:
 
 
 def _claims(document: dict, family: dict) -> str:
-    """What a confirmatory family of chapter 08 supports, in words (:func:`helpers.unet.report.claim`)."""
+    """What a confirmatory family of chapter 08 supports, in words (:func:`helpers.unet.prose.claim`)."""
     rows, supported = family_rows(document, family["name"])
     if not supported:
         return f'"{family["name"]}" supports none of its {len(rows)} comparisons'
@@ -50,7 +50,7 @@ def unet(document: dict) -> str:
 
     Returns:
         One Markdown bullet; every number from ``document`` (the goal and the claims worded by
-        :mod:`helpers.unet.report`, as in the chapter's conclusion).
+        :mod:`helpers.unet.prose`, as in the chapter's conclusion).
     """
     placement = document["placement_reference"]
     scores = [

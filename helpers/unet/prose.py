@@ -62,15 +62,16 @@ def comparison_table(comparisons: Sequence[dict], metrics: Sequence[str] = (PRIM
         metrics: the metrics shown (every metric is in the results file).
 
     Returns:
-        One row per comparison: what it compares (arm vs reference, target, test group, metric), family, label,
-        mean difference arm - reference [95 % interval], Holm-corrected p and verdict.
+        One row per comparison: what it compares (arm vs reference, target, test group, metric), family with its
+        label (confirmatory or exploratory), mean difference arm - reference [95 % interval], Holm-corrected p and
+        verdict.
     """
-    lines = ["| comparison | family | label | difference [95 % CI] | p (Holm) | verdict |", "|---|---|---|---|---|---|"]
+    lines = ["| comparison | family | difference [95 % CI] | p (Holm) | verdict |", "|---|---|---|---|---|"]
     shown = [row for row in comparisons if row["metric"] in metrics]
     for row in sorted(shown, key=lambda row: row["label"] != "confirmatory"):
         low, high = (np.nan if row[key] is None else row[key] for key in ("diff_low", "diff_high"))
         lines.append(
-            f"| {_compared(row)} | {row['family']} | {row['label']} | "
+            f"| {_compared(row)} | {row['family']} ({row['label']}) | "
             f"{stats.format_interval(row['mean_diff'], low, high)} | {_p_value(row['p_holm'])} | {verdict(row)} |"
         )
     return "\n".join(lines)

@@ -17,7 +17,7 @@ ROBUSTNESS_WORDS = {
     "shifts": "appearance shifts (averaged over the non-trivial ones)",
     "unseen": "unseen styles",
 }
-TABLE_COLUMNS = ["pipeline", "scenario", "test", "metric", "change [95 % CI]", "p", "p (Holm)", "verdict"]
+TABLE_COLUMNS = ["pipeline", "scenario", "test", "metric", "change [95 % CI]", "p (Holm)", "verdict"]
 
 
 def reference_of(table: pd.DataFrame) -> str:
@@ -39,18 +39,21 @@ def reference_of(table: pd.DataFrame) -> str:
 
 
 def family_table(table: pd.DataFrame, family: str) -> pd.DataFrame:
-    """One family's comparisons as a short table for the page: change with its interval, p, Holm's p, verdict.
+    """One family's comparisons as a table for the column: change with its interval, Holm's p, verdict.
+
+    The uncorrected p-values stay in the table given (and in the results record); the page shows the corrected
+    ones, which the verdicts follow.
 
     Args:
         table: the table of :func:`helpers.experiments.questions.comparisons`.
         family: a family's name.
 
     Returns:
-        Columns of :data:`TABLE_COLUMNS` (plus ``arm`` and ``engine`` where the table has them), one row per
+        Columns of :data:`TABLE_COLUMNS`, after ``arm`` (or ``engine``) where the table holds several, one row per
         comparison.
     """
     chosen = table[table["family"] == family]
-    keys = [key for key in ("arm", "engine") if key in chosen and chosen[key].nunique() > 1]
+    keys = [key for key in ("arm", "engine") if key in chosen and chosen[key].nunique() > 1][:1]
     return pd.DataFrame(
         {
             **{key: chosen[key] for key in keys},
@@ -61,7 +64,6 @@ def family_table(table: pd.DataFrame, family: str) -> pd.DataFrame:
             "change [95 % CI]": [
                 format_interval(row["mean_diff"], row["diff_low"], row["diff_high"]) for _, row in chosen.iterrows()
             ],
-            "p": chosen["p_value"].map(lambda p: f"{p:.3f}"),
             "p (Holm)": chosen["p_holm"].map(lambda p: f"{p:.3f}"),
             "verdict": [verdict(row) for _, row in chosen.iterrows()],
         }

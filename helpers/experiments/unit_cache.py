@@ -124,7 +124,7 @@ def experiment_units(
     """Every (pipeline, steps, scenario, split) to run, in a stable order.
 
     Args:
-        pipelines: keys of :data:`helpers.experiments.graphs.PIPELINES`.
+        pipelines: keys of :data:`helpers.experiments.unit_graphs.PIPELINES`.
         steps: stylisation step counts.
         scenarios: scenario names.
         splits: the splits.

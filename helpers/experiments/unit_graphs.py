@@ -22,7 +22,7 @@ from ..paths import CacheError, atomic_write_bytes, digest
 from ..segmentation import boundaries
 from ..segmentation.pipeline import GraphData, PipelineSettings, graph_data
 from .scenarios import Image
-from .units import UnitSettings
+from .unit_cache import UnitSettings
 
 __all__ = ["GRAPH_FOLDER", "PIPELINES", "FrangiMaps", "GraphCache", "PipelineRecipe", "build_graph"]
 LOG = logging.getLogger(__name__)
