@@ -87,3 +87,27 @@ def test_unet_bound_finding_gives_the_ranges_and_the_placement_reference():
     assert "labels as the map allow 0.17 bits" in text
     assert "A 1 px shift of the dense ground truth against itself costs 0.33 bits" in text
     assert "shift" not in unet_bound(_bound_document(0.5))
+
+
+def test_the_three_sentences_follow_the_families():
+    import copy
+    import json
+
+    from tools.findings.summary import classical, learned, robust
+
+    document = json.loads((RESULTS / "scenarios_summary.json").read_text())
+    clean = [row for row in document["comparisons"] if row["family"] == "scenarios on clean slices"]
+    for row in clean:
+        row["supported"] = False
+    assert "none of the" in classical(document) and "no clear improvement" in classical(document)
+    changed = copy.deepcopy(document)
+    first = next(row for row in changed["comparisons"] if row["family"] == "scenarios on clean slices")
+    first["supported"] = True
+    assert f"in 1 of {len(clean)} confirmatory comparisons" in classical(changed)
+    assert f"{first['scenario']} ({first['pipeline']}" in classical(changed)
+    for row in changed["comparisons"]:
+        if row["family"] == "robustness":
+            row["supported"] = False
+    assert "under appearance shifts in 0 of" in robust(changed)
+    assert learned(_unet_document()).count("raise its foreground V_rand on FlyEM slices but change nothing clear on")
+    assert "(1 of 4 confirmatory comparisons hold" in learned(_unet_document())

@@ -20,7 +20,8 @@ from helpers.paths import RESULTS, ROOT, atomic_write_text, read_json
 
 from .beyond import own_data, unet, unet_bound
 from .results import Results, load
-from .sections import answer, engines, intro, membranes, optimiser, pipelines, robustness
+from .sections import answer, engines, intro, key_figure, membranes, optimiser, pipelines, robustness
+from .summary import caption, classical, learned, robust
 
 __all__ = ["END", "README", "START", "Results", "load", "main", "render", "replace_section"]
 
@@ -36,7 +37,7 @@ RESULT_FILES = (
 
 
 def render(results: Results) -> str:
-    """The whole section (without its markers).
+    """The whole section (without its markers): the answer in three sentences, the key figure, then the details.
 
     Args:
         results: the results (:func:`load`).
@@ -44,6 +45,12 @@ def render(results: Results) -> str:
     Returns:
         Markdown.
     """
+    opening = []
+    if results.scenarios and results.unet:
+        opening.append(" ".join([classical(results.scenarios), robust(results.scenarios), learned(results.unet)]))
+    figure = key_figure(results)
+    if figure:
+        opening += figure + [caption(results.scenarios)]
     paragraphs = intro(results)
     if results.scenarios:
         paragraphs.append(answer(results.scenarios))
@@ -62,6 +69,8 @@ def render(results: Results) -> str:
         paragraphs.append(unet(results.unet))
     if results.unet_bound:
         paragraphs.append(unet_bound(results.unet_bound, (results.unet or {}).get("placement_reference")))
+    if opening and paragraphs:
+        paragraphs = [*opening, "### The details", *paragraphs]
     return "\n\n".join(_wrap(paragraph) for paragraph in paragraphs) + "\n"
 
 

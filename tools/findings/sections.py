@@ -50,7 +50,7 @@ def _figure(name: str) -> str:
 
 
 def intro(results: Results) -> list[str]:
-    """Which runs the findings come from, and the key figure."""
+    """Which runs the findings come from (one italic line, or none)."""
     parts = []
     if results.baseline:
         profile = profile_record(results.baseline["profile"])
@@ -75,11 +75,15 @@ def intro(results: Results) -> list[str]:
         if results.scenarios and results.scenarios["profile"]["profile"] != "full":
             note = " A full-profile experiment (Gatys stylisation of every slice on a GPU) is not among these results."
         lines.append(f"*From the committed runs: {', '.join(parts)}.{note}*")
-    if results.scenarios:
-        name = f"06_figure16_{results.scenarios['main_arm']}.png"
-        if (FIGURES / name).exists():
-            lines.append(f"![Figure 16 with error bars](figures/{name})")
     return lines
+
+
+def key_figure(results: Results) -> list[str]:
+    """The report's Figure 16 re-done, as a Markdown image line (none without chapter 06's results or figure)."""
+    if not results.scenarios:
+        return []
+    name = f"06_figure16_{results.scenarios['main_arm']}.png"
+    return [f"![Figure 16 with error bars](figures/{name})"] if (FIGURES / name).exists() else []
 
 
 def _arm_words(arm: dict) -> str:
