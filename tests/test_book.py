@@ -70,8 +70,10 @@ def test_stamp_drops_progress_bars_and_keeps_real_widgets(tmp_path: Path):
     view = "application/vnd.jupyter.widget-view+json"
     bar = {view: {"model_id": "b0", "version_major": 2}, "text/plain": "units:  40%|####  | 2/5 [00:01<00:01, 2.0it/s]"}
     slider = {view: {"model_id": "s0", "version_major": 2}, "text/plain": "FloatSlider(value=0.5)"}
+    untotalled = {view: {"model_id": "b2", "version_major": 2}, "text/plain": "Frangi graphs: 0it [00:00, ?it/s]"}
     notebook.cells[3].outputs = [
         nbformat.v4.new_output("display_data", data=bar),
+        nbformat.v4.new_output("display_data", data=untotalled),
         nbformat.v4.new_output("stream", name="stderr", text="graphs: 100%|##########| 4/4 [00:00<00:00, 9.1it/s]\n"),
         nbformat.v4.new_output("stream", name="stderr", text="a real warning\n"),
         nbformat.v4.new_output("display_data", data=slider),

@@ -492,3 +492,18 @@ def test_chapter_units_build_the_arms_of_each_profile():
     assert all(getattr(slow, field) == getattr(fast, field) for field in same)  # the same crops, paintings, splits
     full = select("full").experiments
     assert [arm.engine for arm in full.arms] == ["gatys", "feedforward"] and full.arms[0].crop is None
+
+
+def test_a_family_table_indexes_what_differs_and_names_what_is_shared():
+    rows = [
+        {"family": "f", "label": "confirmatory", "arm": "a", "engine": "gatys", "pipeline": "frangi",
+         "scenario": scenario, "test": "clean", "metric": metric, "mean_diff": diff, "diff_low": diff - 0.01,
+         "diff_high": diff + 0.01, "p_value": 0.01, "p_holm": p_holm}
+        for scenario, metric, diff, p_holm in [("selected", "vi", -0.2, 0.01), ("full", "vi", 0.1, 0.5),
+                                               ("full", "rand_error", 0.0, 0.9)]
+    ]  # fmt: skip
+    shown = prose.family_table(pd.DataFrame(rows + [{**rows[0], "family": "other"}]), "f")
+    assert shown.index.names == ["scenario", "metric"] and shown.columns.name == "test: clean, pipeline: frangi"
+    assert list(shown.columns) == ["change [95 % CI]", "p (Holm)", "verdict"]
+    assert list(shown.index) == [("full", "rand_error"), ("full", "vi"), ("selected", "vi")]
+    assert shown.loc[("selected", "vi"), "verdict"] == "better" and shown.loc[("full", "vi"), "p (Holm)"] == "0.500"

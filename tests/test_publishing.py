@@ -105,6 +105,7 @@ def _chapter(tmp_path: Path, *texts: str) -> Path:
         ("wrote /tmp/abc/results/x.json", "a machine path"),
         ("Config(profile='ci', cache=PosixPath('cache'))", "an object repr"),
         ("units: 100%|##########| 17/17 [00:03<00:00,  5.1it/s]", "progress-bar residue"),
+        ("Frangi graphs: 0it [00:00, ?it/s]", "progress-bar residue"),  # a bar without a total
         ("Traceback (most recent call last):", "a traceback"),
     ],
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 NOISE = {
     "a machine path": re.compile(r"(?<![\w.])/(?:tmp|work|home|root|Users)/"),
     "an object repr": re.compile(r"\b(?:PosixPath|WindowsPath)\(|\b[A-Z]\w*(?:Work|Settings|Config)\(\w+="),
-    "progress-bar residue": re.compile(r"\d+(?:\.\d+)?(?:it/s|s/it)\]|\|\s*\d+/\d+ \["),
+    "progress-bar residue": re.compile(r"(?:\d+(?:\.\d+)?|\?)(?:it/s|s/it)\]|\|\s*\d+/\d+ \["),
     "a traceback": re.compile(r"Traceback \(most recent call last\)"),
 }
 

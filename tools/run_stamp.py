@@ -44,7 +44,8 @@ STAMP_CELL = (  # the first cell of every chapter's .py source
 # Outputs of a run (not its code): a checkout that differs from its commit only here still runs that commit.
 RUN_OUTPUTS = ("figures/", "results/", "notebooks/executed/")
 CONFIG_OUTPUT = re.compile(r"^(?:Config\(profile='|profile: )(\w+)")  # a chapter's shown profile
-PROGRESS_TEXT = re.compile(r"\d+/\d+ \[[^\]]*\]|\d+%\|")  # tqdm: "3/30 [00:01<00:09, 2.9it/s]" or " 10%|"
+# tqdm: "3/30 [00:01<00:09, 2.9it/s]", " 10%|" or, with no total, "0it [00:00, ?it/s]"
+PROGRESS_TEXT = re.compile(r"\d+/\d+ \[[^\]]*\]|\d+%\||\d+it \[[^\]]*\]")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 

@@ -17,7 +17,7 @@ ROBUSTNESS_WORDS = {
     "shifts": "appearance shifts (averaged over the non-trivial ones)",
     "unseen": "unseen styles",
 }
-TABLE_COLUMNS = ["pipeline", "scenario", "test", "metric", "change [95 % CI]", "p (Holm)", "verdict"]
+KEY_COLUMNS = ["test", "pipeline", "scenario", "metric"]  # what a comparison of chapter 06 is about, outermost first
 
 
 def reference_of(table: pd.DataFrame) -> str:
@@ -41,33 +41,36 @@ def reference_of(table: pd.DataFrame) -> str:
 def family_table(table: pd.DataFrame, family: str) -> pd.DataFrame:
     """One family's comparisons as a table for the column: change with its interval, Holm's p, verdict.
 
-    The uncorrected p-values stay in the table given (and in the results record); the page shows the corrected
-    ones, which the verdicts follow.
+    What tells the comparisons apart (``arm``, ``test``, ``pipeline``, ``scenario``, ``metric``: those with more
+    than one value) is the index, outermost first, so repeated values show once; what they share is named in the
+    columns' title. The uncorrected p-values stay in the table given (and in the results record); the page shows
+    the corrected ones, which the verdicts follow.
 
     Args:
         table: the table of :func:`helpers.experiments.questions.comparisons`.
         family: a family's name.
 
     Returns:
-        Columns of :data:`TABLE_COLUMNS`, after ``arm`` (or ``engine``) where the table holds several, one row per
-        comparison.
+        Columns ``change [95 % CI]``, ``p (Holm)`` and ``verdict``, one row per comparison.
     """
     chosen = table[table["family"] == family]
-    keys = [key for key in ("arm", "engine") if key in chosen and chosen[key].nunique() > 1][:1]
-    return pd.DataFrame(
+    arm = [key for key in ("arm", "engine") if key in chosen and chosen[key].nunique() > 1][:1]
+    keys = [*arm, *KEY_COLUMNS]
+    varying = [key for key in keys if chosen[key].nunique() > 1] or ["scenario"]
+    shared = [key for key in KEY_COLUMNS if key not in varying]
+    shown = pd.DataFrame(
         {
-            **{key: chosen[key] for key in keys},
-            "pipeline": chosen["pipeline"],
-            "scenario": chosen["scenario"],
-            "test": chosen["test"],
-            "metric": chosen["metric"],
+            **{key: chosen[key] for key in varying},
             "change [95 % CI]": [
                 format_interval(row["mean_diff"], row["diff_low"], row["diff_high"]) for _, row in chosen.iterrows()
             ],
             "p (Holm)": chosen["p_holm"].map(lambda p: f"{p:.3f}"),
             "verdict": [verdict(row) for _, row in chosen.iterrows()],
         }
-    ).reset_index(drop=True)
+    ).sort_values(varying, kind="stable")
+    shown = shown.set_index(varying)
+    shown.columns.name = ", ".join(f"{key}: {chosen[key].iloc[0]}" for key in shared) or None
+    return shown
 
 
 def _claim(row: dict) -> str:
