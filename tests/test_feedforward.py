@@ -64,19 +64,6 @@ def test_style_vectors_differ_between_paintings_and_repeat(vectors):
             assert np.linalg.norm(vectors[i] - vectors[j]) > 0.1 * scale
 
 
-def test_random_vectors_follow_the_paintings(vectors):
-    draws = feedforward.random_vectors(vectors, 4000, np.random.default_rng(0))
-    assert draws.shape == (4000, feedforward.VECTOR_LENGTH) and draws.dtype == np.float32
-    assert np.array_equal(draws, feedforward.random_vectors(vectors, 4000, np.random.default_rng(0)))
-    spread = vectors.std(axis=0, ddof=1).mean()
-    assert np.abs(draws.mean(axis=0) - vectors.mean(axis=0)).max() < 0.2 * spread
-    assert draws.std(axis=0, ddof=1).mean() == pytest.approx(spread, rel=0.05)
-    wider = feedforward.random_vectors(vectors, 4000, np.random.default_rng(0), spread=2.0)
-    assert wider.std(axis=0, ddof=1).mean() == pytest.approx(2 * spread, rel=0.05)
-    centre = feedforward.random_vectors(vectors, 2, np.random.default_rng(1), spread=0.0)
-    assert np.allclose(centre, vectors.mean(axis=0), atol=1e-6)
-
-
 def test_cache_reads_back_and_recomputes_damaged_files(tmp_path, monkeypatch, caplog):
     first = feedforward.stylized_slices(tmp_path, [1], 3)
     assert first.shape == (1, 512, 512) and first.dtype == np.uint8
@@ -134,8 +121,6 @@ def test_bad_input_is_named(image, vector, match):
 def test_bad_paintings_and_vectors_are_named(vectors):
     with pytest.raises(ValueError, match="painting must be an RGB"):
         feedforward.style_vector(np.zeros((64, 64), np.uint8))
-    with pytest.raises(ValueError, match="k >= 2"):
-        feedforward.random_vectors(vectors[:1], 3, np.random.default_rng(0))
     with pytest.raises(ValueError, match="threads"):
         feedforward.style_vector(data.load_style(3), threads=0)
     with pytest.raises(KeyError, match="choose"):

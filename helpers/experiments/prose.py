@@ -20,24 +20,6 @@ ROBUSTNESS_WORDS = {
 KEY_COLUMNS = ["test", "pipeline", "scenario", "metric"]  # what a comparison of chapter 06 is about, outermost first
 
 
-def reference_of(table: pd.DataFrame) -> str:
-    """The one reference scenario a summary table was paired against.
-
-    Args:
-        table: a table with a ``reference`` column.
-
-    Returns:
-        The reference scenario's name.
-
-    Raises:
-        ValueError: if the table mixes references or is empty.
-    """
-    references = table["reference"].unique().tolist()
-    if len(references) != 1:
-        raise ValueError(f"expected a table paired against one reference scenario, got {references}")
-    return str(references[0])
-
-
 def family_table(table: pd.DataFrame, family: str) -> pd.DataFrame:
     """One family's comparisons as a table for the column: change with its interval, Holm's p, verdict.
 

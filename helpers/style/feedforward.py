@@ -244,39 +244,6 @@ def softening(image: np.ndarray) -> float:
     return float(np.mean(np.hypot(*np.gradient(round_trip))) / original)
 
 
-def random_vectors(vectors: np.ndarray, n: int, rng: np.random.Generator, spread: float = 1.0) -> np.ndarray:
-    """Style vectors drawn from a normal fitted to the paintings' ones (after Jackson et al. 2019).
-
-    Jackson et al. draw from a multivariate normal fitted to the style vectors of some 80,000 paintings. Here the
-    normal has the given paintings' mean and ``spread**2`` times their sample covariance: each draw is the mean
-    plus ``spread / sqrt(k - 1)`` times a standard-normal combination of the k centred vectors, which has exactly
-    that covariance (within the span of the paintings, since k < 100). ``spread=0`` gives the mean style.
-
-    Args:
-        vectors: (k, 100) style vectors, k >= 2 (:func:`painting_vectors`).
-        n: how many to draw.
-        rng: the random generator (seeded by the caller).
-        spread: scale of the draws around the mean, in units of the paintings' own spread.
-
-    Returns:
-        float32 (n, 100).
-
-    Raises:
-        ValueError: for fewer than two vectors, vectors without 100 values, a negative ``n`` or ``spread``.
-    """
-    array = np.asarray(vectors, dtype=np.float64)
-    if array.ndim != 2 or array.shape[1] != VECTOR_LENGTH or array.shape[0] < 2:
-        raise ValueError(
-            f"vectors must be (k, {VECTOR_LENGTH}) with k >= 2 to fit a normal, got shape {array.shape}: "
-            "pass painting_vectors([...]) of at least two paintings"
-        )
-    if n < 0 or spread < 0:
-        raise ValueError(f"n and spread must not be negative, got n={n}, spread={spread}")
-    mean = array.mean(axis=0)
-    weights = rng.standard_normal((n, array.shape[0]))
-    return (mean + spread / np.sqrt(array.shape[0] - 1) * weights @ (array - mean)).astype(np.float32)
-
-
 def entry_key(slice_index: int, slice_pixels: np.ndarray, painting_pixels: np.ndarray) -> str:
     """The digest that names a cached stylised slice: model files, painting, slice index and pixels, settings.
 
