@@ -1,4 +1,4 @@
-"""The remote-GPU kit: the report's experiment on a lent GPU machine, in calls of at most 10 minutes that resume.
+"""The remote-GPU kit: the report's experiment on a GPU machine, in calls of at most 10 minutes that resume.
 
 One entry point, four commands (``python benchmarks/gpu_kit.py COMMAND --help``):
 
