@@ -72,7 +72,7 @@ myst_heading_anchors = 3
 # Served from the book itself: no content delivery network at view time.
 html_static_path = [str(VENDOR), "_static"]
 html_js_files = ["figures.js"]  # a figure opens at full size when clicked
-html_css_files = ["tables.css"]  # long names in table cells may break, so tables fit the column
+html_css_files = ["tables.css"]  # tables in the size of the code, so they fit the column
 mathjax_path = "mathjax/tex-chtml.js"
 mathjax_config_path = "mathjax-config.js"  # also answers the widget manager's MathJax 2 calls
 nb_ipywidgets_js = {"widgets/require.js": {}, "require-config.js": {}, "widgets/embed-amd.js": {}}
