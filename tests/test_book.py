@@ -125,6 +125,15 @@ def test_figure_format_follows_the_name(tmp_path: Path, name: str, magic: bytes)
     plt.close(fig)
 
 
+def test_a_figure_wider_than_the_column_is_refused_before_its_text_shrinks():
+    fig = plt.figure(figsize=(12, 4))
+    with pytest.raises(ValueError, match="at most helpers.viz.figures.COLUMN_WIDTH_IN"):
+        figures.show(fig)
+    assert not plt.fignum_exists(fig.number)
+    fitting = plt.figure(figsize=(figures.COLUMN_WIDTH_IN, 3))
+    assert figures.inline_image(fitting).data.startswith(b"\x89PNG")
+
+
 def test_figure_refuses_other_formats(tmp_path: Path):
     fig = plt.figure()
     with pytest.raises(ValueError, match="saved as one of"):

@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .figures import COLUMN_WIDTH_IN
+
 SCENARIO_LABELS = {
     "full": "1. full augmented",
     "original": "2. original",
@@ -36,8 +38,9 @@ def scenario_bars(summary: pd.DataFrame, pipelines: list[str], arm: str, conditi
         The figure.
     """
     scenarios = _scenarios(summary)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
-    width = 0.8 / max(len(pipelines), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH_IN, 1.0 + 0.45 * len(scenarios) * len(pipelines)), sharey=True)
+    height = 0.8 / max(len(pipelines), 1)
+    y = np.arange(len(scenarios))
     for ax, (metric, title) in zip(axes, METRIC_TITLES.items()):
         for position, pipeline in enumerate(pipelines):
             chosen = summary[
@@ -45,18 +48,19 @@ def scenario_bars(summary: pd.DataFrame, pipelines: list[str], arm: str, conditi
             ].set_index("scenario")
             bounds = chosen.reindex(scenarios)[["mean", "low", "high"]].to_numpy(dtype=float)
             means, low, high = bounds.T
-            x = np.arange(len(scenarios)) + (position - (len(pipelines) - 1) / 2) * width
-            ax.bar(
-                x, means, width, label=f"{pipeline} pipeline", alpha=0.85,
-                yerr=np.nan_to_num(np.vstack([means - low, high - means])), capsize=3,
+            low = np.maximum(low, 0.0)  # an error is never negative: the t-interval is clipped at 0
+            ax.barh(
+                y + (position - (len(pipelines) - 1) / 2) * height, means, height, label=f"{pipeline} pipeline",
+                alpha=0.85, xerr=np.nan_to_num(np.vstack([means - low, high - means])), capsize=3,
             )  # fmt: skip
-        ax.set_xticks(np.arange(len(scenarios)))
-        ax.set_xticklabels([SCENARIO_LABELS[scenario] for scenario in scenarios], rotation=20, ha="right")
-        ax.set_ylabel(title + " (lower is better)")
-        ax.set_title(f"{title}, {condition} test slices")
-    axes[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.32), ncol=len(pipelines), frameon=False)
-    fig.suptitle(f"Augmentation scenarios (report Figure 16), {arm}: mean and 95 % interval over test slices")
+        ax.set_xlabel(f"{title}\n(lower is better)")
+        ax.set_xlim(left=0)
+    axes[0].set_yticks(y, [SCENARIO_LABELS[scenario] for scenario in scenarios])
+    axes[0].invert_yaxis()
+    fig.suptitle(f"Figure 16 re-done, {arm}:\nmean and 95 % interval over {condition} test slices")
     fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=len(pipelines), frameon=False)  # fmt: skip
     return fig
 
 
@@ -83,20 +87,20 @@ def robustness_heatmap(
         .reindex(index=scenarios, columns=conditions)
         .to_numpy(dtype=float)
     )
-    fig, ax = plt.subplots(figsize=(1.3 * len(conditions) + 3, 0.6 * len(scenarios) + 2))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 0.5 * len(scenarios) + 2.6))
     shown = ax.imshow(grid, cmap="viridis_r", aspect="auto")
     for row in range(grid.shape[0]):
         for column in range(grid.shape[1]):
             dark = grid[row, column] > np.nanmean(grid)
-            ax.text(column, row, f"{grid[row, column]:.3f}", ha="center", va="center", color="w" if dark else "k",
-                    fontsize=8)  # fmt: skip
+            ax.text(column, row, f"{grid[row, column]:.2f}", ha="center", va="center", color="w" if dark else "k",
+                    fontsize=9)  # fmt: skip
     ax.set_xticks(range(len(conditions)))
-    ax.set_xticklabels([f"{c} (trivial)" if c in trivial else c for c in conditions], rotation=30, ha="right")
+    ax.set_xticklabels([f"{c} (trivial)" if c in trivial else c for c in conditions], rotation=35, ha="right")
     ax.set_yticks(range(len(scenarios)))
     ax.set_yticklabels([SCENARIO_LABELS[scenario] for scenario in scenarios])
     ax.set_xlabel("test condition (appearance shift or unseen style)")
-    fig.colorbar(shown, ax=ax, label=f"mean {metric.replace('_', ' ')}")
-    ax.set_title(f"Robustness, {pipeline} pipeline, {arm}")
+    fig.colorbar(shown, ax=ax, label=f"mean {metric.replace('_', ' ')}", fraction=0.04, pad=0.02)
+    ax.set_title(f"Robustness, {pipeline} pipeline,\n{arm}")
     fig.tight_layout()
     return fig
 
@@ -119,17 +123,17 @@ def displacement_vs_effect(effects: pd.DataFrame) -> plt.Figure:
     if effects.empty:
         raise ValueError("no style effects to plot: run the style sweep (scenarios 'one_style:NN') first")
     metric, reference = effects["metric"].iloc[0], effects["reference"].iloc[0]
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 4.8))
     for (pipeline, steps), group in effects.groupby(["pipeline", "steps"], sort=True):
         label = f"{pipeline}, {steps} steps" if steps else f"{pipeline}, feed-forward"
         ax.scatter(group["displacement_px"], group["mean_diff"], label=label)
         for point in group.itertuples(index=False):
-            ax.annotate(str(point.style), (point.displacement_px, point.mean_diff), fontsize=7, xytext=(3, 3),
+            ax.annotate(str(point.style), (point.displacement_px, point.mean_diff), fontsize=9, xytext=(3, 3),
                         textcoords="offset points")  # fmt: skip
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel("membrane displacement original -> stylised (pixels, chamfer)")
     ax.set_ylabel(f"change of {metric.replace('_', ' ')} vs {reference} set")
     ax.set_title("Does a style that moves membranes hurt?")
-    ax.legend()
     fig.tight_layout()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)  # below the axes, off the data
     return fig

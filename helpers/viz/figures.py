@@ -54,8 +54,11 @@ def show(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> None:
     Args:
         fig: the figure.
         fmt: ``"png"`` or ``"jpeg"`` (``"jpg"`` accepted).
-        dpi: resolution of the embedded image; lowered for a figure wider than :data:`COLUMN_WIDTH_IN` so that
-            it fits the book's column (its text then shrinks with it: draw figures for the column instead).
+        dpi: resolution of the embedded image.
+
+    Raises:
+        ValueError: for a figure drawn wider than :data:`COLUMN_WIDTH_IN` (the book would shrink it, its text with
+            it): draw it for the column, or split it.
     """
     display(inline_image(fig, fmt, dpi))
 
@@ -66,13 +69,23 @@ def inline_image(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> Im
     Args:
         fig: the figure.
         fmt: ``"png"`` or ``"jpeg"`` (``"jpg"`` accepted).
-        dpi: resolution, lowered as in :func:`show` for a figure wider than :data:`COLUMN_WIDTH_IN`.
+        dpi: resolution.
 
     Returns:
         The encoded image, ready for ``display``.
+
+    Raises:
+        ValueError: for a figure drawn wider than :data:`COLUMN_WIDTH_IN` (closed first).
     """
     fmt = "jpeg" if fmt == "jpg" else fmt
-    dpi = min(dpi, COLUMN_WIDTH_PX / fig.get_size_inches()[0])
+    width = fig.get_size_inches()[0]
+    if width > 1.01 * COLUMN_WIDTH_IN:
+        plt.close(fig)
+        raise ValueError(
+            f"a figure {width:.1f} in wide would be shrunk into the book's column, its text with it: draw it at most "
+            f"helpers.viz.figures.COLUMN_WIDTH_IN ({COLUMN_WIDTH_IN:.2f} in) wide, or split it"
+        )
+    dpi = min(dpi, COLUMN_WIDTH_PX / width)
     buffer = io.BytesIO()
     fig.savefig(buffer, dpi=dpi, bbox_inches="tight", format=fmt, **_format_options(fmt, INLINE_JPEG_QUALITY))
     plt.close(fig)

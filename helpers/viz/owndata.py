@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .figures import random_label_colors
+from .figures import COLUMN_WIDTH_IN, random_label_colors
 
 SCORES = (("rand_error", "adapted Rand error"), ("vi", "VI (bits)"))
 BASELINE_STYLES = {"no merges": ":", "all merged": "--", "best reachable": "-."}
@@ -42,10 +42,10 @@ def show_stack_sample(raw: np.ndarray, membranes: np.ndarray, gt: np.ndarray, ti
     """
     panels = [
         (raw, "gray", title),
-        (membranes, "gray", "membrane labels (0 membrane, 255 cell)"),
-        (random_label_colors(gt), None, f"dense ground truth ({len(np.unique(gt))} cells)"),
+        (membranes, "gray", "membrane labels\n(0 membrane, 255 cell)"),
+        (random_label_colors(gt), None, f"dense ground truth\n({len(np.unique(gt))} cells)"),
     ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(12, 4.3))
+    fig, axes = plt.subplots(1, len(panels), figsize=(COLUMN_WIDTH_IN, 3.3))
     for ax, (image, cmap, text) in zip(axes, panels):
         ax.imshow(image, cmap=cmap)
         ax.set_title(text, fontsize=10)
@@ -64,7 +64,7 @@ def show_intensities(before: dict[str, np.ndarray], after: dict[str, np.ndarray]
     Returns:
         The figure.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH_IN, 3.4), sharey=True)
     for ax, values, text in ((axes[0], before, "as loaded"), (axes[1], after, f"normalised: {method}")):
         for name, pixels in values.items():
             unit = pixels / 255.0 if pixels.dtype == np.uint8 else pixels
@@ -89,7 +89,7 @@ def show_transfer_scores(means: pd.DataFrame) -> plt.Figure:
     learned = means[means["method"] == "multicut"]
     baselines = means[means["train"] == "-"].groupby("method", sort=False).mean(numeric_only=True)
     labels = [f"train {row.train}\n{row.intensity}" for row in learned.itertuples()]
-    fig, axes = plt.subplots(1, len(SCORES), figsize=(12, 4.2))
+    fig, axes = plt.subplots(len(SCORES), 1, figsize=(COLUMN_WIDTH_IN, 3.0 * len(SCORES) + 0.6), sharex=True)
     for ax, (score, text) in zip(axes, SCORES):
         ax.bar(
             range(len(learned)),
@@ -99,8 +99,8 @@ def show_transfer_scores(means: pd.DataFrame) -> plt.Figure:
         for method, style in BASELINE_STYLES.items():
             if method in baselines.index:
                 ax.axhline(baselines.loc[method, score], color="0.3", linestyle=style, linewidth=1, label=method)
-        ax.set_xticks(range(len(learned)), labels, fontsize=8)
-        ax.set_ylabel(f"{text} (lower is better)")
+        ax.set_xticks(range(len(learned)), labels)
+        ax.set_ylabel(f"{text}\n(lower is better)")
     fig.tight_layout()
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, [f"baseline: {name}" for name in names], loc="lower center", ncol=3, bbox_to_anchor=(0.5, 1.0))
