@@ -177,7 +177,7 @@ def test_saving_an_executed_chapter_leaves_its_source_clean(source: Path):
 
 
 def test_code_commit_ignores_a_runs_own_outputs_but_not_changed_sources(tmp_path):
-    """A checkout whose only changes are figures, results and executed chapters still runs its commit."""
+    """A checkout whose only changes are figures, results, executed chapters and findings still runs its commit."""
     import subprocess
 
     from tools.run_stamp import code_commit
@@ -186,12 +186,12 @@ def test_code_commit_ignores_a_runs_own_outputs_but_not_changed_sources(tmp_path
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
 
     git("init", "-q")
-    for name in ("figures/a.png", "results/b.json", "notebooks/c.ipynb", "notebooks/c.py", "helpers/d.py"):
+    for name in ("figures/a.png", "results/b.json", "notebooks/c.ipynb", "README.md", "notebooks/c.py", "helpers/d.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("0")
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
-    for name in ("figures/a.png", "results/b.json", "notebooks/c.ipynb"):
+    for name in ("figures/a.png", "results/b.json", "notebooks/c.ipynb", "README.md"):  # README: the findings
         (tmp_path / name).write_text("1")
     assert not code_commit(tmp_path).endswith("+ local changes")
     (tmp_path / "helpers/d.py").write_text("1")

@@ -42,7 +42,7 @@ STAMP_CELL = (  # the first cell of every chapter's .py source
     "# Run stamp: `make all` writes this run's profile, device, date, commit and run time as this cell's output.\n"
 )
 # Outputs of a run (not its code): a checkout that differs from its commit only here still runs that commit.
-RUN_OUTPUTS = ("figures/", "results/", "notebooks/executed/")
+RUN_OUTPUTS = ("figures/", "results/", "notebooks/executed/", "README.md")  # README.md: its findings section
 CONFIG_OUTPUT = re.compile(r"^(?:Config\(profile='|profile: )(\w+)")  # a chapter's shown profile
 # tqdm: "3/30 [00:01<00:09, 2.9it/s]", " 10%|" or, with no total, "0it [00:00, ?it/s]"
 PROGRESS_TEXT = re.compile(r"\d+/\d+ \[[^\]]*\]|\d+%\||\d+it \[[^\]]*\]")
