@@ -38,6 +38,7 @@ intensities = ["none", "percentile"]
 
 # %%
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -242,7 +243,8 @@ figures.publish(fig, config.figure_path("07_segmentations.jpg"))
 
 # %%
 own = config.cache / "own-data"
-own.mkdir(parents=True, exist_ok=True)
+shutil.rmtree(own, ignore_errors=True)  # a fresh folder: both commands do all their work
+own.mkdir(parents=True)
 files = {
     "train-raw.tif": flyem_train.raw,
     "train-labels.tif": flyem_train.gt,

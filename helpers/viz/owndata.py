@@ -13,7 +13,9 @@ BASELINE_STYLES = {"no merges": ":", "all merged": "--", "best reachable": "-."}
 
 
 def pixel_axes(fig: plt.Figure, pixel_nm: float) -> plt.Figure:
-    """Label the axes of every image panel of a figure in pixels of ``pixel_nm`` nanometres.
+    """Label the axes of a grid of image panels in pixels of ``pixel_nm`` nanometres.
+
+    x below the bottom row, y left of the first column: labels on inner panels would run into their neighbours.
 
     Args:
         fig: a figure of image panels.
@@ -23,8 +25,10 @@ def pixel_axes(fig: plt.Figure, pixel_nm: float) -> plt.Figure:
         ``fig``.
     """
     for ax in fig.axes:
-        ax.set_xlabel(f"x (pixels, {pixel_nm:g} nm each)")
-        ax.set_ylabel("y (pixels)")
+        grid = ax.get_subplotspec()
+        bottom, left = (True, True) if grid is None else (grid.is_last_row(), grid.is_first_col())
+        ax.set_xlabel(f"x (pixels, {pixel_nm:g} nm each)" if bottom else "")
+        ax.set_ylabel("y (pixels)" if left else "")
     return fig
 
 
