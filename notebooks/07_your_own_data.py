@@ -243,9 +243,8 @@ figures.publish(fig, config.figure_path("07_segmentations.jpg"))
 
 # %%
 own = config.cache / "own-data"
-shutil.rmtree(
-    own, ignore_errors=True
-)  # a fresh folder: both commands do all their work
+# a fresh folder: both commands do all their work
+shutil.rmtree(own, ignore_errors=True)
 own.mkdir(parents=True)
 files = {
     "train-raw.tif": flyem_train.raw,
