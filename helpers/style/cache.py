@@ -370,7 +370,8 @@ def load_stylized(
     number, _ = data.resolve_style(style if isinstance(style, str) else checks.integer(style, "style", 0))
     slices = data.ISBI_SLICES if slices is None else checks.integers(slices, "slices", 0, data.ISBI_SHAPE[0] - 1)
     crop = checked_crop(crop)
-    entries = [entry(cache, cached_settings(settings), number, s, crop, steps) for s in slices]
+    keyed = cached_settings(settings)
+    entries = [entry(cache, keyed, number, s, crop, steps) for s in slices]
     command = f"`python -m helpers.style --styles {number} --steps {steps}{f' --crop {crop}' if crop else ''}"
     missing = [s for s, (_, path) in zip(slices, entries) if not path.exists()]
     if missing:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from helpers.unet.prose import GROUP_NAMES, verdict
+from helpers.unet.prose import GROUP_NAMES, family_rows, verdict
 
-from .sections import STYLE_WORDS
+from .sections import STYLE_WORDS, _family, _row
 
 SHIFT_WORDS = {"shifts": "appearance shifts", "unseen": "unseen painting styles"}
 
@@ -23,7 +23,7 @@ def classical(document: dict) -> str:
     Returns:
         One sentence.
     """
-    clean = [row for row in document["comparisons"] if row["family"] == "scenarios on clean slices"]
+    clean = _family(document, "scenarios on clean slices")
     supported = [row for row in clean if row["supported"]]
     n_slices = int(min(row["n_slices"] for row in clean))
     pipeline = "the classical pipeline (Frangi filter, watershed, edge random forest, multicut)"
@@ -50,18 +50,17 @@ def robust(document: dict) -> str:
     Returns:
         One sentence; only the scenarios that train on paintings count as style augmentation.
     """
-    family = [row for row in document["comparisons"] if row["family"] == "robustness"]
+    family = _family(document, "robustness")
     styled = [row for row in family if row["scenario"] in STYLE_WORDS]
     parts = []
     for test, words in SHIFT_WORDS.items():
         rows = [row for row in styled if row["test"] == test]
         better = [row for row in rows if row["supported"] and row["mean_diff"] < 0]
         parts.append(f"under {words} in {len(better)} of {len(rows)}")
-    plain = [row for row in family if row["scenario"] == "appearance_aug" and row["test"] == "shifts"]
+    plain_row = _row(family, scenario="appearance_aug", test="shifts")
     strongest = min((row for row in styled if row["test"] == "shifts"), key=lambda row: row["mean_diff"])
     baseline = ""
-    if plain:
-        plain_row = plain[0]
+    if plain_row:
         relation = "as much or more" if plain_row["mean_diff"] <= strongest["mean_diff"] else "less"
         baseline = (
             f"; plain blur, gamma and contrast augmentation lowers that rise under shifts {relation} "
@@ -82,14 +81,13 @@ def learned(document: dict) -> str:
     Returns:
         One sentence.
     """
-    rows = [row for row in document["comparisons"] if row["family"] == "styles vs originals"]
+    rows, supported = family_rows(document, "styles vs originals")
     groups = list(dict.fromkeys(row["group"] for row in rows))
     by_word: dict[str, list[str]] = {"better": [], "worse": [], "none": []}
     for group in groups:
         words = {verdict(row) for row in rows if row["group"] == group and row["supported"]}
         key = "worse" if "worse" in words else "better" if "better" in words else "none"
         by_word[key].append(GROUP_NAMES.get(group, group))
-    supported = sum(row["supported"] for row in rows)
     clauses = []
     if by_word["better"]:
         clauses.append(f"raise its foreground V_rand on {_names(by_word['better'])}")
@@ -99,7 +97,7 @@ def learned(document: dict) -> str:
         clauses.append(f"{'but ' if clauses else ''}change nothing clear on {_names(by_word['none'])}")
     return (
         f"For a learned boundary detector (a small U-Net, profile `{document['profile']}`), stylised training "
-        f"patches {' '.join(clauses)} ({supported} of {len(rows)} confirmatory comparisons hold after Holm's "
+        f"patches {' '.join(clauses)} ({len(supported)} of {len(rows)} confirmatory comparisons hold after Holm's "
         "correction)."
     )
 
