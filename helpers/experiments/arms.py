@@ -1,18 +1,15 @@
 """Chapter 06's arms: each one's store, splits, units and shared settings, stylised, run and tabled in a few calls.
 
 An arm (:class:`helpers.config.ExperimentArm`) is one style engine on its slices (and crop), paintings, pipelines
-and scenarios. The chapter builds every arm with :func:`plan_arms`, stylises what is missing with
-:func:`ensure_stylized`, runs every unit with :func:`run_arms` (each arm in its own unit folder, resumable, through
-:func:`helpers.experiments.runner.run_all`) and reads one table with :func:`arm_rows`::
+and scenarios; each runs in its own resumable unit folder::
 
     plans = arms.plan_arms(config, one_style, style_sweep, pipelines)
     arms.ensure_stylized(config, plans, one_style)
     runs = arms.run_arms(plans, workers=config.experiments.workers or os.cpu_count())
     rows = arms.arm_rows(runs)  # an "arm" column first; the statistics take one arm's rows at a time
 
-The ``reduced`` profile's arms (``helpers/config.py``) are sized so that chapter 06 fits about 25 minutes on 2
-cores once the stylised slices are cached; where the measured cost of a unit kind did not fit, the profile was
-cut in this order: the pixel classifier's scenarios, the sweep's folds, the forests' trees; never the main arm's
+The ``reduced`` profile's arms are sized for chapter 06 to fit about 25 minutes on 2 cores once the stylised slices
+are cached; cuts went to the pixel classifier's scenarios, the sweep's folds, the trees, never the main arm's
 slices or paintings.
 """
 
@@ -41,7 +38,7 @@ class ArmPlan:
         arm: the arm.
         store: its slices, stylised by its engine.
         splits: its train/test splits.
-        units: its units (:func:`helpers.experiments.unit_cache.arm_units`).
+        units: its units (:func:`~helpers.experiments.unit_cache.arm_units`).
         settings: what its units share.
         folder: its unit cache.
     """
@@ -55,16 +52,7 @@ class ArmPlan:
 
 
 def arm_settings(work: ExperimentWork, arm: ExperimentArm, one_style: int) -> UnitSettings:
-    """What every unit of an arm shares: its paintings and held-out styles, the profile's forest and image cap.
-
-    Args:
-        work: the profile's experiment work (its forest and the pixel classifier's image cap).
-        arm: the arm.
-        one_style: the style of scenario ``one_style``.
-
-    Returns:
-        The arm's :class:`~helpers.experiments.unit_cache.UnitSettings`.
-    """
+    """What an arm's units share: its paintings and held-out styles, ``work``'s forest and image cap, ``one_style``."""
     return UnitSettings(
         styles=arm.styles, heldout=arm.heldout_styles, one_style=one_style, trees=work.forest_trees,
         max_samples=work.forest_max_samples, max_train_images=work.max_train_images, textures=arm.heldout_textures,
@@ -72,30 +60,14 @@ def arm_settings(work: ExperimentWork, arm: ExperimentArm, one_style: int) -> Un
 
 
 def arm_store(cache: Path, arm: ExperimentArm) -> SliceStore:
-    """The slice store of an arm: Gatys' from the stylisation cache, the feed-forward engine's from its own.
-
-    Args:
-        cache: root cache folder (``config.cache``).
-        arm: the arm.
-
-    Returns:
-        The store (stylised slices are read when first used).
-    """
+    """An arm's slice store: Gatys' from ``<cache>/stylized``, or feed-forward."""
     if arm.engine == "feedforward":
         return SliceStore.from_feedforward(cache, arm.slices, arm.crop)
     return SliceStore.from_cache(cache, arm.slices, arm.crop)
 
 
 def arm_folder(config: Config, arm: ExperimentArm) -> Path:
-    """An arm's unit cache: ``<cache>/experiments/<profile>-<arm>-crop<side>-trees<trees>``.
-
-    Args:
-        config: the run's configuration.
-        arm: the arm.
-
-    Returns:
-        The folder (not created).
-    """
+    """An arm's unit cache (not created): ``<cache>/experiments/<profile>-<arm>-crop<side>-trees<trees>``."""
     name = f"{config.profile}-{arm.name}-crop{arm.crop or 512}-trees{config.experiments.forest_trees}"
     return config.cache / "experiments" / name
 
@@ -112,8 +84,7 @@ def plan_arms(
         pipelines: the pipelines to run (None: each arm's).
 
     Returns:
-        One plan per arm, in the profile's order; arms without a unit (none of their pipelines chosen) are left
-        out.
+        One plan per arm in the profile's order; arms left without a unit are left out.
     """
     plans = []
     for arm in config.experiments.arms:
@@ -126,12 +97,7 @@ def plan_arms(
 
 
 def ensure_stylized(config: Config, plans: list[ArmPlan], one_style: int) -> None:
-    """Stylise what every arm needs with its engine (:func:`helpers.experiments.engines.ensure_stylized`).
-
-    Args:
-        config: the run's configuration.
-        plans: the arms (:func:`plan_arms`).
-        one_style: the style of scenario ``one_style``.
+    """Stylise what every arm of ``plans`` needs (its paintings, held-out styles and ``one_style``) with its engine.
 
     Raises:
         RuntimeError: for a Gatys arm of the full profile on a CPU with stylisations missing.
@@ -142,7 +108,7 @@ def ensure_stylized(config: Config, plans: list[ArmPlan], one_style: int) -> Non
 
 
 def run_arms(plans: list[ArmPlan], *, workers: int = 1, progress: bool = True) -> dict[str, runner.Run]:
-    """Run every arm's units (:func:`helpers.experiments.runner.run_all`), each arm in its own unit folder.
+    """Run every arm's units (:func:`~helpers.experiments.runner.run_all`), each in its own unit folder.
 
     Args:
         plans: the arms (:func:`plan_arms`).
@@ -161,14 +127,10 @@ def run_arms(plans: list[ArmPlan], *, workers: int = 1, progress: bool = True) -
 
 
 def arm_rows(runs: dict[str, runner.Run]) -> pd.DataFrame:
-    """Every arm's rows in one table, with the arm's name as first column, and their provenance.
+    """Every arm's rows of ``runs`` in one table, the arm's name as first column.
 
-    Args:
-        runs: the runs of :func:`run_arms`.
-
-    Returns:
-        The rows, arm by arm; ``attrs["provenance"]`` digests every arm's provenance (as
-        :func:`helpers.experiments.runner.write_rows` records it) and keeps each one under ``"arms"``.
+    ``attrs["provenance"]`` digests every arm's provenance (as ``write_rows`` records it) and keeps each under
+    ``"arms"``.
     """
     tables = []
     for name, run in runs.items():
@@ -187,16 +149,15 @@ def arm_rows(runs: dict[str, runner.Run]) -> pd.DataFrame:
 
 
 def arm_record(plan: ArmPlan, rows: pd.DataFrame) -> dict:
-    """What an arm ran on, for the results file: engine, images, slices, paintings, splits and runs per slice.
+    """What an arm ran on, for the results file.
 
     Args:
         plan: the arm (:func:`plan_arms`).
         rows: the run's rows (:func:`arm_rows`).
 
     Returns:
-        ``{"engine", "steps", "crop", "slices", "n_slices", "n_paintings", "n_heldout", "splits", "n_runs"}``:
-        ``n_slices`` counts the distinct test slices the arm's rows hold, ``n_runs`` the most training runs (splits)
-        one test slice was tested in.
+        ``engine``, ``steps``, ``crop``, ``slices``, ``n_slices`` (distinct test slices in the rows), ``n_paintings``,
+        ``n_heldout``, ``splits``, ``n_runs`` (most training runs one test slice was tested in).
     """
     mine = rows[(rows[ARM_COLUMN] == plan.arm.name) & (rows["condition"] == "clean")]
     per_slice = mine.groupby(["pipeline", "scenario", "slice"]).size()

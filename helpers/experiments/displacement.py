@@ -31,8 +31,8 @@ def membrane_displacement(
 ) -> dict[str, float]:
     """How far stylisation moves the membranes of a slice.
 
-    Both images' Frangi maps (:func:`helpers.segmentation.boundaries.frangi_boundary`, the boundary map the
-    Frangi pipeline segments) are thresholded at the same area fraction and skeletonised.
+    Both slices' Frangi maps (the Frangi pipeline's boundary map) are thresholded at the same area fraction and
+    skeletonised.
 
     Args:
         original: the original grey slice.
@@ -40,8 +40,8 @@ def membrane_displacement(
         fraction: area fraction of each map taken as membrane.
 
     Returns:
-        ``displacement_px``: the symmetric mean distance between the two skeletons (chamfer distance, pixels);
-        ``map_correlation``: the Pearson correlation of the two Frangi maps.
+        ``displacement_px``: symmetric mean (chamfer) distance between the skeletons, pixels; ``map_correlation``:
+        Pearson correlation of the two Frangi maps.
 
     Raises:
         ValueError: if the two slices differ in shape.
@@ -54,7 +54,7 @@ def membrane_displacement(
 def map_displacement(
     map_original: np.ndarray, map_stylized: np.ndarray, fraction: float = MEMBRANE_FRACTION
 ) -> dict[str, float]:
-    """:func:`membrane_displacement` from the two slices' Frangi maps (e.g. the maps their graphs were built on).
+    """:func:`membrane_displacement` from two slices' Frangi maps (e.g. those their graphs were built on).
 
     Args:
         map_original: the original slice's Frangi map.
@@ -62,7 +62,7 @@ def map_displacement(
         fraction: area fraction of each map taken as membrane.
 
     Returns:
-        ``displacement_px`` and ``map_correlation``, as :func:`membrane_displacement`.
+        ``displacement_px`` and ``map_correlation``.
     """
     skeleton_original, skeleton_stylized = _skeleton(map_original, fraction), _skeleton(map_stylized, fraction)
     distance_to_original = ndimage.distance_transform_edt(~skeleton_original)
@@ -94,17 +94,15 @@ def displacement_table(
     """Membrane displacement and Frangi-map correlation of every stylised slice against its original.
 
     Args:
-        store: the slices (with a stylised-slice loader), of one engine.
+        store: the slices of one engine, with a stylised-slice loader.
         styles: the styles.
-        steps: the stylisation step counts (``(FEEDFORWARD_STEPS,)`` for a feed-forward store).
-        frangi_map: gives an image's Frangi map, e.g. from the graphs the experiments built
-            (:class:`helpers.experiments.unit_graphs.FrangiMaps`; picklable when ``workers`` > 1); None: computed here.
-        workers: worker processes (one (style, steps) per Dask task; the store is scattered once,
-            :func:`helpers.parallel.run_tasks`).
+        steps: the step counts (``(FEEDFORWARD_STEPS,)`` for a feed-forward store).
+        frangi_map: an image's Frangi map, e.g. :class:`~helpers.experiments.unit_graphs.FrangiMaps` (picklable
+            when ``workers`` > 1); None: computed here.
+        workers: worker processes, one (style, steps) per Dask task.
 
     Returns:
-        Columns engine (the store's), style, steps, slice, displacement_px, map_correlation; one row per stylised
-        slice, by style, steps and slice, whatever the number of workers.
+        :data:`DISPLACEMENT_COLUMNS`, one row per stylised slice by style, steps and slice, whatever the workers.
     """
     workers = checks.integer(workers, "workers", 1)
     pairs = [(style, count) for style in styles for count in steps]
@@ -116,23 +114,20 @@ def displacement_table(
 def style_effects(
     summary: pd.DataFrame, displacement: pd.DataFrame, one_style: int, metric: str = "rand_error"
 ) -> pd.DataFrame:
-    """Per style of the style sweep: its membrane displacement against the paired change of the clean error.
+    """Per style of the sweep: its membrane displacement against the paired change of the clean error.
 
-    The change is that of the clean test error when the style is added to the originals (scenarios
-    ``one_style`` and ``one_style:NN``). Give one arm's summary and that arm's displacement table; where the
-    summary has an ``engine`` column, only its rows of the displacement table's engine are read.
+    The change is that of the clean test error when the style is added to the originals (``one_style``,
+    ``one_style:NN``). Pass one arm's summary and displacement table; an ``engine`` column restricts the summary.
 
     Args:
-        summary: the table of :func:`helpers.experiments.stats.summarize` (its ``reference`` column says what
-            the change is measured against).
+        summary: :func:`helpers.experiments.stats.summarize` (its ``reference`` says what the change is against).
         displacement: the table of :func:`displacement_table`.
         one_style: the style of scenario ``one_style``.
         metric: the error.
 
     Returns:
-        Columns pipeline, steps, style, displacement_px, metric, reference, mean_diff, p_value (the paired t-test
-        over test slices, uncorrected), n_slices; one row per tested (pipeline, steps, style) whose displacement
-        was measured.
+        :data:`EFFECT_COLUMNS` (``p_value``: paired t-test over slices, uncorrected), one row per tested (pipeline,
+        steps, style) with a measured displacement.
     """
     grouped = displacement.groupby(["style", "steps"])["displacement_px"]
     moved = grouped.apply(lambda values: float(np.mean(values.to_numpy())))

@@ -1,11 +1,9 @@
 """The two style engines of the experiments: where each one's stylised slices come from, and stylising what is missing.
 
-``gatys``: L-BFGS style transfer, cached per (crop, steps, painting, slice) by :mod:`helpers.style.cache` (on a
-GPU in the full profile). ``feedforward``: one network pass per whole slice (:mod:`helpers.style.feedforward`,
-well under a second per 512 px slice on a CPU), cached per (slice, painting); its slices carry steps
-:data:`helpers.config.FEEDFORWARD_STEPS` and are cropped like the originals when a store is cropped. Only the
-feed-forward engine stylises test slices with the texture images of ``data/styles/textures`` (held-out styles for
-an arm that trains on all 24 paintings); they are computed in memory, seconds per arm.
+``gatys``: L-BFGS style transfer cached per (crop, steps, painting, slice) by :mod:`helpers.style.cache` (a GPU in
+the full profile). ``feedforward``: one network pass per whole slice (:mod:`helpers.style.feedforward`, fast on a
+CPU), cached per (slice, painting), steps :data:`helpers.config.FEEDFORWARD_STEPS`, cropped like the originals. Only
+it stylises test slices with the held-out textures of ``data/styles/textures``, in memory.
 """
 
 from __future__ import annotations
@@ -30,8 +28,7 @@ def feedforward_paintings(
 
     Args:
         cache: root cache folder (``config.cache``); missing slices are stylised into it.
-        steps: unused (the engine does no optimisation: :data:`helpers.config.FEEDFORWARD_STEPS`); here so the
-            function is a :data:`~helpers.experiments.scenarios.StylizedLoader`.
+        steps: unused (no optimisation); it makes the function a :data:`~helpers.experiments.scenarios.StylizedLoader`.
         painting: the painting's report number.
         slices: ISBI training slices.
         crop: side of the top-left crop (None: whole slices).
@@ -49,7 +46,7 @@ def feedforward_textures(texture: int, slices: tuple[int, ...], crop: int | None
     Args:
         texture: the texture's number (:func:`helpers.data.style_names` with ``kind="textures"``).
         slices: ISBI training slices.
-        crop: side of the top-left crop of the whole stylised slices (None: whole slices).
+        crop: side of the top-left crop (None: whole slices).
 
     Returns:
         uint8 (n, side, side), in the order of ``slices``.
@@ -78,18 +75,15 @@ def _missing_gatys(
 
 
 def ensure_stylized(config: Config, styles: tuple[int, ...], arm: ExperimentArm | None = None) -> None:
-    """Make sure the stylised slices an arm needs are in ``config.cache``; stylise what is missing with its engine.
+    """Stylise, with its engine, the slices an arm needs that ``config.cache`` lacks.
 
-    Feed-forward arms: every (slice, painting) missing from the engine's cache is stylised, on a CPU in every
-    profile, one Dask task per painting (:func:`helpers.style.feedforward.stylize_missing`). Gatys arms: missing
-    or damaged (style, steps) stacks of the arm's slices and crop are stylised (resumable) on a GPU or in the small
-    profiles.
+    Feed-forward: on a CPU, one Dask task per painting. Gatys: missing or damaged (style, steps) stacks, resumable.
 
     Args:
         config: the run's configuration.
         styles: the paintings needed (training and held-out).
-        arm: the arm (None: the Gatys stylisations of ``config.style.slices`` at ``config.style.crop`` and every
-            step count of ``config.experiments.steps``, as chapter 08 reads them).
+        arm: the arm (None: Gatys on ``config.style.slices`` / ``crop`` at every ``config.experiments.steps``, as
+            chapter 08 reads them).
 
     Raises:
         RuntimeError: for Gatys in the full profile on a CPU, naming what to run on a GPU instead.

@@ -1,7 +1,6 @@
 """The words of chapter 06: verdicts, printable lines and the conclusion, all read from the result tables.
 
-Every function takes the tables of :mod:`helpers.experiments.stats` and names the reference scenario that the
-tables were paired against (their ``reference`` column), so a summary against another reference reads right.
+Each reads the reference scenario from the tables' ``reference`` column, so another reference reads right.
 """
 
 from __future__ import annotations
@@ -21,12 +20,11 @@ KEY_COLUMNS = ["test", "pipeline", "scenario", "metric"]  # what a comparison of
 
 
 def family_table(table: pd.DataFrame, family: str) -> pd.DataFrame:
-    """One family's comparisons as a table for the column: change with its interval, Holm's p, verdict.
+    """One family's comparisons for the page: change with its interval, Holm's p, verdict.
 
-    What tells the comparisons apart (``arm``, ``test``, ``pipeline``, ``scenario``, ``metric``: those with more
-    than one value) is the index, outermost first, so repeated values show once; what they share is named in the
-    columns' title. The uncorrected p-values stay in the table given (and in the results record); the page shows
-    the corrected ones, which the verdicts follow.
+    What tells the comparisons apart (``arm``, ``test``, ``pipeline``, ``scenario``, ``metric`` with several values) is
+    the index, outermost first; what they share titles the columns. Only corrected p-values are shown, as verdicts
+    follow them.
 
     Args:
         table: the table of :func:`helpers.experiments.questions.comparisons`.
@@ -74,7 +72,7 @@ def conclusion(table: pd.DataFrame, profile: str, n_slices: int, n_runs: int, no
         table: the table of :func:`helpers.experiments.questions.comparisons`.
         profile: the profile's name.
         n_slices: the independent test slices of the main arm.
-        n_runs: the training runs (splits x seeds) each of them was tested in, at most.
+        n_runs: the most training runs (splits x seeds) one of them was tested in.
         note: a closing paragraph (empty: none).
 
     Returns:
@@ -111,14 +109,7 @@ def conclusion(table: pd.DataFrame, profile: str, n_slices: int, n_runs: int, no
 
 
 def displacement_lines(displacement: pd.DataFrame) -> list[str]:
-    """Mean membrane displacement and Frangi-map correlation per (style, steps).
-
-    Args:
-        displacement: the table of :func:`helpers.experiments.displacement.displacement_table`.
-
-    Returns:
-        The lines, sorted by style and steps.
-    """
+    """Mean membrane displacement and Frangi-map correlation per (style, steps) of a ``displacement_table``, sorted."""
     return [
         f"style {style:2d} ({steps} steps): displacement {np.mean(group['displacement_px'].to_numpy()):.2f} px, "
         f"membrane-map correlation {np.mean(group['map_correlation'].to_numpy()):.2f}"
@@ -127,14 +118,7 @@ def displacement_lines(displacement: pd.DataFrame) -> list[str]:
 
 
 def json_records(table: pd.DataFrame) -> list[dict]:
-    """A result table as JSON-ready records, NaN (no test, too few pairs) written as None.
-
-    Args:
-        table: any of the result tables.
-
-    Returns:
-        One dict per row, with plain Python values.
-    """
+    """A result table as JSON-ready records of plain Python values, NaN (no test, too few pairs) as None."""
     return [
         {key: None if isinstance(value, float) and np.isnan(value) else value for key, value in record.items()}
         for record in table.to_dict("records")

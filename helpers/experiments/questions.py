@@ -1,16 +1,11 @@
 """Chapter 06's questions, declared before the run: which comparison belongs to which family.
 
-Two families are confirmatory, both on the profile's main arm (the one that runs the report's scale):
-
-* :data:`SCENARIOS_CLEAN`: does a training set of the report's Figure 16 (or plain augmentation) change the
-  Rand error or the VI on clean test slices, against the original set? Every pipeline, every scenario but the
-  reference and the single-style sweep, both metrics.
-* :data:`ROBUSTNESS`: does it make the Rand error rise less from the clean slice to the shifted slices (averaged
-  over the shifts that are not trivial) and to slices stylised with unseen styles?
-
-Everything else is exploratory and may suggest, never claim: each shift on its own, the single-style sweep, and
-the other arms (among them the two engines on the same crops). A scenario that is the same run as another in a
-profile (:func:`helpers.experiments.stats.duplicate_scenarios`) is reported once.
+Two families are confirmatory, both on the profile's main arm (the report's scale): :data:`SCENARIOS_CLEAN` (does a
+Figure 16 training set or plain augmentation change the Rand error or VI on clean slices against the original set;
+every pipeline, every scenario but the reference and the sweep) and :data:`ROBUSTNESS` (does the Rand error rise
+less from clean to shifted slices, averaged over the non-trivial shifts, and to unseen styles?). Everything else
+(each shift alone, the single-style sweep, the other arms) is exploratory: it may suggest, never claim. A scenario
+that repeats another's run (:func:`~helpers.experiments.stats.duplicate_scenarios`) is reported once.
 """
 
 from __future__ import annotations
@@ -64,14 +59,12 @@ def comparisons(rows: pd.DataFrame, main_arm: str, reference: str = "original") 
     """Every comparison against ``reference`` in its family, with Holm-corrected p-values.
 
     Args:
-        rows: the rows of a run, with ``n_segments`` (:func:`helpers.experiments.stats.trivial_conditions`) and,
-            when the run has several arms, an ``arm`` column.
-        main_arm: the arm whose comparisons are confirmatory (rows without an ``arm`` column are all of it).
+        rows: the rows of a run, with ``n_segments`` and, for several arms, an ``arm`` column.
+        main_arm: the arm whose comparisons are confirmatory (rows without ``arm`` all belong to it).
         reference: the scenario every other one is compared with.
 
     Returns:
-        Columns of :data:`COLUMNS` (those the rows have keys for); ``test`` is ``clean`` for the clean
-        comparisons, a condition, or ``shifts`` / ``unseen`` for the averages over conditions.
+        The :data:`COLUMNS` present; ``test`` is ``clean``, a condition, or the averages ``shifts`` / ``unseen``.
     """
     rows = drop_duplicates(rows)
     trivial = trivial_conditions(rows[rows["arm"] == main_arm] if "arm" in rows else rows)
@@ -96,14 +89,7 @@ def _arms(rows: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
 
 
 def drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows without the scenarios that repeat another one's run within the same arm.
-
-    Args:
-        rows: the rows of a run.
-
-    Returns:
-        The rows kept (:func:`helpers.experiments.stats.duplicate_scenarios`, arm by arm).
-    """
+    """The rows without the scenarios that repeat another one's run within the same arm."""
     kept = []
     for _, part in _arms(rows):
         kept.append(part[~part["scenario"].isin(list(duplicate_scenarios(part)))])
@@ -111,14 +97,7 @@ def drop_duplicates(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def duplicates_note(rows: pd.DataFrame) -> str:
-    """A sentence naming scenarios that are the same run as another in their arm, or an empty string.
-
-    Args:
-        rows: the rows of a run.
-
-    Returns:
-        E.g. ``'Scenario "selected" is the same run as "full" in arm feedforward and is reported once, as "full".'``
-    """
+    """A sentence naming the scenarios that repeat another's run in their arm (reported once), or ``""``."""
     return " ".join(
         f'Scenario "{repeat}" is the same run as "{kept}"{f" in arm {arm}" if arm else ""} and is reported once, '
         f'as "{kept}".'

@@ -1,21 +1,11 @@
 """The experiment runner: one unit (pipeline, steps, scenario, split) trained and scored, every unit cached.
 
-Each unit's rows are written atomically as JSON under a name holding a digest of everything the unit reads
-(:mod:`helpers.experiments.unit_cache`), so an interrupted run resumes where it stopped, a changed input (e.g.
-recomputed stylised slices) is reported and recomputed, never served from the cache, and a damaged file is
-reported by name and recomputed. Units run as Dask tasks when asked (:mod:`helpers.parallel`: a local cluster
-or any Dask cluster), which return their rows to this process, the only one that writes the cache; the rows come
-back as one tidy DataFrame in the order of the units, whatever the number of workers or the scheduler, with the
-digests of what they were computed from (:func:`helpers.experiments.unit_cache.provenance`), which :func:`write_rows`
-records beside the CSV.
-
-Nothing is computed twice for the same content:
-
-* an image's Frangi graph is built once (a Dask task of its own, before the units) and shared by every scenario,
-  split, step count and worker through the run's graph folder (:class:`helpers.experiments.unit_graphs.GraphCache`);
-* units that train on the same images (the original set and plain augmentation at every step count; in the
-  ``reduced`` profile scenarios 1 and 4) form one task (:func:`training_key`): one forest, and each distinct test
-  image segmented once (:func:`run_units`); their rows are exactly those of separate runs.
+Each unit's rows are written atomically as JSON named by a digest of everything the unit reads
+(:mod:`~helpers.experiments.unit_cache`): an interrupted run resumes, a changed input is recomputed, never served
+from the cache, and a damaged file is reported and recomputed. Units may run as Dask tasks (:mod:`helpers.parallel`)
+that return their rows to this process, the only writer; rows come back as one DataFrame in unit order, whatever
+the scheduler, with their provenance. Nothing is computed twice: an image's Frangi graph is built once and shared
+through the run's graph folder, and units that train on the same images form one task (:func:`training_key`).
 """
 
 from __future__ import annotations
@@ -62,13 +52,11 @@ class Run:
     """What :func:`run_all` returns.
 
     Attributes:
-        rows: one row per (unit, test slice, condition): engine, pipeline, scenario, steps, split, seed, fold,
-            slice, condition, n_train_images, n_segments (segments of the scored segmentation), rand_error, vi,
-            vi_split, vi_merge.
+        rows: one row per (unit, test slice, condition): engine, pipeline, scenario, steps, split, seed, fold, slice,
+            condition, n_train_images, n_segments, rand_error, vi, vi_split, vi_merge.
         computed: units computed by this call.
         loaded: units read back from the cache.
-        provenance: digests of the stylised images and settings the rows come from
-            (:func:`helpers.experiments.unit_cache.provenance`); also in ``rows.attrs["provenance"]``.
+        provenance: digests of the stylised images and settings the rows come from (also ``rows.attrs``).
     """
 
     rows: pd.DataFrame
@@ -97,17 +85,15 @@ def _image_key(image: Image, known: dict[str, str] | None = None) -> str:
 
 
 def training_key(store: SliceStore, unit: Unit, settings: UnitSettings, known: dict[str, str] | None = None) -> str:
-    """Digest of what a unit's forest learns from: engine, pipeline, settings, its training images' tags and pixels.
+    """Digest of what a unit's forest learns from: engine, pipeline, settings, training images' tags and pixels.
 
-    Units with the same key train the same forest (e.g. the original set at 75 and at 150 steps) and run as
-    one task (:func:`run_units`).
+    Units with the same key (e.g. the original set at 75 and 150 steps) train the same forest and run as one task.
 
     Args:
         store: the images.
         unit: the unit.
         settings: what every unit shares.
-        known: image keys already computed from this ``store`` (a tag names one image of a store), filled in as
-            they are computed; None: every image digested again.
+        known: image keys already digested from this ``store``, filled in as computed (None: digest every image).
 
     Returns:
         12 hex digits.
@@ -134,8 +120,7 @@ def run_units(
 ) -> list[list[dict]]:
     """Units that train on the same images: one forest, then every unit's test conditions scored.
 
-    Each distinct test image (the clean and shifted test slices are the same at every step count) is segmented
-    once; every unit gets exactly the rows :func:`run_unit` gives it alone.
+    Each distinct test image is segmented once; every unit gets exactly the rows :func:`run_unit` gives it alone.
 
     Args:
         store: the images.
@@ -145,12 +130,10 @@ def run_units(
         n_jobs: threads of the forests (-1: all cores; 1 inside parallel workers).
 
     Returns:
-        Per unit, one row per (test slice, condition) with the unit's keys, the size of the training set, the
-        number of segments and the scores (rand_error, vi, vi_split, vi_merge).
+        Per unit, one row per (test slice, condition): the unit's keys, n_train_images, n_segments and the scores.
 
     Raises:
-        ValueError: for no units, units that train on different images, or units of another engine than the
-            store's.
+        ValueError: for no units, units that train on different images, or units of another engine than the store's.
         KeyError: for an unknown pipeline or scenario.
     """
     if not units:
@@ -196,7 +179,7 @@ def _scores(segmentation: np.ndarray, gt: np.ndarray) -> dict[str, float | int]:
 def run_unit(
     store: SliceStore, unit: Unit, settings: UnitSettings, graph_cache: GraphCache | None = None, n_jobs: int = -1
 ) -> list[dict]:
-    """Train one scenario on one split with one pipeline, then score every test condition.
+    """Train one scenario on one split with one pipeline, then score every test condition (see :func:`run_units`).
 
     Args:
         store: the images.
@@ -206,8 +189,7 @@ def run_unit(
         n_jobs: threads of the forests (-1: all cores; 1 inside parallel workers).
 
     Returns:
-        One row per (test slice, condition) with the unit's keys, the size of the training set and the scores
-        (rand_error, vi, vi_split, vi_merge).
+        One row per (test slice, condition).
 
     Raises:
         KeyError: for an unknown pipeline or scenario.
@@ -249,16 +231,7 @@ def _missing_graphs(
 
 
 def tasks_of(store: SliceStore, units: list[Unit], settings: UnitSettings) -> list[list[Unit]]:
-    """The units grouped into tasks by :func:`training_key`, in the order of their first unit.
-
-    Args:
-        store: the images.
-        units: the units.
-        settings: what every unit shares.
-
-    Returns:
-        The tasks; each holds the units that train the same forest.
-    """
+    """The units grouped into tasks (units that train the same forest) by :func:`training_key`, first-unit order."""
     groups: dict[str, list[Unit]] = {}
     known: dict[str, str] = {}
     for unit in units:
@@ -275,28 +248,23 @@ def run_all(
     workers: int = 1,
     progress: bool = True,
 ) -> Run:
-    """Run every unit, loading those already cached intact in ``folder`` instead of recomputing them.
+    """Run every unit, loading those cached intact in ``folder`` instead of recomputing them.
 
-    Temporary files of an interrupted run are removed first; damaged and stale unit files are reported by name
-    and computed again (:func:`helpers.experiments.unit_cache.cached_rows`).
+    Temporaries of an interrupted run are removed; damaged and stale unit files are reported and recomputed. The
+    Frangi graphs are built first, one task each, into ``folder / "graphs"`` (a cluster needs it on a shared file
+    system). Scripts calling this at top level need the ``if __name__ == "__main__":`` guard.
 
     Args:
-        store: the images.
+        store: the images (scattered once to every worker).
         units: what to run (at least one).
         folder: the unit cache of this run, e.g. ``config.cache / "experiments" / ...``.
         settings: what every unit shares.
-        workers: worker processes of a local Dask cluster (a whole number >= 1; 1 and no ``NSEM_SCHEDULER``:
-            in this process, :func:`helpers.parallel.run_tasks`); with a cluster each forest uses one thread (one
-            process per core keeps every core busy without threads fighting over it) and the store is scattered
-            once to every worker. The Frangi graphs are built first, one task each, written by this process to
-            ``folder / "graphs"`` and read from there by the units (a cluster's workers need that folder on a
-            shared file system). A script that calls this at its top level needs the
-            ``if __name__ == "__main__":`` guard; notebooks need nothing.
+        workers: processes of a local Dask cluster (>= 1; 1 without ``NSEM_SCHEDULER``: in this process); with a
+            cluster each forest uses one thread, so one process per core keeps every core busy.
         progress: show a progress bar.
 
     Returns:
-        The rows of every unit, in the order of ``units``, the counts of computed and loaded units, and the
-        provenance of the rows.
+        The rows of every unit in the order of ``units``, the computed and loaded counts, and the provenance.
 
     Raises:
         ValueError: for no units or a bad number of workers.
@@ -334,26 +302,18 @@ def run_all(
 
 
 def provenance_path(path: Path) -> Path:
-    """Where :func:`write_rows` records the provenance of a CSV: ``<name>.provenance.json`` beside it.
-
-    Args:
-        path: the CSV file.
-
-    Returns:
-        The JSON file's path.
-    """
+    """Where :func:`write_rows` records the provenance of the CSV ``path``: ``<name>.provenance.json`` beside it."""
     return Path(path).with_suffix(".provenance.json")
 
 
 def write_rows(rows: pd.DataFrame, path: Path, profile: str) -> None:
-    """Write the rows of a run as CSV, atomically, with the profile's name as first column, and their provenance.
+    """Write a run's rows as CSV atomically, ``profile`` first, and their provenance (:func:`provenance_path`).
 
-    The provenance (``rows.attrs["provenance"]``, set by :func:`run_all`) goes to :func:`provenance_path`. When
-    the results replaced were computed from other stylised images or settings, a warning says so, with both
-    digests: the scores of the stylised conditions are then expected to differ.
+    If the replaced results came from other stylised images or settings, a warning gives both digests: the stylised
+    conditions' scores are then expected to differ.
 
     Args:
-        rows: :attr:`Run.rows`.
+        rows: :attr:`Run.rows` (provenance in ``rows.attrs["provenance"]``).
         path: the CSV file, usually ``config.result_path("scenarios.csv")``.
         profile: the profile's name.
     """

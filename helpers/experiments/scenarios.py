@@ -1,16 +1,11 @@
 """The images of the experiments: the slice store, each scenario's training set and the test conditions.
 
-Scenarios follow the report (Section 3.2, Figure 16): (1) the full augmented set, (2) the original set, (3) the
-original set plus one specific style, (4) the selected styles [3, 10, 19, 21] of the report's code; we add (5)
-plain augmentation (flips, 90-degree rotations, noise) as a baseline that any augmentation must beat, and (6) plain
-augmentation with a blur, a gamma and a contrast change (:func:`~helpers.experiments.shifts.appearance_augmentations`):
-the matched baseline for what a painting teaches about appearance. Stylised slices always keep the *original*
-slice's ground truth, as in the report.
-
-A store holds the stylised slices of one engine (:data:`helpers.config.ENGINES`): Gatys' L-BFGS stylisations from
-the stylisation cache (:meth:`SliceStore.from_cache`), or the feed-forward network's
-(:meth:`SliceStore.from_feedforward`), which also stylises test slices with held-out texture images. Every
-stylised image's tag names its engine, so the two engines' images, units and caches never mix.
+Scenarios follow the report (Section 3.2, Figure 16): (1) full augmented set, (2) original set, (3) originals plus
+one style, (4) the selected styles [3, 10, 19, 21]; we add (5) plain augmentation (flips, rot90, noise), the
+baseline any augmentation must beat, and (6) plain augmentation with blur, gamma and contrast changes, the matched
+baseline for what a painting teaches about appearance. Stylised slices keep the *original* slice's ground truth, as
+in the report. A store holds one engine's stylised slices (:data:`helpers.config.ENGINES`); every tag names its
+engine, so the engines' images, units and caches never mix.
 """
 
 from __future__ import annotations
@@ -44,8 +39,7 @@ class Image:
     """One training or test image.
 
     Attributes:
-        tag: names it uniquely (``orig/s07``, ``style03/gatys075/s07``, ``style03/feedforward/s07``,
-            ``texture02/feedforward/s07``, ``flip_lr/s07``, ``aug_blur/s07``, ``noise/s07``...).
+        tag: unique name (``orig/s07``, ``style03/gatys075/s07``, ``texture02/feedforward/s07``, ``noise/s07``...).
         slice: the ISBI slice it comes from.
         raw: grey uint8 pixels.
         gt: dense ground truth.
@@ -75,16 +69,13 @@ class SliceStore:
         Args:
             slices: the ISBI training slices.
             crop: side of the top-left crop (None: the whole slice).
-            load_stylized: ``(steps, style, slices, crop) -> uint8 stack`` giving stylised slices (None: no
-                stylised slices; :meth:`from_cache` reads them from the stylisation cache).
-            engine: the engine the stylised slices come from (one of :data:`helpers.config.ENGINES`); it names
-                their tags. A feed-forward store's slices have steps :data:`helpers.config.FEEDFORWARD_STEPS`.
-            load_texture: ``(texture, slices, crop) -> uint8 stack`` giving slices stylised with a texture image
-                (None: none; :meth:`from_feedforward` stylises them with the feed-forward engine).
+            load_stylized: ``(steps, style, slices, crop) -> uint8 stack`` (None: no stylised slices).
+            engine: one of :data:`helpers.config.ENGINES`; names the tags (feed-forward steps are
+                :data:`helpers.config.FEEDFORWARD_STEPS`).
+            load_texture: ``(texture, slices, crop) -> uint8 stack`` of texture-stylised slices (None: none).
 
         Raises:
-            ValueError: for an empty, repeated, non-integral or out-of-range slice list, a crop outside
-                16..512 px, or an unknown engine.
+            ValueError: for an empty, repeated or out-of-range slice list, a crop outside 16..512 px, an unknown engine.
         """
         if engine not in ENGINES:
             raise ValueError(f"engine {engine!r} is unknown: choose one of {ENGINES}")
@@ -103,34 +94,12 @@ class SliceStore:
 
     @classmethod
     def from_cache(cls, cache: Path, slices: tuple[int, ...], crop: int | None) -> SliceStore:
-        """A store whose stylised slices come from the stylisation cache.
-
-        Args:
-            cache: root cache folder (``config.cache``); the stylised slices are in ``<cache>/stylized``.
-            slices: the ISBI training slices.
-            crop: the crop side they were stylised at (None: whole slices).
-
-        Returns:
-            The store.
-        """
+        """A Gatys store whose stylised slices come from ``<cache>/stylized`` (``cache`` is ``config.cache``)."""
         return cls(slices, crop, partial(style_cache.load_stylized, cache))
 
     @classmethod
     def from_feedforward(cls, cache: Path, slices: tuple[int, ...], crop: int | None) -> SliceStore:
-        """A store whose stylised slices come from the feed-forward engine (whole slices, cropped like the originals).
-
-        Paintings are read from (or computed into) the engine's cache
-        (:func:`helpers.style.feedforward.stylized_slices`); texture images are stylised in memory when first asked
-        for (:func:`helpers.experiments.engines.feedforward_textures`).
-
-        Args:
-            cache: root cache folder (``config.cache``).
-            slices: the ISBI training slices.
-            crop: side of the top-left crop of the whole-slice stylisations (None: whole slices).
-
-        Returns:
-            The store.
-        """
+        """A feed-forward store: whole slices stylised (cached) and cropped; textures stylised in memory."""
         return cls(slices, crop, partial(feedforward_paintings, cache), "feedforward", feedforward_textures)
 
     def _engine_tag(self, steps: int) -> str:
@@ -162,8 +131,8 @@ class SliceStore:
         """Slice ``index`` stylised with ``style`` for ``steps`` steps, with the original's labels.
 
         Raises:
-            ValueError: if the store has no stylised-slice loader, it gives images of another number or shape, or
-                ``steps`` does not fit the engine.
+            ValueError: without a stylised-slice loader, for a loader stack of the wrong shape, or steps unfit for the
+                engine.
         """
         engine_tag = self._engine_tag(steps)
         if (style, steps) not in self._stylized:
@@ -179,8 +148,7 @@ class SliceStore:
         """Slice ``index`` stylised with texture image ``texture`` (a held-out style), with the original's labels.
 
         Raises:
-            ValueError: if the store has no texture loader (only the feed-forward engine stylises textures), or it
-                gives images of another number or shape.
+            ValueError: without a texture loader (feed-forward stores only), or for a loader stack of the wrong shape.
         """
         key = (-1 - texture, FEEDFORWARD_STEPS)  # textures share the memo with paintings, at negative keys
         if key not in self._stylized:
@@ -204,10 +172,10 @@ class SliceStore:
         ]
 
     def appearance(self, index: int, seed: int = 0) -> list[Image]:
-        """The plain augmentations of slice ``index``, then its blurred, gamma- and contrast-changed copies.
+        """Plain augmentations of slice ``index``, then blurred, gamma- and contrast-changed copies.
 
-        The appearance parameters are drawn with the noise's seed (``seed + index``) from ranges that leave out
-        the test shifts' values (:func:`helpers.experiments.shifts.appearance_augmentations`).
+        Seeded by ``seed + index``; the ranges leave out the test shifts' values
+        (:func:`~helpers.experiments.shifts.appearance_augmentations`).
         """
         copies = appearance_augmentations(self.raw[index], seed=seed + index)
         changed = [
@@ -228,7 +196,7 @@ class TrainingChoice:
     Attributes:
         steps: stylisation steps of the stylised slices.
         styles: the styles of scenario ``full``.
-        single: the one added style of ``one_style`` or ``one_style:NN`` (None for other scenarios).
+        single: the added style of ``one_style`` or ``one_style:NN`` (None for other scenarios).
         seed: seed of the plain augmentation's noise.
     """
 
@@ -298,10 +266,8 @@ def training_set(
 
     Args:
         store: where the images come from.
-        scenario: ``full`` (every style in ``styles``), ``original`` (none), ``one_style`` (``one_style``),
-            ``one_style:NN`` (style NN), ``selected`` (the report's [3, 10, 19, 21], those of them in
-            ``styles``), ``plain_aug`` (four classic augmentations per slice) or ``appearance_aug`` (those four,
-            a blur, a gamma and a contrast change).
+        scenario: ``full`` (every style in ``styles``), ``original``, ``one_style``, ``one_style:NN`` (style NN),
+            ``selected`` ([3, 10, 19, 21] within ``styles``), ``plain_aug`` or ``appearance_aug``.
         train: the training slices.
         steps: stylisation steps of the stylised slices.
         styles: the styles of scenario ``full``.
@@ -324,15 +290,7 @@ def training_set(
 
 
 def sweep_style(scenario: str, one_style: int) -> int | None:
-    """The single added style of ``one_style`` or ``one_style:NN`` (None for other scenarios).
-
-    Args:
-        scenario: a scenario name.
-        one_style: the style of scenario ``one_style``.
-
-    Returns:
-        The style number, or None.
-    """
+    """The single added style of ``one_style`` (``one_style``) or ``one_style:NN`` (NN); None for other scenarios."""
     if scenario == "one_style":
         return one_style
     if scenario.startswith(SWEEP_PREFIX):
@@ -353,8 +311,8 @@ def test_conditions(
         textures: texture images never trained on (feed-forward stores only).
 
     Returns:
-        ``(condition, image)`` pairs: per slice the shifts of :data:`SHIFTS`, then ``unseen_styleNN`` per slice,
-        then ``unseen_style_textureNN`` per slice (every unseen condition starts with :data:`UNSEEN_PREFIX`).
+        ``(condition, image)`` pairs: :data:`SHIFTS` per slice, then ``unseen_styleNN``, then
+        ``unseen_style_textureNN``.
     """
     conditions = [
         (kind, store.original(index) if kind == "clean" else store.shifted(index, kind))
@@ -371,18 +329,9 @@ def test_conditions(
 
 
 def cap_images(images: list[Image], limit: int | None, seed: int) -> list[Image]:
-    """At most ``limit`` training images: every original, then a seeded random choice of the others.
+    """At most ``limit`` training images (None: all): every original, then a choice of the others seeded by ``seed``.
 
-    Bounds the cost of the pixel-classifier pipeline, which recomputes every training image's boundary map per
-    unit.
-
-    Args:
-        images: a training set.
-        limit: the cap (None: no cap).
-        seed: seed of the choice.
-
-    Returns:
-        The kept images, in their original order.
+    Bounds the pixel-classifier pipeline, which recomputes every training image's boundary map per unit. Keeps order.
     """
     if limit is None or len(images) <= limit:
         return images

@@ -1,10 +1,9 @@
 """Plain augmentation of training slices and appearance shifts of test slices (uint8 in, uint8 out).
 
-Plain augmentation (flips, a 90-degree rotation, noise) is the baseline any augmentation must beat; its
-geometric copies move the labels with the pixels. Appearance augmentation (a blur, a gamma and a contrast change
-of the training slice, drawn per slice from ranges that leave out the test shifts' own values) is the matched
-baseline for what a painting may teach the forest (e.g. that a blurred slice has the same membranes). Appearance
-shifts change intensities only, so every membrane stays in place and the original ground truth still fits.
+Plain augmentation (flips, rot90, noise; labels move with the pixels) is the baseline any augmentation must beat.
+Appearance augmentation (blur, gamma, contrast, drawn per slice from ranges that leave out the test shifts' values)
+is the matched baseline for what a painting may teach the forest. Appearance shifts change intensities only, so
+the original ground truth still fits.
 """
 
 from __future__ import annotations
@@ -51,14 +50,7 @@ APPEARANCE_CURVES: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
 
 
 def transform_like(array: np.ndarray, name: str) -> np.ndarray:
-    """The geometric part of a plain augmentation, for pixels or labels alike.
-
-    Args:
-        array: an image or label image.
-        name: one of :data:`AUGMENTATIONS`.
-
-    Returns:
-        The transformed array, C-contiguous.
+    """The geometric part of augmentation ``name`` (:data:`AUGMENTATIONS`), for pixels or labels; C-contiguous.
 
     Raises:
         KeyError: for an unknown augmentation.
@@ -84,7 +76,7 @@ def plain_augmentations(
         noise_sigma: standard deviation of the noise, grey levels.
 
     Returns:
-        ``(image, labels, name)`` for each of :data:`AUGMENTATIONS`: flip_lr, flip_ud, rot90, noise.
+        ``(image, labels, name)`` for flip_lr, flip_ud, rot90, noise.
     """
     rng = np.random.default_rng(seed)
     noisy = np.clip(raw.astype(np.float32) + rng.normal(0, noise_sigma, raw.shape), 0, 255).astype(np.uint8)
@@ -95,17 +87,12 @@ def plain_augmentations(
 
 
 def appearance_augmentations(raw: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, float, str]]:
-    """A blurred, a gamma-changed and a contrast-changed copy of a training slice, parameters drawn per seed.
+    """A blurred, a gamma-changed and a contrast-changed copy of a uint8 training slice; labels stay the slice's own.
 
-    Each parameter is drawn uniformly from its range in :data:`APPEARANCE_RANGES` (which leave out the test
-    shifts' values of :data:`SHIFT_CURVES`); the labels of every copy are the slice's own.
-
-    Args:
-        raw: grey uint8 slice.
-        seed: seed of the draws (the noise copy's seed: one draw per slice and split seed).
+    Each parameter is drawn uniformly from :data:`APPEARANCE_RANGES` with ``seed`` (the noise copy's seed).
 
     Returns:
-        ``(image, parameter, name)`` for ``aug_blur``, ``aug_gamma``, ``aug_contrast``; uint8 images.
+        ``(uint8 image, parameter, name)`` for ``aug_blur``, ``aug_gamma``, ``aug_contrast``.
     """
     rng = np.random.default_rng(seed)
     image = raw.astype(np.float32)
@@ -118,15 +105,10 @@ def appearance_augmentations(raw: np.ndarray, seed: int = 0) -> list[tuple[np.nd
 
 
 def appearance_shift(raw: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
-    """A test slice under an appearance change that keeps every membrane in place.
+    """A uint8 test slice under an appearance change (one of :data:`SHIFTS`) that keeps every membrane in place.
 
-    ``low_contrast``: intensities squeezed to 40% around the mean; ``gamma_0.5``/``gamma_2``: gamma curves;
-    ``noise``: Gaussian noise, sigma 25 grey levels; ``blur``: Gaussian blur, sigma 2 px; ``clean``: unchanged.
-
-    Args:
-        raw: grey uint8 slice.
-        kind: one of :data:`SHIFTS`.
-        seed: seed of the noise.
+    ``low_contrast``: intensities squeezed around the mean; ``gamma_0.5``/``gamma_2``; ``noise``: Gaussian noise
+    (seeded by ``seed``); ``blur``: Gaussian blur; ``clean``: unchanged (parameters: the module's constants).
 
     Returns:
         The shifted slice, uint8, same shape.

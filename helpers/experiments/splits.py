@@ -48,7 +48,7 @@ def make_splits(
         The splits, the report's first, then seed by seed and fold by fold.
 
     Raises:
-        ValueError: if ``n_folds`` is not a whole number from 2 to the number of slices, for an empty, repeated or
+        ValueError: for ``n_folds`` not a whole number from 2 to the number of slices, an empty, repeated or
             non-integral slice or seed list, or a negative seed.
     """
     slices = checks.integers(slices, "slices", 0)
@@ -70,16 +70,10 @@ def make_splits(
 
 
 def experiment_splits(slices: tuple[int, ...], n_folds: int, seeds: tuple[int, ...]) -> list[Split]:
-    """The splits of chapter 06: k-fold splits of ``slices`` plus the report's split restricted to them.
+    """Chapter 06's splits: k-fold splits of ``slices``, after the report's split restricted to them.
 
-    Args:
-        slices: the stylised slices.
-        n_folds: folds per seed.
-        seeds: seeds of the k-fold permutations.
-
-    Returns:
-        The splits; the report's split (:data:`helpers.data.REPORT_TRAIN_SLICES` against
-        :data:`helpers.data.REPORT_TEST_SLICES`) comes first when both of its sides keep a slice.
+    The report's split (:data:`helpers.data.REPORT_TRAIN_SLICES` against ``REPORT_TEST_SLICES``) comes only when both
+    sides keep a slice.
     """
     train = tuple(index for index in slices if index in REPORT_TRAIN_SLICES)
     test = tuple(index for index in slices if index in REPORT_TEST_SLICES)
@@ -87,14 +81,7 @@ def experiment_splits(slices: tuple[int, ...], n_folds: int, seeds: tuple[int, .
 
 
 def arm_splits(arm: ExperimentArm) -> list[Split]:
-    """The splits of one arm of chapter 06: its k-fold splits, after the report's split if the arm asks for it.
-
-    Args:
-        arm: the arm (its slices, ``n_folds``, ``seeds`` and ``report_split``).
-
-    Returns:
-        The splits (:func:`experiment_splits`, or :func:`make_splits` without the report's split).
-    """
+    """One arm's splits: its k-fold splits, after the report's split if ``arm.report_split``."""
     if arm.report_split:
         return experiment_splits(arm.slices, arm.n_folds, arm.seeds)
     return make_splits(arm.slices, arm.n_folds, arm.seeds)

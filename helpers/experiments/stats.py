@@ -1,14 +1,10 @@
 """Statistics of the experiments, with the test slice as the independent unit.
 
-A test slice's score is first averaged over every split, fold and seed that tested it (:func:`per_slice`): those
-repetitions measure run-to-run spread, they are not new data. Two training sets are then compared on the same
-slices (:func:`paired_by_slice`): the mean difference with its 95 % t-interval and the paired t-test
-(``scipy.stats.ttest_rel``). Comparisons come in families declared before the run (:class:`Family`); within a
-family the p-values are Holm-corrected (:func:`correct`), and only a confirmatory family can support a claim.
-
-Every summary is a pandas DataFrame with one row per group and plain columns (``pipeline``, ``steps``,
-``scenario``, ``condition``, ``metric``, ``reference``, ``mean_diff``, ...); the reference scenario is a column,
-so every consumer reads it from the table instead of from a column name.
+A slice's score is first averaged over every split, fold and seed that tested it (:func:`per_slice`): repetitions
+measure run-to-run spread, not new data. Two training sets are compared on the same slices
+(:func:`paired_by_slice`: mean difference, 95 % t-interval, paired t-test). Comparisons come in families declared
+before the run (:class:`Family`), Holm-corrected within a family (:func:`correct`); only a confirmatory family can
+support a claim. Summaries are DataFrames with one row per group; the reference scenario is a column.
 """
 
 from __future__ import annotations
@@ -64,7 +60,7 @@ class Family:
 
     Attributes:
         name: short name, e.g. ``"scenarios on clean slices"``.
-        label: ``"confirmatory"`` (may support a claim in prose) or ``"exploratory"`` (reported, never claimed).
+        label: ``"confirmatory"`` (may support a claim) or ``"exploratory"`` (reported, never claimed).
         question: the question the family answers, in words.
 
     Raises:
@@ -82,13 +78,7 @@ class Family:
 
 
 def unit_keys(rows: pd.DataFrame) -> list[str]:
-    """The columns of :data:`UNIT_KEYS` that a table holds: what tells its training runs apart.
-
-    Args:
-        rows: rows of a run, or a summary.
-
-    Returns:
-        The keys, in the order of :data:`UNIT_KEYS`.
+    """The columns of :data:`UNIT_KEYS` that ``rows`` holds (what tells its training runs apart), in that order.
 
     Raises:
         ValueError: when the table has no ``scenario`` column.
@@ -99,17 +89,15 @@ def unit_keys(rows: pd.DataFrame) -> list[str]:
 
 
 def per_slice(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataFrame:
-    """One value per independent test slice: the mean of ``metric`` over every other row of that slice.
+    """One value per independent test slice: the mean of ``metric`` over the slice's rows within each group.
 
     Args:
-        rows: one row per (..., split or seed, slice); must hold the columns ``keys``, ``slice`` and ``metric``.
-        keys: what tells groups apart (e.g. pipeline, steps, scenario, condition); splits, folds and seeds are
-            not among them, so they are averaged within each slice.
+        rows: one row per (..., split or seed, slice), with the columns ``keys``, ``slice`` and ``metric``.
+        keys: what tells groups apart (e.g. pipeline, steps, scenario, condition); splits and seeds are averaged.
         metric: the score column.
 
     Returns:
-        Columns ``[*keys, "slice", metric, "n_runs"]``, sorted by keys and slice; ``n_runs`` counts the rows
-        averaged.
+        Columns ``[*keys, "slice", metric, "n_runs"]`` (``n_runs``: rows averaged), sorted by keys and slice.
     """
     grouped = rows.groupby([*keys, UNIT], sort=True)[metric]
     table = grouped.mean().to_frame(metric)
@@ -118,11 +106,7 @@ def per_slice(rows: pd.DataFrame, keys: Sequence[str], metric: str) -> pd.DataFr
 
 
 def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its two-sided t-interval (one value per independent unit).
-
-    Args:
-        values: the sample.
-        confidence: coverage of the interval.
+    """Mean and its two-sided t-interval at ``confidence`` (one value per independent unit).
 
     Returns:
         ``(mean, low, high)``; the bounds are NaN for fewer than two values.
@@ -145,12 +129,12 @@ def paired_by_slice(values: pd.Series, reference: pd.Series) -> dict:
         reference: the reference training set's values, indexed alike.
 
     Returns:
-        ``mean_diff`` (negative: lower than the reference) with its 95 % t-interval ``diff_low``, ``diff_high``,
-        the paired t-test's ``p_value`` (1 when every difference is 0, NaN for fewer than two slices),
-        ``frac_better`` (share of slices where ``values`` is lower) and ``n_slices``.
+        ``mean_diff`` (negative: lower than the reference), its 95 % interval ``diff_low``/``diff_high``, the paired
+        t-test's ``p_value`` (1 when every difference is 0, NaN under two slices), ``frac_better`` (share of slices
+        where ``values`` is lower) and ``n_slices``.
 
     Raises:
-        ValueError: if an index holds a slice twice (a slice is one pair, never several).
+        ValueError: if an index holds a slice twice.
     """
     for name, series in (("values", values), ("reference", reference)):
         if series.index.has_duplicates:
@@ -177,14 +161,7 @@ def paired_by_slice(values: pd.Series, reference: pd.Series) -> dict:
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down correction of a family's p-values (NaN stays NaN and is not counted).
-
-    Args:
-        p_values: the family's raw p-values.
-
-    Returns:
-        The adjusted p-values, in the input's order, at most 1.
-    """
+    """Holm's step-down correction of a family's p-values, in input order, at most 1 (NaN stays NaN, not counted)."""
     p_values = np.asarray(p_values, dtype=float)
     adjusted = np.full(p_values.shape, np.nan)
     tested = np.flatnonzero(np.isfinite(p_values))
@@ -197,15 +174,9 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
 
 
 def correct(table: pd.DataFrame, family: Family) -> pd.DataFrame:
-    """A family's comparisons with their Holm-corrected p-values and whether they support a claim.
+    """A copy of ``table`` (a ``p_value`` per comparison) with ``family``, ``label``, ``p_holm`` and ``supported``.
 
-    Args:
-        table: one row per comparison, with a ``p_value`` column.
-        family: the family the rows form.
-
-    Returns:
-        A copy with columns ``family``, ``label``, ``p_holm`` and ``supported`` (confirmatory and
-        ``p_holm < 0.05``) added.
+    ``supported``: the family is confirmatory and ``p_holm < 0.05``.
     """
     table = table.copy()
     table["family"] = family.name
@@ -224,9 +195,8 @@ def verdict(row: pd.Series | dict, lower: str = "better", higher: str = "worse")
         higher: the word for a supported positive difference.
 
     Returns:
-        ``lower`` or ``higher`` where a confirmatory family supports it; ``"<word> (exploratory)"`` where an
-        exploratory comparison has corrected p < 0.05; ``"no clear difference"`` otherwise; ``"not tested"`` for
-        too few slices.
+        ``lower``/``higher`` where a confirmatory family supports it, ``"<word> (exploratory)"`` for an exploratory
+        p_holm < 0.05, ``"no clear difference"`` otherwise, ``"not tested"`` for too few slices.
     """
     p_holm = row["p_holm"]
     if p_holm is None or not np.isfinite(p_holm):
@@ -238,33 +208,22 @@ def verdict(row: pd.Series | dict, lower: str = "better", higher: str = "worse")
 
 
 def format_interval(mean: float, low: float, high: float, digits: int = 3) -> str:
-    """``"+0.012 [-0.004, +0.028]"``: a signed mean with its interval (``"+0.012"`` alone without one).
-
-    Args:
-        mean: the estimate.
-        low: the interval's lower bound (NaN: none).
-        high: its upper bound.
-        digits: decimals.
-
-    Returns:
-        The text.
-    """
+    """``"+0.012 [-0.004, +0.028]"``: a signed mean with its interval to ``digits`` decimals (no NaN bounds shown)."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return f"{mean:+.{digits}f}"
     return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
 def trivial_conditions(rows: pd.DataFrame) -> list[str]:
-    """Test conditions on which (almost) every training set returns one segment per slice.
+    """Sorted test conditions where (almost) every training set returns one segment per slice.
 
-    Such a condition tells training sets apart by nothing but ties; it is shown and flagged, and left out of
-    the averages over conditions.
+    Such a condition separates training sets only by ties: it is flagged and left out of averages over conditions.
 
     Args:
         rows: rows with ``condition`` and ``n_segments`` columns.
 
     Returns:
-        The trivial conditions, sorted.
+        The trivial conditions.
     """
     trivial = rows.groupby("condition", sort=True)["n_segments"].apply(lambda n: np.mean(n <= 1) >= TRIVIAL_SHARE)
     return [str(condition) for condition, flag in trivial.items() if flag]
@@ -278,9 +237,7 @@ def _swap_scenario(keys: Sequence[str], key: tuple, scenario: str) -> tuple:
 def summarize(rows: pd.DataFrame, reference: str = "original", metrics: Sequence[str] = METRICS) -> pd.DataFrame:
     """Per group: the mean over test slices with its 95 % interval, and the paired comparison with ``reference``.
 
-    A group is one training run (:func:`unit_keys`: arm, pipeline, engine, steps, scenario), a test condition and
-    a metric. Each test slice contributes one value (its mean over splits and seeds), and the comparison pairs the
-    group's slices with the reference scenario's.
+    A group is one training run (:func:`unit_keys`), a test condition and a metric; each slice contributes one value.
 
     Args:
         rows: the rows of a run (:attr:`helpers.experiments.runner.Run.rows`).
@@ -288,7 +245,7 @@ def summarize(rows: pd.DataFrame, reference: str = "original", metrics: Sequence
         metrics: the error columns to summarise.
 
     Returns:
-        The unit keys, then :data:`SUMMARY_COLUMNS` (the comparison columns NaN for the reference itself), sorted.
+        The unit keys, then :data:`SUMMARY_COLUMNS` (comparison columns NaN for the reference itself), sorted.
     """
     run_keys = unit_keys(rows)
     keys = [*run_keys, "condition"]
@@ -320,11 +277,10 @@ def _robustness_tests(trivial: Sequence[str]) -> dict[str, Callable[[str], bool]
 
 
 def increases(rows: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[str] = ()) -> pd.DataFrame:
-    """Per training run, test and slice: how much the error rises from the clean slice.
+    """Per training run, test and slice: how much the error rises from the clean slice (averaged over splits, seeds).
 
-    ``test`` is each non-clean condition on its own, and the two averages over conditions (``shifts``: the
-    appearance shifts, ``unseen``: the unseen styles), both without the ``trivial`` conditions. Each slice's
-    increase is averaged over its splits and seeds.
+    ``test`` is each non-clean condition, plus the averages ``shifts`` (appearance shifts) and ``unseen`` (unseen
+    styles), both without the ``trivial`` conditions.
 
     Args:
         rows: the rows of a run.
@@ -353,10 +309,7 @@ def increases(rows: pd.DataFrame, metric: str = "rand_error", trivial: Sequence[
 def robustness_paired(
     rows: pd.DataFrame, metric: str = "rand_error", reference: str = "original", trivial: Sequence[str] = ()
 ) -> pd.DataFrame:
-    """Paired test of robustness against the ``reference`` scenario, per condition and averaged.
-
-    Per test slice, the error increase from the clean slice (:func:`increases`) of each scenario is compared with
-    the reference scenario's increase on the same slices.
+    """Paired test of each scenario's error increase (:func:`increases`) against the ``reference`` scenario's.
 
     Args:
         rows: the rows of a run.
@@ -365,8 +318,8 @@ def robustness_paired(
         trivial: conditions left out of the averages ``shifts`` and ``unseen`` (still tested on their own).
 
     Returns:
-        Columns ``test``, the unit keys, then :data:`PAIRED_ROBUSTNESS_COLUMNS` (negative ``mean_diff``: the
-        scenario's error rises less); one row per test and scenario.
+        One row per test and scenario: ``test``, the unit keys, then :data:`PAIRED_ROBUSTNESS_COLUMNS` (negative
+        ``mean_diff``: the error rises less).
     """
     keys = ["test", *unit_keys(rows)]
     rises = increases(rows, metric, trivial)
@@ -386,11 +339,7 @@ def robustness_paired(
 
 
 def duplicate_scenarios(rows: pd.DataFrame, scores: Sequence[str] = METRICS) -> dict[str, str]:
-    """Scenarios whose rows are the same run as an earlier scenario's (e.g. "full" = "selected" in a profile).
-
-    Args:
-        rows: the rows of a run.
-        scores: the score columns compared.
+    """Scenarios whose ``scores`` repeat an earlier scenario's run (e.g. "full" = "selected" in a profile).
 
     Returns:
         ``{duplicate: the scenario it repeats}``; the first in sorted order is kept.

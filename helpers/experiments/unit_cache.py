@@ -1,18 +1,10 @@
 """The units of the experiments and their cache: what a unit is, where its rows lie, and how they are checked.
 
-A unit's rows are cached as JSON under a name holding a digest of everything the unit reads (its split, the
-shared settings, the pipeline's settings, and its images' tags and pixels), so a changed input is never served
-from the cache. The cache checks itself and says what it does (a warning naming each file):
-
-* a cached file that does not parse or does not hold the unit's rows (count, columns, finite scores) is
-  deleted and computed again;
-* a cached file of the same unit with another digest (the stylised images, the slices or the settings have
-  changed since) is reported as stale, deleted, and the unit computed again: never mixed in;
-* :func:`provenance` digests the stylised images and the settings a run's rows come from, for the results.
-
-Every unit, row and unit file names its style engine (``gatys`` or ``feedforward``; a feed-forward unit has steps
-:data:`helpers.config.FEEDFORWARD_STEPS`), so the two engines' results never share a file. :func:`chapter_units`
-gives every arm of a profile (:class:`helpers.config.ExperimentArm`) its units.
+A unit's rows are cached as JSON named by a digest of everything it reads (split, shared and pipeline settings,
+images' tags and pixels), so a changed input is never served from the cache. A file that does not parse or hold the
+unit's rows, or a stale file of the same unit with another digest, is reported by name, deleted and recomputed:
+never mixed in. :func:`provenance` digests what a run's rows come from. Every unit, row and file names its style
+engine, so the engines' results never share a file; :func:`chapter_units` gives every arm of a profile its units.
 """
 
 from __future__ import annotations
@@ -46,8 +38,7 @@ ROW_KEYS = (
 class Unit:
     """One piece of work: train ``scenario`` on ``split`` with ``pipeline`` on ``engine``'s stylised slices.
 
-    ``steps`` are Gatys' L-BFGS steps (>= 1), or :data:`helpers.config.FEEDFORWARD_STEPS` for the feed-forward
-    engine.
+    ``steps``: Gatys' L-BFGS steps (>= 1), or :data:`helpers.config.FEEDFORWARD_STEPS` for the feed-forward engine.
 
     Raises:
         KeyError: for an unknown scenario.
@@ -78,18 +69,16 @@ class UnitSettings:
 
     Attributes:
         styles: the styles of scenario ``full``.
-        heldout: styles never trained on (test conditions ``unseen_styleNN``); none of ``styles`` or ``one_style``.
+        heldout: styles never trained on (conditions ``unseen_styleNN``); none of ``styles`` or ``one_style``.
         one_style: the style of scenario ``one_style``.
         trees: trees of the edge random forest (>= 1).
-        max_samples: cap on the training edges of a forest (None: all; else >= 1).
-        max_train_images: cap on the pixel-classifier pipeline's training images (None: all; else >= 1; see
-            :func:`helpers.experiments.scenarios.cap_images`).
-        textures: texture images never trained on (test conditions ``unseen_style_textureNN``; feed-forward
-            stores only).
+        max_samples: cap on a forest's training edges (None: all).
+        max_train_images: cap on the pixel-classifier pipeline's training images (None: all; see ``cap_images``).
+        textures: texture images never trained on (``unseen_style_textureNN``; feed-forward stores only).
 
     Raises:
-        ValueError: for an empty, repeated or non-integral style list, a held-out style that is also trained on,
-            or a count below 1.
+        ValueError: for an empty, repeated or non-integral style list, a held-out style also trained on, or a count
+            below 1.
     """
 
     styles: tuple[int, ...]
@@ -121,7 +110,7 @@ class UnitSettings:
 def experiment_units(
     pipelines: list[str], steps: tuple[int, ...], scenarios: list[str], splits: list[Split], engine: str = "gatys"
 ) -> list[Unit]:
-    """Every (pipeline, steps, scenario, split) to run, in a stable order.
+    """Every (pipeline, steps, scenario, split) on ``engine``, in that nesting order.
 
     Args:
         pipelines: keys of :data:`helpers.experiments.unit_graphs.PIPELINES`.
@@ -131,7 +120,7 @@ def experiment_units(
         engine: the style engine of every unit.
 
     Returns:
-        The units, pipeline by pipeline, then steps, scenario and split.
+        The units.
     """
     return [
         Unit(pipeline, count, scenario, split, engine)
@@ -145,22 +134,21 @@ def experiment_units(
 def arm_units(
     arm: ExperimentArm, one_style: int, style_sweep: bool = True, pipelines: Sequence[str] | None = None
 ) -> list[Unit]:
-    """The units of one arm of chapter 06.
+    """The units of one arm of chapter 06, in a stable order.
 
-    Every scenario of the arm on every split of :func:`helpers.experiments.splits.arm_splits`: the Frangi pipeline
-    at every step count of ``arm.steps``, any other pipeline at ``arm.pixel_rf_steps`` with
-    ``arm.pixel_rf_scenarios``; then, with ``style_sweep`` and ``arm.sweep_steps``, "originals + style N" for
-    every other painting of ``arm.styles``, Frangi pipeline only, on the first ``arm.sweep_folds`` k-fold splits
-    of the first seed.
+    Every scenario on every split (:func:`~helpers.experiments.splits.arm_splits`): Frangi at ``arm.steps``, other
+    pipelines at ``arm.pixel_rf_steps`` with ``arm.pixel_rf_scenarios``; then, with ``style_sweep`` and
+    ``arm.sweep_steps``, "originals + style N" for every other painting, Frangi only, on the first ``arm.sweep_folds``
+    folds of the first seed.
 
     Args:
         arm: the arm (``config.experiments.arms``).
-        one_style: the style of scenario ``one_style`` (left out of the sweep: that scenario runs it already).
+        one_style: the style of scenario ``one_style`` (left out of the sweep, which would repeat it).
         style_sweep: add the style sweep.
-        pipelines: the pipelines to run, those of the arm among them (None: the arm's).
+        pipelines: the pipelines to run, among the arm's (None: the arm's).
 
     Returns:
-        The units, in a stable order.
+        The units.
     """
     splits = arm_splits(arm)
     chosen = [pipeline for pipeline in arm.pipelines if pipelines is None or pipeline in pipelines]
@@ -183,7 +171,7 @@ def arm_units(
 def chapter_units(
     work: ExperimentWork, one_style: int, style_sweep: bool = True, pipelines: Sequence[str] | None = None
 ) -> dict[str, list[Unit]]:
-    """The units of chapter 06 in a profile: every arm's (:func:`arm_units`), by arm name.
+    """Chapter 06's units in a profile: ``{arm name: arm_units(...)}`` in the order of ``work.arms``.
 
     Args:
         work: the profile's experiment work (``config.experiments``).
@@ -192,21 +180,13 @@ def chapter_units(
         pipelines: the pipelines to run (None: each arm's).
 
     Returns:
-        ``{arm name: units}``, in the order of ``work.arms``.
+        The units by arm.
     """
     return {arm.name: arm_units(arm, one_style, style_sweep, pipelines) for arm in work.arms}
 
 
 def pipeline_settings(unit: Unit, settings: UnitSettings) -> PipelineSettings:
-    """The segmentation settings of a unit (its pipeline, the shared forest size, the split's seed).
-
-    Args:
-        unit: the unit.
-        settings: what every unit shares.
-
-    Returns:
-        The unit's :class:`~helpers.segmentation.settings.PipelineSettings`.
-    """
+    """A unit's segmentation settings: its pipeline, the shared forest size, the split's seed."""
     return PipelineSettings(
         boundary=unit.pipeline, rf_trees=settings.trees, seed=unit.split.seed, rf_max_samples=settings.max_samples
     )
@@ -214,10 +194,6 @@ def pipeline_settings(unit: Unit, settings: UnitSettings) -> PipelineSettings:
 
 def check_engine(store: SliceStore, unit: Unit) -> None:
     """Refuse a unit of another engine than the store's.
-
-    Args:
-        store: the images.
-        unit: the unit.
 
     Raises:
         ValueError: naming both engines.
@@ -246,16 +222,7 @@ def unit_images(store: SliceStore, unit: Unit, settings: UnitSettings) -> list[I
 
 
 def fingerprint(store: SliceStore, unit: Unit, settings: UnitSettings) -> str:
-    """Digest of everything a unit reads: its split, the shared and pipeline settings, its images' tags and pixels.
-
-    Args:
-        store: the images.
-        unit: the unit.
-        settings: what every unit shares.
-
-    Returns:
-        12 hex digits.
-    """
+    """12-hex-digit digest of everything a unit reads: split, shared and pipeline settings, images' tags and pixels."""
     parts = [
         repr((unit.engine, unit.split, sorted(asdict(settings).items()))),
         pipeline_settings(unit, settings).digest(),
@@ -281,7 +248,7 @@ def unit_path(
         store: the images.
         unit: the unit.
         settings: what every unit shares.
-        known_fingerprint: the unit's :func:`fingerprint` when already computed (None: computed here).
+        known_fingerprint: the unit's :func:`fingerprint` if already computed (None: computed here).
 
     Returns:
         The JSON file's path.
@@ -295,17 +262,9 @@ def expected_rows(unit: Unit, settings: UnitSettings) -> int:
 
 
 def read_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict]:
-    """A unit's cached rows, checked: they parse, match their digest, and are the unit's rows with finite scores.
+    """A unit's cached rows (written by :func:`helpers.paths.write_checked_json`), checked.
 
-    The file is one :func:`helpers.paths.write_checked_json` wrote.
-
-    Args:
-        path: the unit's file.
-        unit: the unit.
-        settings: what every unit shares.
-
-    Returns:
-        The rows.
+    They must parse, match their digest, and be the unit's rows with finite scores.
 
     Raises:
         CacheError: naming the file, when it is damaged, was edited, or holds other rows.
@@ -329,16 +288,7 @@ def read_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict]:
 
 
 def cached_rows(path: Path, unit: Unit, settings: UnitSettings) -> list[dict] | None:
-    """A unit's rows when cached intact; a damaged or stale file is reported by name and deleted.
-
-    Args:
-        path: the unit's file (:func:`unit_path`).
-        unit: the unit.
-        settings: what every unit shares.
-
-    Returns:
-        The rows, or None when the unit is to be computed.
-    """
+    """A unit's rows if cached intact at ``path`` (:func:`unit_path`), else None; damaged or stale files are deleted."""
     for stale in sorted(Path(path).parent.glob(f"{glob.escape(_stem(unit))}__*.json")):
         if stale != path:
             LOG.warning(
@@ -366,12 +316,11 @@ def provenance(
         store: the images.
         units: the run's units.
         settings: what every unit shares.
-        fingerprints: every unit's :func:`fingerprint` when already computed, in order (None: computed here).
+        fingerprints: every unit's :func:`fingerprint` if already computed, in order (None: computed here).
 
     Returns:
-        ``{"stylized_images", "n_stylized_images", "settings", "units"}``: a digest of every stylised image
-        the units read (tags and pixels), their number, a digest of the shared and every pipeline's settings,
-        and a digest of every unit's fingerprint.
+        ``stylized_images`` (digest of every stylised image read, tags and pixels), ``n_stylized_images``,
+        ``settings`` (shared and every pipeline's) and ``units`` (digest of the fingerprints).
     """
     stylised = {image.tag: image.raw for unit in units for image in unit_images(store, unit, settings)}
     stylised = {tag: raw for tag, raw in stylised.items() if tag.startswith(STYLISED_PREFIXES)}

@@ -1,9 +1,8 @@
 """How each pipeline builds a unit's graphs, and the Frangi graphs shared by every unit of a run.
 
-The Frangi boundary map needs no training, so an image's Frangi graph (watershed, region adjacency graph, edge
-features, edge labels) is built once per run and pickled under a digest of its pixels and the graph settings
-(:class:`GraphCache`), for every scenario, split, step count and worker. The pixel-classifier pipeline retrains
-its boundary map per unit and builds its graphs afresh (:data:`PIPELINES`).
+The Frangi boundary map needs no training, so an image's Frangi graph (watershed, RAG, edge features and labels) is
+built once per run and shared by every scenario, split, step count and worker (:class:`GraphCache`). The
+pixel-classifier pipeline retrains its boundary map per unit and builds its graphs afresh (:data:`PIPELINES`).
 """
 
 from __future__ import annotations
@@ -36,27 +35,17 @@ GRAPHS_IN_MEMORY = 64  # graphs a disk-backed GraphCache also keeps in memory (a
 
 
 def build_graph(image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
-    """An image's Frangi-pipeline graph, with edge labels from its ground truth if ``with_labels``.
-
-    Args:
-        image: the image.
-        settings: the pipeline's settings.
-        with_labels: label the edges (training graphs).
-
-    Returns:
-        The graph.
-    """
+    """An image's Frangi-pipeline graph, with edge labels from its ground truth if ``with_labels`` (training graphs)."""
     return graph_data(image.raw, image.gt if with_labels else None, settings=settings)
 
 
 class GraphCache:
     """Frangi-pipeline graphs, built once per image and reused by every scenario and split.
 
-    The Frangi boundary map needs no training, so an image's graph never changes. With a ``folder`` the graphs
-    are also pickled there (atomically, named by the image's tag and a digest of its pixels and of the graph
-    settings), so parallel workers and later runs share them, and only the :data:`GRAPHS_IN_MEMORY` graphs used
-    last stay in memory (the full profile has about 1,700 graphs of 2.5 MB); a pickle that does not load, or
-    holds another image's graph, is reported by name and rebuilt.
+    With a ``folder`` the graphs are also pickled there atomically (named by tag and a digest of pixels and graph
+    settings) for parallel workers and later runs, and only the last :data:`GRAPHS_IN_MEMORY` used stay in memory (the
+    full profile has about 1,700 graphs of 2.5 MB). A pickle that does not load, or holds another image's graph, is
+    reported by name and rebuilt.
 
     Attributes:
         graphs: the graphs in memory, by file name, least recently used first.
@@ -69,8 +58,8 @@ class GraphCache:
 
         Args:
             folder: where to share graphs between processes and runs (None: in memory only).
-            write: write the graphs this cache builds to ``folder`` and delete damaged ones (False in a Dask
-                task: only the run's own process writes, :func:`helpers.experiments.runner.run_all`).
+            write: write built graphs to ``folder`` and delete damaged ones (False in a Dask task: only the run's own
+                process writes).
         """
         self.graphs: OrderedDict[str, GraphData] = OrderedDict()
         self.folder = Path(folder) if folder is not None else None
@@ -78,16 +67,7 @@ class GraphCache:
         self.built = 0
 
     def name(self, image: Image, settings: PipelineSettings, with_labels: bool) -> str:
-        """The file name of an image's graph: its tag, whether it is labelled and a digest of what it depends on.
-
-        Args:
-            image: the image.
-            settings: the pipeline's settings (only their graph part counts).
-            with_labels: whether the graph carries edge labels.
-
-        Returns:
-            ``<tag>__<0|1>__<digest>.pkl``.
-        """
+        """The file name of an image's graph, ``<tag>__<0|1 labelled>__<digest>.pkl`` (only graph settings count)."""
         # the graph class's import path is part of the digest: pickles of another code layout are never read
         graph_settings = json.dumps({k: v for k, v in settings.as_dict().items() if k not in FOREST_SETTINGS})
         code = f"{GraphData.__module__}.{GraphData.__qualname__}"
@@ -95,29 +75,13 @@ class GraphCache:
         return f"{image.tag.replace('/', '_')}__{int(with_labels)}__{pixels}.pkl"
 
     def has(self, name: str, image: Image, with_labels: bool) -> bool:
-        """Whether the graph file ``name`` (:meth:`name`) is in memory or on disk and intact.
-
-        A damaged file is reported by name and deleted.
-
-        Args:
-            name: the graph's file name.
-            image: its image.
-            with_labels: whether it carries edge labels.
-
-        Returns:
-            True if the graph can be read back.
-        """
+        """Whether graph file ``name`` (:meth:`name`) is in memory or on disk and intact; a damaged file is deleted."""
         if name in self.graphs:
             return True
         return self.folder is not None and self._load(self.folder / name, image, with_labels) is not None
 
     def put(self, key: str, graph: GraphData) -> None:
-        """Keep a graph built elsewhere (a Dask task) and write it to the folder, atomically.
-
-        Args:
-            key: its file name (:meth:`name`).
-            graph: the graph.
-        """
+        """Keep a graph built elsewhere (a Dask task) under its file name ``key``; write it to the folder atomically."""
         if self.folder is not None and self.write:
             atomic_write_bytes(self.folder / key, pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL))
         self._remember(key, graph)
@@ -148,16 +112,7 @@ class GraphCache:
             return None
 
     def get(self, image: Image, settings: PipelineSettings, with_labels: bool) -> GraphData:
-        """The graph of ``image`` (with edge labels from its ground truth if ``with_labels``).
-
-        Args:
-            image: the image.
-            settings: the pipeline's settings (their graph part is the same for every unit).
-            with_labels: label the edges (training graphs).
-
-        Returns:
-            The graph, built or read back.
-        """
+        """The graph of ``image``, built or read back (edge labels from its ground truth if ``with_labels``)."""
         key = self.name(image, settings, with_labels)
         if key in self.graphs:
             self.graphs.move_to_end(key)
@@ -174,18 +129,10 @@ class GraphCache:
 
 
 class FrangiMaps:
-    """Images' Frangi maps read from a run's graph cache (the maps their graphs were built on; built if missing).
-
-    Picklable, so Dask tasks can read the maps themselves; it never writes the cache.
-    """
+    """Images' Frangi maps read from a run's graph cache (built if missing); picklable for Dask, never writes."""
 
     def __init__(self, folder: Path, settings: UnitSettings) -> None:
-        """Read from the graph cache of a run.
-
-        Args:
-            folder: the run's unit folder (as given to :func:`run_all`).
-            settings: what every unit shares.
-        """
+        """Read from the graph cache of a run's unit ``folder`` (as given to ``run_all``)."""
         self.graphs = GraphCache(Path(folder) / GRAPH_FOLDER, write=False)
         self.settings = PipelineSettings(
             boundary="frangi", rf_trees=settings.trees, rf_max_samples=settings.max_samples
