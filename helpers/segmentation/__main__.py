@@ -5,12 +5,10 @@
     python -m helpers.segmentation train --raw raw.tif --labels labels.h5 --labels-dataset seg --out model.nsem
     python -m helpers.segmentation segment model.nsem big-stack.tif --out big-stack-labels.zarr --workers 4
 
-``train`` reads the raw slices and their labels (any format and label kind of :func:`helpers.data.load_em_stack`),
-builds the Frangi boundary map, watershed superpixels and region adjacency graph of every slice, trains the edge
-random forest (chapter 07's settings: the profile's trees and training-edge cap, seed 0) and saves the model as one
-file (:mod:`.model_file`). ``segment`` reads a stack of any length one slice at a time (:mod:`helpers.data.lazy`)
-and writes a zarr label volume, resumably (:mod:`.stack`); ``--workers`` or ``NSEM_SCHEDULER`` run the slices on
-Dask. Mistakes end in one line and status 2 (:mod:`helpers.cli`).
+``train`` reads slices and labels (any format of :func:`helpers.data.load_em_stack`), trains the Frangi pipeline's
+edge forest (the profile's trees and edge cap, seed 0) and saves one model file (:mod:`.model_file`). ``segment``
+reads a stack of any length slice by slice into a resumable zarr label volume (:mod:`.stack`), on Dask with
+``--workers`` or ``NSEM_SCHEDULER``. Mistakes end in one line and status 2 (:mod:`helpers.cli`).
 """
 
 from __future__ import annotations
@@ -48,11 +46,7 @@ def _slices(text: str) -> slice | list[int]:
 
 
 def parser() -> cli.ArgumentParser:
-    """The command line of ``train`` and ``segment``.
-
-    Returns:
-        The parser.
-    """
+    """The command line of ``train`` and ``segment``."""
     from ..data.normalize import NORMALIZATIONS
 
     main = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
@@ -86,14 +80,7 @@ def parser() -> cli.ArgumentParser:
 
 
 def train(arguments: argparse.Namespace) -> int:
-    """Train a model from labelled slices and save it (the ``train`` command).
-
-    Args:
-        arguments: the parsed command line.
-
-    Returns:
-        0.
-    """
+    """The ``train`` command: train a model from labelled slices and save it; returns 0."""
     from ..config import select
     from ..data import load_em_stack
     from .cross_dataset import stack_graphs
@@ -134,14 +121,7 @@ def train(arguments: argparse.Namespace) -> int:
 
 
 def segment(arguments: argparse.Namespace) -> int:
-    """Segment a stack into a zarr label volume (the ``segment`` command).
-
-    Args:
-        arguments: the parsed command line.
-
-    Returns:
-        0.
-    """
+    """The ``segment`` command: segment a stack into a zarr label volume; returns 0."""
     from ..data.lazy import open_stack
     from .model_file import load_model
     from .stack import segment_stack, z_range
@@ -162,14 +142,7 @@ def segment(arguments: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """Parse the command line and run ``train`` or ``segment``.
-
-    Args:
-        argv: the arguments.
-
-    Returns:
-        The exit status.
-    """
+    """Parse ``argv`` and run ``train`` or ``segment``; returns the exit status."""
     arguments = parser().parse_args(argv)
     return train(arguments) if arguments.command == "train" else segment(arguments)
 

@@ -1,12 +1,8 @@
-"""Boundary maps: float32 images in [0, 1] that are high on membranes, the first stage of the pipeline.
+"""Boundary maps: float32 images in [0, 1], high on membranes; the pipeline's first stage.
 
-The report uses scikit-image's Frangi vesselness filter. Alternatives: the largest Hessian eigenvalue
-(bioimage-cpp), the HED edge map (:func:`helpers.vgg.hed_edges`), no filter at all (inverted intensity, the
-report's Figure 7), and the membrane probability of a pixel classifier (:mod:`.pixel_classifier`), which
-needs training and so is made by :func:`pixel_rf_boundaries`.
-
-Every kind is named once: the filters in :data:`FILTERS`, the learned map as :data:`PIXEL_RF`, all of them in
-:data:`KINDS`.
+The report uses scikit-image's Frangi filter. Alternatives: the largest Hessian eigenvalue (bioimage-cpp), HED edges
+(:func:`helpers.vgg.hed_edges`), inverted intensity (the report's Figure 7) and a pixel classifier's membrane
+probability (:data:`PIXEL_RF`, trained by :func:`pixel_rf_boundaries`). :data:`KINDS` names them all.
 """
 
 from __future__ import annotations
@@ -32,14 +28,11 @@ if TYPE_CHECKING:
 
 
 def normalize(values: np.ndarray, percentile: float = 99.5) -> np.ndarray:
-    """Scale a non-negative response to [0, 1] by its ``percentile`` (robust to a few extreme pixels).
+    """Scale a response to float32 in [0, 1] by its ``percentile`` (robust to a few extreme pixels).
 
     Args:
         values: the filter response; negative values count as 0.
-        percentile: the percentile that becomes 1.
-
-    Returns:
-        float32 in [0, 1] (all zeros when the percentile is 0).
+        percentile: the percentile that becomes 1 (all zeros when it is 0).
     """
     values = np.maximum(np.asarray(values, dtype=np.float32), 0.0)
     scale = float(np.percentile(values, percentile))
@@ -49,55 +42,25 @@ def normalize(values: np.ndarray, percentile: float = 99.5) -> np.ndarray:
 
 
 def frangi_boundary(raw: np.ndarray, sigmas: tuple[float, ...] = (1.0, 2.0, 3.0)) -> np.ndarray:
-    """The report's boundary map: scikit-image's Frangi filter for dark ridges (ISBI membranes are dark).
-
-    Args:
-        raw: one grey slice (uint8, or float in [0, 1]).
-        sigmas: the filter's scales in pixels.
-
-    Returns:
-        The normalised response, float32 in [0, 1].
-    """
+    """The report's boundary map: Frangi filter for dark ridges (ISBI membranes are dark) at scales ``sigmas`` (px)."""
     return normalize(frangi(grey_slice(raw), sigmas=sigmas, black_ridges=True))
 
 
 def hessian_boundary(raw: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """The larger Hessian-of-Gaussian eigenvalue (bioimage-cpp), high on dark ridges.
-
-    Args:
-        raw: one grey slice (uint8, or float in [0, 1]).
-        sigma: the Gaussian's scale in pixels.
-
-    Returns:
-        The normalised response, float32 in [0, 1].
-    """
+    """The larger Hessian-of-Gaussian eigenvalue at scale ``sigma`` (px; bioimage-cpp), high on dark ridges."""
     eigenvalues = bioimage_cpp.filters.hessian_of_gaussian_eigenvalues(grey_slice(raw), sigma)
     return normalize(np.maximum(eigenvalues[..., 0], eigenvalues[..., 1]))
 
 
 def hed_boundary(raw: np.ndarray) -> np.ndarray:
-    """The HED edge detector's map (:func:`helpers.vgg.hed_edges`).
-
-    Args:
-        raw: one grey slice (uint8, or float in [0, 1]).
-
-    Returns:
-        The edge map, float32 in [0, 1].
-    """
+    """The HED edge detector's map (:func:`helpers.vgg.hed_edges`)."""
     from ..vgg import hed_edges  # lazy: torch is heavy, and only this optional boundary kind needs it
 
     return np.clip(np.asarray(hed_edges(grey_slice(raw)), dtype=np.float32), 0.0, 1.0)
 
 
 def raw_boundary(raw: np.ndarray) -> np.ndarray:
-    """No filter at all (the report's Figure 7): inverted intensity, so dark membranes are high.
-
-    Args:
-        raw: one grey slice (uint8, or float in [0, 1]).
-
-    Returns:
-        ``1 - raw`` as float32 in [0, 1].
-    """
+    """No filter (the report's Figure 7): ``1 - raw``, so dark membranes are high."""
     return 1.0 - grey_slice(raw)
 
 
@@ -114,15 +77,12 @@ KINDS = (*FILTERS, PIXEL_RF)
 def boundary_map(
     raw: np.ndarray, kind: str = "frangi", pixel_classifier: RandomForestClassifier | None = None
 ) -> np.ndarray:
-    """The boundary map of one slice, by name.
+    """The boundary map of one slice, by name: float32 in [0, 1], the shape of ``raw``.
 
     Args:
         raw: one grey slice (uint8, or float in [0, 1]).
         kind: a filter of :data:`FILTERS` or :data:`PIXEL_RF`.
         pixel_classifier: the trained pixel classifier (only for ``pixel-rf``).
-
-    Returns:
-        float32 in [0, 1], the shape of ``raw``.
 
     Raises:
         ValueError: for an unknown kind, or ``pixel-rf`` without a classifier.
@@ -146,9 +106,8 @@ def pixel_rf_boundaries(
 ) -> tuple[list[np.ndarray], list[np.ndarray], RandomForestClassifier]:
     """Pixel-classifier boundary maps of training and test images.
 
-    The training images get out-of-fold maps (``min(settings.pixel_folds, len(train_raws))`` contiguous folds),
-    so the edge forest never learns from a map that saw its own labels; the test images get the map of one
-    classifier trained on all training images.
+    Training images get out-of-fold maps (``min(settings.pixel_folds, len(train_raws))`` folds), so the edge forest
+    never learns from a map that saw its own labels; test images get the map of a classifier trained on all of them.
 
     Args:
         train_raws: grey training images.

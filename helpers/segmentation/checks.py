@@ -1,8 +1,7 @@
-"""The input contracts of the segmentation stages: grey slices, boundary maps, label images and chosen names.
+"""Input contracts of the segmentation stages: grey slices, boundary maps, label images and chosen names.
 
-Pixel values follow the project's one contract, :func:`helpers.data.to_unit_float` (uint8, or float in
-[0, 1]); the shape rules (one 2D slice) are the segmentation's own. Names of dispatch tables are checked by
-:func:`helpers.checks.known_name` (re-exported here), numbers by :mod:`helpers.checks`.
+Pixel values follow :func:`helpers.data.to_unit_float` (uint8, or float in [0, 1]); slices are one 2D image.
+:func:`helpers.checks.known_name` is re-exported for the dispatch tables.
 """
 
 from __future__ import annotations
@@ -18,18 +17,14 @@ LABEL_DTYPES = (np.uint32, np.uint64, np.int32, np.int64)  # what bioimage-cpp's
 
 
 def grey_slice(image: np.ndarray, what: str = "raw") -> np.ndarray:
-    """One 2D grey slice as float32 in [0, 1].
+    """One 2D grey slice as float32 in [0, 1] (uint8 divided by 255).
 
     Args:
         image: uint8, or float in [0, 1], of shape (H, W).
         what: how error messages name the image.
 
-    Returns:
-        The slice as float32 in [0, 1] (uint8 divided by 255).
-
     Raises:
-        ValueError: for anything but one 2D slice, and for values outside the contract of
-            :func:`helpers.data.to_unit_float`.
+        ValueError: for anything but one 2D slice, or values outside :func:`helpers.data.to_unit_float`'s contract.
     """
     image = np.asarray(image)
     if image.ndim != 2:
@@ -38,13 +33,7 @@ def grey_slice(image: np.ndarray, what: str = "raw") -> np.ndarray:
 
 
 def boundary_image(boundary: np.ndarray) -> np.ndarray:
-    """A boundary map as a finite float32 2D image.
-
-    Args:
-        boundary: the map, high on membranes.
-
-    Returns:
-        The map as float32.
+    """A boundary map (high on membranes) as a finite float32 2D image.
 
     Raises:
         ValueError: when it is not 2D or holds NaN or inf.
@@ -58,13 +47,7 @@ def boundary_image(boundary: np.ndarray) -> np.ndarray:
 
 
 def label_image(superpixels: np.ndarray) -> np.ndarray:
-    """A 2D integer label image in a dtype bioimage-cpp accepts, C-contiguous.
-
-    Args:
-        superpixels: integer labels of shape (H, W).
-
-    Returns:
-        The labels (converted to uint32 when their dtype is another integer type).
+    """A 2D integer label image, C-contiguous, in a dtype bioimage-cpp accepts (other integers become uint32).
 
     Raises:
         ValueError: when the image is not 2D.

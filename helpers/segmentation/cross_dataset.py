@@ -1,15 +1,10 @@
 """Train on one EM dataset, test on another: the runs of chapter 07 (segment your own data).
 
-Each training set (an :class:`helpers.data.EMStack`, e.g. ISBI 2012 or the training blocks of your own stack)
-trains one edge forest per intensity normalisation; every forest segments the same test slices, which are
-also scored for the trivial labellings of their superpixels (no merges, all merged) and the best
-segmentation the superpixels allow. The result is one tidy row per (training set, normalisation, test
-slice, method).
-
-Any boundary kind works: a filter's test graphs are built once and shared by every training set; the pixel
-classifier (``boundary="pixel-rf"``) is trained on each training set's membranes, as
-:func:`.boundaries.pixel_rf_boundaries` does (out-of-fold maps of the training slices, the classifier of all of
-them on the test slices), so the test graphs, and the baselines of their superpixels, belong to that training set.
+Each training set (an :class:`helpers.data.EMStack`) trains one edge forest per intensity normalisation; all
+segment the same test slices, which are also scored for the baselines of their superpixels (no merges, all merged,
+best reachable). Result: one tidy row per (training set, normalisation, test slice, method). A filter's test graphs
+are shared by all training sets; ``pixel-rf`` trains its classifier per training set
+(:func:`.boundaries.pixel_rf_boundaries`), so its test graphs and baselines belong to that training set.
 """
 
 from __future__ import annotations
@@ -55,9 +50,6 @@ def stack_graphs(
         settings: the pipeline's settings (``intensity`` included).
         labelled: add the ground-truth edge labels (training graphs).
         progress: show a progress bar.
-
-    Returns:
-        One graph per slice.
     """
     slices = tqdm(range(len(stack)), desc=f"graphs of {stack.name}", disable=not progress)
     return [graph_data(stack.raw[i], stack.gt[i] if labelled else None, settings=settings) for i in slices]
@@ -68,9 +60,7 @@ def pixel_rf_graphs(
 ) -> tuple[list[GraphData], list[GraphData], RandomForestClassifier]:
     """Graphs of a training and a test stack on pixel-classifier maps learnt from the training stack's membranes.
 
-    As :func:`.pipeline.run` does: the raw slices are normalised (``settings.intensity``), the training slices get
-    out-of-fold maps, the test slices the map of the classifier trained on every training slice
-    (:func:`.boundaries.pixel_rf_boundaries`).
+    As :func:`.pipeline.run`: raw normalised by ``settings.intensity``, out-of-fold maps for the training slices.
 
     Args:
         train: the training slices with their membrane labels and ground truth.
@@ -82,7 +72,7 @@ def pixel_rf_graphs(
         ``(labelled training graphs, unlabelled test graphs, the pixel classifier)``.
 
     Raises:
-        ValueError: for a training stack of fewer than 2 slices (the out-of-fold maps need two folds).
+        ValueError: for a training stack of fewer than 2 slices (out-of-fold maps need two folds).
     """
     if len(train) < 2:
         raise ValueError(
@@ -122,19 +112,17 @@ def cross_dataset(
     Args:
         train_sets: training stacks by any names (e.g. ``{"ISBI 2012": isbi, "FlyEM": flyem_train}``).
         test: the test slices with their ground truth.
-        settings: the pipeline's settings, any boundary kind; its ``intensity`` is replaced by each of
-            ``intensities``.
+        settings: the pipeline's settings, any boundary kind; ``intensity`` is replaced by each of ``intensities``.
         intensities: normalisations of :data:`helpers.data.NORMALIZATIONS` to compare.
         progress: show progress bars.
 
     Returns:
-        The rows, forests, test graphs and segmentations (and for ``pixel-rf`` the pixel classifiers). The
-        baselines depend only on the test superpixels: with a filter they are one set of rows, train ``"-"``;
-        with ``pixel-rf`` each training set has its own test superpixels, so its baselines carry its name.
+        Rows, forests, test graphs, segmentations (and ``pixel-rf``'s pixel classifiers). Baseline rows have train
+        ``"-"`` with a filter; with ``pixel-rf`` each training set's baselines carry its name.
 
     Raises:
-        ValueError: without training sets or test slices, for a training set named ``"-"``, or (``pixel-rf``)
-            a training set of fewer than 2 slices.
+        ValueError: without training sets or test slices, for a training set named ``"-"``, or (``pixel-rf``) a
+            training set of fewer than 2 slices.
     """
     if not train_sets or len(test) == 0:
         raise ValueError("cross_dataset needs at least one training set and one test slice")
@@ -178,7 +166,7 @@ def cross_dataset(
 
 
 def _baselines(result: Transfer, train: str, intensity: str, graphs: list[GraphData], test: EMStack) -> None:
-    """Add the baselines of the test superpixels (no merges, all merged, best reachable) to ``result``."""
+    """Add the baselines of the test superpixels to ``result``."""
     for method in BASELINES:
         segmentations = [
             best_reachable(graph.superpixels, test.gt[i])
@@ -191,15 +179,7 @@ def _baselines(result: Transfer, train: str, intensity: str, graphs: list[GraphD
 
 
 def summary(rows: list[dict]) -> pd.DataFrame:
-    """Mean scores per (training set, intensity, method), in the rows' order.
-
-    Args:
-        rows: :attr:`Transfer.rows`.
-
-    Returns:
-        One row per group: ``train``, ``intensity``, ``method``, ``n_slices`` and the mean of every score and of
-        ``n_segments``.
-    """
+    """Mean scores per (train, intensity, method) of :attr:`Transfer.rows`, in order, with ``n_slices``."""
     table = pd.DataFrame(rows).drop(columns="slice")
     groups = table.groupby(["train", "intensity", "method"], sort=False)
     return groups.mean().assign(n_slices=groups.size()).reset_index()

@@ -1,8 +1,7 @@
 """Solvers and baselines side by side, the goals they are held to, and chapter 05's results file.
 
-Every test slice is solved by each multicut solver and compared with the trivial labellings (every superpixel its
-own cell, everything one cell) and with the best segmentation the superpixels allow (each superpixel given the
-ground-truth cell it overlaps most: a perfect edge classifier, the upper bound of the approach).
+Each test slice is solved by every multicut solver and compared with the trivial labellings (no merges, all merged)
+and the best segmentation the superpixels allow (a perfect edge classifier: the approach's upper bound).
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ def best_reachable(superpixels: np.ndarray, gt: np.ndarray) -> np.ndarray:
         gt: the dense ground truth of the same slice.
 
     Returns:
-        uint32 segment ids from 1 (bioimage-cpp's majority vote per superpixel).
+        uint32 segment ids from 1.
 
     Raises:
         ValueError: when the two differ in shape.
@@ -70,15 +69,7 @@ def best_reachable(superpixels: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 
 def trivial_labellings(n_nodes: int) -> dict[str, np.ndarray]:
-    """The two trivial node labellings of a graph: ``no merges`` and ``all merged``.
-
-    Args:
-        n_nodes: number of nodes (superpixels).
-
-    Returns:
-        ``{"no merges": every node its own label, "all merged": one label for all}``; turn them into pixels
-        with :func:`.multicut.node_labels_to_segmentation`.
-    """
+    """``{"no merges": each node its own label, "all merged": one label}`` for a graph of ``n_nodes`` nodes."""
     return {"no merges": np.arange(n_nodes), "all merged": np.zeros(n_nodes, dtype=np.int64)}
 
 
@@ -92,16 +83,15 @@ def compare_solvers(
     """Every solver, the trivial labellings and the best reachable segmentation on every test slice of a run.
 
     Args:
-        result: the run (:func:`.pipeline.run`): its test graphs, edge forest and settings (costs, seed).
+        result: the run (:func:`.pipeline.run`): its test graphs, edge forest and settings.
         gts: the test slices' dense ground truth.
         membrane_labels: their binary membrane labels (adds the ISBI scores; None: without them).
-        solvers: names of :data:`.multicut.SOLVERS` to run; with ``ilp`` the gap to its optimum is reported.
+        solvers: names of :data:`.multicut.SOLVERS`; with ``ilp`` the gap to its optimum is reported.
         progress: show a progress bar.
 
     Returns:
-        One row per (slice index, method): energy, relative gap to the ILP optimum, solve time, graph and
-        segment counts and the scores of :func:`.metrics.evaluate` (energy, gap and time None where they do not
-        apply).
+        One row per (slice index, method): energy, relative gap to the ILP, solve time (None where they do not
+        apply), graph and segment counts and :func:`.metrics.evaluate`'s scores.
 
     Raises:
         ValueError: when ``gts`` or ``membrane_labels`` are not one per test slice of the run.
@@ -149,14 +139,7 @@ def compare_solvers(
 
 
 def mean_per_method(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Mean of every numeric column of :func:`compare_solvers` rows per method (None values skipped).
-
-    Args:
-        rows: the rows.
-
-    Returns:
-        ``{method: {column: mean}}`` in the methods' first-seen order.
-    """
+    """``{method: {column: mean}}`` of the numeric columns of :func:`compare_solvers` ``rows`` (None skipped)."""
     means: dict[str, dict[str, float]] = {}
     for method in dict.fromkeys(row["method"] for row in rows):
         group = [row for row in rows if row["method"] == method]
@@ -182,9 +165,8 @@ def run_record(result: Run, test_slices: Sequence[int], solver_rows: list[dict] 
         solver_rows: :func:`compare_solvers` rows of the same run (None: not recorded).
 
     Returns:
-        Settings (as ``config``, with their digest as ``settings_digest``), stage timings, graph sizes, the
-        run's per-slice and mean scores (``pipeline_kl``) and, given ``solver_rows``, every solver's and
-        baseline's (``methods``).
+        ``config``, ``settings_digest``, stage timings, graph sizes, per-slice and mean scores (``pipeline_kl``)
+        and, given ``solver_rows``, every solver's and baseline's (``methods``).
 
     Raises:
         ValueError: when ``test_slices`` are not one whole number per test slice of the run.
@@ -212,12 +194,12 @@ def run_record(result: Run, test_slices: Sequence[int], solver_rows: list[dict] 
 
 
 def write_results(config: Config, runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> Path:
-    """Write chapter 05's results file: the profile, the split, the machine and every pipeline's :func:`run_record`.
+    """Write chapter 05's results file: profile, split, machine and every pipeline's :func:`run_record`.
 
     Args:
-        config: the run's configuration (its profile, segmentation split and results folder).
+        config: the run's configuration.
         runs: :func:`.pipeline.run` results by pipeline name.
-        solver_rows: :func:`compare_solvers` rows by pipeline name (pipelines without them: no ``methods``).
+        solver_rows: :func:`compare_solvers` rows by pipeline name (missing: no ``methods``).
 
     Returns:
         The path of ``segmentation_baseline.json`` in the profile's results folder.
@@ -244,10 +226,9 @@ def goals(runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> dic
         solver_rows: :func:`compare_solvers` rows by pipeline name, each with ``kl`` among its methods.
 
     Returns:
-        Per pipeline in ``solver_rows``: KL's ``rand_error`` and ``vi``, ``beats no merges`` and ``beats all
-        merged`` (lower Rand error and lower VI than that baseline), ``heuristics near ILP`` (every other solver
-        within :data:`ILP_GAP_GOAL` of the ILP's optimum; None without the ILP), ``within goals`` (Rand error
-        and VI at most :data:`RAND_ERROR_GOAL` and :data:`VI_GOAL`) and ``pipeline_s``.
+        Per pipeline: KL's ``rand_error`` and ``vi``; ``beats no merges``/``beats all merged`` (lower Rand error and
+        VI); ``heuristics near ILP`` (all within :data:`ILP_GAP_GOAL`; None without ILP); ``within goals``
+        (:data:`RAND_ERROR_GOAL`, :data:`VI_GOAL`); ``pipeline_s``.
     """
     table = {}
     for name, rows in solver_rows.items():
@@ -272,15 +253,7 @@ def goals(runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> dic
 
 
 def goals_table(runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> pd.DataFrame:
-    """:func:`goals` as a small table to show: one column per pipeline, one row per goal (3 significant digits).
-
-    Args:
-        runs: :func:`.pipeline.run` results by pipeline name.
-        solver_rows: :func:`compare_solvers` rows by pipeline name.
-
-    Returns:
-        The table (values as text: numbers to 3 significant digits, yes/no, or "no ILP run").
-    """
+    """:func:`goals` as text to show: one column per pipeline, one row per goal, numbers to 3 significant digits."""
     names = {
         "rand_error": "adapted Rand error (KL)",
         "vi": "VI (KL), bits",
@@ -301,14 +274,7 @@ def goals_table(runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) 
 
 
 def solver_table(means: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """The solvers and baselines side by side: one column per method, one row per measure, 3 significant digits.
-
-    Args:
-        means: ``{method: {measure: mean}}`` (:func:`helpers.segmentation.evaluation.mean_per_method`).
-
-    Returns:
-        The table as text ("-" where a measure does not apply, e.g. no time for a baseline).
-    """
+    """Means of :func:`mean_per_method` as text: one column per method, one row per measure ("-": not applicable)."""
     measures = [measure for measure in SOLVER_MEASURES if any(measure in row for row in means.values())]
     return pd.DataFrame(
         {

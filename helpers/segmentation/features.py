@@ -1,13 +1,9 @@
 """Edge features of a region adjacency graph (report section 2.2 / 3).
 
-For each edge we collect
-
-* statistics of the raw image, of its Gaussian gradient magnitude and of the boundary map along the edge
-  (bioimage-cpp's ``edge_map_features_complex``: mean, median, std, min, max, 6 quantiles over the edge's pixel
-  pairs, each pair counting as the mean of its two pixels);
-* node features turned into edge features: size, mean and std of raw and boundary map per superpixel, combined
-  over the two ends as min, max and absolute difference;
-* geometry: edge length, distance between the two centroids, length relative to the smaller node's radius.
+Per edge: statistics of the raw image, its gradient magnitude and the boundary map along the edge (bioimage-cpp's
+``edge_map_features_complex``: mean, median, std, min, max, 6 quantiles over pixel pairs, a pair counting as the
+mean of its pixels); node statistics (size, mean and std of raw and boundary map) combined over the two ends as
+min, max and absolute difference; geometry (edge length, centroid distance, length per smaller node's radius).
 """
 
 from __future__ import annotations
@@ -24,11 +20,7 @@ GRADIENT_SIGMA = 1.6  # scale of the gradient magnitude whose edge statistics ar
 
 
 def feature_names() -> list[str]:
-    """Names of the columns of :func:`edge_features`, in order.
-
-    Returns:
-        One name per feature column.
-    """
+    """Names of the columns of :func:`edge_features`, in order."""
     names = [f"{source}_{stat}" for source in ("raw", "gradient", "boundary") for stat in EDGE_STATS]
     names += [f"node_{stat}_{how}" for stat in NODE_STATS for how in ("min", "max", "absdiff")]
     names += ["edge_length", "centroid_distance", "length_per_node_radius"]
@@ -38,7 +30,7 @@ def feature_names() -> list[str]:
 def edge_features(
     rag: Rag, superpixels: np.ndarray, raw: np.ndarray, boundary: np.ndarray, n_threads: int = 0
 ) -> np.ndarray:
-    """The edge feature matrix of one slice (see the module docstring).
+    """The edge feature matrix of one slice: float32 (n_edges, len(feature_names())); no rows without edges.
 
     Args:
         rag: the graph of ``superpixels``.
@@ -46,9 +38,6 @@ def edge_features(
         raw: the grey slice (uint8, or float in [0, 1]).
         boundary: its boundary map.
         n_threads: threads (0: all cores).
-
-    Returns:
-        float32 of shape (n_edges, len(feature_names())); no rows for a graph without edges.
 
     Raises:
         ValueError: when raw, boundary map and superpixels differ in shape.
@@ -83,18 +72,14 @@ def edge_features(
 
 
 def node_statistics(superpixels: np.ndarray, raw: np.ndarray, boundary: np.ndarray) -> np.ndarray:
-    """Per-superpixel size, raw mean, raw std, boundary mean and boundary std.
+    """float64 (n_nodes, 5): per superpixel the columns of :data:`NODE_STATS`.
 
-    Written with ``np.bincount`` instead of elf's ``compute_region_features``: elf goes through scikit-image's
-    regionprops with Python callbacks (~1.3 s per 512x512 slice); this takes milliseconds.
+    By ``np.bincount`` rather than elf's ``compute_region_features`` (regionprops with Python callbacks): far faster.
 
     Args:
         superpixels: 2D ids consecutive from 0.
         raw: the grey slice as float in [0, 1].
         boundary: its boundary map.
-
-    Returns:
-        float64 of shape (n_nodes, 5), the columns of :data:`NODE_STATS`.
     """
     ids = superpixels.ravel()
     n_nodes = int(ids.max()) + 1
@@ -110,14 +95,7 @@ def node_statistics(superpixels: np.ndarray, raw: np.ndarray, boundary: np.ndarr
 
 
 def node_centroids(superpixels: np.ndarray) -> np.ndarray:
-    """Centroid (row, column) of each superpixel, by ``np.bincount``.
-
-    Args:
-        superpixels: 2D ids consecutive from 0.
-
-    Returns:
-        float64 of shape (n_nodes, 2).
-    """
+    """float64 (n_nodes, 2): centroid (row, column) of each superpixel (2D ids consecutive from 0)."""
     ids = superpixels.ravel()
     n_nodes = int(ids.max()) + 1
     rows, cols = np.indices(superpixels.shape)

@@ -1,9 +1,8 @@
 """The region adjacency graph of a superpixel image, and edge labels from the ground truth.
 
-Every superpixel is a node; two superpixels that touch share an edge. An edge's label comes from the overlap of
-its two superpixels with the dense ground truth: its *cut fraction* is the chance that two random pixels, one
-from each superpixel, lie in different cells. Only *confident* edges are used for training, as the report's
-code did (cut fraction < 0.2: merge, > 0.8: cut).
+Superpixels are nodes; touching ones share an edge. An edge's *cut fraction* is the chance that two random pixels,
+one from each superpixel, lie in different ground-truth cells. As in the report's code only *confident* edges train
+(cut fraction < 0.2: merge, > 0.8: cut).
 """
 
 from __future__ import annotations
@@ -48,9 +47,6 @@ def region_adjacency_graph(superpixels: np.ndarray, n_threads: int = 0) -> Rag:
         superpixels: 2D ids consecutive from 0.
         n_threads: threads (0: all cores).
 
-    Returns:
-        The graph.
-
     Raises:
         ValueError: when the ids are not consecutive from 0 (empty ids would become isolated nodes).
     """
@@ -64,31 +60,19 @@ def region_adjacency_graph(superpixels: np.ndarray, n_threads: int = 0) -> Rag:
 
 
 def as_graph(rag: Rag) -> Graph:
-    """Plain-array form of a bioimage-cpp region adjacency graph.
-
-    Args:
-        rag: the graph.
-
-    Returns:
-        Its node count and edge list.
-    """
+    """Plain-array form (node count, edge list) of a bioimage-cpp region adjacency graph."""
     return Graph(int(rag.number_of_nodes), np.asarray(rag.uv_ids(), dtype=np.int64))
 
 
 def cut_fraction(rag: Rag, superpixels: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """For each edge, the chance that two random pixels, one from each superpixel, lie in different cells.
+    """(n_edges,) cut fractions in [0, 1], from bioimage-cpp's superpixel/ground-truth overlap table.
 
-    Computed from bioimage-cpp's superpixel/ground-truth overlap table. Written by hand: elf's
-    ``compute_edge_labels`` only gives the majority-vote label (0/1); the report's "confident edges" rule needs
-    this soft value.
+    Written by hand: elf's ``compute_edge_labels`` gives only the 0/1 majority; the confident-edge rule needs this.
 
     Args:
         rag: the graph of ``superpixels``.
         superpixels: 2D ids consecutive from 0.
         gt: the dense ground truth of the same slice.
-
-    Returns:
-        (n_edges,) values in [0, 1].
 
     Raises:
         ValueError: when ``gt`` and ``superpixels`` differ in shape.
@@ -124,8 +108,7 @@ def edge_labels(rag: Rag, superpixels: np.ndarray, gt: np.ndarray, low: float = 
         high: confident cut edges have a cut fraction above this (the report: 0.8).
 
     Returns:
-        The cut fractions, the labels (1 = cut; unconfident edges get their majority, for the upper bound)
-        and the confident mask.
+        Cut fractions, labels (1 = cut; unconfident edges get their majority, for the upper bound), confident mask.
 
     Raises:
         ValueError: unless ``0 <= low <= high <= 1``, or when shapes differ.

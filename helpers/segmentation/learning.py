@@ -1,8 +1,7 @@
 """The report's edge classifier: a scikit-learn random forest on the edge features of :mod:`.features`.
 
-It is trained on the confident edges only (200 trees in the report, fixed seed, all cores). Predictions go
-through :func:`positive_probability`, which adds the trees' votes in a fixed order, so the same inputs and
-seed always give the same numbers (the pixel classifier of :mod:`.pixel_classifier` predicts the same way).
+Trained on confident edges only (200 trees in the report, fixed seed). Predictions go through
+:func:`positive_probability`, so the same inputs and seed always give the same numbers.
 """
 
 from __future__ import annotations
@@ -34,13 +33,9 @@ def train_edge_classifier(
         seed: seed of the forest and of the ``max_samples`` subset.
         max_samples: cap on the training edges (a fixed-seed random subset) to bound the cost.
         oob: also compute the out-of-bag score (``forest.oob_score_``).
-        tree_fraction: each tree's bootstrap sample as a fraction of the edges (None: all, scikit-learn's
-            default; 0.3 trains 200 trees about 4x faster at no measurable loss), never fewer than
-            :data:`MIN_BOOTSTRAP` edges.
+        tree_fraction: each tree's bootstrap sample as a fraction of the edges, at least :data:`MIN_BOOTSTRAP`
+            (None: all, scikit-learn's default; 0.3 trains much faster at no measurable loss).
         n_jobs: threads (-1: all cores).
-
-    Returns:
-        The fitted forest.
 
     Raises:
         ValueError: when features, labels and mask disagree in length, or the edges hold one class only.
@@ -76,18 +71,14 @@ def train_edge_classifier(
 
 
 def positive_probability(forest: RandomForestClassifier, features: np.ndarray) -> np.ndarray:
-    """Probability of class 1 (cut edge, membrane pixel), with the trees' votes added in a fixed order.
+    """(n,) probabilities of class 1 (cut edge, membrane pixel), the trees' votes added in a fixed order.
 
-    scikit-learn's threaded prediction adds the votes in whatever order the threads finish, so one forest can
-    give probabilities that differ in the last bits from run to run - enough to flip a multicut near a tie.
-    Predicting in one thread keeps "same inputs and seed, same numbers" exact.
+    scikit-learn's threaded prediction sums votes in thread-finishing order, so results can differ in the last bits
+    between runs, enough to flip a multicut near a tie; predicting in one thread keeps them exact.
 
     Args:
         forest: a fitted forest whose classes include 1.
         features: (n, n_features) samples.
-
-    Returns:
-        (n,) probabilities of class 1.
     """
     n_jobs = forest.n_jobs
     try:
@@ -99,27 +90,16 @@ def positive_probability(forest: RandomForestClassifier, features: np.ndarray) -
 
 
 def edge_probabilities(forest: RandomForestClassifier, features: np.ndarray) -> np.ndarray:
-    """Probability that each edge is a true boundary.
-
-    Args:
-        forest: the trained edge classifier.
-        features: (n_edges, n_features) edge features.
-
-    Returns:
-        (n_edges,) probabilities of a cut.
-    """
+    """(n_edges,) probabilities that each edge is a true boundary, from ``features`` (n_edges, n_features)."""
     return positive_probability(forest, np.asarray(features, dtype=np.float32))
 
 
 def feature_importances(forest: RandomForestClassifier, names: list[str]) -> list[tuple[str, float]]:
-    """The forest's feature importances (mean decrease in impurity), most important first.
+    """``(name, importance)`` pairs of the forest's mean decrease in impurity, most important first.
 
     Args:
         forest: a fitted forest.
         names: one name per feature column.
-
-    Returns:
-        ``(name, importance)`` pairs.
 
     Raises:
         ValueError: when the number of names does not match the features.

@@ -1,16 +1,13 @@
 """Segmentation metrics: the report's Rand error and Variation of Information, and the ISBI 2012 scores.
 
-* :func:`rand_error`: the *adapted* Rand error, ``1 - F-score`` of Rand precision and recall over all pairs
-  of distinct pixels (scikit-image; what CREMI and the report's NIFTY evaluation call the Rand error;
-  elf's ``rand_index`` also pairs every pixel with itself, a difference below 0.001 on ISBI slices). 0 is
-  perfect.
-* :func:`variation_of_information`: ``VI = H(seg | gt) + H(gt | seg)`` in bits (elf), returned as its split
-  (over-segmentation) and merge (under-segmentation) parts. 0 is perfect.
-* :func:`isbi_scores`: the ISBI 2012 challenge's own V_rand and V_info (Arganda-Carreras et al. 2015): the
-  same Rand / information F-scores, but counted only on the ground truth's foreground (cell interior)
-  pixels, with the cells as the connected components of the binary labels. 1 is perfect.
-* :func:`placement_reference`: the all-pixel scores of the dense ground truth against itself shifted by 1 px,
-  the cost of boundaries drawn 1 px off.
+* :func:`rand_error`: the *adapted* Rand error, ``1 - F-score`` of Rand precision and recall over pairs of distinct
+  pixels (scikit-image; CREMI's and the report's; elf's ``rand_index`` also pairs each pixel with itself, a
+  difference below 0.001 on ISBI slices). 0 is perfect.
+* :func:`variation_of_information`: ``VI = H(seg | gt) + H(gt | seg)`` in bits (elf), as split and merge parts.
+  0 is perfect.
+* :func:`isbi_scores`: the challenge's V_rand and V_info (Arganda-Carreras et al. 2015): the same F-scores, counted
+  only on ground-truth cell pixels, cells being the binary labels' connected components. 1 is perfect.
+* :func:`placement_reference`: the scores of the ground truth against itself shifted by 1 px.
 """
 
 from __future__ import annotations
@@ -58,14 +55,11 @@ def rand_error(seg: np.ndarray, gt: np.ndarray) -> float:
 
 
 def variation_of_information(seg: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
-    """The two parts of the Variation of Information in bits (elf).
+    """``(split, merge)`` = ``(H(seg | gt), H(gt | seg))`` in bits (elf): over- and under-segmentation.
 
     Args:
         seg: the segmentation (integer labels).
         gt: the dense ground truth, the same shape.
-
-    Returns:
-        ``(split, merge)``: split = H(seg | gt) (over-segmentation), merge = H(gt | seg) (under-segmentation).
 
     Raises:
         ValueError: for different shapes or negative labels.
@@ -77,32 +71,22 @@ def variation_of_information(seg: np.ndarray, gt: np.ndarray) -> tuple[float, fl
 
 
 def foreground_cells(membrane_labels: np.ndarray) -> np.ndarray:
-    """The ISBI ground truth: 4-connected components of the cell interiors.
-
-    Args:
-        membrane_labels: binary labels (0 membrane, 255 cell).
-
-    Returns:
-        uint64 cell ids from 1; membranes are 0.
-    """
+    """The ISBI ground truth: uint64 ids from 1 of the 4-connected cells of ``membrane_labels`` (255 = cell)."""
     cells, _ = ndimage.label(np.asarray(membrane_labels) == 255)
     return cells.astype(np.uint64)
 
 
 def isbi_scores(seg: np.ndarray, membrane_labels: np.ndarray) -> dict[str, float]:
-    """ISBI 2012 challenge scores V_rand and V_info (higher is better, 1 is perfect).
+    """ISBI 2012 challenge scores ``{"v_rand", "v_info"}`` (1 is perfect).
 
-    Written by hand after the challenge's evaluation script: elf has no foreground-restricted variant. Only
-    pixels inside ground-truth cells count; a segmentation pixel labelled 0 (boundary) counts as its own
-    singleton segment. ``V_rand = sum p_ij^2 / (0.5 sum s_j^2 + 0.5 sum t_i^2)`` and ``V_info = I(S;T) /
-    (0.5 H(S) + 0.5 H(T))``, with ``p_ij`` the joint distribution of ground-truth cell ``i`` and segment ``j``.
+    Written after the challenge's script (elf has no foreground-restricted variant): only pixels inside ground-truth
+    cells count, a segmentation pixel labelled 0 is its own singleton. ``V_rand = sum p_ij^2 / (0.5 sum s_j^2 + 0.5
+    sum t_i^2)``, ``V_info = I(S;T) / (0.5 H(S) + 0.5 H(T))``, ``p_ij`` the joint distribution of cell ``i`` and
+    segment ``j``.
 
     Args:
         seg: the segmentation (integer labels; 0 = boundary pixels).
         membrane_labels: binary labels (0 membrane, 255 cell), the same shape.
-
-    Returns:
-        ``{"v_rand": ..., "v_info": ...}``.
 
     Raises:
         ValueError: for different shapes, negative labels or labels without cell pixels.
@@ -141,10 +125,10 @@ def evaluate(seg: np.ndarray, gt: np.ndarray, membrane_labels: np.ndarray | None
     Args:
         seg: the segmentation (integer labels).
         gt: the dense ground truth, the same shape.
-        membrane_labels: the binary membrane labels (adds the ISBI scores; None: without them).
+        membrane_labels: the binary membrane labels (adds ``v_rand``, ``v_info``; None: without them).
 
     Returns:
-        ``rand_error``, ``vi``, ``vi_split``, ``vi_merge`` (and ``v_rand``, ``v_info`` with ``membrane_labels``).
+        ``rand_error``, ``vi``, ``vi_split``, ``vi_merge`` (and the ISBI scores).
 
     Raises:
         ValueError: for different shapes or negative labels.
@@ -160,16 +144,14 @@ def evaluate(seg: np.ndarray, gt: np.ndarray, membrane_labels: np.ndarray | None
 def placement_reference(gt: np.ndarray, shift: int = 1) -> dict[str, float]:
     """What drawing every boundary ``shift`` px off costs: the dense ground truth scored against itself shifted.
 
-    The ground truth is compared with its copy moved by ``shift`` pixels along the rows and, separately, along
-    the columns, each on the pixels both cover; the two scores are averaged. A segmentation whose cells are
-    right but whose boundaries sit ``shift`` px off the ground truth's lines scores about this.
+    The copy is moved along the rows and, separately, the columns (scored where both cover); the two are averaged.
 
     Args:
         gt: one 2D dense ground truth (integer cell ids).
-        shift: the displacement, pixels (at least 1, less than both sides).
+        shift: the displacement in pixels (at least 1, less than both sides).
 
     Returns:
-        ``{"shift", "rand_error", "vi"}``: the all-pixel adapted Rand error and VI (bits), mean of both axes.
+        ``{"shift", "rand_error", "vi"}``: all-pixel adapted Rand error and VI (bits), mean of both axes.
 
     Raises:
         ValueError: for a ground truth that is not 2D, or a shift out of range.
@@ -189,12 +171,5 @@ def placement_reference(gt: np.ndarray, shift: int = 1) -> dict[str, float]:
 
 
 def mean_scores(scores: list[dict[str, float]]) -> dict[str, float]:
-    """Mean of each score over slices.
-
-    Args:
-        scores: one :func:`evaluate` dict per slice (the same keys).
-
-    Returns:
-        ``{score: mean}``.
-    """
+    """``{score: mean}`` over slices of ``scores``, one :func:`evaluate` dict per slice."""
     return {key: float(np.mean([slice_scores[key] for slice_scores in scores])) for key in scores[0]}

@@ -1,15 +1,9 @@
-"""A trained segmentation pipeline as ONE file: the edge forest, the settings it was trained with, and a digest.
+"""A trained segmentation pipeline as ONE file: the edge forest, its settings, and a digest.
 
-The file is a zip archive of two members:
-
-* ``model.json``: ``{"format": FORMAT, "version": VERSION, "settings": ..., "training": ..., "forest_sha256": ...}``,
-  readable without loading the forest;
-* ``forest.pkl``: the pickled scikit-learn forest, whose SHA-256 the header holds.
-
-:func:`load_model` checks the format's name, its version and the digest before it unpickles anything, so a file of
-another kind, another version or one damaged after it was written is refused in one line naming the file and the
-fix. A digest guards against damage, not against a malicious file: load only models you or your colleagues trained
-(unpickling runs code).
+A zip of ``model.json`` (``{"format", "version", "settings", "training", "forest_sha256"}``, readable without
+loading the forest) and ``forest.pkl`` (the pickled scikit-learn forest). :func:`load_model` checks format, version
+and digest before unpickling, so a foreign, outdated or damaged file is refused in one line. The digest guards
+against damage, not malice: load only models you trust (unpickling runs code).
 """
 
 from __future__ import annotations
@@ -34,19 +28,10 @@ RETRAIN = "train it again with `python -m helpers.segmentation train ... --out M
 
 
 class ModelFileError(ValueError):
-    """A model file that is not one, is damaged, or was written by another version; the message names it.
-
-    Attributes:
-        path: the file.
-    """
+    """A model file that is not one, is damaged, or was written by another version; the message names it and the fix."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        """Name the file, what is wrong and the fix.
-
-        Args:
-            path: the model file.
-            problem: what is wrong with it.
-        """
+        """Name the file ``path``, the ``problem`` and the fix."""
         self.path = Path(path)
         super().__init__(f"{self.path} is not a usable segmentation model: {problem}; {RETRAIN}")
 
@@ -73,7 +58,7 @@ def _header(model: SegmentationModel, forest_sha256: str) -> dict:
 
 
 def save_model(path: Path | str, model: SegmentationModel) -> str:
-    """Write a model as one file, atomically (a reader never sees half a file).
+    """Write a model as one file, atomically.
 
     Args:
         path: the file to write (its folder is created).
@@ -96,13 +81,10 @@ def save_model(path: Path | str, model: SegmentationModel) -> str:
 
 
 def read_header(path: Path | str) -> dict:
-    """A model file's header, checked for the format's name and version (the forest is not loaded).
+    """A model file's header, format and version checked, without loading the forest.
 
     Args:
         path: the model file.
-
-    Returns:
-        The header (format, version, settings, training, forest_sha256).
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -136,18 +118,14 @@ def _read(path: Path) -> tuple[dict, str, zipfile.ZipFile]:
 
 
 def load_model(path: Path | str) -> SegmentationModel:
-    """Read a model file written by :func:`save_model`, checking format, version and digest first.
+    """Read a model file of :func:`save_model`, checking format, version and digest first; ``digest`` is the file's.
 
     Args:
         path: the model file.
 
-    Returns:
-        The model, its ``digest`` the file's.
-
     Raises:
         FileNotFoundError: the file does not exist.
-        ModelFileError: for another kind of file, another format version, a forest that does not match its digest,
-            or settings this code does not accept.
+        ModelFileError: another kind of file or version, a forest not matching its digest, or invalid settings.
     """
     path = Path(path)
     header, digest, archive = _read(path)

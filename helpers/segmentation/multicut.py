@@ -1,13 +1,9 @@
 """Edge costs and minimum-cost multicut solvers (report section 2.2, equation 6).
 
-Costs follow the usual convention (nifty, elf, bioimage-cpp): ``c_e = log((1 - p_e) / p_e) + log((1 - beta) /
-beta)``, where ``p_e`` is the probability that edge ``e`` is a true boundary; positive costs are attractive
-(cutting them is expensive), and the multicut minimises the sum of the costs of the *cut* edges. A larger
-``beta`` (boundary bias) makes cutting cheaper and gives more, smaller segments.
-
-Solvers (:data:`SOLVERS`, by name): greedy additive edge contraction (GAEC), Kernighan-Lin (warm-started by
-GAEC) and fusion moves (warm-started by KL), all from bioimage-cpp; and an exact integer linear program with
-lazily added cycle inequalities, solved by HiGHS through :func:`scipy.optimize.milp` (:func:`solve_multicut_ilp`).
+Costs (nifty/elf convention): ``c_e = log((1 - p_e) / p_e) + log((1 - beta) / beta)`` with ``p_e`` the probability
+that edge ``e`` is a true boundary; positive = attractive, and the multicut minimises the summed cost of the *cut*
+edges. A larger ``beta`` makes cutting cheaper: more, smaller segments. Solvers (:data:`SOLVERS`): GAEC,
+Kernighan-Lin and fusion moves (bioimage-cpp), and an exact ILP solved by HiGHS (:func:`solve_multicut_ilp`).
 """
 
 from __future__ import annotations
@@ -36,11 +32,9 @@ def costs_from_probabilities(
     """Multicut edge costs ``log((1-p)/p) + log((1-beta)/beta)`` (elf).
 
     Args:
-        probabilities: (n_edges,) boundary probabilities in [0, 1] (rescaled linearly into [0.001, 0.999] so the
-            costs stay finite).
+        probabilities: (n_edges,) boundary probabilities in [0, 1] (rescaled into [0.001, 0.999]: finite costs).
         beta: the boundary bias, strictly between 0 and 1.
-        edge_sizes: edge lengths; given, the costs are weighted by ``edge_sizes / max(edge_sizes)`` to the power
-            ``weighting_exponent``.
+        edge_sizes: edge lengths (None: unweighted); weight the costs by ``(edge_sizes / max) ** weighting_exponent``.
         weighting_exponent: exponent of the length weighting.
 
     Returns:
@@ -96,11 +90,7 @@ def solve_gaec(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray) -> np.ndarra
 
 
 def solve_kernighan_lin(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray) -> np.ndarray:
-    """Kernighan-Lin local search started from the GAEC solution (bioimage-cpp); arguments as :func:`solve_gaec`.
-
-    Returns:
-        (n_nodes,) node labels.
-    """
+    """Kernighan-Lin local search from the GAEC solution (bioimage-cpp); as :func:`solve_gaec`."""
     return _solve_chain(n_nodes, uv_ids, costs, [MULTICUT.GreedyAdditiveMulticut(), MULTICUT.KernighanLinMulticut()])
 
 
@@ -109,8 +99,7 @@ def solve_fusion_moves(
 ) -> np.ndarray:
     """Fusion moves (watershed proposals fused by a KL sub-solver, bioimage-cpp), started from GAEC + KL.
 
-    Built from bioimage-cpp's classes directly rather than through elf's ``multicut_fusion_moves``, so that the
-    proposal generator, the sub-solver and the warm start are explicit here (and the seed reaches the proposals).
+    Built from bioimage-cpp's classes rather than elf's ``multicut_fusion_moves`` so the seed reaches the proposals.
 
     Args:
         n_nodes: number of nodes.
@@ -139,16 +128,7 @@ def solve_fusion_moves(
 
 
 def multicut_energy(uv_ids: np.ndarray, costs: np.ndarray, node_labels: np.ndarray) -> float:
-    """Sum of the costs of the cut edges (edges whose two nodes carry different labels).
-
-    Args:
-        uv_ids: (n_edges, 2) node pairs.
-        costs: (n_edges,) edge costs.
-        node_labels: one label per node.
-
-    Returns:
-        The multicut objective of the labelling.
-    """
+    """Multicut objective of ``node_labels``: the summed ``costs`` of edges ``uv_ids`` whose nodes differ in label."""
     uv_ids = np.asarray(uv_ids)
     node_labels = np.asarray(node_labels)
     cut = node_labels[uv_ids[:, 0]] != node_labels[uv_ids[:, 1]]
@@ -178,13 +158,11 @@ def _cycle_constraints(
 def solve_multicut_ilp(
     n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray, time_limit: float | None = None, max_rounds: int = 200
 ) -> tuple[np.ndarray, dict]:
-    """Exact multicut: an integer linear program with cycle inequalities added lazily, solved by HiGHS.
+    """Exact multicut: an integer linear program with lazily added cycle inequalities, solved by HiGHS.
 
-    Variables ``x_e`` (1 = cut) per edge. Written by hand because elf's ``multicut_ilp`` needs nifty built with
-    CPLEX/Gurobi/GLPK, which is not on PyPI. Each round solves the ILP (:func:`scipy.optimize.milp`) with the
-    cycle constraints found so far; then, for every cut edge whose two nodes are still joined by a path of uncut
-    edges, the inequality ``x_uv <= sum of x over that (shortest) path`` is added. When no inequality is
-    violated the labelling is a valid multicut and, as every added constraint is valid, optimal.
+    Written by hand because elf's ``multicut_ilp`` needs nifty built with CPLEX/Gurobi/GLPK (not on PyPI). Each round
+    solves the ILP (``x_e`` = 1: cut) with the constraints so far, then adds ``x_uv <= sum of x over the shortest uncut
+    path`` for every cut edge whose nodes are still joined; with none violated, the multicut is valid and optimal.
 
     Args:
         n_nodes: number of nodes.
@@ -194,8 +172,7 @@ def solve_multicut_ilp(
         max_rounds: most rounds of adding constraints.
 
     Returns:
-        ``(node labels, info)``; info holds the ``energy`` (the optimum), the ``rounds`` and ``constraints``
-        used, whether it is proven ``optimal``, and the ``seconds`` taken.
+        ``(node labels, info)``; info: ``energy``, ``rounds``, ``constraints``, proven ``optimal``, ``solver_s``.
 
     Raises:
         RuntimeError: when HiGHS finds no solution.
@@ -277,9 +254,6 @@ def solve_multicut(
         costs: (n_edges,) edge costs.
         solver: ``gaec``, ``kl`` (Kernighan-Lin), ``fusion`` or ``ilp`` (exact).
         seed: seed of the solvers that use one (fusion moves).
-
-    Returns:
-        (n_nodes,) node labels.
 
     Raises:
         ValueError: for an unknown solver or a malformed problem.

@@ -1,9 +1,8 @@
 """The whole segmentation pipeline, slices in, segmentations and scores out (chapters 03-06).
 
-Stages, each a module: boundary maps (:mod:`.boundaries`, the pixel classifier of :mod:`.pixel_classifier`),
-superpixels (:mod:`.superpixels`), the region adjacency graph and its edge labels (:mod:`.graph`), edge
-features (:mod:`.features`), the edge random forest (:mod:`.learning`), the multicut (:mod:`.multicut`) and
-the scores (:mod:`.metrics`). Typical use::
+Stages: boundary maps (:mod:`.boundaries`), superpixels (:mod:`.superpixels`), graph and edge labels
+(:mod:`.graph`), edge features (:mod:`.features`), edge random forest (:mod:`.learning`), multicut
+(:mod:`.multicut`), scores (:mod:`.metrics`). Typical use::
 
     settings = PipelineSettings(boundary="frangi", rf_trees=200, seed=0)
     train = [graph_data(raw, gt, settings=settings) for raw, gt in zip(train_raws, train_gts)]
@@ -11,9 +10,8 @@ the scores (:mod:`.metrics`). Typical use::
     seg = segment(test_raw, forest, settings)
     scores = metrics.evaluate(seg, test_gt)
 
-For ``boundary="pixel-rf"`` pass the boundary maps yourself (:func:`.boundaries.pixel_rf_boundaries` gives
-out-of-fold maps for the training images and maps from a classifier trained on all of them for the test
-images), or let :func:`run` do everything.
+For ``boundary="pixel-rf"`` pass the boundary maps yourself (:func:`.boundaries.pixel_rf_boundaries`: out-of-fold
+maps for training images, maps from a classifier trained on all of them for test images), or use :func:`run`.
 """
 
 from __future__ import annotations
@@ -65,14 +63,14 @@ def load_slices(slices: Sequence[int], crop: int | None = None) -> tuple[np.ndar
 
     Args:
         slices: slice numbers of the training volume.
-        crop: cut each slice to its top-left ``crop`` x ``crop`` pixels (None: whole slices).
+        crop: keep each slice's top-left ``crop`` x ``crop`` pixels (None: whole slices).
 
     Returns:
-        ``(raw uint8, binary membrane labels, dense ground truth)``, each of shape (n, H, W).
+        ``(raw uint8, binary membrane labels, dense ground truth)``, each (n, H, W).
 
     Raises:
-        ValueError: for an empty list, a repeated or non-integral slice index, or a crop outside 1..512.
-        IndexError: for a slice index outside the volume.
+        ValueError: empty, repeated or non-integral slices, or a crop outside 1..512.
+        IndexError: a slice index outside the volume.
     """
     slices = checks.integers(slices, "slices")
     crop = checks.optional_integer(crop, "crop", 1, ISBI_SHAPE[-1])
@@ -83,14 +81,7 @@ def load_slices(slices: Sequence[int], crop: int | None = None) -> tuple[np.ndar
 
 
 def load_split(work: SegmentationWork) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """The training and test slices of a profile's segmentation work, each as :func:`load_slices` gives them.
-
-    Args:
-        work: ``config.segmentation`` (train and test slices, crop).
-
-    Returns:
-        ``((train raw, labels, ground truth), (test raw, labels, ground truth))``.
-    """
+    """``((train raw, labels, gt), (test raw, labels, gt))`` of ``config.segmentation``, as :func:`load_slices`."""
     return load_slices(work.train_slices, work.crop), load_slices(work.test_slices, work.crop)
 
 
@@ -107,9 +98,6 @@ def graph_data(
         gt: its dense ground truth (None: no labels).
         boundary: a precomputed boundary map (required for ``pixel-rf``; None: computed from ``raw``).
         settings: the pipeline's settings.
-
-    Returns:
-        The slice as a multicut problem.
 
     Raises:
         ValueError: when raw, ground truth and boundary map differ in shape.
@@ -139,13 +127,13 @@ def graph_data(
 
 
 def label_graph(graph: GraphData, gt: np.ndarray, settings: PipelineSettings, rag: Rag | None = None) -> None:
-    """Add the ground-truth edge labels (:func:`.graph.edge_labels`) to a graph, in place.
+    """Add the ground-truth edge labels (:func:`.graph.edge_labels`) to ``graph``, in place.
 
     Args:
         graph: the slice's graph.
         gt: its dense ground truth.
         settings: the pipeline's settings (``label_low``, ``label_high``).
-        rag: the bioimage-cpp graph of ``graph.superpixels`` when at hand (None: built again).
+        rag: the bioimage-cpp graph of ``graph.superpixels`` (None: built again).
 
     Raises:
         ValueError: when ``gt`` and the superpixels differ in shape.
@@ -157,15 +145,11 @@ def label_graph(graph: GraphData, gt: np.ndarray, settings: PipelineSettings, ra
 
 
 def train_edge_rf(graphs: list[GraphData], **forest_options: int | float | bool | None) -> RandomForestClassifier:
-    """The edge random forest on the confident edges of all ``graphs``.
+    """The edge random forest fitted on the confident edges of all ``graphs``.
 
     Args:
         graphs: training graphs, each built with ground truth.
-        **forest_options: ``trees``, ``seed``, ``max_samples``, ``oob``, ``tree_fraction`` and ``n_jobs`` of
-            :func:`.learning.train_edge_classifier` (its defaults: the report's 200 trees, seed 0).
-
-    Returns:
-        The fitted forest.
+        **forest_options: options of :func:`.learning.train_edge_classifier` (``trees``, ``seed``, ...).
 
     Raises:
         ValueError: without graphs, or when a graph has no edge labels.
@@ -183,16 +167,7 @@ def train_edge_rf(graphs: list[GraphData], **forest_options: int | float | bool 
 def edge_costs(
     graph: GraphData, forest: RandomForestClassifier, settings: PipelineSettings = DEFAULT_SETTINGS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boundary probability and multicut cost of every edge.
-
-    Args:
-        graph: the slice's graph.
-        forest: the trained edge forest.
-        settings: the pipeline's settings (``beta``, ``weighting_exponent``).
-
-    Returns:
-        ``(probabilities, costs)``, one per edge.
-    """
+    """``(probabilities, costs)`` of the edges of ``graph``, costs per ``settings.beta`` and ``weighting_exponent``."""
     probabilities = edge_probabilities(forest, graph.features)
     sizes = None if settings.weighting_exponent is None else graph.edge_sizes
     costs = costs_from_probabilities(probabilities, settings.beta, sizes, settings.weighting_exponent or 1.0)
@@ -202,16 +177,7 @@ def edge_costs(
 def segment_graph(
     graph: GraphData, forest: RandomForestClassifier, settings: PipelineSettings = DEFAULT_SETTINGS
 ) -> np.ndarray:
-    """Segmentation of one prepared graph by the configured solver.
-
-    Args:
-        graph: the slice's graph.
-        forest: the trained edge forest.
-        settings: the pipeline's settings (``beta``, ``weighting_exponent``, ``solver``, ``seed``).
-
-    Returns:
-        uint32 segment ids from 1, the shape of the slice.
-    """
+    """uint32 segment ids from 1 (the slice's shape) of one graph, by ``settings.solver``."""
     if graph.n_edges == 0:  # nothing to cut: the superpixels are the segmentation
         return node_labels_to_segmentation(graph.superpixels, np.arange(graph.n_nodes))
     _, costs = edge_costs(graph, forest, settings)
@@ -226,7 +192,7 @@ def segment(
     boundary: np.ndarray | None = None,
     pixel_classifier: RandomForestClassifier | None = None,
 ) -> np.ndarray:
-    """Segment one grey slice with a trained edge forest.
+    """Segment one grey slice with a trained edge forest; uint32 segment ids from 1.
 
     Args:
         raw: the grey slice (uint8, or float in [0, 1]).
@@ -234,9 +200,6 @@ def segment(
         settings: the pipeline's settings.
         boundary: the slice's boundary map (None: computed, for ``pixel-rf`` with ``pixel_classifier``).
         pixel_classifier: the trained pixel classifier (``pixel-rf`` without a ``boundary``).
-
-    Returns:
-        uint32 segment ids from 1.
     """
     if boundary is None:
         boundary = boundary_map(normalize_intensity(raw, settings.intensity), settings.boundary, pixel_classifier)
@@ -258,15 +221,7 @@ class Run:
 
 @contextmanager
 def stopwatch(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Add the wall time of the ``with`` block to ``timings[stage]``.
-
-    Args:
-        timings: seconds per stage, updated in place.
-        stage: the stage's name.
-
-    Yields:
-        Nothing; the block runs timed.
-    """
+    """Add the wall time of the ``with`` block to ``timings[stage]`` (seconds)."""
     start = time.perf_counter()
     try:
         yield
@@ -284,8 +239,6 @@ def run(
 ) -> Run:
     """Train on the training slices, then segment and score the test slices, timing each stage.
 
-    Stages: ground truth, boundary maps, superpixels + features, edge labels, training, inference, evaluation.
-
     Args:
         train_raws: grey training slices.
         train_labels: their binary membrane labels.
@@ -294,12 +247,8 @@ def run(
         settings: the pipeline's settings.
         progress: show progress bars.
 
-    Returns:
-        The graphs, forest, segmentations, scores and timings.
-
     Raises:
-        ValueError: when there are no training or no test slices, when a list of slices and its list of labels
-            differ in length (nothing is dropped silently), or when a slice and its labels differ in shape.
+        ValueError: no training or test slices, slices and labels differing in number, or a pair differing in shape.
     """
     train_raws, train_labels, test_raws, test_labels = map(list, (train_raws, train_labels, test_raws, test_labels))
     checks.same_lengths("train_raws", train_raws, "train_labels", train_labels)

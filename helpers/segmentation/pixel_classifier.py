@@ -1,9 +1,8 @@
 """An ilastik-style pixel classifier whose membrane probability serves as a boundary map (beyond the report).
 
-A random forest on a small filter bank (Gaussian, Laplacian of Gaussian, gradient magnitude, Hessian and
-structure-tensor eigenvalues at three scales, computed with bioimage-cpp) is trained on the binary membrane
-labels. On training slices its map must be *out of fold* (:func:`out_of_fold_membrane_probability`), or the
-edge classifier learns from a map that is too good.
+A random forest on a filter bank (Gaussian, LoG, gradient magnitude, Hessian and structure-tensor eigenvalues at
+three scales; bioimage-cpp) learns the binary membrane labels. Training slices need *out-of-fold* maps
+(:func:`out_of_fold_membrane_probability`), or the edge classifier learns from a map that is too good.
 """
 
 from __future__ import annotations
@@ -37,14 +36,7 @@ DEFAULT_FOREST = PixelForestSettings()
 
 
 def pixel_filter_names(sigmas: tuple[float, ...] = FILTER_SIGMAS) -> list[str]:
-    """Names of the channels of :func:`pixel_filter_bank`.
-
-    Args:
-        sigmas: the filter scales.
-
-    Returns:
-        One name per channel, in order.
-    """
+    """Names of the channels of :func:`pixel_filter_bank` for scales ``sigmas``, in order."""
     names = ["intensity"]
     for sigma in sigmas:
         names += [
@@ -67,7 +59,7 @@ def pixel_filter_bank(raw: np.ndarray, sigmas: tuple[float, ...] = FILTER_SIGMAS
         sigmas: the filter scales in pixels.
 
     Returns:
-        float32 of shape (H, W, channels), the channels of :func:`pixel_filter_names`.
+        float32 (H, W, channels), channels as :func:`pixel_filter_names`.
     """
     image = grey_slice(raw)
     filters = bioimage_cpp.filters
@@ -151,16 +143,12 @@ def train_pixel_classifier(
 ) -> RandomForestClassifier:
     """Random forest on :func:`pixel_filter_bank` features, predicting membrane (label 0) vs cell (255).
 
-    From each image ``forest.samples_per_image`` pixels are drawn (half membrane, half cell, fixed seed), so
-    stylised or augmented images of any size can be mixed in.
+    Sampling a fixed number of pixels per image (half per class, fixed seed) lets images of any size be mixed in.
 
     Args:
         raws: grey images (uint8, or float in [0, 1], any size).
         labels: the matching binary membrane labels.
         forest: sampling and forest settings.
-
-    Returns:
-        The fitted forest.
 
     Raises:
         ValueError: when there are no images or images and labels differ in number.
@@ -169,16 +157,12 @@ def train_pixel_classifier(
 
 
 def membrane_probability(forest: RandomForestClassifier, raw: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
-    """Membrane probability map of one grey slice.
+    """Membrane probability map of one grey slice: float32 in [0, 1], the shape of ``raw``.
 
     Args:
         forest: a trained pixel classifier.
         raw: one grey slice (uint8, or float in [0, 1]).
-        smoothing: Gaussian smoothing in pixels (0: the raw forest output; 1.0 removes the forest's pixel noise
-            and lowered the adapted Rand error on slices 24-29 from 0.14 to 0.12).
-
-    Returns:
-        float32 in [0, 1], the shape of ``raw``.
+        smoothing: Gaussian sigma in pixels (0: raw forest output); smoothing removes the forest's pixel noise.
     """
     bank = pixel_filter_bank(raw)
     probability = positive_probability(forest, bank.reshape(-1, bank.shape[-1]))
@@ -189,14 +173,11 @@ def membrane_probability(forest: RandomForestClassifier, raw: np.ndarray, smooth
 
 
 def fold_indices(n_images: int, n_folds: int) -> list[np.ndarray]:
-    """Split ``range(n_images)`` into contiguous, nearly equal folds (neighbouring slices stay together).
+    """Split ``range(n_images)`` into ``n_folds`` contiguous, nearly equal folds (neighbouring slices stay together).
 
     Args:
         n_images: number of images.
         n_folds: number of folds.
-
-    Returns:
-        The index arrays of the folds.
 
     Raises:
         ValueError: unless ``2 <= n_folds <= n_images``.
@@ -212,19 +193,15 @@ def out_of_fold_membrane_probability(
     n_folds: int = 4,
     forest: PixelForestSettings = DEFAULT_FOREST,
 ) -> list[np.ndarray]:
-    """Membrane probability of every training image from a pixel classifier that never saw it.
+    """Membrane probability (float32 in [0, 1]) of every training image from a classifier that never saw it.
 
-    Pixels are sampled once per image (as :func:`train_pixel_classifier` does); each contiguous fold is mapped
-    by a forest trained on the other folds.
+    Pixels are sampled once per image; each contiguous fold is mapped by a forest trained on the other folds.
 
     Args:
         raws: grey training images.
         labels: their binary membrane labels.
-        n_folds: number of folds (see :func:`fold_indices`).
+        n_folds: number of folds (:func:`fold_indices`).
         forest: sampling and forest settings (one seed for the sampling and every fold's forest).
-
-    Returns:
-        One map per image, in order (float32 in [0, 1]).
 
     Raises:
         ValueError: when images and labels differ in number, or for a bad ``n_folds``.

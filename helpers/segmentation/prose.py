@@ -27,17 +27,13 @@ FEATURE_FAMILIES = {
 
 
 def superpixels_reading(profile: str, counts: Mapping[str, Sequence[int]], bounds: pd.DataFrame) -> str:
-    """Chapter 03's reading: graph sizes of the over-segmentations and their best reachable scores.
+    """Chapter 03's reading (Markdown): graph sizes of the over-segmentations and their best reachable scores.
 
     Args:
         profile: the run's profile name.
-        counts: superpixels per slice by over-segmentation, with ``raw (Fig. 7)``, ``Frangi (Fig. 8)`` and
-            ``pixel classifier (test)``.
-        bounds: mean ``rand_error`` and ``vi`` of the best reachable segmentations, indexed by over-segmentation
-            (``raw (Fig. 7)``, ``Frangi (Fig. 8)``, ``pixel classifier``).
-
-    Returns:
-        The paragraph (Markdown).
+        counts: superpixels per slice with keys ``raw (Fig. 7)``, ``Frangi (Fig. 8)``, ``pixel classifier (test)``.
+        bounds: mean ``rand_error`` and ``vi`` of the best reachable segmentations, indexed ``raw (Fig. 7)``,
+            ``Frangi (Fig. 8)``, ``pixel classifier``.
     """
     mean_counts = {name: float(np.mean(values)) for name, values in counts.items()}
     raw_n, frangi_n = mean_counts["raw (Fig. 7)"], mean_counts["Frangi (Fig. 8)"]
@@ -60,14 +56,7 @@ def superpixels_reading(profile: str, counts: Mapping[str, Sequence[int]], bound
 
 
 def family_shares(forest: RandomForestClassifier) -> dict[str, float]:
-    """An edge forest's importance summed per feature family (by the feature name's prefix).
-
-    Args:
-        forest: a forest trained on :func:`.features.edge_features` columns.
-
-    Returns:
-        ``{family: summed importance}`` for each of :data:`FEATURE_FAMILIES`.
-    """
+    """``{family: summed importance}`` of an edge forest per :data:`FEATURE_FAMILIES` (by the feature name's prefix)."""
     shares = dict.fromkeys(FEATURE_FAMILIES, 0.0)
     for name, value in feature_importances(forest, feature_names()):
         prefix = name.split("_")[0]
@@ -82,7 +71,7 @@ def edge_classifier_reading(
     accuracy: Sequence[float],
     majority: float,
 ) -> str:
-    """Chapter 04's reading: where the two forests' importance comes from, and their accuracy on unseen slices.
+    """Chapter 04's reading (Markdown): where the two forests' importance comes from, their accuracy on unseen slices.
 
     Args:
         profile: the run's profile name.
@@ -90,9 +79,6 @@ def edge_classifier_reading(
         pixel_forest: the pixel-classifier pipeline's edge forest.
         accuracy: the Frangi forest's accuracy on the confident edges of each test slice.
         majority: the accuracy of always guessing the training edges' majority class.
-
-    Returns:
-        The paragraph (Markdown).
     """
     frangi_shares, pixel_shares = family_shares(forest), family_shares(pixel_forest)
     top = feature_importances(forest, feature_names())[0][0]
@@ -111,15 +97,12 @@ def edge_classifier_reading(
 
 
 def multicut_reading(profile: str, runs: Mapping[str, Run], solver_rows: Mapping[str, list[dict]]) -> str:
-    """Chapter 05's reading: the pipelines against the baselines and their bound, the solvers against the ILP.
+    """Chapter 05's reading (Markdown): pipelines against baselines and their bound, solvers against the ILP.
 
     Args:
         profile: the run's profile name.
         runs: :func:`.pipeline.run` results with ``frangi``, ``pixel-rf`` and ``no filter``.
         solver_rows: :func:`.evaluation.compare_solvers` rows of ``frangi`` and ``pixel-rf``.
-
-    Returns:
-        The paragraph (Markdown).
     """
     means = {name: mean_per_method(rows) for name, rows in solver_rows.items()}
     kl, pixel_kl, best_frangi = means["frangi"]["kl"], means["pixel-rf"]["kl"], means["frangi"]["best reachable"]

@@ -52,12 +52,11 @@ class PipelineSettings:
     intensity: str = "none"  # per-slice intensity normalisation, helpers.data.NORMALIZATIONS (none: the report)
 
     def __post_init__(self) -> None:
-        """Check every setting: the names of boundary map, watershed and solver, and each number's range.
+        """Check the names of boundary map, watershed, solver and normalisation, and each number's range.
 
         Raises:
-            ValueError: for an unknown name, a non-finite, out-of-range or non-integral number, or
-                ``label_low > label_high``.
-            TypeError: for a setting that is not a number where one is needed.
+            ValueError: unknown name, non-finite, out-of-range or non-integral number, or ``label_low > label_high``.
+            TypeError: a setting that is not a number where one is needed.
         """
         checks.known_name(self.boundary, KINDS, "boundary map")
         checks.known_name(self.watershed, WATERSHEDS, "watershed method")

@@ -1,21 +1,13 @@
-"""Segment every slice of a raw stack of any length into a zarr label volume, resumably, slice by slice on Dask.
+"""Segment every slice of a raw stack into a zarr label volume, resumably, slice by slice on Dask.
 
-The output is a zarr group of two arrays:
+The zarr group holds ``labels`` ((z, y, x) uint32, ids from 1 per slice, 0 = not yet segmented) and ``done``
+((z,) int32: 0, or the number of the run that segmented the slice), one chunk per slice. ``done`` is written after
+the labels, so a slice counts as finished only once its labels are on disk (zarr writes chunks atomically).
 
-* ``labels``: (z, y, x) uint32 segment ids (from 1 per slice; 0 where a slice is not segmented yet), one chunk per
-  slice;
-* ``done``: (z,) int32, one chunk per slice: 0 for a slice not yet segmented, else the number of the run that
-  segmented it (1 for the first run into the store, 2 for its first resumption, ...). It is written after the
-  slice's labels, so a slice counts as finished only once its labels are on disk (zarr writes each chunk
-  atomically).
-
-The group's attributes hold the pipeline's settings, the model's digest, the raw stack's identity
-(:meth:`helpers.data.lazy.LazyStack.identity`), the stack-wide intensity scaling (:func:`helpers.data.lazy.stack_scale`,
-computed once, before the first slice) and the number of runs. A rerun into the same store segments only the
-slices that are not done; one with another model or raw stack is refused unless ``overwrite``.
-
-The slices are independent tasks of :func:`helpers.parallel.run_tasks` (the model is the ``shared`` value, sent
-once to every worker); each task reads its own slice from the file. Only this process writes the store.
+The attributes hold the settings, model digest, raw stack identity, stack-wide intensity scaling
+(:func:`helpers.data.lazy.stack_scale`, computed once) and run count. A rerun segments only unfinished slices; one
+with another model or raw stack is refused unless ``overwrite``. Slices are tasks of
+:func:`helpers.parallel.run_tasks` (the model sent once as ``shared``); only this process writes the store.
 """
 
 from __future__ import annotations
@@ -50,16 +42,13 @@ class StackRun:
 
 
 def segment_slice(model: SegmentationModel, stack: LazyStack, index: int, scale: Scale) -> np.ndarray:
-    """Read and segment one slice (a task: runs in a worker process or here).
+    """Read and segment one slice (a task); uint32 segment ids from 1, the slice's shape.
 
     Args:
         model: the trained model.
         stack: the raw stack.
         index: the slice's position.
         scale: the stack-wide intensity scaling (:func:`helpers.data.lazy.stack_scale`).
-
-    Returns:
-        uint32 segment ids from 1, the slice's shape.
     """
     raw = unit_slice(stack.read(index), scale)
     graph = graph_data(raw, None, settings=model.settings)
@@ -67,14 +56,11 @@ def segment_slice(model: SegmentationModel, stack: LazyStack, index: int, scale:
 
 
 def z_range(text: str | None, n_slices: int) -> range:
-    """The slices of ``START:STOP`` (either may be left out, Python's slice rules) within a stack.
+    """The slices of ``text`` within a stack of ``n_slices``: a non-empty range.
 
     Args:
-        text: ``"START:STOP"``, ``"START:"``, ``":STOP"`` or a single index; None: every slice.
+        text: ``"START:STOP"`` (either may be left out; Python's slice rules) or a single index; None: every slice.
         n_slices: slices in the stack.
-
-    Returns:
-        The positions, a non-empty range.
 
     Raises:
         ValueError: for text that is no range, or a range that holds no slice of the stack.
@@ -124,7 +110,7 @@ def _mismatch(attributes: dict, model: SegmentationModel, identity: dict) -> str
 def open_store(
     out: Path, model: SegmentationModel, stack: LazyStack, overwrite: bool = False, progress: bool = False
 ) -> zarr.Group:
-    """The output store: created (with the stack-wide scaling, computed here) or reopened to resume.
+    """The output store: created (computing the stack-wide scaling) or reopened, its ``runs`` counting this run.
 
     Args:
         out: the zarr folder.
@@ -132,9 +118,6 @@ def open_store(
         stack: the raw stack.
         overwrite: replace a store made with another model or raw stack (or anything else at ``out``).
         progress: show a progress bar for the scaling pass.
-
-    Returns:
-        The group, its ``run`` attribute counting this run.
 
     Raises:
         ValueError: when ``out`` holds something else, or a store of another model or stack, and not ``overwrite``.
@@ -167,14 +150,7 @@ def open_store(
 
 
 def finished(group: zarr.Group) -> np.ndarray:
-    """The run number that finished each slice (0: not finished).
-
-    Args:
-        group: a store of :func:`open_store`.
-
-    Returns:
-        (z,) int32.
-    """
+    """(z,) int32: the run number that finished each slice of a :func:`open_store` group (0: not finished)."""
     return np.asarray(group[DONE][:])
 
 
@@ -197,9 +173,6 @@ def segment_stack(
         workers: Dask worker processes (1 without a configured cluster: in this process).
         overwrite: replace a store of another model or stack.
         progress: show progress bars.
-
-    Returns:
-        The store, this run's number, and the slices segmented and skipped.
 
     Raises:
         ValueError: for a store that cannot be resumed (see :func:`open_store`).

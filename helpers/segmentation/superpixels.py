@@ -1,9 +1,8 @@
 """Over-segmentations (superpixels) from a watershed on a boundary map.
 
-Two watersheds: the report's distance-transform watershed (elf's ``distance_transform_watershed``: threshold
-the map, seeds at maxima of the distance to the thresholded membranes) and a classic seeded watershed (seeds
-at the minima of the smoothed map). Superpixel ids are always consecutive from 0, which the region adjacency
-graph needs (elf's size filter leaves gaps).
+The report's distance-transform watershed (elf: seeds at maxima of the distance to the thresholded membranes) and a
+classic seeded watershed (seeds at minima of the smoothed map). Ids are always uint32 consecutive from 0, which the
+region adjacency graph needs (elf's size filter leaves gaps).
 """
 
 from __future__ import annotations
@@ -19,14 +18,7 @@ from .checks import boundary_image, known_name
 
 
 def consecutive(labels: np.ndarray) -> np.ndarray:
-    """Relabel to consecutive ids 0..n-1, keeping the order of the original ids.
-
-    Args:
-        labels: an integer label image.
-
-    Returns:
-        The relabelled image, uint32.
-    """
+    """Relabel an integer label image to uint32 ids 0..n-1, keeping the original ids' order."""
     _, inverse = np.unique(labels, return_inverse=True)
     return inverse.reshape(labels.shape).astype(np.uint32)
 
@@ -44,13 +36,10 @@ def distance_watershed(
     Args:
         boundary: a boundary map in [0, 1].
         threshold: the map's threshold (0.3 in the report's code).
-        sigma_seeds: smoothing of the distance transform before the seeds are found (larger: fewer superpixels).
+        sigma_seeds: smoothing of the distance transform before seeding (larger: fewer superpixels).
         sigma_weights: smoothing of the flooding weights.
         min_size: smallest superpixel in pixels.
         alpha: weight of the boundary map against the distance in the flooding weights.
-
-    Returns:
-        Superpixel ids consecutive from 0, uint32.
     """
     superpixels, _ = distance_transform_watershed(
         boundary_image(boundary), threshold, sigma_seeds, sigma_weights=sigma_weights, min_size=min_size, alpha=alpha
@@ -66,9 +55,6 @@ def seeded_watershed(boundary: np.ndarray, sigma: float = 1.0, min_distance: int
         sigma: Gaussian smoothing of the map in pixels (0: none).
         min_distance: smallest distance between two seeds in pixels.
         min_size: smallest superpixel in pixels (elf's size filter; 0: no filter).
-
-    Returns:
-        Superpixel ids consecutive from 0, uint32.
     """
     boundary = boundary_image(boundary)
     smooth = bioimage_cpp.filters.gaussian_smoothing(boundary, sigma) if sigma else boundary
@@ -92,9 +78,6 @@ def oversegment(boundary: np.ndarray, method: str = "distance", **params: float)
         method: ``distance`` (the report, :func:`distance_watershed`) or ``seeded`` (:func:`seeded_watershed`).
         **params: that function's parameters.
 
-    Returns:
-        Superpixel ids consecutive from 0, uint32.
-
     Raises:
         ValueError: for an unknown method.
     """
@@ -102,12 +85,5 @@ def oversegment(boundary: np.ndarray, method: str = "distance", **params: float)
 
 
 def superpixel_count(superpixels: np.ndarray) -> int:
-    """Number of distinct superpixels.
-
-    Args:
-        superpixels: a label image.
-
-    Returns:
-        The number of distinct ids.
-    """
+    """Number of distinct ids in a label image."""
     return int(len(np.unique(superpixels)))
