@@ -1,7 +1,6 @@
 """The data folder: every file listed with its SHA-256 in ``data/SHA256SUMS`` and verified on load.
 
-Bad input raises :class:`DataError` (a ``ValueError``) or ``FileNotFoundError`` whose message names the file and
-the fix.
+Bad input raises :class:`DataError` (a ``ValueError``) or ``FileNotFoundError`` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -20,15 +19,9 @@ class DataError(ValueError):
 
 
 def restore_hint(path: Path, data_dir: Path = DATA) -> str:
-    """The advice for a missing or damaged file: ``git checkout`` only for the project's own data files.
+    """The advice for a missing or damaged file: ``"; " + RESTORE_HINT`` inside ``data_dir``, else ``""``.
 
-    Args:
-        path: the file.
-        data_dir: the project's data folder.
-
-    Returns:
-        ``"; " + RESTORE_HINT`` for a file inside ``data_dir``, else an empty string (a user's own file cannot
-        be restored from git).
+    A user's own file cannot be restored from git, so ``git checkout`` is advised only for the project's files.
     """
     inside = Path(path).resolve().is_relative_to(Path(data_dir).resolve())
     return f"; {RESTORE_HINT}" if inside else ""
@@ -48,14 +41,7 @@ def _expected_checksums(data_dir: Path = DATA) -> dict[str, str]:
 
 
 def sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file.
-
-    Args:
-        path: the file.
-
-    Returns:
-        The 64-character hex digest.
-    """
+    """SHA-256 hex digest (64 characters) of a file."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -67,17 +53,9 @@ _VERIFIED: dict[tuple[str, int, int], bool] = {}
 
 
 def data_file(relative: str, data_dir: Path = DATA, verify: bool = True) -> Path:
-    """Path of ``data/<relative>``, checked to exist and (by default) to match ``SHA256SUMS``.
+    """Path of ``data_dir/<relative>`` (as listed in ``SHA256SUMS``), checked to exist and, if ``verify``, its checksum.
 
     The checksum is computed once per process for each (file, size, modification time).
-
-    Args:
-        relative: path below the data folder, as listed in ``SHA256SUMS``.
-        data_dir: the data folder.
-        verify: compare the file's SHA-256 with ``SHA256SUMS``.
-
-    Returns:
-        The absolute path.
 
     Raises:
         FileNotFoundError: the file (or ``SHA256SUMS``) is missing.
@@ -100,14 +78,7 @@ def data_file(relative: str, data_dir: Path = DATA, verify: bool = True) -> Path
 
 
 def verify_all(data_dir: Path = DATA) -> dict[str, bool]:
-    """Check every file of ``SHA256SUMS`` (never raises for a mismatch).
-
-    Args:
-        data_dir: the data folder.
-
-    Returns:
-        ``{relative path: checksum ok}``.
-    """
+    """Check every file of ``SHA256SUMS``: ``{relative path: checksum ok}``, never raising for a mismatch."""
     status = {}
     for relative, expected in _expected_checksums(Path(data_dir)).items():
         path = Path(data_dir) / relative
@@ -116,14 +87,7 @@ def verify_all(data_dir: Path = DATA) -> dict[str, bool]:
 
 
 def inventory(data_dir: Path = DATA) -> list[dict]:
-    """The data files with their sizes and checksum status.
-
-    Args:
-        data_dir: the data folder.
-
-    Returns:
-        One dict per file: ``file`` (relative path), ``bytes``, ``checksum_ok``.
-    """
+    """The files of ``data_dir``: one dict each with ``file`` (relative path), ``bytes`` and ``checksum_ok``."""
     status = verify_all(data_dir)
     rows = []
     for relative, ok in status.items():

@@ -1,9 +1,8 @@
 """The second EM dataset: a subset of the FlyEM FIB-SEM *Drosophila* medulla cube (CC BY, ``data/flyem-medulla``).
 
-16 slices (z = 2600, 2610, ..., 2750 of the original 250-slice cube, 10 nm isotropic voxels, 250 x 250 px)
-as a folder of 8-bit PNGs, and their NeuroProof ground truth: supervoxel ids (``stack``) with a
-supervoxel-to-body table (``transforms``) in a gzip-compressed HDF5 file. ``data/flyem-medulla/PROVENANCE.md``
-says where it comes from and what was changed.
+16 slices (z = 2600, 2610, ..., 2750 of the original 250-slice cube; 10 nm isotropic voxels; 250 x 250 px) as 8-bit
+PNGs, and their NeuroProof ground truth: supervoxel ids (``stack``) with a supervoxel-to-body table (``transforms``)
+in a gzipped HDF5 file. Origin and changes: ``data/flyem-medulla/PROVENANCE.md``.
 """
 
 from __future__ import annotations
@@ -24,21 +23,15 @@ FLYEM_LABELS = "groundtruth-subset.h5.gz"
 def load_flyem(
     slices: Sequence[int] | None = None, crop: int | None = None, data_dir: Path = DATA, verify: bool = True
 ) -> EMStack:
-    """The vendored FlyEM medulla slices with their dense ground truth, checksum-verified.
+    """The vendored FlyEM slices (raw uint8, membranes from the body boundaries, dense ground truth), checksum-verified.
 
-    Args:
-        slices: positions 0..15 in the vendored subset (None: all 16).
-        crop: keep the top-left ``crop`` x ``crop`` pixels (None: the whole 250 px slices).
-        data_dir: the data folder.
-        verify: check the files' SHA-256.
-
-    Returns:
-        The stack (raw uint8, membranes from the body boundaries, dense ground truth of the bodies).
+    ``slices``: positions 0..15 in the subset (None: all 16); ``crop``: keep the top-left ``crop`` x ``crop`` pixels
+    (None: all 250).
 
     Raises:
         FileNotFoundError: a file is missing.
         DataError: a file is damaged or changed.
-        IndexError: for a position outside 0..15.
+        IndexError: a position outside 0..15.
     """
     for z in FLYEM_Z:
         data_file(f"{FLYEM_FOLDER}/grayscale_maps/iso.{z}.png", data_dir, verify)

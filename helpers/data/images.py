@@ -16,20 +16,13 @@ REPORT_EXAMPLES = (("heidelberg2", 20), ("marktplatz", 21), ("mathematikon", 9))
 
 
 def to_unit_float(image: np.ndarray, what: str = "image") -> np.ndarray:
-    """The project's one contract for pixel values: uint8 in [0, 255] or float in [0, 1].
+    """The one pixel-value contract: uint8 in [0, 255] or float in [0, 1]; every stage reads images through it.
 
-    Every stage (style transfer, boundary maps, features) reads images through this check; shape rules
-    are the caller's.
-
-    Args:
-        image: pixels of any shape.
-        what: how the error message names the image (a file or argument).
-
-    Returns:
-        The pixels as float32 in [0, 1] (uint8 divided by 255; floats within 1e-3 of the range clipped).
+    Returns float32 in [0, 1], any shape (uint8 / 255; floats within 1e-3 of the range clipped); ``what`` names the
+    image in errors.
 
     Raises:
-        ValueError: for another dtype, NaN or inf, or floats outside [0, 1], with the fix.
+        ValueError: for another dtype, NaN or inf, or floats outside [0, 1].
     """
     array = np.asarray(image)
     if array.dtype == np.uint8:
@@ -53,26 +46,12 @@ def _names(folder: str, data_dir: Path = DATA) -> dict[str, Path]:
 
 
 def photo_names(data_dir: Path = DATA) -> list[str]:
-    """Names of the Heidelberg photos.
-
-    Args:
-        data_dir: the data folder.
-
-    Returns:
-        The file stems, sorted.
-    """
+    """Sorted file stems of the Heidelberg photos in ``data_dir``."""
     return list(_names("photos", data_dir))
 
 
 def style_names(kind: str = "paintings", data_dir: Path = DATA) -> dict[int, str]:
-    """The style images by report number.
-
-    Args:
-        kind: ``"paintings"`` or ``"textures"``.
-        data_dir: the data folder.
-
-    Returns:
-        ``{report number: name}``, e.g. ``{20: 'the_scream', ...}``.
+    """Styles of ``kind`` (``"paintings"`` or ``"textures"``) as ``{report number: name}``, e.g. ``{20: 'the_scream'}``.
 
     Raises:
         KeyError: for an unknown kind.
@@ -87,15 +66,7 @@ def style_names(kind: str = "paintings", data_dir: Path = DATA) -> dict[int, str
 
 
 def resolve_style(style: int | str, kind: str = "paintings", data_dir: Path = DATA) -> tuple[int, str]:
-    """Find a style image by number, name or file stem.
-
-    Args:
-        style: a number (``20``), name (``'the_scream'``) or stem (``'20_the_scream'``).
-        kind: ``"paintings"`` or ``"textures"``.
-        data_dir: the data folder.
-
-    Returns:
-        ``(number, name)``.
+    """``(number, name)`` of a style given by number (``20``), name (``'the_scream'``) or stem (``'20_the_scream'``).
 
     Raises:
         KeyError: for an unknown style, listing the choices.
@@ -127,15 +98,9 @@ def _load_rgb(path: Path, size: int | None) -> np.ndarray:
 
 
 def load_photo(name: str, size: int | None = None, data_dir: Path = DATA) -> np.ndarray:
-    """A Heidelberg photo, checksum-verified.
+    """A Heidelberg photo by file stem, checksum-verified: float32 RGB in [0, 1], (H, W, 3), longest side ``size``.
 
-    Args:
-        name: the photo's file stem (see :func:`photo_names`).
-        size: longest side in pixels (None: as stored).
-        data_dir: the data folder.
-
-    Returns:
-        float32 RGB in [0, 1], shape (H, W, 3).
+    ``size`` None keeps the stored size.
 
     Raises:
         KeyError: for an unknown photo, listing the choices.
@@ -148,16 +113,7 @@ def load_photo(name: str, size: int | None = None, data_dir: Path = DATA) -> np.
 
 
 def load_style(style: int | str, size: int | None = None, kind: str = "paintings", data_dir: Path = DATA) -> np.ndarray:
-    """A style image, checksum-verified.
-
-    Args:
-        style: report number or name (see :func:`resolve_style`).
-        size: longest side in pixels (None: as stored).
-        kind: ``"paintings"`` or ``"textures"``.
-        data_dir: the data folder.
-
-    Returns:
-        float32 RGB in [0, 1], shape (H, W, 3).
+    """A style (:func:`resolve_style`), checksum-verified: float32 RGB in [0, 1], (H, W, 3), longest side ``size``.
 
     Raises:
         KeyError: for an unknown style.

@@ -25,20 +25,11 @@ STACKS = {
 
 
 def read_tiff(path: Path, shape: tuple[int, ...] | None = None, dtype: np.typing.DTypeLike = np.uint8) -> np.ndarray:
-    """Read a TIFF stack and check its shape and dtype.
-
-    Args:
-        path: the TIFF file.
-        shape: the expected shape (None: any).
-        dtype: the expected dtype (None: any).
-
-    Returns:
-        The stack.
+    """Read a TIFF stack, checking its ``shape`` and ``dtype`` (None: any).
 
     Raises:
         FileNotFoundError: the file is missing.
-        DataError: the file is no TIFF, damaged, empty, or of another shape or dtype (the message names file and
-            fix; ``git checkout`` is advised only for the project's own files).
+        DataError: not a TIFF, damaged, empty, or of another shape or dtype.
     """
     path = Path(path)
     if not path.exists():
@@ -59,15 +50,7 @@ def read_tiff(path: Path, shape: tuple[int, ...] | None = None, dtype: np.typing
 
 
 def load_stack(name: str, data_dir: Path = DATA, verify: bool = True) -> np.ndarray:
-    """One ISBI 2012 stack, checksum-verified.
-
-    Args:
-        name: ``"train-volume"`` or ``"train-labels"``.
-        data_dir: the data folder.
-        verify: check the file's SHA-256.
-
-    Returns:
-        The 30 x 512 x 512 uint8 stack.
+    """ISBI 2012 stack ``"train-volume"`` or ``"train-labels"``: 30 x 512 x 512 uint8, checksum-verified if ``verify``.
 
     Raises:
         KeyError: for an unknown stack name.
@@ -84,15 +67,7 @@ def load_stack(name: str, data_dir: Path = DATA, verify: bool = True) -> np.ndar
 def load_training(
     slices: Sequence[int] | None = None, data_dir: Path = DATA, verify: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Raw slices and binary membrane labels of the ISBI training volume.
-
-    Args:
-        slices: slice indices (None: all 30).
-        data_dir: the data folder.
-        verify: check the files' SHA-256.
-
-    Returns:
-        ``(raw, labels)``, both (n, 512, 512) uint8.
+    """``(raw, labels)`` of the ISBI training volume, both (n, 512, 512) uint8; ``slices`` None: all 30.
 
     Raises:
         IndexError: for a slice index outside 0..29.
@@ -111,15 +86,7 @@ def load_training(
 
 
 def isbi_stack(slices: Sequence[int] | None = None, crop: int | None = None, data_dir: Path = DATA) -> EMStack:
-    """ISBI training slices as an :class:`.stacks.EMStack` (raw, membrane labels, dense ground truth).
-
-    Args:
-        slices: slice indices (None: all 30).
-        crop: keep the top-left ``crop`` x ``crop`` pixels (None: whole slices).
-        data_dir: the data folder.
-
-    Returns:
-        The stack, named ``"ISBI 2012"``.
+    """ISBI training slices (None: all 30) as an :class:`.stacks.EMStack`, cut to the top-left ``crop`` x ``crop`` px.
 
     Raises:
         IndexError: for a slice index outside 0..29.
@@ -131,12 +98,7 @@ def isbi_stack(slices: Sequence[int] | None = None, crop: int | None = None, dat
 
 
 def check_pair(raw: np.ndarray, labels: np.ndarray, what: str = "label") -> None:
-    """Check that raw images and their labels (or ground truth) belong together.
-
-    Args:
-        raw: image or stack.
-        labels: labels of the same slices and crop.
-        what: how the error names the labels.
+    """Check that raw images and their ``labels`` (``what`` in the error) have the same shape.
 
     Raises:
         ValueError: when the shapes differ.

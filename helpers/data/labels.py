@@ -1,12 +1,9 @@
 """Labels of every kind turned into the project's two forms: binary membrane labels and a dense ground truth.
 
-The project's convention is ISBI 2012's: membrane labels are uint8 with 0 = membrane and 255 = cell
-interior. :func:`membrane_labels` turns any binary mask into it (boolean, 0/1, 0/255, 0/65535, membranes of
-either polarity: stated, or detected as the rarer value with a :class:`PolarityWarning`);
-:func:`instance_ground_truth` turns instance ids (after an optional supervoxel-to-body table, :func:`body_ids`)
-into the same dense ground truth that :func:`dense_ground_truth` grows from membrane labels: per slice, the
-4-connected cells with consecutive ids from 1, everything else (membranes, background, specks) given to the
-nearest cell by a watershed. :func:`check_polarity` refuses membrane labels that look inverted.
+Membrane labels follow ISBI 2012: uint8, 0 = membrane, 255 = cell interior (any mask: :mod:`.masks`). A dense ground
+truth holds, per slice, the 4-connected cells with consecutive ids from 1; everything else (membranes, background,
+specks) is given to the nearest cell by a watershed. :func:`dense_ground_truth` builds it from membrane labels,
+:func:`instance_ground_truth` from instance ids (after an optional supervoxel-to-body table, :func:`body_ids`).
 """
 
 from __future__ import annotations
@@ -36,14 +33,7 @@ MIN_CONSTANT_PAIRS = 0.5  # instance labels are piecewise constant: most neighbo
 
 
 def check_binary_labels(labels: np.ndarray, source: str = "labels") -> np.ndarray:
-    """Check that membrane labels hold only 0 (membrane) and 255 (cell interior).
-
-    Args:
-        labels: label image or stack.
-        source: how the error names the labels (a file or argument).
-
-    Returns:
-        ``labels``, unchanged.
+    """``labels``, unchanged, checked to hold only 0 (membrane) and 255 (cell); ``source`` names them in errors.
 
     Raises:
         DataError: for any other value.
@@ -75,16 +65,14 @@ def _thickness(region: np.ndarray) -> float:
 def check_polarity(labels: np.ndarray, source: str = "labels", fix: str | None = None) -> np.ndarray:
     """Refuse 0/255 membrane labels that look inverted (membranes 255, cells 0).
 
-    Membranes are thin lines covering a minority of the pixels. Labels count as inverted when their
-    membrane value 0 covers more than half of the pixels *and* forms regions 1.5 times as thick as the
-    cells (on ISBI 2012 no crop of 128 px or more does; every inverted whole slice does). Slices smaller
-    than 128 x 128 pixels are not judged.
+    Inverted: the value 0 covers more than half of the pixels *and* its regions are 1.5 times as thick as the cells' (no
+    ISBI 2012 crop of 128 px or more is; every inverted whole slice is). Slices under 128 x 128 px are not judged.
 
     Args:
         labels: 0/255 labels, (H, W) or (n, H, W).
         source: how the error names the labels.
-        fix: the remedy the error states (None: membrane=255 for white membranes; :func:`.masks.inverted_fix`
-            words it in the values of the user's own mask).
+        fix: the remedy the error states (None: membrane=255 for white membranes; :func:`.masks.inverted_fix` words it
+            in the values of the user's mask).
 
     Returns:
         ``labels``, unchanged.
@@ -112,32 +100,13 @@ def check_polarity(labels: np.ndarray, source: str = "labels", fix: str | None =
 
 
 def grow_cells(cells: np.ndarray) -> np.ndarray:
-    """Give every unlabelled pixel (0) to the nearest cell: a seeded watershed on the distance to the cells.
-
-    Args:
-        cells: 2D integer cell ids, 0 where no cell is.
-
-    Returns:
-        uint32 ids of the same shape, no 0 left (unless there is no cell at all).
-    """
+    """Give every 0 pixel of 2D cell ids to the nearest cell (seeded watershed on the distance): uint32, no 0 left."""
     distance = ndimage.distance_transform_edt(cells == 0)
     return watershed(distance, markers=cells).astype(np.uint32)
 
 
 def per_slice(function: Callable[[np.ndarray], np.ndarray], planes: np.ndarray, workers: int = 1) -> np.ndarray:
-    """``function`` of every slice of a stack, stacked, in ``workers`` threads.
-
-    scipy's distance transform and scikit-image's watershed release the GIL, and each slice is independent, so
-    threads share the work and the result is the same.
-
-    Args:
-        function: maps one 2D slice to one 2D array.
-        planes: the (n, H, W) stack.
-        workers: threads (1: one after the other).
-
-    Returns:
-        The (n, H, W) results.
-    """
+    """``function`` of every 2D slice of ``planes``, stacked, in ``workers`` threads (the work releases the GIL)."""
     if workers <= 1 or len(planes) < 2:
         return np.stack([function(plane) for plane in planes])
     with ThreadPoolExecutor(min(workers, len(planes))) as pool:
@@ -145,23 +114,21 @@ def per_slice(function: Callable[[np.ndarray], np.ndarray], planes: np.ndarray, 
 
 
 def dense_ground_truth(labels: np.ndarray, polarity_check: bool = True, workers: int = 1) -> np.ndarray:
-    """Instance segmentation from binary membrane labels (one 2D slice or a stack of slices).
+    """Dense ground truth from binary membrane labels: 4-connected interiors grown into the membranes by a watershed.
 
-    Cells are the 4-connected components of the interior (label 255); a seeded watershed on the distance
-    to the nearest interior pixel grows them into the membranes, so every pixel belongs to one cell
-    (split along the middle of each membrane). Ids are consecutive from 1, per slice.
+    Every pixel ends in one cell; membranes are split along their middle.
 
     Args:
         labels: binary membrane labels, (H, W) or (n, H, W).
         polarity_check: refuse labels that look inverted (:func:`check_polarity`).
-        workers: threads for the slices of a stack (:func:`per_slice`; the result does not depend on it).
+        workers: threads for the slices of a stack (the result does not depend on it).
 
     Returns:
-        uint32 cell ids of the same shape.
+        uint32 cell ids of the same shape, consecutive from 1 per slice.
 
     Raises:
         ValueError: for another number of dimensions.
-        DataError: for labels that are not binary, or look inverted.
+        DataError: for labels that are not binary, look inverted, or hold no cell.
     """
     labels = np.asarray(labels)
     if labels.ndim == 3:
@@ -186,7 +153,7 @@ def body_ids(ids: np.ndarray, table: np.ndarray | Mapping[int, int], background:
     Args:
         ids: integer supervoxel ids, any shape.
         table: ``(n, 2)`` rows of (supervoxel, body), e.g. NeuroProof's ``transforms``, or a dict.
-        background: the id that may be missing from the table (it stays as it is).
+        background: the id that may be missing from the table (kept as it is).
 
     Returns:
         int64 body ids, the shape of ``ids``.
@@ -224,20 +191,19 @@ def body_ids(ids: np.ndarray, table: np.ndarray | Mapping[int, int], background:
 def instance_ground_truth(
     ids: np.ndarray, background: int | None = 0, min_size: int = 10, workers: int = 1
 ) -> np.ndarray:
-    """The dense ground truth of instance ids, built like :func:`dense_ground_truth` builds it from membranes.
+    """Dense ground truth from instance ids, as :func:`dense_ground_truth` builds it from membranes.
 
-    Per slice, each 4-connected region of one id with at least ``min_size`` pixels becomes a cell (ids
-    consecutive from 1); the background id and smaller specks (common in ids cut from a 3D labelling) are
-    given to the nearest cell by the same watershed.
+    Per slice, each 4-connected region of one id with at least ``min_size`` pixels becomes a cell; the background and
+    smaller specks (common in ids cut from a 3D labelling) go to the nearest cell.
 
     Args:
         ids: integer instance ids, (H, W) or (n, H, W).
         background: the id of unlabelled pixels (None: every id is a cell).
         min_size: smallest cell in pixels.
-        workers: threads for the slices of a stack (:func:`per_slice`; the result does not depend on it).
+        workers: threads for the slices of a stack (the result does not depend on it).
 
     Returns:
-        uint32 cell ids of the same shape.
+        uint32 cell ids of the same shape, consecutive from 1 per slice.
 
     Raises:
         ValueError: for another number of dimensions.
@@ -260,16 +226,9 @@ def instance_ground_truth(
 
 
 def membranes_from_ground_truth(gt: np.ndarray) -> np.ndarray:
-    """Membrane labels (0 membrane, 255 cell) from a dense ground truth: the pixels next to another cell.
+    """Membrane labels (uint8, 0 membrane, 255 cell) from a dense ground truth, (H, W) or (n, H, W), same shape.
 
-    Both pixels of each pair of 4-neighbours (within a slice) with different ids become membrane, so the
-    membranes are two pixels wide.
-
-    Args:
-        gt: dense cell ids, (H, W) or (n, H, W).
-
-    Returns:
-        uint8 labels of the same shape.
+    Both pixels of each pair of 4-neighbours (within a slice) with different ids become membrane (two pixels wide).
     """
     gt = np.asarray(gt)
     edge = np.zeros(gt.shape, dtype=bool)
@@ -286,8 +245,8 @@ def membranes_from_ground_truth(gt: np.ndarray) -> np.ndarray:
 def label_kind(labels: np.ndarray, kind: str = "auto", source: str = "labels") -> str:
     """Whether labels are a binary ``"mask"`` or ``"instances"``, checking that they are labels at all.
 
-    ``auto``: booleans and integers with at most the two values 0/1 or 0/maximum are a mask; other integers
-    are instance ids, unless nearly all pixels are 0 or the largest value (a mask with grey edges: refused).
+    ``"auto"``: booleans and integers holding only 0/1 or 0/maximum are a mask; other integers are instance ids, unless
+    nearly all pixels are 0 or the maximum (a grey-edged or lossy-compressed mask: refused).
 
     Args:
         labels: the label stack.

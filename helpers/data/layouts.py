@@ -1,9 +1,8 @@
 """How files lay out a stack's pixels: a TIFF's slices and colour samples, a zarr array's chunks on disk.
 
-tifffile names each axis of a series: ``Y``/``X`` the image, ``S`` the samples of a pixel (colour channels; first
-in a planar, channels-first TIFF, last otherwise), and others (``Q``, ``I``, ``Z``, ``T``, ``C``...) number the
-pages. :mod:`.readers` reads one grey stack from them: one slice per page, a planar RGB page as one colour slice.
-A zarr array's missing chunk reads as its fill value without a word: :func:`check_chunks` refuses it instead.
+tifffile names each axis: ``Y``/``X`` the image, ``S`` a pixel's samples (colour channels; first in a planar TIFF,
+last otherwise), others (``Q``, ``I``, ``Z``, ``T``, ``C``...) number the pages. A zarr array's missing chunk reads as
+its fill value without a word: :func:`check_chunks` refuses it instead.
 """
 
 from __future__ import annotations
@@ -25,18 +24,10 @@ PLANAR_STACK_FIX = (
 
 
 def samples_last(array: np.ndarray, axes: str, source: str) -> np.ndarray:
-    """Move the samples axis ``S`` (a pixel's colour channels) of tifffile's ``axes`` to the end of the array.
-
-    Args:
-        array: pixels whose axes tifffile names ``axes``.
-        axes: tifffile's axes of ``array`` (a series' or a page's).
-        source: how errors name the file.
-
-    Returns:
-        The array, its samples last ((..., y, x, S)); unchanged without samples.
+    """``array`` with tifffile's samples axis ``S`` (of ``axes``) moved last, (..., y, x, S); unchanged without one.
 
     Raises:
-        DataError: for a pixel of more than 4 samples (no grey, grey + alpha, RGB or RGBA image).
+        DataError: for more than 4 samples per pixel (``source`` names the file).
     """
     if "S" not in axes:
         return array
@@ -47,30 +38,15 @@ def samples_last(array: np.ndarray, axes: str, source: str) -> np.ndarray:
 
 
 def is_planar(axes: str) -> bool:
-    """Whether tifffile's axes of a page put the samples first (a planar, channels-first image such as (3, y, x)).
-
-    Args:
-        axes: a page's axes.
-
-    Returns:
-        True for samples before the image's rows.
-    """
+    """Whether a page's tifffile ``axes`` put the samples before the rows (planar, channels-first, e.g. (3, y, x))."""
     return "S" in axes and axes.index("S") < axes.index("Y")
 
 
 def stack_slices(series: tifffile.TiffPageSeries, source: str) -> int:
     """The slices of a TIFF series: the size of its one axis other than y, x and samples (1 without one).
 
-    Args:
-        series: a series of a TIFF (``TiffFile.series[0]``).
-        source: how errors name the file.
-
-    Returns:
-        The number of slices.
-
     Raises:
-        DataError: for a hyperstack (two such axes of more than one entry, e.g. z and channels) or channels
-            (``C``) stored as pages, which are no z-slices.
+        DataError: for a hyperstack (two such axes, e.g. z and channels) or channels (``C``) stored as pages.
     """
     stack = [(axis, size) for axis, size in zip(series.axes, series.shape) if axis not in "YXS" and size > 1]
     if len(stack) > 1 or (stack and stack[0][0] == "C"):
@@ -82,9 +58,7 @@ def stack_slices(series: tifffile.TiffPageSeries, source: str) -> int:
 
 
 def check_chunks(array: zarr.Array, root: Path, z_indices: Collection[int] | None = None) -> None:
-    """Refuse a zarr array (in a folder store) that lacks a chunk, or shard, that a read needs.
-
-    zarr reads a chunk missing from the store as the array's fill value, so a copy cut short would give zeros.
+    """Refuse a zarr array (in a folder store) lacking a chunk or shard that a read needs (zarr would read it as zeros).
 
     Args:
         array: the array, opened from the folder ``root``.

@@ -1,14 +1,9 @@
 """A raw stack read one slice at a time: never the whole stack in memory, whatever its length.
 
-:func:`open_stack` looks at a TIFF (multi-page), a folder of PNG/TIFF slices (one file per slice), an HDF5 dataset,
-a zarr array or a ``.npy`` file and returns a :class:`LazyStack`: its shape and dtype, read from the file's header,
-and :meth:`LazyStack.read`, which reads one slice (a TIFF page, one file of the folder, an h5py/zarr slice, a row of
-a memory map). A :class:`LazyStack` holds only the path, so it pickles small and each worker process of a parallel
-run reads its own slices.
-
-Raw pixels follow the contract of :func:`helpers.data.unit_raw` (uint8 kept; anything else linearly into [0, 1] by
-the stack's own minimum and maximum): :func:`stack_scale` finds those two numbers in one pass over the slices, and
-:func:`unit_slice` applies them to one slice, so a slice's pixels do not depend on how the stack is cut.
+:func:`open_stack` reads only a file's header (TIFF, folder of slices, HDF5, zarr, ``.npy``) into a :class:`LazyStack`,
+whose :meth:`LazyStack.read` reads one slice; it holds only the path, so it pickles small and each worker process reads
+its own slices. :func:`stack_scale` finds the rescaling of :func:`helpers.data.unit_raw` in one pass and
+:func:`unit_slice` applies it, so a slice's pixels do not depend on how the stack is cut.
 """
 
 from __future__ import annotations
@@ -54,13 +49,7 @@ class LazyStack:
         return self.shape[0]
 
     def read(self, index: int) -> np.ndarray:
-        """One slice, as stored (one grey channel).
-
-        Args:
-            index: the slice's position, 0..len-1.
-
-        Returns:
-            The (y, x) pixels in the stack's dtype.
+        """One slice (0..len-1) as stored: (y, x) pixels of one grey channel in the stack's dtype.
 
         Raises:
             IndexError: for a position outside the stack.
@@ -106,11 +95,7 @@ class LazyStack:
         return np.asarray(array[index] if len(array.shape) == 3 else array[...])
 
     def identity(self) -> dict:
-        """What names this stack's content: file name, format, shape, dtype and a digest of three of its slices.
-
-        Returns:
-            A JSON-ready dict; two stacks with different content almost surely differ in it.
-        """
+        """A JSON-ready dict naming the content: file name, format, shape, dtype and a SHA-256 of three slices."""
         picks = sorted({0, len(self) // 2, len(self) - 1})
         hasher = hashlib.sha256(repr((self.shape, self.dtype)).encode())
         for index in picks:
@@ -145,20 +130,20 @@ def _stack_shape(shape: tuple[int, ...], source: Path) -> tuple[int, int, int]:
 
 
 def open_stack(path: Path | str, dataset: str | None = None) -> LazyStack:
-    """Open a raw stack for reading slice by slice (nothing but its header is read).
+    """Open a raw stack for reading slice by slice (only its header is read).
 
     Args:
-        path: a (multi-page) TIFF, a folder of PNG/TIFF slices (one file per slice, in natural name order), an
-            HDF5 file, a zarr store, a ``.npy`` file, or one PNG/JPEG image.
-        dataset: the dataset inside an HDF5 file or zarr group (None: the only one there is).
+        path: a (multi-page) TIFF, a folder of PNG/TIFF slices (one per file, in natural name order), an HDF5 file, a
+            zarr store, a ``.npy`` file, or one PNG/JPEG image.
+        dataset: the dataset inside an HDF5 file or zarr group (None: the only one).
 
     Returns:
         The stack.
 
     Raises:
         FileNotFoundError: the path does not exist.
-        DataError: for a gzip-compressed file (unpack it first), an unknown or damaged format, several datasets
-            and none named, a TIFF hyperstack, or a folder of multi-page files.
+        DataError: for a gzipped file (unpack it first), an unknown or damaged format, several datasets and none named,
+            a TIFF hyperstack, or a folder of multi-page files.
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -214,14 +199,9 @@ def _open(path: Path, kind: str, dataset: str | None) -> LazyStack:
 
 
 def stack_scale(stack: LazyStack, progress: bool = False) -> Scale:
-    """The linear rescaling of :func:`helpers.data.unit_raw` for the whole stack, found one slice at a time.
+    """The rescaling of :func:`helpers.data.unit_raw` for the whole stack, one slice at a time (``progress``: a bar).
 
-    Args:
-        stack: the stack.
-        progress: show a progress bar.
-
-    Returns:
-        None for uint8 pixels or floats within [0, 1] (kept as they are); else the stack's (min, max).
+    Returns None for uint8 or floats within [0, 1] (kept), else the stack's (min, max).
 
     Raises:
         DataError: for boolean or non-numeric pixels, NaN/inf, or a constant stack.
@@ -247,15 +227,7 @@ def stack_scale(stack: LazyStack, progress: bool = False) -> Scale:
 
 
 def unit_slice(pixels: np.ndarray, scale: Scale) -> np.ndarray:
-    """One slice in the project's pixel contract, by the stack's rescaling (:func:`stack_scale`).
-
-    Args:
-        pixels: the slice as stored.
-        scale: None (kept: uint8, or float in [0, 1]) or the stack's (min, max).
-
-    Returns:
-        uint8 unchanged, or float32 in [0, 1], as :func:`helpers.data.unit_raw` gives for the whole stack.
-    """
+    """A slice in the pixel contract by ``scale`` (:func:`stack_scale`): uint8 kept, else float32 in [0, 1]."""
     if scale is None:
         return pixels if pixels.dtype == np.uint8 else pixels.astype(np.float32)
     low, high = scale

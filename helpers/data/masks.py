@@ -1,9 +1,8 @@
 """Binary membrane masks of either polarity, grey-edged ones too, as the project's labels (0 membrane, 255 cell).
 
-A mask holds two values, one of which marks the membranes: stated (``membrane=0``, ``True``, ``"bright"``...) or
-detected as the rarer value (with a :class:`PolarityWarning`). A mask saved with grey edges (anti-aliased,
-resized, JPEG) holds more values; ``threshold=`` reads it as two: pixels above the threshold are the bright side.
-:func:`inverted_fix` words the remedy for labels that look inverted in the values the user's mask can hold.
+A mask's membrane value is stated (``membrane=0``, ``True``, ``"bright"``...) or detected as the rarer value (with a
+:class:`PolarityWarning`). A grey-edged mask (anti-aliased, resized, JPEG) is read as two values with ``threshold=``:
+pixels above it are the bright side.
 """
 
 from __future__ import annotations
@@ -25,15 +24,9 @@ class PolarityWarning(UserWarning):
 
 
 def value_counts(mask: np.ndarray) -> tuple[list, np.ndarray]:
-    """The values of a mask, ascending, and how many pixels hold each (as ``np.unique(..., return_counts=True)``).
+    """``(values as Python scalars, counts)`` of a mask, ascending, as ``np.unique(..., return_counts=True)``.
 
-    Booleans and 8- or 16-bit integers are counted in one pass (``np.bincount``) instead of being sorted.
-
-    Args:
-        mask: any integer or boolean array.
-
-    Returns:
-        ``(values as Python scalars, counts)``.
+    Booleans and 8- or 16-bit integers are counted by ``np.bincount`` (one pass) instead of being sorted.
     """
     mask = np.asarray(mask)
     if mask.dtype not in COUNTED_DTYPES or mask.size == 0:
@@ -47,15 +40,7 @@ def value_counts(mask: np.ndarray) -> tuple[list, np.ndarray]:
 
 
 def threshold_mask(mask: np.ndarray, threshold: float, source: str = "labels") -> np.ndarray:
-    """A grey mask as two values: True where a pixel is above ``threshold`` (the bright side), else False.
-
-    Args:
-        mask: the grey mask (integers, floats or booleans).
-        threshold: the grey value; pixels above it are bright.
-        source: how errors name the mask.
-
-    Returns:
-        A boolean mask of the same shape.
+    """A grey mask as booleans: True above ``threshold`` (the bright side); ``source`` names the mask in errors.
 
     Raises:
         TypeError: for a threshold that is not a number.
@@ -78,13 +63,9 @@ def threshold_mask(mask: np.ndarray, threshold: float, source: str = "labels") -
 
 
 def suggested_threshold(values: list) -> float | int:
-    """The grey value halfway up a mask's range, as the refusal of a grey mask suggests it (128 for 0..255).
+    """The grey value halfway up a mask's ascending ``values`` (128 for 0..255), as the grey-mask refusal suggests it.
 
-    Args:
-        values: the mask's values, ascending.
-
-    Returns:
-        An integer for integer masks whose top exceeds 1, else half the top value.
+    Returns an integer for integer masks whose top exceeds 1, else half the top value.
     """
     high = values[-1]
     return round(high / 2) if isinstance(high, int) and high > 1 else float(high) / 2
@@ -139,21 +120,7 @@ def mask_membranes(
     source: str = "labels",
     threshold: float | None = None,
 ) -> tuple[np.ndarray, list, object]:
-    """:func:`membrane_labels` with what it found: the mask's values and the one taken as membrane.
-
-    Args:
-        mask: as for :func:`membrane_labels`.
-        membrane: as for :func:`membrane_labels`.
-        source: how messages name the mask.
-        threshold: as for :func:`membrane_labels`.
-
-    Returns:
-        ``(labels, the two values of the (thresholded) mask, the membrane value taken)``.
-
-    Raises:
-        DataError: as :func:`membrane_labels`.
-        ValueError: as :func:`membrane_labels`.
-    """
+    """:func:`membrane_labels` (same arguments, errors) returning ``(labels, mask's two values, membrane value)``."""
     mask = np.asarray(mask)
     if threshold is not None:
         mask = threshold_mask(mask, threshold, source)
@@ -173,25 +140,23 @@ def membrane_labels(
     source: str = "labels",
     threshold: float | None = None,
 ) -> np.ndarray:
-    """Any binary membrane mask as the project's membrane labels (0 membrane, 255 cell).
+    """Any binary membrane mask as the project's membrane labels.
 
     Args:
-        mask: boolean, or integers with two values (0/1, 0/255, 0/65535, ...), 2D or 3D; with ``threshold``, any
-            grey mask (anti-aliased edges, JPEG) or probability map.
-        membrane: the value that marks membranes (e.g. ``0`` for ISBI, ``255`` or ``True`` for white
-            membranes), ``"dark"`` (the lower value) or ``"bright"`` (the higher one); None: the rarer value,
-            with a :class:`PolarityWarning` that says what was taken and how to state it. With ``threshold``, a
-            grey value means its side of the threshold (``membrane=255, threshold=128``: the bright side).
+        mask: boolean, or integers with two values (0/1, 0/255, 0/65535, ...), 2D or 3D; with ``threshold``, any grey
+            mask or probability map.
+        membrane: the membrane value (``0`` for ISBI, ``255`` or ``True`` for white membranes), ``"dark"`` (the lower
+            value) or ``"bright"``; None: the rarer value, with a :class:`PolarityWarning`. With ``threshold``, a grey
+            value means its side (``membrane=255, threshold=128``: the bright side).
         source: how messages name the mask.
-        threshold: a grey value: pixels above it are the bright side, the others the dark side (None: the mask
-            must hold two values).
+        threshold: pixels above it are the bright side (None: the mask must hold two values).
 
     Returns:
         uint8 labels, 0 = membrane, 255 = cell.
 
     Raises:
-        DataError: for more than two values (naming ``threshold=`` as the fix), a stated value that does not
-            occur, a mask whose two values cover similar shares, or a threshold outside the mask's values.
+        DataError: for more than two values (naming ``threshold=``), a stated value that does not occur, two values of
+            similar shares, or a threshold outside the mask's values.
         ValueError: for an unknown polarity word, or a threshold that is NaN or inf.
         TypeError: for a threshold that is not a number.
     """
@@ -199,12 +164,12 @@ def membrane_labels(
 
 
 def inverted_fix(values: list, taken: object, thresholded: bool = False) -> str:
-    """The remedy for labels that look inverted, in the values the user's mask holds.
+    """The remedy for labels that look inverted, worded in the values the user's mask holds.
 
     Args:
         values: the mask's values (after a threshold: ``[False, True]``).
-        taken: the value that was taken as membrane.
-        thresholded: the mask was thresholded (its values are the sides dark/bright).
+        taken: the value taken as membrane.
+        thresholded: the mask was thresholded (its values are the dark/bright sides).
 
     Returns:
         A sentence such as ``"if your membranes are the bright value, pass membrane=True (or 'bright')"``.

@@ -1,15 +1,12 @@
 """Intensity normalisation per slice, so that a forest trained on one EM dataset sees comparable values on another.
 
-Two microscopes (or two stainings) give the same membranes other grey values: ISBI 2012 slices span 0-255
-with dark membranes, a FlyEM FIB-SEM slice 26-217. Edge features built on absolute raw intensities then mean
-different things on the two. A normalisation maps each slice to [0, 1] by its own intensity distribution:
+Two microscopes give the same membranes other grey values (ISBI 2012 slices span 0-255, a FlyEM slice 26-217), so
+features on absolute intensities mean different things. Methods (:data:`NORMALIZATIONS`):
 
-* ``none``: the slice as it is (the report's pipeline; the default, which keeps every committed number);
-* ``percentile``: a robust min-max stretch, the 1st percentile to 0 and the 99.8th to 1, clipped (CSBDeep's
-  default percentiles, Weigert et al. 2018).
+* ``none``: the slice as it is (the report's pipeline and the default);
+* ``percentile``: 1st percentile to 0, 99.8th to 1, clipped (CSBDeep's defaults, Weigert et al. 2018).
 
-Use it through ``PipelineSettings(intensity=...)`` (:mod:`helpers.segmentation.settings`), which applies it
-wherever the pipeline reads raw pixels (boundary maps, pixel classifier, edge features).
+Chosen by ``PipelineSettings(intensity=...)`` (:mod:`helpers.segmentation.settings`) wherever raw pixels are read.
 """
 
 from __future__ import annotations
@@ -33,14 +30,9 @@ def _finite(image: np.ndarray) -> np.ndarray:
 
 
 def percentile_stretch(image: np.ndarray, percentiles: tuple[float, float] = PERCENTILES) -> np.ndarray:
-    """Robust min-max: the low percentile becomes 0, the high one 1, values beyond are clipped.
+    """Robust min-max of one slice: the low percentile becomes 0, the high one 1, values beyond clipped.
 
-    Args:
-        image: one slice of any numeric dtype (8 or 16 bit, float).
-        percentiles: (low, high) percentiles.
-
-    Returns:
-        float32 in [0, 1]; all zeros for a constant slice.
+    Returns float32 in [0, 1]; all zeros for a constant slice.
 
     Raises:
         ValueError: for a non-numeric dtype or NaN/inf values.
@@ -59,14 +51,7 @@ NORMALIZATIONS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
 
 
 def normalize_intensity(image: np.ndarray, method: str = "none") -> np.ndarray:
-    """One slice normalised by a method of :data:`NORMALIZATIONS`.
-
-    Args:
-        image: one slice (for ``none``: as the pipeline takes it, uint8 or float in [0, 1]).
-        method: ``"none"`` or ``"percentile"``.
-
-    Returns:
-        ``image`` itself for ``none``; float32 in [0, 1] otherwise.
+    """One slice normalised by ``method`` (``"none"``: ``image`` itself; ``"percentile"``: float32 in [0, 1]).
 
     Raises:
         ValueError: for an unknown method, a non-numeric dtype or NaN/inf values.

@@ -1,11 +1,8 @@
 """Read an image stack of any size from a TIFF, a PNG (or a folder of them), HDF5, zarr or ``.npy``, gzipped or not.
 
-:func:`read_volume` tells the format from the file's first bytes (not its name), reads only the requested
-slices, and returns one grey channel: an image with grey + alpha, RGB or RGBA channels is accepted when the
-alpha channel is fully opaque and the colour channels are equal (a grey image saved in colour), and refused
-with the fix otherwise; a planar (channels-first) RGB TIFF page is one such colour image, and a zarr chunk missing
-from its store is refused, not read as the fill value (:mod:`.layouts`). Errors name the file; ``git checkout`` is
-advised only for the project's own files.
+:func:`read_volume` tells the format from the file's first bytes (not its name), reads only the requested slices and
+returns one grey channel: grey + alpha, RGB or RGBA images pass when fully opaque with equal colour channels, and are
+refused with the fix otherwise. Errors name the file; ``git checkout`` is advised only for the project's own files.
 """
 
 from __future__ import annotations
@@ -47,11 +44,7 @@ Selection = slice | Sequence[int] | None
 def volume_format(path: Path) -> str:
     """The format of a file or folder: ``tiff``, ``png``, ``jpeg``, ``hdf5``, ``npy``, ``zarr`` or ``folder``.
 
-    Args:
-        path: a file (gzip-compressed or not) or a folder (a zarr store or a folder of images).
-
-    Returns:
-        The format's name; a gzip file gives ``"gzip:<format of its content>"``.
+    A gzip file gives ``"gzip:<format of its content>"``.
 
     Raises:
         DataError: for a file of another format.
@@ -82,26 +75,12 @@ def volume_format(path: Path) -> str:
 
 
 def natural_key(path: Path) -> list:
-    """Sort key that orders ``slice2.png`` before ``slice10.png``.
-
-    Args:
-        path: a file.
-
-    Returns:
-        The name split into text and numbers.
-    """
+    """Sort key (the name split into text and numbers) that orders ``slice2.png`` before ``slice10.png``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
 def single_channel(array: np.ndarray, source: str) -> np.ndarray:
-    """One grey channel from an image with a trailing channel axis of 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
-
-    Args:
-        array: (..., C) pixels.
-        source: how errors name the image.
-
-    Returns:
-        (...) pixels: the first channel.
+    """The first channel of (..., C) pixels, C = 2 (grey + alpha), 3 (RGB) or 4 (RGBA); ``source`` names them in errors.
 
     Raises:
         DataError: when the alpha channel is not fully opaque or the colour channels differ.
@@ -175,14 +154,8 @@ def _damaged(path: Path, source: str, what: str) -> Iterator[None]:
 def read_image(path: Path) -> np.ndarray:
     """One 2D image file (PNG, JPEG or single-page TIFF) as one grey channel.
 
-    PIL modes: ``1`` gives booleans, ``P`` (palette) its palette indices, ``L``/``I;16``/``I`` 8-, 16- and
-    32-bit integers; ``LA``, ``RGB`` and ``RGBA`` go through :func:`single_channel`.
-
-    Args:
-        path: the image.
-
-    Returns:
-        The pixels, 2D.
+    PIL modes: ``1`` gives booleans, ``P`` its palette indices, ``L``/``I;16``/``I`` 8-, 16- and 32-bit integers;
+    ``LA``, ``RGB`` and ``RGBA`` go through :func:`single_channel`.
 
     Raises:
         DataError: for an unreadable file or one that is not single-channel.
@@ -248,32 +221,16 @@ def choose_dataset(names: list[str], dataset: str | None, source: object, how: s
 
 
 def hdf5_dataset(handle: h5py.File, dataset: str | None, source: object, how: str = "dataset=...") -> h5py.Dataset:
-    """The dataset of an open HDF5 file to read (:func:`choose_dataset` among all its datasets).
-
-    Args:
-        handle: the open file.
-        dataset: the one asked for (None: the only one).
-        source: the file, for messages.
-        how: how the caller names a dataset, for messages.
-
-    Returns:
-        The dataset (read lazily).
-    """
+    """The dataset (lazy) of an open HDF5 file: :func:`choose_dataset` (same arguments) among all its datasets."""
     names: list[str] = []
     handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
     return handle[choose_dataset(names, dataset, source, how)]
 
 
 def zarr_array(path: Path, dataset: str | None, how: str = "dataset=...") -> tuple[zarr.Array, str | None]:
-    """The array of a zarr store to read: the store if it is one array, else the chosen array of the group.
+    """``(array, its name in the group or None)`` of a zarr store: the store if it is one array, else the chosen one.
 
-    Args:
-        path: the store.
-        dataset: the array asked for in a group (None: the only one; must be None for a single array).
-        how: how the caller names a dataset, for messages.
-
-    Returns:
-        ``(array, its name in the group or None)``, read lazily.
+    ``dataset`` must be None for a single array; ``how`` is as for :func:`choose_dataset`.
 
     Raises:
         DataError: for a dataset named in a single array, or a choice :func:`choose_dataset` refuses.
@@ -386,14 +343,13 @@ def _read_plain(path: Path, kind: str, dataset: str | None, selection: Selection
 def read_volume(path: Path | str, dataset: str | None = None, z: Selection = None) -> np.ndarray:
     """An image or stack from a TIFF, PNG/JPEG, folder of PNG/TIFF slices, HDF5, zarr or ``.npy`` file.
 
-    A gzip-compressed file (``.tif.gz``, ``.h5.gz``, ...) is unpacked to a temporary file first. Only the
-    slices in ``z`` are read, so a large stack need not fit in memory. A TIFF gives one slice per page, a planar
-    RGB page (stored as (3, y, x)) one colour slice; a folder gives every page of every image, files in name order
-    (``slice2`` before ``slice10``), pages in order, and each file must hold as many pages (a mix is refused).
+    A gzipped file (``.tif.gz``, ``.h5.gz``...) is unpacked to a temporary file. Only the slices in ``z`` are read, so a
+    large stack need not fit in memory. A TIFF gives one slice per page (a planar RGB page: one colour slice); a folder
+    gives every page of every file in natural name order, each file holding as many pages.
 
     Args:
         path: the file or folder.
-        dataset: the dataset inside an HDF5 file or zarr group (None: the only one there is).
+        dataset: the dataset inside an HDF5 file or zarr group (None: the only one).
         z: slices to read: a slice, a list of indices, or None for all.
 
     Returns:

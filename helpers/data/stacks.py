@@ -1,10 +1,8 @@
 """Your own EM data: a raw stack and its labels from any supported file, as the pipeline's inputs, split by z-blocks.
 
-:func:`load_em_stack` reads both files (:func:`.readers.read_volume`), brings the raw pixels into the
-project's contract (uint8 kept; 16-bit, other integers and floats outside [0, 1] rescaled linearly by the
-stack's own range) and the labels into the project's two forms (:mod:`.labels`): membrane labels (0
-membrane, 255 cell) and the dense ground truth. :func:`z_block_split` splits a stack into training and test
-slices by contiguous blocks of z, so that neighbouring, nearly identical slices do not end up on both sides.
+:func:`load_em_stack` reads both (:func:`.readers.read_volume`), brings the raw pixels into the pixel contract
+(:func:`unit_raw`) and the labels into membrane labels and a dense ground truth (:mod:`.labels`).
+:func:`z_block_split` splits by contiguous z-blocks so that nearly identical neighbours do not land on both sides.
 """
 
 from __future__ import annotations
@@ -48,13 +46,7 @@ class EMStack:
         return len(self.raw)
 
     def take(self, indices: Sequence[int]) -> EMStack:
-        """The stack restricted to some slices.
-
-        Args:
-            indices: slice positions in this stack.
-
-        Returns:
-            A new stack with those slices, in the given order.
+        """The stack restricted to the slices ``indices``, in that order.
 
         Raises:
             ValueError: for an empty, repeated or non-integral index list.
@@ -71,10 +63,10 @@ HOT_PIXEL_FACTOR = 10.0  # a full range this many times the 0.01-99.99 percentil
 
 
 def unit_raw(raw: np.ndarray, source: str = "raw") -> tuple[np.ndarray, str]:
-    """Raw pixels in the project's contract: uint8 as they are, anything else linearly into [0, 1].
+    """Raw pixels in the project's contract: uint8 kept, anything else linearly into [0, 1] by the stack's min and max.
 
-    One scale serves the whole stack (its min and max), so the slices keep their relative brightness; to
-    make datasets comparable, use the pipeline's intensity normalisation (:mod:`.normalize`).
+    One scale for the whole stack keeps the slices' relative brightness; datasets are made comparable by the pipeline's
+    intensity normalisation (:mod:`.normalize`).
 
     Args:
         raw: the stack, uint8, uint16 (or other integers) or float.
@@ -132,7 +124,7 @@ def _selected(array: np.ndarray, z: Selection, source: str) -> np.ndarray:
 def crop_window(
     shape: tuple[int, ...], crop: int | Sequence[int] | None, offset: Sequence[int] = (0, 0)
 ) -> tuple[slice, slice]:
-    """The rows and columns a crop keeps: ``crop`` pixels (a side, or ``(height, width)``) from ``offset``.
+    """The ``(rows, columns)`` slices a crop keeps of a (..., H, W) ``shape``.
 
     Args:
         shape: the stack's shape, (..., H, W).
@@ -140,11 +132,11 @@ def crop_window(
         offset: ``(y, x)`` of the crop's top-left pixel.
 
     Returns:
-        ``(rows, columns)`` slices.
+        ``(rows, columns)``.
 
     Raises:
         ValueError: for a non-positive or fractional crop, a negative offset, a pair of another length, or a crop
-            that reaches beyond the slices (naming ``crop`` and ``offset``).
+            beyond the slices.
         TypeError: for values that are not numbers.
     """
     if isinstance(offset, str) or not isinstance(offset, Sequence) or len(offset) != 2:
@@ -187,35 +179,32 @@ def load_em_stack(
     """Read a raw stack and its labels (files or arrays) into an :class:`EMStack`.
 
     Args:
-        raw: TIFF, PNG, folder of slices, HDF5, zarr or ``.npy`` (gzip-compressed too), or an array; 2D or 3D.
+        raw: TIFF, PNG, folder of slices, HDF5, zarr or ``.npy`` (gzipped too), or an array; 2D or 3D.
         labels: the same for the labels: a membrane mask or instance ids, the shape of ``raw``.
         kind: ``"mask"``, ``"instances"`` or ``"auto"`` (:func:`.labels.label_kind`; a stated ``membrane`` or
-            ``threshold`` makes ``"auto"`` a mask).
-        membrane: for a mask, the value that marks membranes, or ``"dark"``/``"bright"``; None: detected
-            from the membrane fraction, with a warning (:func:`.masks.membrane_labels`).
-        table: for instances, a supervoxel-to-body table: ``(n, 2)`` rows, a dict, or the name of a
-            dataset in the labels' HDF5/zarr file (e.g. NeuroProof's ``"transforms"``).
+            ``threshold`` makes it a mask).
+        membrane: for a mask, the membrane value or ``"dark"``/``"bright"``; None: detected, with a warning
+            (:func:`.masks.membrane_labels`).
+        table: for instances, a supervoxel-to-body table: ``(n, 2)`` rows, a dict, or the name of a dataset in the
+            labels' HDF5/zarr file (e.g. NeuroProof's ``"transforms"``).
         raw_dataset: dataset of ``raw`` in an HDF5 file or zarr group (None: the only one).
         labels_dataset: dataset of ``labels`` (None: the only one).
         z: slices to read (a slice or indices; None: all), of files and arrays alike.
-        crop: keep ``crop`` x ``crop`` pixels (or ``(height, width)``) of each slice, from ``offset`` (None: to
-            the slices' ends).
-        offset: ``(y, x)`` of the crop's top-left pixel (default: the top-left corner).
-        threshold: for a mask saved with grey edges (anti-aliased, JPEG): pixels above this grey value are the
-            bright side, the others the dark side (None: the mask must hold two values). Implies a mask.
+        crop: keep ``crop`` x ``crop`` pixels (or ``(height, width)``) from ``offset`` (None: to the slices' ends).
+        offset: ``(y, x)`` of the crop's top-left pixel.
+        threshold: for a grey-edged mask: pixels above it are the bright side (None: two values). Implies a mask.
         background: for instances, the id of unlabelled pixels (None: none).
         min_size: for instances, the smallest cell in pixels (smaller specks join their neighbours).
-        name: how the stack is called (None: the raw file's name).
-        workers: threads that build the ground truth slice by slice (None: one per CPU core); the stack does
-            not depend on it.
+        name: the stack's name (None: the raw file's name).
+        workers: threads building the ground truth (None: one per CPU core); the result does not depend on it.
 
     Returns:
         The stack; ``notes`` records the files, label kind, membrane value, threshold, crop and raw rescaling.
 
     Raises:
         FileNotFoundError: a file is missing.
-        DataError: for unreadable files, raw and labels of different shapes, a ``z`` for a 2D array, a threshold
-            for instance ids, or labels that are not usable (see :mod:`.labels`, :mod:`.masks`).
+        DataError: for unreadable files, raw and labels of different shapes, a ``z`` for a 2D array, a threshold for
+            instance ids, or unusable labels (:mod:`.labels`, :mod:`.masks`).
         ValueError: for a crop or offset beyond the slices.
     """
     files = [isinstance(item, str | Path) for item in (raw, labels)]
@@ -272,9 +261,8 @@ def z_block_split(
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Training and test slices by contiguous blocks of z.
 
-    The stack is cut into ``n_blocks`` blocks of (nearly) equal length; the ``test_blocks`` are the test
-    slices, the others train, except ``gap`` slices on each side of a test block, which are left out so that
-    neighbouring slices (nearly identical in isotropic FIB-SEM) do not end up on both sides.
+    The stack is cut into ``n_blocks`` (nearly) equal blocks; ``test_blocks`` are tested, the rest train, except
+    ``gap`` slices on each side of a test block, left out because neighbours are nearly identical in isotropic FIB-SEM.
 
     Args:
         n_slices: slices in the stack.
