@@ -1,12 +1,10 @@
 """A small U-Net boundary detector (chapter 08): model, same-region training patches, training, prediction.
 
-:func:`train_unet` trains on grey slices and their binary membrane labels, learning the membrane mask or the thin
-boundaries of the dense ground truth (``UNetWork.target``), optionally with stylised copies of the same slices
-that replace a patch's pixels by the same window (resumable, deterministic on the CPU);
-:func:`membrane_probability` gives a slice's boundary map for the segmentation pipeline. How much work a profile
-does is ``config.unet`` (:class:`helpers.config.UNetWork`). Chapter 08's experiment: :mod:`.material` (its
-images), :mod:`.experiment` (its arms), :mod:`.analysis` (its statistics and results file), :mod:`.prose` (its
-words).
+:func:`train_unet` learns the membrane mask or the dense ground truth's thin boundaries (``UNetWork.target``) from
+grey slices, optionally swapping a patch for the same window of a stylised copy (resumable, deterministic on the
+CPU); :func:`membrane_probability` gives the boundary map for the segmentation pipeline. The work is ``config.unet``.
+Chapter 08's experiment: :mod:`.material` (images), :mod:`.experiment` (arms), :mod:`.analysis` (statistics,
+results file), :mod:`.prose` (words).
 """
 
 from .data import (

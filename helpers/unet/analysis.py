@@ -1,20 +1,14 @@
 """Chapter 08's numbers: the target rule, per-slice means, the declared families of comparisons, the results file.
 
-The unit of analysis is the test slice (:data:`helpers.experiments.stats.METHOD`): a slice's score is the mean
-over the seeds (and, within a group, over the conditions) that tested it, and two arms are paired on the same
-slices. Conditions are pooled into groups (:data:`GROUPS`): clean test slices, appearance shifts (the shifts on
-which every arm returns a trivial segmentation are flagged and left out, :func:`trivial_conditions`), held-out
-paintings and the second dataset (its own test slices); any other second dataset (a condition named by its
-dataset, :func:`.material.load_material`) is a group of its own, compared wherever FlyEM is. Rows compare on
-what they hold: a metric, target or trivial flag that the rows lack is left out, never looked up.
+The unit is the test slice (:data:`helpers.experiments.stats.METHOD`): a slice's score is the mean over seeds (and,
+within a group, conditions), and arms are paired on the same slices. Groups (:data:`GROUPS`): clean, appearance
+shifts (all-trivial shifts flagged and left out), held-out paintings, FlyEM; any other second dataset is its own
+group, compared wherever FlyEM is. A metric, target or flag the rows lack is left out, never looked up.
 
-Everything a claim may rest on is declared here, before the run: the rule that picks the style arms' target
-(:data:`TARGET_RULE`), the primary metric (:data:`PRIMARY`) and the families (:data:`FAMILIES`,
-:data:`COMPARISONS`), whose p-values are Holm-corrected within each family. The primary metric is the ISBI
-challenge's foreground V_rand: it counts merges and splits of cells inside the ground truth's foreground and not
-where a boundary is drawn, so it does not reward one target over the other for matching the dense ground truth's
-midline split of the membranes (the all-pixel VI does: a 1 px shift of the ground truth against itself already
-costs it, :func:`helpers.segmentation.metrics.placement_reference`), and it is the goal's metric (:data:`GOAL`).
+Declared before the run: the target rule (:data:`TARGET_RULE`), the primary metric and the families (Holm within
+each). The primary metric, ISBI's foreground V_rand, counts merges and splits inside the foreground, not where a
+boundary is drawn, so it does not favour the target matching the dense ground truth's midline split (all-pixel VI
+does: see :func:`helpers.segmentation.metrics.placement_reference`); it is also the goal's metric.
 """
 
 from __future__ import annotations
@@ -113,39 +107,25 @@ COMPARISONS = (
 
 
 def group_of(condition: str) -> str:
-    """The group of a test condition: one of :data:`GROUPS`, or a second dataset's own name.
-
-    Args:
-        condition: a row's condition (``"clean"``, a shift, ``"unseen_styleNN"``, ``"flyem"`` or a dataset's name).
-
-    Returns:
-        The group's name.
-    """
+    """The group of a test condition: one of :data:`GROUPS`, or a second dataset's own name."""
     return next((group for group, test in GROUPS.items() if test(condition)), condition)
 
 
 def canonical(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows in the fixed order of :data:`ROW_ORDER` (the columns they hold), whatever order the arms finished in.
-
-    Args:
-        rows: the experiment's rows (:func:`.experiment.run_arm`).
-
-    Returns:
-        A sorted copy with a fresh index.
-    """
+    """A copy of the rows sorted by :data:`ROW_ORDER` (the columns present), fresh index, whatever the arm order."""
     return rows.sort_values([key for key in ROW_ORDER if key in rows], kind="stable").reset_index(drop=True)
 
 
 def trivial_conditions(rows: pd.DataFrame) -> list[str]:
     """Shift conditions on which every arm returns a trivial segmentation (one segment, or every pixel its own).
 
-    Such a condition tells arms apart by nothing but ties: it is shown, flagged and left out of every average.
+    Such a condition tells arms apart only by ties: it is shown, flagged and left out of every average.
 
     Args:
         rows: rows with ``condition`` and ``trivial`` columns (:func:`.experiment.run_arm`).
 
     Returns:
-        The trivial shift conditions, sorted (none for rows without a ``trivial`` column).
+        The trivial shift conditions, sorted (none without a ``trivial`` column).
     """
     if "trivial" not in rows:
         return []
@@ -175,7 +155,7 @@ def _slices(grouped: pd.DataFrame, arm: str, target: str, group: str, metric: st
 
 
 def arm_means(rows: pd.DataFrame, trivial: Sequence[str] = (), metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """Mean and 95 % interval of every metric per arm, target and group, over test slices.
+    """Mean and 95 % interval over test slices of every metric per arm, target and group.
 
     Args:
         rows: the experiment's rows.
@@ -200,10 +180,7 @@ def arm_means(rows: pd.DataFrame, trivial: Sequence[str] = (), metrics: Sequence
 
 
 def choose_target(rows: pd.DataFrame) -> dict:
-    """The style arms' target by :data:`TARGET_RULE`, from the originals arm's clean rows of both targets.
-
-    Args:
-        rows: rows holding ``original/none`` on the clean test slices for both targets.
+    """The style arms' target by :data:`TARGET_RULE`, from ``original/none``'s clean rows of both targets.
 
     Returns:
         ``{"rule", "v_rand": {target: mean}, "chosen"}``.
@@ -231,15 +208,13 @@ def comparisons(
         rows: the experiment's rows.
         chosen: the style arms' target (:func:`choose_target`).
         trivial: conditions left out (:func:`trivial_conditions`).
-        declared: the comparisons (default :data:`COMPARISONS`); those without rows on both sides are skipped, and
-            so are those of two targets for rows without a ``target`` column. The group ``flyem`` stands for every
-            second dataset the rows hold (:func:`group_of`).
+        declared: the comparisons; skipped without rows on both sides, or across targets without a ``target``
+            column. Group ``flyem`` stands for every second dataset.
 
     Returns:
         Columns family, label, arm, arm_target, reference, reference_target, group, metric, those of
-        :func:`helpers.experiments.stats.paired_by_slice` (mean_diff = arm - reference; ``frac_better``: share of
-        slices where the arm is better, higher for the metrics of :data:`HIGHER_IS_BETTER`), n_seeds, p_holm and
-        supported.
+        :func:`~helpers.experiments.stats.paired_by_slice` (mean_diff = arm - reference; ``frac_better`` follows
+        :data:`HIGHER_IS_BETTER`), n_seeds, p_holm and supported.
     """
     grouped = _grouped(canonical(rows), trivial)
     datasets = sorted(set(grouped["group"]) - set(GROUPS) - {FLYEM})
@@ -274,11 +249,7 @@ def comparisons(
 
 
 def goal(means: pd.DataFrame, chosen: str) -> dict:
-    """Whether the originals arm without normalisation reaches :data:`GOAL` on its group, for each target.
-
-    Args:
-        means: the table of :func:`arm_means`.
-        chosen: the style arms' target.
+    """Whether ``original/none`` reaches :data:`GOAL` on its group, per target, from :func:`arm_means`' table.
 
     Returns:
         ``{**GOAL, "arm", "chosen", "targets": {target: {"n_slices", "n_seeds", "mean", "low", "high", "reached"}}}``.
@@ -303,14 +274,7 @@ def _clean(value: object) -> object:
 
 
 def records(table: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-safe dicts (NaN as None), in the table's order.
-
-    Args:
-        table: any table.
-
-    Returns:
-        One dict per row.
-    """
+    """The table's rows as JSON-safe dicts (NaN as None), in order."""
     return [{key: _clean(value) for key, value in row.items()} for row in table.to_dict(orient="records")]
 
 
@@ -322,10 +286,10 @@ def results_record(header: dict, rows: pd.DataFrame, chosen: dict, placement: di
         rows: the experiment's rows.
         chosen: the target choice (:func:`choose_target`).
         placement: the 1 px placement reference (mean over the clean test slices).
-        timings: seconds; the only place of timings (with ``*_s`` fields).
+        timings: seconds; the only place of timings (``*_s`` fields).
 
     Returns:
-        The record; the same rows give the same record, whatever the order they came in.
+        The record; the same rows in any order give the same record.
     """
     rows = canonical(rows)
     trivial = trivial_conditions(rows)
@@ -356,10 +320,10 @@ def write_record(
     references: pd.DataFrame,
     started: float,
 ) -> dict:
-    """Chapter 08's bookkeeping in one call: the record of a run (:func:`results_record`), written atomically.
+    """Write chapter 08's run record (:func:`results_record`) atomically to ``config.result_path("unet.json")``.
 
     Args:
-        config: the configuration (``config.result_path("unet.json")`` is written).
+        config: the configuration.
         settings: the segmentation settings of every arm.
         material: the images (their provenance is recorded).
         results: ``{(training, intensity, target, seed): result}`` of :func:`.experiment.run_arms`.

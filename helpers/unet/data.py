@@ -1,21 +1,12 @@
 """Training patches for the U-Net: images and targets, same-region patches of originals and stylised copies.
 
-Images follow the project's pixel contract (:func:`helpers.data.to_unit_float`: uint8, or float in [0, 1]);
-labels are the ISBI binary membrane labels (0 membrane, 255 cell interior), turned into one of two targets that
-are 1 on boundaries (:func:`training_targets`): ``"membranes"``, the thick ISBI membrane mask, or
-``"boundaries"``, the thin boundaries of the dense ground truth (:func:`boundary_target`). The patches of training
-step ``i`` are drawn from a generator seeded by ``(seed, i)`` (:func:`step_generator`), so a training resumed at
-step ``i`` draws exactly what an uninterrupted one would.
-
-Same-region sampling (:func:`draw_windows`): every patch is a window of an original slice (each slice equally
-likely, a uniform position in it); with probability ``style_probability`` its pixels come from the SAME window of
-a stylised copy of the same slice (a painting drawn uniformly), its target from the original. Every draw is made
-for every patch whatever the arm, so two arms with the same seed see the same windows and differ only in
-appearance: an arm without stylised copies never sees a stylised patch.
-
-Plain augmentation (:func:`augment_patch`): a random flip and 90-degree rotation, an elastic deformation
-(smooth random displacements, labels moved by nearest neighbour) and an intensity change (contrast, brightness,
-gamma, Gaussian noise).
+Images follow the pixel contract (uint8, or float in [0, 1]); ISBI labels (0 membrane, 255 cell) become a target, 1
+on boundaries (:func:`training_targets`): ``"membranes"`` (the thick ISBI mask) or ``"boundaries"`` (thin, from the
+dense ground truth). Step ``i``'s patches come from a generator seeded by ``(seed, i)``, so a resumed training
+draws what an uninterrupted one would. Same-region sampling (:func:`draw_windows`): every patch is a window of an
+original slice; with probability ``style_probability`` its pixels come from the SAME window of a stylised copy, its
+target from the original. Every draw is made whatever the arm, so same-seed arms see the same windows and differ
+only in appearance. Plain augmentation (:func:`augment_patch`): flip, rot90, elastic deformation, intensity change.
 """
 
 from __future__ import annotations
@@ -42,17 +33,10 @@ NOISE_MAX_SIGMA = 0.04  # the largest standard deviation of the added Gaussian n
 
 
 def boundary_target(gt: np.ndarray) -> np.ndarray:
-    """Thin boundaries of a dense ground truth: every pixel with a 4-neighbour of another cell.
+    """Thin boundaries of a dense ground truth (2D cell ids): float32, 1 where a 4-neighbour is another cell, else 0.
 
-    Both sides of a contact between two cells are marked, so the boundary is 2 px wide where two cells meet
-    along a row or column and 1-2 px at diagonal contacts: thinner than the ISBI membrane mask, and centred on the
-    midline where :func:`helpers.data.dense_ground_truth` splits each membrane between its two cells.
-
-    Args:
-        gt: 2D cell ids (every pixel in a cell).
-
-    Returns:
-        float32, 1 on boundaries, 0 elsewhere.
+    Both sides of a contact are marked (2 px along rows or columns, 1-2 px at diagonals): thinner than the ISBI mask
+    and centred where :func:`helpers.data.dense_ground_truth` splits each membrane between its cells.
     """
     return find_boundaries(np.asarray(gt), connectivity=1, mode="inner").astype(np.float32)
 
@@ -63,17 +47,16 @@ def training_targets(
     """Training images as float32 in [0, 1] and their targets (1 on membranes or boundaries, 0 elsewhere).
 
     Args:
-        raws: grey 2D slices (uint8, or float in [0, 1]); sizes may differ between slices.
+        raws: grey 2D slices (uint8, or float in [0, 1]); sizes may differ.
         labels: their binary membrane labels (0 membrane, 255 cell interior).
-        target: ``"membranes"`` (the membrane mask) or ``"boundaries"`` (:func:`boundary_target` of the dense
-            ground truth the labels give, :func:`helpers.data.dense_ground_truth`).
+        target: ``"membranes"`` (the mask) or ``"boundaries"`` (:func:`boundary_target` of the dense ground truth).
 
     Returns:
         ``(images, targets)``, float32 lists of the same shapes.
 
     Raises:
-        ValueError: for an unknown target, no images, lists of different lengths, a slice that is not 2D, a
-            slice and its labels of different shapes, or pixel values outside the contract.
+        ValueError: for an unknown target, no images, lists of different lengths, a slice not 2D, a slice and labels
+            of different shapes, or pixels outside the contract.
         DataError: for labels that are not binary.
     """
     if target not in TARGETS:
@@ -100,41 +83,21 @@ def training_targets(
 def membrane_targets(
     raws: Sequence[np.ndarray], labels: Sequence[np.ndarray]
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Training images and their membrane targets: :func:`training_targets` with ``target="membranes"``.
-
-    Args:
-        raws: grey 2D slices (uint8, or float in [0, 1]).
-        labels: their binary membrane labels (0 membrane, 255 cell interior).
-
-    Returns:
-        ``(images, targets)``, float32 lists of the same shapes.
-    """
+    """:func:`training_targets` with ``target="membranes"``."""
     return training_targets(raws, labels, "membranes")
 
 
 def step_generator(seed: int, step: int) -> np.random.Generator:
-    """The random generator of one training step: the same ``(seed, step)`` always draws the same patches.
-
-    Args:
-        seed: the training's seed.
-        step: the step's index from 0.
-
-    Returns:
-        A NumPy generator.
-    """
+    """The NumPy generator of training step ``step`` (from 0): the same ``(seed, step)`` draws the same patches."""
     return np.random.default_rng([seed, step])
 
 
 def elastic_deform(
     image: np.ndarray, target: np.ndarray, rng: np.random.Generator, max_shift: float = ELASTIC_MAX_SHIFT
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move the pixels of a patch and its target by one smooth random displacement field.
+    """Move a float32 patch and its target by one smooth random displacement field of at most ``max_shift`` pixels.
 
-    Args:
-        image: float32 patch.
-        target: its membrane target (moved by nearest neighbour, so it stays binary).
-        rng: the random generator.
-        max_shift: the largest displacement, pixels.
+    The target moves by nearest neighbour, so it stays binary.
 
     Returns:
         ``(image, target)`` deformed, float32.
@@ -151,15 +114,7 @@ def elastic_deform(
 
 
 def jitter_intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random contrast, brightness and gamma change and Gaussian noise, clipped to [0, 1].
-
-    Args:
-        image: float32 patch in [0, 1].
-        rng: the random generator.
-
-    Returns:
-        The changed patch, float32 in [0, 1].
-    """
+    """Random contrast, brightness, gamma and Gaussian noise for a float32 patch in [0, 1], clipped to [0, 1]."""
     mean = float(image.mean())
     changed = mean + rng.uniform(*CONTRAST_RANGE) * (image - mean) + rng.uniform(*BRIGHTNESS_RANGE)
     changed = np.clip(changed, 0.0, 1.0) ** rng.uniform(*GAMMA_RANGE)
@@ -168,12 +123,7 @@ def jitter_intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def augment_patch(image: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Plain augmentation of one square patch: flip, rotation, elastic deformation, intensity.
-
-    Args:
-        image: float32 patch in [0, 1].
-        target: its membrane target.
-        rng: the random generator.
+    """Plain augmentation of one square float32 patch and its target: flip, rotation, elastic deformation, intensity.
 
     Returns:
         ``(image, target)`` augmented, float32, C-contiguous.
@@ -188,10 +138,6 @@ def augment_patch(image: np.ndarray, target: np.ndarray, rng: np.random.Generato
 
 def check_patch_fits(images: Sequence[np.ndarray], patch: int) -> None:
     """Check that there are images and that each holds a ``patch`` x ``patch`` square.
-
-    Args:
-        images: the training images.
-        patch: side of the patches, pixels.
 
     Raises:
         ValueError: for no images, or an image smaller than the patch.
@@ -216,11 +162,7 @@ class Window:
 
 
 def check_stylised(images: Sequence[np.ndarray], stylised: Sequence[Sequence[np.ndarray]]) -> None:
-    """Check that every painting's stylised copies match the originals one to one, in shape.
-
-    Args:
-        images: the training images.
-        stylised: per painting, a copy of every training image.
+    """Check that every painting's stylised copies (per painting, one per image) match the ``images`` one to one.
 
     Raises:
         ValueError: for a painting with another number of copies or a copy of another shape.
@@ -245,8 +187,8 @@ def draw_windows(
 ) -> list[Window]:  # fmt: skip
     """Same-region draws: a slice (uniform), a position in it (uniform), then whether and which stylised copy.
 
-    Every patch draws its slice, position, a uniform number and a painting, whatever ``n_styles`` and
-    ``style_probability``: so arms with the same generator draw the same windows.
+    Every patch draws slice, position, a uniform number and a painting whatever ``n_styles`` and
+    ``style_probability``, so arms with the same generator draw the same windows.
 
     Args:
         shapes: the training images' shapes.

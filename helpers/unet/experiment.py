@@ -1,33 +1,21 @@
 """Chapter 08's experiment: U-Nets trained on four training sets, with and without intensity normalisation.
 
-An *arm* is a training set (:data:`TRAINING_SETS`: the originals; originals with stylised patches; plain
-augmentation; both) with a per-slice intensity normalisation (:func:`helpers.data.normalize_intensity`, applied
-to every image the U-Net and the edge forest read) and a target (``UNetWork.target``: the membrane mask or the
-thin boundaries of the dense ground truth). Every arm draws its patches from the same pixel regions: windows of
-the original training slices; a style arm replaces a patch, with probability ``UNetWork.style_probability``, by
-the same window of the same slice stylised with a training painting (:func:`.data.sample_batch`), so arms differ
-only in appearance. The stylised slices are whole ISBI slices from the feed-forward engine
-(:func:`helpers.style.feedforward.stylized_slices`, cached), cropped like the originals.
+An *arm* is a training set (:data:`TRAINING_SETS`), a per-slice intensity normalisation
+(:func:`helpers.data.normalize_intensity`, applied to every image the U-Net and the edge forest read) and a target
+(``UNetWork.target``). Every arm draws patches from the same windows of the original training slices; a style arm
+swaps a patch, with probability ``UNetWork.style_probability``, for the same window stylised with a training
+painting (feed-forward engine, whole slices, cropped like the originals), so arms differ only in appearance.
 
-Its maps are scored as pixels (ROC AUC and F1 at 0.5 against the membrane labels) and as segmentations: the U-Net
-map feeds the same watershed, region graph, edge forest and multicut as every other boundary map, scored with the
-all-pixel adapted Rand error and VI and the ISBI challenge's foreground-restricted V_rand and V_info. The best
-segmentation the U-Net's superpixels allow (each takes the ground-truth cell it overlaps most) is scored too: no
-edge forest or multicut can do better. Each row also says whether the segmentation is trivial (one segment, or
-every pixel its own).
+Maps are scored as pixels (ROC AUC, F1 at 0.5 against the membrane labels) and as segmentations through the same
+watershed, region graph, edge forest and multicut as every boundary map (adapted Rand error, VI, and the ISBI
+foreground-restricted V_rand and V_info), beside the best segmentation the superpixels allow and a flag for
+trivial segmentations. As in chapter 06 (out-of-fold maps), the edge forest learns from maps of the last
+``work.edge_slices`` training slices, kept from the U-Net (:func:`split_training`).
 
-The edge forest learns from maps the U-Net has not been trained on, as chapter 06's edge forest learns from
-out-of-fold pixel-forest maps: the last ``work.edge_slices`` training slices (:func:`split_training`) are kept
-from the U-Net (originals and their stylised copies alike) and their maps train the edge forest.
-
-Arms run one after the other, or ``work.workers`` at a time as Dask tasks (:func:`run_arms`,
-:mod:`helpers.parallel`); each training is deterministic, so the results do not depend on the number of workers.
-A training writes its own checkpoint file (named by the digest of what it trains on, written atomically), so a
-killed run resumes it; the rows and maps come back to the calling process.
-
-Test conditions: clean test slices, the appearance shifts of chapter 06, test slices stylised by the same
-feed-forward engine with the profile's held-out paintings (never trained on: the simplest unseen style, made like
-the training styles) and, optionally, a second dataset (FlyEM medulla: never trained on).
+Arms run in turn or ``work.workers`` at a time as Dask tasks; each training is deterministic and checkpointed
+(atomically, named by a digest of its inputs), so results do not depend on the workers and a killed run resumes.
+Test conditions: clean slices, chapter 06's appearance shifts, slices stylised with held-out paintings by the same
+engine, and optionally a second dataset (FlyEM medulla), never trained on.
 """
 
 from __future__ import annotations
@@ -61,14 +49,7 @@ MAP_THRESHOLD = 0.5  # membrane probability above which a pixel counts as membra
 
 
 def arm_name(training: str, intensity: str) -> str:
-    """The name of an arm, ``"<training set>/<intensity>"``, e.g. ``"style/percentile"``.
-
-    Args:
-        training: a key of :data:`TRAINING_SETS`.
-        intensity: a normalisation of :data:`INTENSITIES`.
-
-    Returns:
-        The name.
+    """The name of an arm, ``"<training set>/<intensity>"`` (keys of :data:`TRAINING_SETS`, :data:`INTENSITIES`).
 
     Raises:
         KeyError: for an unknown training set or normalisation.
@@ -79,11 +60,7 @@ def arm_name(training: str, intensity: str) -> str:
 
 
 def pixel_scores(probability: np.ndarray, membranes: np.ndarray) -> dict[str, float]:
-    """The map scored as pixels against membrane labels.
-
-    Args:
-        probability: the membrane probability.
-        membranes: binary labels (0 membrane, 255 cell).
+    """A membrane probability map scored as pixels against ``membranes`` (0 membrane, 255 cell).
 
     Returns:
         ``auc`` (ROC AUC of membrane vs cell) and ``f1`` (membrane = probability above 0.5).
@@ -98,15 +75,7 @@ def pixel_scores(probability: np.ndarray, membranes: np.ndarray) -> dict[str, fl
 
 
 def reachable_scores(superpixels: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    """The best segmentation the superpixels allow, scored: no edge forest or multicut can do better.
-
-    Args:
-        superpixels: 2D ids consecutive from 0.
-        gt: the slice's dense ground truth.
-
-    Returns:
-        ``reachable_rand_error`` and ``reachable_vi`` of :func:`helpers.segmentation.evaluation.best_reachable`.
-    """
+    """``reachable_rand_error``, ``reachable_vi``: the best segmentation the superpixels (ids from 0) allow, scored."""
     scores = metrics.evaluate(best_reachable(superpixels, gt), gt)
     return {"reachable_rand_error": scores["rand_error"], "reachable_vi": scores["vi"]}
 
@@ -116,12 +85,11 @@ def split_training(material: Material, edge_slices: int) -> tuple[list[Slice], l
 
     Args:
         material: the images (:func:`load_material`).
-        edge_slices: training slices kept from the U-Net (the last ones by index; 0: the forest learns from the
-            U-Net's own training slices).
+        edge_slices: the last training slices, kept from the U-Net (0: the forest learns from the U-Net's own).
 
     Returns:
-        ``(unet_images, copies, edge_images)``: the U-Net's originals; per painting (in the order of the
-        material), a stylised copy of each of them in the same order; the held-out originals.
+        ``(unet_images, copies, edge_images)``: the U-Net's originals; per painting (material order) a stylised copy
+        of each of them; the held-out originals.
 
     Raises:
         ValueError: when ``edge_slices`` leaves the U-Net no slice, or a painting lacks a copy of a U-Net slice.
@@ -142,14 +110,7 @@ def split_training(material: Material, edge_slices: int) -> tuple[list[Slice], l
 
 
 def is_trivial(segmentation: np.ndarray) -> bool:
-    """Whether a segmentation is trivial: one segment, or every pixel its own.
-
-    Args:
-        segmentation: integer labels.
-
-    Returns:
-        True for one label or as many labels as pixels.
-    """
+    """Whether a segmentation is trivial: one label, or as many labels as pixels."""
     count = len(np.unique(segmentation))
     return count == 1 or count == segmentation.size
 
@@ -188,7 +149,7 @@ def run_arm(
         progress: show the training's progress bar.
 
     Returns:
-        The rows (ordered by condition and slice), the trained U-Net and the kept maps.
+        The rows (by condition and slice), the trained U-Net and the kept maps.
     """
     name = arm_name(training, intensity)
     with_styles, augment = TRAINING_SETS[training]
@@ -230,11 +191,7 @@ Task = tuple[str, str, str, int]  # (training set, normalisation, target, seed)
 
 
 def _arm_task(material: Material, task: Task, *arguments: object) -> tuple[Task, ArmResult]:
-    """One arm as a task: ``run_arm`` with the task's target (the last argument: show progress), and its key.
-
-    Returns:
-        ``(task, result)``.
-    """
+    """One arm as a Dask task: ``(task, run_arm(...))`` with the task's target (last argument: show progress)."""
     training, intensity, target, seed = task
     work, *rest, progress = arguments
     return task, run_arm(material, training, intensity, seed, replace(work, target=target), *rest, progress=progress)
@@ -250,23 +207,20 @@ def run_arms(
     keep: Sequence[tuple[str, int]] = (),
     progress: bool = True,
 ) -> Iterator[tuple[Task, ArmResult]]:
-    """Every arm with every seed: one after the other, or ``work.workers`` at a time as Dask tasks.
-
-    With one worker (and no Dask cluster configured) each training shows its own progress bar; otherwise the arms
-    run as tasks of :func:`helpers.parallel.run_tasks` (the material scattered once) and are yielded as they finish.
+    """Every arm with every seed: in turn (each with its progress bar), or ``work.workers`` at a time as Dask tasks.
 
     Args:
-        material: the images (:func:`load_material`).
+        material: the images (:func:`load_material`), scattered once to the workers.
         arms: (training set, normalisation, target) triples.
         seeds: the seeds each arm trains with.
-        work: the U-Net's size and schedule and its number of workers (its target is the arm's).
+        work: the U-Net's size, schedule and workers (its target is the arm's).
         settings: segmentation settings (as for :func:`run_arm`).
         checkpoints: folder of the U-Net checkpoints (None: none).
         keep: (condition, slice) pairs whose maps are returned.
-        progress: show each training's progress bar (run one at a time only).
+        progress: show each training's progress bar (one worker only).
 
     Yields:
-        ``((training, intensity, target, seed), result)`` per arm and seed; the results equal those of one worker.
+        ``((training, intensity, target, seed), result)`` as they finish; the results equal those of one worker.
     """
     tasks = [(training, intensity, target, seed) for training, intensity, target in arms for seed in seeds]
     shown = progress and runs_here(work.workers)  # a progress bar cannot travel to a Dask worker

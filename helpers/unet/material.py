@@ -1,10 +1,9 @@
 """Chapter 08's images: the training slices, their stylised copies and every test condition.
 
-The stylised copies are whole ISBI slices stylised by the feed-forward engine
-(:func:`helpers.style.feedforward.stylized_slices`, cached on disk) with each training painting, cropped like the
-originals; only the U-Net's own training slices are stylised (not those kept for the edge forest). Unseen styles:
-the test slices stylised by the same engine with the profile's held-out paintings. Second datasets (FlyEM, or
-your own :class:`helpers.data.EMStack`) are test conditions named by the dataset.
+Stylised copies are whole ISBI slices stylised by the feed-forward engine (cached) with each training painting,
+cropped like the originals; only the U-Net's own training slices are stylised (not the edge forest's). Unseen
+styles: test slices stylised by the same engine with held-out paintings. Second datasets (FlyEM, or your own
+:class:`helpers.data.EMStack`) are test conditions named by the dataset.
 """
 
 from __future__ import annotations
@@ -50,14 +49,7 @@ class Material:
 
 
 def edge_forest_slices(indices: Sequence[int], edge_slices: int) -> list[int]:
-    """The training slices kept from the U-Net for the edge forest: the last ``edge_slices`` by index.
-
-    Args:
-        indices: the training slices.
-        edge_slices: how many to keep from the U-Net (0: none).
-
-    Returns:
-        The held-out slices, ascending.
+    """The training slices kept from the U-Net for the edge forest: the last ``edge_slices`` (0: none), ascending.
 
     Raises:
         ValueError: when ``edge_slices`` leaves the U-Net no slice.
@@ -72,14 +64,7 @@ def edge_forest_slices(indices: Sequence[int], edge_slices: int) -> list[int]:
 
 
 def training_paintings(paintings: Sequence[int] | None, heldout: Sequence[int]) -> tuple[int, ...]:
-    """The paintings of the style arms: those given, or the report's paintings but the held-out ones.
-
-    Args:
-        paintings: ``UNetWork.paintings`` (None: every report painting not held out).
-        heldout: the profile's held-out paintings (``config.experiments.heldout_styles``).
-
-    Returns:
-        The paintings, ascending.
+    """The paintings of the style arms, ascending: ``paintings`` (None: every report painting) but the ``heldout``.
 
     Raises:
         ValueError: for a held-out painting among the given ones, or none left.
@@ -104,17 +89,10 @@ def _stylised(cache: Path, slices: Sequence[int], crop: int | None, painting: in
 
 
 def second_datasets(flyem: EMStack | None, others: Mapping[str, EMStack] | None) -> dict[str, EMStack]:
-    """The second datasets of the test conditions by name: ``flyem`` as ``"flyem"``, then ``others``.
-
-    Args:
-        flyem: the FlyEM test slices (None: none).
-        others: more test datasets by name (None: none).
-
-    Returns:
-        ``{condition name: stack}``.
+    """The second datasets of the test conditions by name: ``flyem`` as ``"flyem"``, then ``others`` (None: none).
 
     Raises:
-        ValueError: for a name that is empty, given twice, or that is already a condition of ISBI's test slices.
+        ValueError: for a name that is empty, given twice, or already a condition of ISBI's test slices.
     """
     datasets = {} if flyem is None else {FLYEM: flyem}
     for name, stack in dict(others or {}).items():
@@ -148,14 +126,14 @@ def load_material(
         test_slices: ISBI test slices (``config.segmentation.test_slices``).
         crop: crop of every slice (``config.segmentation.crop``; None: whole slices).
         paintings: the training paintings (:func:`training_paintings`).
-        heldout_paintings: paintings never trained on: test slices stylised with them are test conditions.
+        heldout_paintings: paintings never trained on; test slices stylised with them are test conditions.
         edge_slices: training slices kept from the U-Net (``UNetWork.edge_slices``): not stylised.
         flyem: the FlyEM test slices, condition ``"flyem"`` (None: not tested).
-        others: more test datasets by name, e.g. ``{"my-lab": load_em_stack(...)}``; each name is its slices'
-            condition, compared wherever FlyEM is (:func:`helpers.unet.analysis.group_of`).
+        others: more test datasets by name, e.g. ``{"my-lab": load_em_stack(...)}``; each name is a condition,
+            compared wherever FlyEM is (:func:`helpers.unet.analysis.group_of`).
 
     Returns:
-        The material: stylised copies of the U-Net's training slices only, held-out paintings only on test slices.
+        The material.
 
     Raises:
         ValueError: for a dataset name that is taken (:func:`second_datasets`).
@@ -182,11 +160,10 @@ def load_material(
 
 
 def from_config(config: Config, flyem: EMStack | None = None, others: Mapping[str, EMStack] | None = None) -> Material:
-    """The material of a configuration: :func:`load_material` with the profile's slices, crop and paintings.
+    """:func:`load_material` with a configuration's slices, crop, U-Net and held-out paintings, edge slices and cache.
 
     Args:
-        config: the configuration (:func:`helpers.config.select`): its segmentation slices and crop, its U-Net
-            paintings and edge-forest slices, its held-out paintings and its cache.
+        config: the configuration (:func:`helpers.config.select`).
         flyem: the FlyEM test slices (None: not tested).
         others: more test datasets by name (see :func:`load_material`).
 
@@ -206,13 +183,9 @@ def from_config(config: Config, flyem: EMStack | None = None, others: Mapping[st
 def provenance(material: Material) -> dict:
     """Digests of the stylised images an experiment read, recorded with its results (as chapter 06 does).
 
-    Args:
-        material: the images (:func:`load_material`).
-
     Returns:
-        ``{"stylized_images", "n_stylized_images"}``: a digest of every stylised training image and every test
-        image stylised with a held-out painting (tag ``<condition>-<slice>`` and pixels, in tag order) and
-        their number.
+        ``stylized_images``: digest of every stylised training image and held-out-painting test image (tag
+        ``<condition>-<slice>`` and pixels, in tag order); ``n_stylized_images``: their number.
     """
     stylised = material.stylised + [image for image in material.tests if image.condition.startswith(UNSEEN_PREFIX)]
     tagged = sorted(

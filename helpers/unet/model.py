@@ -1,10 +1,9 @@
 """A small 2D U-Net (Ronneberger et al. 2015) for membrane probability, written here: no downloaded weights.
 
-Each level is two 3x3 convolutions with batch normalisation and ReLU; the encoder halves the size by max
-pooling and doubles the channels, the decoder upsamples by transposed convolution and concatenates the
-encoder's features of the same level. Convolutions pad by one pixel, so an input whose sides are multiples of
-``2**depth`` gives an output of its own size. The output is one channel of logits: the sigmoid is the
-membrane probability (:mod:`.predict`).
+Each level is two 3x3 convolutions with batch norm and ReLU; the encoder max-pools and doubles the channels, the
+decoder upsamples by transposed convolution and concatenates the encoder's same-level features. One-pixel padding
+keeps an input with sides multiple of ``2**depth`` at its size. Output: one channel of logits (sigmoid: membrane
+probability).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ class UNet(nn.Module):
 
         Args:
             width: channels of the first level; level ``k`` has ``width * 2**k``.
-            depth: number of poolings (the coarsest level sees ``2**depth`` times fewer pixels per side).
+            depth: number of poolings.
 
         Raises:
             ValueError: for a width or depth below 1.
@@ -60,13 +59,7 @@ class UNet(nn.Module):
         return 2**self.depth
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Membrane logits of a batch of grey images.
-
-        Args:
-            images: (batch, 1, H, W) float tensor, H and W multiples of :attr:`multiple`.
-
-        Returns:
-            (batch, 1, H, W) logits (sigmoid: membrane probability).
+        """Membrane logits, (batch, 1, H, W), of a (batch, 1, H, W) float batch, H and W multiples of :attr:`multiple`.
 
         Raises:
             ValueError: for another shape.

@@ -1,9 +1,8 @@
 """The U-Net's boundary map of a slice: membrane probability in [0, 1], tile by tile for large slices.
 
-The map is high on membranes, float32 and of the slice's shape, so it feeds
-``helpers.segmentation.pipeline.graph_data(raw, gt, boundary=map, settings=...)`` like any other boundary map.
-A slice larger than the tile is cut into overlapping tiles; each tile's outer ``halo`` pixels, where the
-convolutions see padding, are dropped and the centres are stitched together.
+The map is float32 of the slice's shape, high on membranes, so it feeds ``graph_data(..., boundary=map)`` like any
+boundary map. Large slices are cut into overlapping tiles whose outer ``halo`` pixels (where the convolutions see
+padding) are dropped before the centres are stitched.
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ def membrane_probability(
         float32 in [0, 1] of the slice's shape, high on membranes.
 
     Raises:
-        ValueError: for a slice that is not 2D or breaks the pixel contract, a tile that is not a multiple of
-            ``2**model.depth``, or a halo that leaves no tile centre.
+        ValueError: for a slice not 2D or breaking the pixel contract, a tile not a multiple of ``2**model.depth``,
+            or a halo that leaves no tile centre.
     """
     image = grey_slice(raw)
     tile = checks.integer(tile, "tile", model.multiple)

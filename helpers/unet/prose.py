@@ -1,8 +1,7 @@
 """Chapter 08 in words: the comparisons as one Markdown table and a conclusion generated from the results record.
 
-The conclusion claims only what a confirmatory family supports (Holm-corrected p < 0.05 within the family,
-:func:`helpers.experiments.stats.correct`) and names the family and the correction; exploratory comparisons are
-reported in the table and never claimed. Every number comes from the record.
+Only what a confirmatory family supports (Holm-corrected p < 0.05, :func:`helpers.experiments.stats.correct`) is
+claimed, naming family and correction; exploratory comparisons are shown, never claimed. Numbers come from the record.
 """
 
 from __future__ import annotations
@@ -30,14 +29,7 @@ def _p_value(value: float | None) -> str:
 
 
 def verdict(row: dict) -> str:
-    """The word for a comparison (better, worse, no clear difference, not tested) in the metric's direction.
-
-    Args:
-        row: a comparison record.
-
-    Returns:
-        The word.
-    """
+    """The word for a comparison record (better, worse, no clear difference, not tested) in the metric's direction."""
     if row["metric"] in HIGHER_IS_BETTER:
         return stats.verdict(row, lower="worse", higher="better")
     return stats.verdict(row, lower="better", higher="worse")
@@ -55,16 +47,14 @@ def _compared(row: dict) -> str:
 
 
 def comparison_table(comparisons: Sequence[dict], metrics: Sequence[str] = (PRIMARY, "vi")) -> str:
-    """The declared comparisons of some metrics as one narrow Markdown table, confirmatory families first.
+    """The declared comparisons of ``metrics`` as one narrow Markdown table, confirmatory families first.
 
     Args:
         comparisons: the record's ``comparisons``.
         metrics: the metrics shown (every metric is in the results file).
 
     Returns:
-        One row per comparison: what it compares (arm vs reference, target, test group, metric), family with its
-        label (confirmatory or exploratory), mean difference arm - reference [95 % interval], Holm-corrected p and
-        verdict.
+        Per comparison: what it compares, family (label), difference arm - reference [95 % CI], Holm p, verdict.
     """
     lines = ["| comparison | family | difference [95 % CI] | p (Holm) | verdict |", "|---|---|---|---|---|"]
     shown = [row for row in comparisons if row["metric"] in metrics]
@@ -78,14 +68,14 @@ def comparison_table(comparisons: Sequence[dict], metrics: Sequence[str] = (PRIM
 
 
 def means_table(means: pd.DataFrame, metrics: Sequence[str] = (PRIMARY, "vi", "auc", "f1")) -> pd.DataFrame:
-    """Each arm's mean per test group as a narrow table: one column per metric, 3 significant digits.
+    """Each arm's mean per test group: index (group, ``arm (target)``), one column per metric in words, 3 digits.
 
     Args:
         means: the table of :func:`.analysis.arm_means`.
         metrics: the columns (every metric is in the results file).
 
     Returns:
-        Index (test group, ``arm (target)``), one column per metric named in words; the means as text.
+        The means as text.
     """
     table = means[means["metric"].isin(metrics)]
     table = table.assign(arm=table["arm"] + " (" + table["target"] + ")", group=table["group"].replace(GROUP_NAMES))
@@ -97,28 +87,13 @@ def means_table(means: pd.DataFrame, metrics: Sequence[str] = (PRIMARY, "vi", "a
 
 
 def family_rows(record: dict, name: str) -> tuple[list[dict], list[dict]]:
-    """A family's comparisons and those of them it supports (Holm-corrected p < 0.05, confirmatory only).
-
-    Args:
-        record: ``results/unet.json``.
-        name: the family's name.
-
-    Returns:
-        ``(rows, supported)``.
-    """
+    """Family ``name``'s comparisons in ``record`` and those it supports: ``(rows, supported)``."""
     rows = [row for row in record["comparisons"] if row["family"] == name]
     return rows, [row for row in rows if row["supported"]]
 
 
 def claim(row: dict) -> str:
-    """``style/none vs original/none on FlyEM slices: better, foreground V_rand +0.050 [+0.030, +0.070]``.
-
-    Args:
-        row: a comparison record.
-
-    Returns:
-        The comparison, its verdict and its mean difference with the 95 % interval.
-    """
+    """``style/none vs original/none on FlyEM slices: better, foreground V_rand +0.050 [+0.030, +0.070]``."""
     low, high = (np.nan if row[key] is None else row[key] for key in ("diff_low", "diff_high"))
     return (
         f"{row['arm']} vs {row['reference']} on {GROUP_NAMES.get(row['group'], row['group'])}: {verdict(row)}, "
@@ -127,14 +102,7 @@ def claim(row: dict) -> str:
 
 
 def goal_scores(record: dict) -> list[tuple[str, dict, dict | None, str]]:
-    """The goal per target: its foreground V_rand row, the all-pixel VI row of the same arm and group, its verdict.
-
-    Args:
-        record: ``results/unet.json``.
-
-    Returns:
-        ``(target, reached, vi, "goal at least 0.97: not reached")`` per target of the goal.
-    """
+    """Per target of the goal: ``(target, V_rand row, all-pixel VI row of that arm and group, "goal ...: reached")``."""
     goal = record["goal"]
     return [
         (target, reached, mean_row(record, goal["arm"], target, goal["group"], "vi"),
@@ -144,32 +112,16 @@ def goal_scores(record: dict) -> list[tuple[str, dict, dict | None, str]]:
 
 
 def mean_row(record: dict, arm: str, target: str, group: str, metric: str) -> dict | None:
-    """The record's mean row of an arm, target, group and metric.
-
-    Args:
-        record: ``results/unet.json``.
-        arm: an arm's name.
-        target: ``membranes`` or ``boundaries``.
-        group: a test group (``clean``, ``shifts``, ...).
-        metric: a score.
-
-    Returns:
-        The row, or None if there is none.
-    """
+    """The record's mean row of an arm, target (``membranes``/``boundaries``), group and metric; None if none."""
     key = (arm, target, group, metric)
     return next((row for row in record["means"] if (row["arm"], row["target"], row["group"], row["metric"]) == key),
                 None)  # fmt: skip
 
 
 def score_text(row: dict | None, digits: int = 3) -> str:
-    """``0.912 [0.880, 0.944]``: a mean over slices with its 95 % interval.
+    """``0.912 [0.880, 0.944]``: a mean row's mean with its 95 % interval to ``digits`` decimals.
 
-    Args:
-        row: a mean row (:func:`mean_row`, or the goal's), or None.
-        digits: decimals.
-
-    Returns:
-        The text; ``n/a`` for None, the mean and its number of slices without an interval.
+    ``n/a`` for None; the mean and its number of slices when there is no interval.
     """
     if row is None:
         return "n/a"
@@ -179,14 +131,10 @@ def score_text(row: dict | None, digits: int = 3) -> str:
 
 
 def conclusion(record: dict) -> str:
-    """Chapter 08's conclusion in Markdown, every number from the record.
+    """Chapter 08's conclusion in Markdown from ``record`` (:func:`.analysis.results_record`).
 
-    Args:
-        record: ``results/unet.json`` (:func:`.analysis.results_record`).
-
-    Returns:
-        Bullets: the goal beside the 1 px placement reference, the target choice, then per confirmatory family
-        what it supports (or that it supports nothing), naming the family and the correction.
+    Bullets: the goal beside the 1 px placement reference, the target choice, then per confirmatory family what it
+    supports (or nothing), naming the family and the correction.
     """
     chosen = record["target_choice"]["chosen"]
     goal = record["goal"]

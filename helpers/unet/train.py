@@ -1,17 +1,10 @@
 """Deterministic, resumable training of the U-Net: a fixed number of Adam steps on random patches.
 
-Every training is a function of its inputs: the weights are initialised from ``torch.manual_seed(seed)``, the
-patches of step ``i`` come from :func:`.data.step_generator` ``(seed, i)``, torch runs with deterministic
-algorithms and a fixed number of threads (:func:`deterministic_torch`). A checkpoint (weights, optimiser
-state, losses, the step reached) is written atomically every ``work.checkpoint_every`` steps and at the end,
-named by a fingerprint of everything the result depends on; a rerun resumes from it and ends with the same
-weights as an uninterrupted run, and a finished checkpoint is simply loaded. A checkpoint file is a line with the
-SHA-256 of its content, then the content: a changed byte anywhere is found on load and the file refused, never
-used.
-
-What the U-Net learns is ``work.target`` (:func:`.data.training_targets`); a style arm passes stylised copies of
-its training slices, which replace a patch's pixels with probability ``work.style_probability``
-(:func:`.data.sample_batch`).
+A training is a function of its inputs: weights from ``torch.manual_seed(seed)``, step ``i``'s patches from
+``step_generator(seed, i)``, deterministic torch with fixed threads. A checkpoint (weights, optimiser state, losses,
+step) is written atomically every ``work.checkpoint_every`` steps and at the end, named by a fingerprint of all it
+depends on; a rerun resumes to the same weights as an uninterrupted run. Its first line is the SHA-256 of the rest,
+so a changed byte is found on load and the file refused.
 """
 
 from __future__ import annotations
@@ -49,14 +42,7 @@ class TrainedUNet:
 
 @contextmanager
 def deterministic_torch(threads: int) -> Iterator[None]:
-    """Run the block with deterministic torch algorithms and ``threads`` CPU threads, then restore both.
-
-    Args:
-        threads: torch's intra-op CPU threads inside the block.
-
-    Yields:
-        Nothing; the block runs deterministically.
-    """
+    """Run the block with deterministic torch algorithms and ``threads`` intra-op CPU threads, then restore both."""
     previous_threads = torch.get_num_threads()
     previous_mode = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(threads)
@@ -82,7 +68,7 @@ def fingerprint(
     augment: bool,
     stylised: Sequence[Sequence[np.ndarray]] = (),
 ) -> str:
-    """Digest of everything a training's result depends on (names its checkpoint).
+    """12-hex-digit digest of everything a training's result depends on (names its checkpoint).
 
     Args:
         images: float32 training images.
@@ -93,7 +79,7 @@ def fingerprint(
         stylised: per painting, the stylised copies of the images (none: ``style_probability`` does not count).
 
     Returns:
-        12 hex digits.
+        The digest.
     """
     ignored = NOT_FINGERPRINTED if stylised else (*NOT_FINGERPRINTED, "style_probability")
     settings = {name: value for name, value in work.as_dict().items() if name not in ignored}
@@ -114,11 +100,7 @@ def _save(path: Path, model: UNet, optimizer: torch.optim.Optimizer, losses: lis
 
 
 def _verified(path: Path) -> bytes:
-    """The content of a checkpoint whose recorded SHA-256 matches it.
-
-    Raises:
-        CacheError: for a file without the digest line or whose content does not match it.
-    """
+    """The content of a checkpoint whose recorded SHA-256 matches it (else CacheError)."""
     data = path.read_bytes()
     recorded, _, content = data.partition(b"\n")
     if len(recorded) != 64 or hashlib.sha256(content).hexdigest().encode("ascii") != recorded:
@@ -146,14 +128,7 @@ def _load(path: Path, model: UNet, optimizer: torch.optim.Optimizer, key: str) -
 
 
 def stylised_copies(stylised: Sequence[Sequence[np.ndarray]], images: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
-    """Stylised copies as float32 in [0, 1], checked against the training images.
-
-    Args:
-        stylised: per painting, a grey copy of every training image (uint8, or float in [0, 1]).
-        images: the training images.
-
-    Returns:
-        The copies, float32, per painting.
+    """Stylised copies (per painting, one per training image; uint8 or float in [0, 1]) as float32, checked.
 
     Raises:
         ValueError: for copies that do not match the images one to one, or pixels outside the contract.
@@ -181,17 +156,15 @@ def train_unet(
     Args:
         raws: grey 2D training slices (uint8, or float in [0, 1]), each at least ``work.patch`` pixels a side.
         labels: their binary membrane labels (0 membrane, 255 cell interior); the target is ``work.target``.
-        work: iterations, patch, batch, width, depth, learning rate, checkpoint interval, threads, target,
-            style probability.
+        work: iterations, patch, batch, width, depth, learning rate, checkpoints, threads, target, style probability.
         seed: seeds the initial weights and the patches.
         augment: plain augmentation of every patch (:func:`.data.augment_patch`).
         checkpoints: folder of the checkpoints (None: none written or read).
         progress: show a progress bar.
         on_step: called after every step with ``(step, loss)``, steps counted from 1.
         description: the progress bar's label.
-        stylised: per painting, a stylised copy of every training slice (same order and shapes; none: the
-            originals only). A patch takes its pixels from the same window of a copy with probability
-            ``work.style_probability``.
+        stylised: per painting, a stylised copy of every slice (same order and shapes; none: originals only); a patch
+            takes the same window of a copy with probability ``work.style_probability``.
 
     Returns:
         The trained model (evaluation mode) with its losses.
