@@ -54,16 +54,7 @@ def membrane_displacement(
 def map_displacement(
     map_original: np.ndarray, map_stylized: np.ndarray, fraction: float = MEMBRANE_FRACTION
 ) -> dict[str, float]:
-    """:func:`membrane_displacement` from two slices' Frangi maps (e.g. those their graphs were built on).
-
-    Args:
-        map_original: the original slice's Frangi map.
-        map_stylized: the stylised slice's Frangi map.
-        fraction: area fraction of each map taken as membrane.
-
-    Returns:
-        ``displacement_px`` and ``map_correlation``.
-    """
+    """:func:`membrane_displacement` from the two slices' Frangi maps (e.g. those their graphs were built on)."""
     skeleton_original, skeleton_stylized = _skeleton(map_original, fraction), _skeleton(map_stylized, fraction)
     distance_to_original = ndimage.distance_transform_edt(~skeleton_original)
     distance_to_stylized = ndimage.distance_transform_edt(~skeleton_stylized)

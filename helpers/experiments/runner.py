@@ -179,17 +179,7 @@ def _scores(segmentation: np.ndarray, gt: np.ndarray) -> dict[str, float | int]:
 def run_unit(
     store: SliceStore, unit: Unit, settings: UnitSettings, graph_cache: GraphCache | None = None, n_jobs: int = -1
 ) -> list[dict]:
-    """Train one scenario on one split with one pipeline, then score every test condition (see :func:`run_units`).
-
-    Args:
-        store: the images.
-        unit: what to run.
-        settings: what every unit shares.
-        graph_cache: Frangi graphs built before (None: a fresh in-memory cache).
-        n_jobs: threads of the forests (-1: all cores; 1 inside parallel workers).
-
-    Returns:
-        One row per (test slice, condition).
+    """:func:`run_units` for a single unit: train its scenario on its split with its pipeline, score every condition.
 
     Raises:
         KeyError: for an unknown pipeline or scenario.

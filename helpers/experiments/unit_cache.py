@@ -110,18 +110,7 @@ class UnitSettings:
 def experiment_units(
     pipelines: list[str], steps: tuple[int, ...], scenarios: list[str], splits: list[Split], engine: str = "gatys"
 ) -> list[Unit]:
-    """Every (pipeline, steps, scenario, split) on ``engine``, in that nesting order.
-
-    Args:
-        pipelines: keys of :data:`helpers.experiments.unit_graphs.PIPELINES`.
-        steps: stylisation step counts.
-        scenarios: scenario names.
-        splits: the splits.
-        engine: the style engine of every unit.
-
-    Returns:
-        The units.
-    """
+    """Every (pipeline, steps, scenario, split) on ``engine``, nested in that order (pipelines: ``PIPELINES`` keys)."""
     return [
         Unit(pipeline, count, scenario, split, engine)
         for pipeline in pipelines
@@ -171,17 +160,7 @@ def arm_units(
 def chapter_units(
     work: ExperimentWork, one_style: int, style_sweep: bool = True, pipelines: Sequence[str] | None = None
 ) -> dict[str, list[Unit]]:
-    """Chapter 06's units in a profile: ``{arm name: arm_units(...)}`` in the order of ``work.arms``.
-
-    Args:
-        work: the profile's experiment work (``config.experiments``).
-        one_style: the style of scenario ``one_style``.
-        style_sweep: add each arm's style sweep.
-        pipelines: the pipelines to run (None: each arm's).
-
-    Returns:
-        The units by arm.
-    """
+    """Chapter 06's units in a profile's ``work``: ``{arm name: arm_units(arm, ...)}`` in the order of ``work.arms``."""
     return {arm.name: arm_units(arm, one_style, style_sweep, pipelines) for arm in work.arms}
 
 

@@ -70,16 +70,8 @@ def fingerprint(
 ) -> str:
     """12-hex-digit digest of everything a training's result depends on (names its checkpoint).
 
-    Args:
-        images: float32 training images.
-        targets: their targets.
-        work: the training's size and schedule.
-        seed: the seed.
-        augment: whether plain augmentation is applied.
-        stylised: per painting, the stylised copies of the images (none: ``style_probability`` does not count).
-
-    Returns:
-        The digest.
+    ``style_probability`` counts only with ``stylised`` copies; the worker count, seed lists and painting list never
+    do (:data:`NOT_FINGERPRINTED`).
     """
     ignored = NOT_FINGERPRINTED if stylised else (*NOT_FINGERPRINTED, "style_probability")
     settings = {name: value for name, value in work.as_dict().items() if name not in ignored}
