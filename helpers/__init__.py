@@ -9,10 +9,8 @@ Data flows one way (an arrow: "is imported by")::
     experiments + segmentation + style -> unet              (chapter 08)
     data + style + segmentation -> viz                      (figures and panels of every chapter)
 
-``config`` (``select(profile)``: the work's sizes, device and output folders, a value passed along) is imported by
-segmentation, experiments and unet; ``parallel`` (independent tasks on Dask) by style, segmentation, experiments
-and unet; ``paths``, ``checks`` and ``cli`` (files, argument checks, the command lines' one-line errors) by all.
-The machinery no chapter needs (run stamps, the README's findings, output checks) lives in ``tools/``.
+``config`` (``select(profile)``), ``parallel`` (tasks on Dask), ``paths``, ``checks`` and ``cli`` serve them all;
+machinery no chapter needs (run stamps, findings, output checks) lives in ``tools/``.
 """
 
 __version__ = "0.1.0"

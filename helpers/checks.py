@@ -1,10 +1,7 @@
-"""The checks of every numeric parameter and name where it enters the public API: one place, one wording.
+"""Checks of every numeric parameter and name where it enters the public API: one place, one wording.
 
-Each check returns the value in its plain Python form (``int``, ``float``, a tuple of ints) or raises an error
-that names the parameter, says what was given and what is allowed. ``True``/``False`` are not numbers here, and
-an integral parameter takes ``3`` or ``3.0`` but never ``2.7``. The segmentation's image contracts
-(:mod:`helpers.segmentation.checks`) and the pixel-value contract (:func:`helpers.data.to_unit_float`) build on
-these.
+Each check returns the value in plain Python form or raises an error naming the parameter, the given value and what
+is allowed. Booleans are not numbers here; an integral parameter takes ``3`` or ``3.0``, never ``2.7``.
 """
 
 from __future__ import annotations
@@ -34,7 +31,7 @@ def number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """A finite real number within ``[low, high]`` (ends excluded where ``low_open``/``high_open``).
+    """A finite real number within ``[low, high]``, returned as ``float``.
 
     Args:
         value: the given value.
@@ -43,9 +40,6 @@ def number(
         high: largest allowed value (None: no bound).
         low_open: ``low`` itself is not allowed.
         high_open: ``high`` itself is not allowed.
-
-    Returns:
-        The value as ``float``.
 
     Raises:
         TypeError: for a bool, a string or anything that is not a real number.
@@ -63,16 +57,13 @@ def number(
 
 
 def integer(value: object, name: str, low: int | None = None, high: int | None = None) -> int:
-    """A whole number within ``[low, high]``: ``3``, ``np.int64(3)`` or ``3.0``, never ``2.7``, ``True`` or NaN.
+    """A whole number within ``[low, high]`` (``3``, ``np.int64(3)`` or ``3.0``), returned as ``int``.
 
     Args:
         value: the given value.
         name: the parameter's name, for the error.
         low: smallest allowed value (None: no bound).
         high: largest allowed value (None: no bound).
-
-    Returns:
-        The value as ``int``.
 
     Raises:
         TypeError: for a bool, a string or anything that is not a real number.
@@ -94,28 +85,14 @@ def integer(value: object, name: str, low: int | None = None, high: int | None =
 
 
 def optional_integer(value: object, name: str, low: int | None = None, high: int | None = None) -> int | None:
-    """None, or :func:`integer`.
-
-    Args:
-        value: the given value.
-        name: the parameter's name.
-        low: smallest allowed value.
-        high: largest allowed value.
-
-    Returns:
-        None or the ``int``.
-
-    Raises:
-        TypeError: as :func:`integer`.
-        ValueError: as :func:`integer`.
-    """
+    """None, or :func:`integer` ``(value, name, low, high)``."""
     return None if value is None else integer(value, name, low, high)
 
 
 def integers(
     values: object, name: str, low: int | None = None, high: int | None = None, *, unique: bool = True
 ) -> tuple[int, ...]:
-    """A non-empty sequence of whole numbers (slice indices, styles, step counts), each in ``[low, high]``.
+    """A non-empty sequence of whole numbers, each in ``[low, high]``, as a tuple of ``int`` in the given order.
 
     Args:
         values: the given sequence (a single number is refused: pass ``[3]``).
@@ -123,9 +100,6 @@ def integers(
         low: smallest allowed value.
         high: largest allowed value.
         unique: refuse repeated values.
-
-    Returns:
-        The values as a tuple of ``int``, in the given order.
 
     Raises:
         TypeError: for a single number, a string, or an element that is no number.
@@ -143,17 +117,7 @@ def integers(
 
 
 def same_lengths(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
-    """Refuse two sequences that should pair up one to one but differ in length.
-
-    Args:
-        name_a: the first sequence's name.
-        a: the first sequence.
-        name_b: the second sequence's name.
-        b: the second sequence.
-
-    Raises:
-        ValueError: naming both lengths.
-    """
+    """Refuse (ValueError) sequences ``a``, ``b`` (named ``name_a``, ``name_b``) that pair up but differ in length."""
     if len(a) != len(b):
         raise ValueError(
             f"{name_a} has {len(a)} items but {name_b} has {len(b)}: they pair up one to one, so pass as many of "
@@ -162,19 +126,7 @@ def same_lengths(name_a: str, a: Sequence, name_b: str, b: Sequence) -> None:
 
 
 def known_name(name: str, options: Iterable[str], what: str) -> str:
-    """Return ``name`` when it is one of ``options`` (the keys of a dispatch table or a tuple of names).
-
-    Args:
-        name: the chosen name.
-        options: the names there are.
-        what: what the names name, for the error (e.g. ``"multicut solver"``).
-
-    Returns:
-        ``name``.
-
-    Raises:
-        ValueError: for an unknown name, listing the known ones.
-    """
+    """``name`` if one of ``options``, else a ValueError listing them; ``what`` names them (``"multicut solver"``)."""
     options = tuple(options)
     if name not in options:
         raise ValueError(f"unknown {what} {name!r}: choose one of {options}")
@@ -182,14 +134,7 @@ def known_name(name: str, options: Iterable[str], what: str) -> str:
 
 
 def literal_assignments(source: str) -> dict[str, object]:
-    """The literal values a cell's source assigns at its top level (a papermill parameters cell).
-
-    Args:
-        source: Python source.
-
-    Returns:
-        ``{name: value}`` for each ``name = <literal>``; names whose value is no literal are left out.
-    """
+    """``{name: value}`` of each top-level ``name = <literal>`` in ``source`` (a papermill parameters cell)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -207,15 +152,12 @@ def literal_assignments(source: str) -> dict[str, object]:
 
 
 def profile_problem(value: object, profiles: Sequence[str], variable: str) -> str | None:
-    """What a profile parameter must be, when ``value`` is not None or a known profile (an empty name is not).
+    """None when ``value`` is None or a known profile, else the allowed values in words (an empty name is not allowed).
 
     Args:
         value: the given value.
         profiles: the known profiles.
         variable: the environment variable that chooses the profile when none is given.
-
-    Returns:
-        None when the value is fine, else the allowed values in words.
     """
     if value is None or (isinstance(value, str) and value.strip().lower() in profiles):
         return None
@@ -223,18 +165,10 @@ def profile_problem(value: object, profiles: Sequence[str], variable: str) -> st
 
 
 def kind_problem(value: object, default: object) -> str | None:
-    """What a parameter must be, when ``value`` is not of its declared default's kind.
+    """None when ``value`` fits its declared ``default``'s kind, else the allowed values in words.
 
-    A boolean default takes only ``True``/``False`` (never ``"no"``), a number a number (a whole one for an int),
-    a text a non-empty text, a list a list (not a string) whose elements are of the default elements' type; a
-    default of None takes anything.
-
-    Args:
-        value: the given value.
-        default: the declared default.
-
-    Returns:
-        None when the value fits, else the allowed values in words.
+    A bool default takes only ``True``/``False`` (never ``"no"``), a number a number (whole for an int), a text a
+    non-empty text, a list a list of the default elements' type; a None default takes anything.
     """
     if default is None:
         return None

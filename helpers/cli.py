@@ -1,19 +1,11 @@
 """One convention for every command line of the project: a user's mistake ends in one line, status 2.
 
-Every entry point (``python -m helpers.style``, ``helpers.vgg``, ``tools.run_stamp``, ``tools.findings`` and
-the ``benchmarks/*.py`` scripts) builds its parser with :class:`ArgumentParser` and is started by :func:`run`:
-
-* a bad argument, a missing or damaged file, an unusable folder ends in ONE line on stderr,
-  ``<prog>: error: <what is wrong, naming the argument or file>: <the fix>``, and exit status 2, never a
-  traceback; ``--debug`` (anywhere on the line) shows the traceback instead;
-* the ``type=`` validators below (:func:`whole`, :func:`painting`, :func:`profile`, :func:`layer`,
-  :func:`json_file`, :func:`folder`) and the :class:`Unique` action refuse bad values while parsing, before any
-  work;
-* :func:`check_output_folder` is called for every folder a command writes to (the cache, ``$NSEM_CACHE``,
-  included) BEFORE its first expensive step: it must be a folder (or creatable), writable, with free space.
-
-This module imports only the standard library at its top, so scripts that run before the project's
-dependencies are installed (``benchmarks/gpu_kit.py``) can use it.
+Every entry point builds its parser with :class:`ArgumentParser` and is started by :func:`run`: a bad argument,
+a missing or damaged file or an unusable folder ends in ``<prog>: error: <what, naming the argument or file>: <the
+fix>`` on stderr, never a traceback (``--debug`` anywhere shows it). The ``type=`` validators (:func:`whole`,
+:func:`painting`, :func:`profile`, :func:`layer`, :func:`json_file`, :func:`folder`) and :class:`Unique` refuse bad
+values while parsing; :func:`check_output_folder` checks every output folder before the first expensive step.
+Only the standard library is imported at the top, so scripts run before setup (``benchmarks/gpu_kit.py``) can use it.
 """
 
 from __future__ import annotations
@@ -49,24 +41,16 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def one_line(message: object) -> str:
-    """An error's text on one line (newlines joined with "; ").
-
-    Args:
-        message: an exception or a text.
-
-    Returns:
-        The text without line breaks.
-    """
+    """An exception's or text's message on one line (lines joined with "; ")."""
     text = str(message)
     return "; ".join(part.strip() for part in text.splitlines() if part.strip()) or type(message).__name__
 
 
 def run(main: Callable[[list[str]], object], prog: str, argv: Sequence[str] | None = None) -> NoReturn:
-    """Run a command's ``main(argv)`` under the convention and exit with its status.
+    """Run ``main(argv)`` under the convention and exit with its status (an int, else 0).
 
-    ``main`` returns an exit status (an int) or anything else (status 0). The user's errors (:data:`USER_ERRORS`,
-    which include the project's ``DataError`` and ``CacheError``, ``FileNotFoundError`` and
-    ``json.JSONDecodeError``) become one line on stderr and status 2; with ``--debug`` their traceback is shown.
+    The user's errors (:data:`USER_ERRORS`, including ``DataError``, ``CacheError``, ``FileNotFoundError``,
+    ``json.JSONDecodeError``) become one line on stderr and status 2.
 
     Args:
         main: the command's function of its arguments.
@@ -106,16 +90,7 @@ def _type(name: str, check: Callable[[str], object]) -> Callable[[str], object]:
 
 
 def whole(name: str, low: int | None = None, high: int | None = None) -> Callable[[str], int]:
-    """An argparse type: a whole number in ``[low, high]``.
-
-    Args:
-        name: what the number is, for the message (e.g. ``"steps"``).
-        low: smallest allowed value (None: unbounded).
-        high: largest allowed value (None: unbounded).
-
-    Returns:
-        The parser of one value.
-    """
+    """An argparse type: a whole number in ``[low, high]`` (None: unbounded); ``name`` names it in messages."""
 
     def check(text: str) -> int:
         try:
@@ -131,16 +106,7 @@ def whole(name: str, low: int | None = None, high: int | None = None) -> Callabl
 
 
 def real(name: str, low: float | None = None, high: float | None = None) -> Callable[[str], float]:
-    """An argparse type: a finite real number in ``[low, high]``.
-
-    Args:
-        name: what the number is, for the message.
-        low: smallest allowed value (None: unbounded).
-        high: largest allowed value (None: unbounded).
-
-    Returns:
-        The parser of one value.
-    """
+    """An argparse type: a finite real number in ``[low, high]`` (None: unbounded); ``name`` names it in messages."""
 
     def check(text: str) -> float:
         try:
@@ -218,19 +184,15 @@ json_file = _type("JSON file", _json_file)
 
 
 def check_output_folder(path: Path, name: str, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
-    """Refuse a folder a command would write to when it is unusable, before any work is done.
+    """Refuse an unusable output folder before any work is done; returns the folder.
 
-    The folder may be missing (it is created, with its parents); it must not be a file, must be writable (a
-    temporary file is created and removed: ``os.access`` is wrong for root and on some mounts) and must have
-    ``min_free_bytes`` free.
+    A missing folder is created (with parents); it must not be a file, must be writable (tested by creating a
+    temporary file: ``os.access`` is wrong for root and on some mounts) and have ``min_free_bytes`` free.
 
     Args:
         path: the folder.
         name: what names it for the user (``"--out's folder"``, ``"NSEM_CACHE"``...).
         min_free_bytes: the free space needed.
-
-    Returns:
-        The folder.
 
     Raises:
         ValueError: naming ``name``, the folder and the fix.
@@ -264,18 +226,7 @@ folder = _type("folder", _folder)
 
 
 def check_cache(cache: Path, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
-    """:func:`check_output_folder` for the run's cache, naming ``NSEM_CACHE`` when it chose the folder.
-
-    Args:
-        cache: the cache folder (``config.cache``).
-        min_free_bytes: the free space needed.
-
-    Returns:
-        The folder.
-
-    Raises:
-        ValueError: naming the folder (and ``NSEM_CACHE`` where set) and the fix.
-    """
+    """:func:`check_output_folder` for the run's ``cache`` (``config.cache``), naming ``NSEM_CACHE`` if it chose it."""
     from .config import CACHE_ENV  # lazy: helpers.config imports helpers.data
 
     name = f"the cache {CACHE_ENV}" if os.environ.get(CACHE_ENV) else "the cache folder"
@@ -292,14 +243,7 @@ class Unique(argparse.Action):
         values: object,
         option_string: str | None = None,
     ) -> None:
-        """Store the values, or end with the one-line error naming the repeats.
-
-        Args:
-            parser: the parser.
-            namespace: the parsed arguments.
-            values: the parsed values.
-            option_string: the option's name.
-        """
+        """Store the values, or end with the one-line error naming the repeats."""
         values = list(values) if isinstance(values, list | tuple) else [values]
         repeated = sorted({value for value in values if values.count(value) > 1})
         if repeated:

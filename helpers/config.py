@@ -1,22 +1,11 @@
-"""One configuration sizes the work of every chapter; :func:`select` returns it as a value.
+"""One configuration sizes the work of every chapter; :func:`select` returns it as a frozen value, to pass along.
 
-``full`` is the report's workload (meant for a GPU), ``reduced`` is what a 2-core CPU finishes in reasonable
-time, ``ci`` is tiny (the tests). The profile is chosen, in this order, by
-
-1. the ``profile`` argument (a chapter's papermill parameter),
-2. the environment variable ``NSEM_PROFILE``,
-3. automatically: ``full`` when a CUDA GPU is visible, ``reduced`` otherwise.
-
-:func:`select` changes nothing: it returns a frozen :class:`Config` whose ``figures``, ``results`` and ``cache``
-folders say where that run writes: ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results``, where ``make all`` sets
-``NSEM_OUTPUT`` to the repository (the committed ``figures/`` and ``results/``) and a run without it (JupyterLab, a
-hand-started papermill) writes to the git-ignored ``outputs/``; choose another folder e.g. for chapters 07-08 on
-your own data. The ``ci`` profile writes to a ``ci/`` sub-folder (git-ignored too), so a test run never overwrites
-the committed outputs of a real run.
-Pass the value, or the folder you need, along.
-
-:func:`check_parameters`, called by a chapter before :func:`select`, refuses a papermill parameter the chapter
-does not declare (``-p prfile ci`` would otherwise run the default profile and write to ``results/``).
+Profiles: ``full`` (the report's workload, for a GPU), ``reduced`` (fits a 2-core CPU), ``ci`` (tiny, the tests).
+Chosen by, in order: the ``profile`` argument (a chapter's papermill parameter), ``$NSEM_PROFILE``, else ``full``
+with a CUDA GPU and ``reduced`` without. The :class:`Config` also names the run's output folders
+(:func:`output_folders`); ``ci`` writes to a git-ignored ``ci/`` sub-folder so tests never overwrite real outputs.
+:func:`check_parameters` refuses papermill parameters a chapter does not declare (``-p prfile ci`` would otherwise
+run the default profile).
 """
 
 from __future__ import annotations
@@ -82,11 +71,7 @@ class Config:
     cache: Path
 
     def figure_path(self, name: str) -> Path:
-        """Where a figure of this run goes: ``<figures>/<name>``, e.g. ``figures/03_rag.png`` (folder created).
-
-        Temporary files that a killed write of this file left behind are removed
-        (:func:`helpers.paths.remove_stale_temporaries`); so for :meth:`result_path`.
-        """
+        """``<figures>/<name>``, folder created, stale temporaries of killed writes removed (as :meth:`result_path`)."""
         return _file_in(self.figures, name)
 
     def result_path(self, name: str) -> Path:
@@ -94,16 +79,9 @@ class Config:
         return _file_in(self.results, name)
 
     def earlier_result(self, name: str) -> Path | None:
-        """A result an earlier chapter wrote: this run's, else the committed one of this profile, else None.
+        """A result ``name`` an earlier chapter wrote: this run's, else the committed one of this profile, else None.
 
-        A chapter run in JupyterLab writes to ``outputs/`` (:func:`output_folders`); it then reads what an earlier
-        chapter wrote there, or, if that chapter was not run the same way, the committed ``results/``.
-
-        Args:
-            name: the file's name, e.g. ``scenarios_summary.json``.
-
-        Returns:
-            The file, or None when neither exists.
+        A chapter run in JupyterLab writes to ``outputs/``, and reads an earlier result there, else in ``results/``.
         """
         committed = RESULTS / self.profile if self.profile in SCRATCH_PROFILES else RESULTS
         return next((path for path in (self.results / name, committed / name) if path.is_file()), None)
@@ -245,16 +223,13 @@ def select(profile: str | None = None) -> Config:
     """Resolve the configuration of a run; nothing is changed or created.
 
     Args:
-        profile: ``"full"``, ``"reduced"`` or ``"ci"``; None falls back to ``$NSEM_PROFILE`` (an empty variable
-            counts as unset), then to ``full`` on a CUDA GPU and ``reduced`` otherwise. An empty name is refused,
-            never taken as "automatic".
+        profile: ``"full"``, ``"reduced"`` or ``"ci"``; None: ``$NSEM_PROFILE`` (empty counts as unset), then
+            automatic (see the module). An empty name is refused, never taken as "automatic".
 
     Returns:
-        The frozen :class:`Config`. Its cache folder is ``$NSEM_CACHE`` if set, else ``cache/``; a relative
-        ``$NSEM_CACHE`` is resolved against the repository root (the same folder from the command line and from
-        the chapters, which run in ``notebooks/``), and ``~`` in it is the home folder. Its figures and results
-        go to ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results``, resolved alike (:func:`output_folders`;
-        unset: the git-ignored ``outputs/``; ``make all``: the repository's ``figures/`` and ``results/``).
+        The frozen :class:`Config`. Cache: ``$NSEM_CACHE`` or ``cache/``; a relative path is resolved against the
+        repository root (the same from the command line and ``notebooks/``), ``~`` is the home folder. Figures and
+        results: :func:`output_folders`.
 
     Raises:
         ValueError: for an unknown or empty profile name, or an ``$NSEM_OUTPUT`` that is a file.
@@ -286,15 +261,11 @@ def select(profile: str | None = None) -> Config:
 
 
 def output_folders() -> tuple[Path, Path]:
-    """The folders a run's figures and results go to: ``$NSEM_OUTPUT/figures`` and ``$NSEM_OUTPUT/results``.
+    """``(figures, results)`` folders of a run: ``$NSEM_OUTPUT/figures``, ``$NSEM_OUTPUT/results`` (not created).
 
-    ``$NSEM_OUTPUT`` is resolved like ``$NSEM_CACHE``: relative to the repository root, ``~`` is the home folder.
-    Unset or empty, the git-ignored ``outputs/`` of the repository (:data:`INTERACTIVE_OUTPUT`): a chapter run in
-    JupyterLab or by hand changes no tracked file. ``make all`` sets it to the repository itself (``.``), whose
-    ``figures/`` and ``results/`` hold the committed outputs. Nothing is created.
-
-    Returns:
-        ``(figures folder, results folder)``.
+    ``$NSEM_OUTPUT`` is resolved like ``$NSEM_CACHE``. Unset or empty: the git-ignored ``outputs/``
+    (:data:`INTERACTIVE_OUTPUT`), so a chapter run by hand changes no tracked file; ``make all`` sets it to the
+    repository, whose ``figures/`` and ``results/`` hold the committed outputs.
 
     Raises:
         ValueError: when ``$NSEM_OUTPUT`` names a file.
@@ -306,7 +277,7 @@ def output_folders() -> tuple[Path, Path]:
 
 
 def _assigned_names(source: str) -> list[str]:
-    """The names a cell's source assigns at its top level (``name = ...``, ``name: type = ...``)."""
+    """The names a cell's source assigns at its top level."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -330,19 +301,15 @@ def _kernel_history() -> list[str]:
 def check_parameters(history: Sequence[str] | None = None) -> None:
     """Refuse a papermill parameter (``-p NAME VALUE``) that the chapter does not declare, or of the wrong kind.
 
-    papermill injects a cell starting with ``# Parameters`` right after the cell tagged ``parameters`` and
-    runs both in order; a misspelt name (``-p prfile ci``) would just define an unused variable and run the
-    default profile. Each injected value must also be of its declared default's kind: a list where the default
-    is a list (not a string), ``True``/``False`` where it is a boolean (not ``"no"``), a known, non-empty profile
-    for ``profile``. Call this in a chapter's first cell after the parameters; outside papermill (JupyterLab,
-    nbval) there is no injected cell and nothing to check.
+    papermill injects a ``# Parameters`` cell right after the cell tagged ``parameters``; a misspelt name would just
+    define an unused variable. Values must fit their default's kind (:func:`helpers.checks.kind_problem`), ``profile``
+    a known profile. Call it in a chapter's first cell after the parameters; outside papermill it checks nothing.
 
     Args:
         history: the sources of the cells run so far, in order (None: the kernel's ``In``).
 
     Raises:
-        ValueError: naming each unknown parameter, the chapter's parameters and the fix; or naming a parameter
-            of the wrong kind, the value given and the values allowed.
+        ValueError: naming each unknown or ill-kinded parameter, the value given and the values allowed.
     """
     history = _kernel_history() if history is None else list(history)
     injected = [i for i, source in enumerate(history) if source.lstrip().startswith(PAPERMILL_HEADER)]
@@ -366,11 +333,7 @@ def check_parameters(history: Sequence[str] | None = None) -> None:
 
 
 def describe_environment() -> dict:
-    """Python, key package versions and the compute device, for the setup-check chapter.
-
-    Returns:
-        ``{"python", "machine", "cpu_cores", "torch_threads", "cuda", "packages": {name: version}}``.
-    """
+    """``{"python", "machine", "cpu_cores", "torch_threads", "cuda", "packages": {name: version}}`` (setup check)."""
     import torch  # lazy: heavy, and only this report needs it here
 
     versions = {}

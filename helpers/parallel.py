@@ -1,20 +1,11 @@
 """Independent tasks on Dask (``dask.distributed``): one machine by default, any Dask cluster by one setting.
 
-Every parallel job of the series (the experiment units, the Frangi graphs they share, the membrane displacement,
-the U-Net arms, the stylisation batches, the slices of a stack being segmented) is a list of independent tasks.
-:func:`run_tasks` runs them:
-
-* **one worker and no cluster configured**: in this process, one after the other (the simplest to debug);
-* **otherwise** on a Dask cluster: a ``LocalCluster`` started and closed by the call (``workers`` processes of one
-  thread each, bound to 127.0.0.1, no dashboard unless ``NSEM_DASHBOARD`` is set), or, when ``NSEM_SCHEDULER``
-  (e.g. ``tcp://10.0.0.5:8786``) or Dask's own ``scheduler-address`` setting names one, the cluster already
-  running there (a ``dask-jobqueue`` ``SLURMCluster``, or ``dask scheduler`` and ``dask worker`` started by hand).
-
-A large input every task reads (the experiments' slice store, the U-Net's material) is scattered once to every
-worker, not pickled with each task. Tasks return their results to this process, which alone writes caches and
-results: no file is written by two processes, so no locks and no checks that another writer is alive.
-
-Dask's worker processes watch their parent: when the run is killed (even ``SIGKILL``), they exit.
+Every parallel job of the series is a list of independent tasks; :func:`run_tasks` runs them in this process (one
+worker, no cluster configured: simplest to debug) or on a Dask cluster: a ``LocalCluster`` per call (one-thread
+worker processes on 127.0.0.1, dashboard only with ``NSEM_DASHBOARD``), or the scheduler named by
+``NSEM_SCHEDULER`` or Dask's ``scheduler-address`` (e.g. a ``dask-jobqueue`` ``SLURMCluster``). A large input
+every task reads is scattered once, not pickled per task. Results come back to this process, which alone writes
+caches and results: no file has two writers, so no locks. Dask's workers exit when the run is killed.
 """
 
 from __future__ import annotations
@@ -33,11 +24,7 @@ _NOTHING = object()
 
 
 def scheduler_address() -> str | None:
-    """The Dask scheduler this run submits to: ``NSEM_SCHEDULER``, else Dask's ``scheduler-address``, else None.
-
-    Returns:
-        An address such as ``tcp://127.0.0.1:8786``, or None (a ``LocalCluster`` is started per run).
-    """
+    """``NSEM_SCHEDULER``, else Dask's ``scheduler-address``, else None (a ``LocalCluster`` is started per run)."""
     address = os.environ.get(SCHEDULER_ENV, "").strip()
     if address:
         return address
@@ -47,14 +34,7 @@ def scheduler_address() -> str | None:
 
 
 def runs_here(workers: int) -> bool:
-    """Whether :func:`run_tasks` runs its tasks in this process: one worker and no scheduler configured.
-
-    Args:
-        workers: the number of local workers asked for.
-
-    Returns:
-        True when the tasks run here, one after the other (they may then use every core themselves).
-    """
+    """Whether :func:`run_tasks` with ``workers`` runs here, in order: one worker and no scheduler configured."""
     return workers == 1 and scheduler_address() is None
 
 
@@ -63,8 +43,7 @@ def cluster_client(workers: int) -> Iterator[Any]:
     """A Dask client: to the configured scheduler, or to a ``LocalCluster`` of ``workers`` processes it closes.
 
     Args:
-        workers: worker processes of the local cluster (one thread each); ignored when a scheduler is configured
-            (:func:`scheduler_address`), whose cluster has the workers it has.
+        workers: one-thread worker processes of the local cluster; ignored with a configured scheduler.
 
     Yields:
         A ``distributed.Client``.
@@ -104,17 +83,15 @@ def run_tasks(
 ) -> Iterator[tuple[int, Any]]:
     """Run ``function(*task)`` (or ``function(shared, *task)``) for every task; yield results as they finish.
 
-    With one worker and no scheduler configured, the tasks run here, in order. Otherwise they run on a Dask
-    cluster (:func:`cluster_client`), ``shared`` scattered once to every worker. The caller keeps the order it
-    needs by the index that comes with each result: what a task returns does not depend on where it ran.
+    Runs here, in order, or on a Dask cluster (:func:`runs_here`, :func:`cluster_client`); a result does not depend
+    on where it ran, and the caller restores the order it needs from the indices.
 
     Args:
         function: a module-level function (it and the tasks' arguments must pickle).
         tasks: argument tuples, one per call.
         workers: local worker processes (a whole number >= 1).
         shared: a value passed as every call's first argument (e.g. hundreds of MB of images), sent once.
-        resources: Dask resources each task needs (e.g. ``{"GPU": 1}``); asked for only when some worker of the
-            cluster offers them, so a cluster without them still runs the tasks.
+        resources: Dask resources each task needs (e.g. ``{"GPU": 1}``); asked for only where a worker offers them.
 
     Yields:
         ``(index, result)`` per task, ``index`` its position in ``tasks``, in the order they finish.

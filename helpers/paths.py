@@ -1,19 +1,9 @@
-"""Project folders (found from the package's own location), atomic file writes and the care of cache folders.
+"""Project folders (found from the package's location), atomic file writes and the care of cache folders.
 
-Where a run writes is not decided here: :func:`helpers.config.select` returns the folders of a run.
-
-* :func:`atomic_write_bytes` writes through a temporary ``.<name>.<pid>.<random>.tmp`` file and a rename, so a
-  reader never sees half a file; the result gets the permissions a plain ``open(path, "w")`` gives
-  (``0o666 & ~umask``), not the temporary file's private ``0o600``.
-* :func:`remove_stale_temporaries` deletes the temporary files of writers that were killed (their process is
-  gone), so that an interrupted run leaves nothing behind once it is rerun.
-* :class:`CacheError` is what every reader of a cached file raises for a damaged one: it names the file.
-* :func:`write_json` writes JSON in one canonical form (keys sorted, one-space indent, no NaN, a final newline),
-  so the same content gives the same bytes on every run and machine.
-
-A relative ``$NSEM_CACHE`` is resolved against :data:`ROOT` (the repository), never against the current folder:
-the command line (run from the repository) and the chapters (run in ``notebooks/``) then use the same cache, and
-a ``~`` in it is the home folder (:func:`helpers.config.select`).
+:func:`atomic_write_bytes` writes a temporary ``.<name>.<pid>.<random>.tmp`` file and renames it, so readers never
+see half a file (permissions as a plain ``open``: ``0o666 & ~umask``); :func:`remove_stale_temporaries` deletes
+those of killed writers. :class:`CacheError` names a damaged cached file. :func:`write_json` writes canonical JSON,
+so the same content gives the same bytes everywhere. Run folders come from :func:`helpers.config.select`.
 """
 
 from __future__ import annotations
@@ -37,20 +27,10 @@ ORPHAN_AGE_S = 24 * 3600  # a temporary file without a writer's pid counts as st
 
 
 class CacheError(ValueError):
-    """A cached file is damaged or does not hold what it should; the message names the file.
-
-    Attributes:
-        path: the damaged file.
-        problem: what is wrong with it.
-    """
+    """A cached file is damaged or does not hold what it should; the message names the file."""
 
     def __init__(self, path: Path, problem: str) -> None:
-        """Name the file and what is wrong with it.
-
-        Args:
-            path: the damaged file.
-            problem: what is wrong, e.g. ``"truncated PNG"``.
-        """
+        """Name the damaged file ``path`` and the ``problem`` (e.g. ``"truncated PNG"``)."""
         self.path, self.problem = Path(path), problem
         super().__init__(f"damaged cache file {self.path}: {problem}")
 
@@ -69,12 +49,7 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and a rename: never a half-written file.
-
-    Args:
-        path: the file (its folder is created).
-        payload: the bytes.
-    """
+    """Write ``payload`` to ``path`` (folder created) through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
@@ -91,12 +66,7 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Text version of :func:`atomic_write_bytes` (UTF-8).
-
-    Args:
-        path: the file.
-        text: its text.
-    """
+    """UTF-8 ``text`` version of :func:`atomic_write_bytes`."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -112,17 +82,14 @@ def _writer_alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
-    """Delete the temporary files that killed writers of :func:`atomic_write_bytes` left under ``folder``.
+    """Delete the temporary files of killed :func:`atomic_write_bytes` writers under ``folder``; returns them.
 
-    A temporary file is stale when the process named in it is gone (or, for a name without a process id, when
-    it is older than a day); files of live writers are left alone, so two runs may share a cache.
+    Stale: the process named in it is gone (without a pid: older than a day). Live writers' files stay, so two runs
+    may share a cache.
 
     Args:
         folder: a cache folder (searched recursively; a missing folder holds nothing).
         name: only the temporary files of this file name (None: of every file).
-
-    Returns:
-        The deleted files.
     """
     removed = []
     pattern = ".*.tmp" if name is None else f".{glob.escape(name)}.*.tmp"
@@ -149,16 +116,10 @@ def _refuse_constant(name: str) -> float:
 
 
 def read_json(path: Path) -> object:
-    """A cached JSON file's content, strictly: a damaged file (or one holding NaN or inf) is named.
-
-    Args:
-        path: the file.
-
-    Returns:
-        The parsed content.
+    """A cached JSON file's content, strictly.
 
     Raises:
-        CacheError: naming the file, when it is not valid JSON with finite numbers.
+        CacheError: naming ``path`` when it is not valid JSON with finite numbers.
     """
     try:
         return json.loads(Path(path).read_text(), parse_constant=_refuse_constant)
@@ -173,9 +134,6 @@ def canonical_json(document: object, sort_keys: bool = True) -> str:
         document: JSON-ready content (dicts, lists, strings, finite numbers, bools, None).
         sort_keys: sort every dict's keys (False only where their order carries meaning, e.g. a table's rows).
 
-    Returns:
-        The text.
-
     Raises:
         ValueError: for NaN or an infinity (not JSON), naming the fix.
     """
@@ -186,28 +144,12 @@ def canonical_json(document: object, sort_keys: bool = True) -> str:
 
 
 def write_json(path: Path, document: object, sort_keys: bool = True) -> None:
-    """Write a document as canonical JSON (:func:`canonical_json`), atomically.
-
-    Args:
-        path: the file (its folder is created).
-        document: JSON-ready content.
-        sort_keys: as :func:`canonical_json`.
-
-    Raises:
-        ValueError: for NaN or an infinity.
-    """
+    """Write ``document`` to ``path`` as :func:`canonical_json` (``sort_keys`` as there), atomically."""
     atomic_write_text(path, canonical_json(document, sort_keys))
 
 
 def digest(*parts: bytes | str) -> str:
-    """SHA-256 of the parts in order (strings as UTF-8), as 12 hex digits: names cache entries and results.
-
-    Args:
-        *parts: the bytes or strings.
-
-    Returns:
-        12 hex digits.
-    """
+    """SHA-256 of ``parts`` in order (strings as UTF-8) as 12 hex digits: names cache entries and results."""
     hasher = hashlib.sha256()
     for part in parts:
         hasher.update(part.encode("utf-8") if isinstance(part, str) else part)
@@ -215,12 +157,7 @@ def digest(*parts: bytes | str) -> str:
 
 
 def write_checked_json(path: Path, value: object) -> None:
-    """Write a value as JSON with the SHA-256 of its canonical form, atomically (:func:`read_checked_json` checks it).
-
-    Args:
-        path: the file.
-        value: any JSON value.
-    """
+    """Write ``value`` as JSON with the SHA-256 of its canonical form, atomically; see :func:`read_checked_json`."""
     text = canonical_json(value)
     atomic_write_text(path, json.dumps({"value": value, "sha256": hashlib.sha256(text.encode()).hexdigest()}))
 
@@ -228,14 +165,8 @@ def write_checked_json(path: Path, value: object) -> None:
 def read_checked_json(path: Path) -> object:
     """A value written by :func:`write_checked_json`, checked against its digest.
 
-    Args:
-        path: the file.
-
-    Returns:
-        The value.
-
     Raises:
-        CacheError: naming the file, when it does not parse, lacks its digest, or was changed after it was written.
+        CacheError: naming ``path`` when it does not parse, lacks its digest, or was changed after it was written.
     """
     document = read_json(path)
     if not isinstance(document, dict) or set(document) != {"value", "sha256"}:
@@ -246,15 +177,9 @@ def read_checked_json(path: Path) -> object:
 
 
 def without_timings(record: object) -> object:
-    """A results record without its timings: every ``timings`` key and every ``*_s`` field, at any depth.
+    """A copy of a results record without every ``timings`` key and ``*_s`` field, at any depth.
 
-    Two runs of the same inputs and seeds give the same record apart from these (``tools/compare_results.py``).
-
-    Args:
-        record: a results record (dicts, lists and values, as read from JSON).
-
-    Returns:
-        A copy without timings.
+    Two runs of the same inputs and seeds then give the same record (``tools/compare_results.py``).
     """
     if isinstance(record, dict):
         return {key: without_timings(value) for key, value in record.items()

@@ -1,8 +1,4 @@
-"""How much work each stage does: the dataclasses a profile fills in (:mod:`helpers.config` holds the profiles).
-
-Every class is frozen and checks its own fields: a chapter 06 arm (:class:`ExperimentArm`) names its style engine,
-images, paintings, pipelines and scenarios; :class:`UNetWork` sizes chapter 08's U-Nets.
-"""
+"""How much work each stage does: frozen, self-checking dataclasses a profile fills in (:mod:`helpers.config`)."""
 
 from __future__ import annotations
 
@@ -116,8 +112,7 @@ class ExperimentWork:
         """Check the forest and that the costlier arms' step counts are among the compared ones.
 
         Raises:
-            ValueError: for fewer than one tree or edge, a step count of ``pixel_rf_steps`` or ``sweep_steps``
-                that is not in ``steps``, or two arms of one name.
+            ValueError: no tree or edge, ``pixel_rf_steps``/``sweep_steps`` not in ``steps``, or two arms of one name.
         """
         checks.integer(self.forest_trees, "ExperimentWork.forest_trees", 1)
         checks.optional_integer(self.forest_max_samples, "ExperimentWork.forest_max_samples", 1)
@@ -174,9 +169,8 @@ class UNetWork:
         """Check every field.
 
         Raises:
-            ValueError: for a number out of range, no seeds, or a patch or tile that is not a multiple of
-                ``2**depth``.
-            TypeError: for a field that is not a number where one is needed.
+            ValueError: a number out of range, no seeds, or a patch or tile that is not a multiple of ``2**depth``.
+            TypeError: a field that is not a number where one is needed.
         """
         for name, low in (("iterations", 1), ("patch", 8), ("batch", 1), ("width", 1), ("depth", 1)):
             checks.integer(getattr(self, name), f"UNetWork.{name}", low)
