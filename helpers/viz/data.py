@@ -9,17 +9,7 @@ from .figures import COLUMN_WIDTH_IN, PIXEL_UNIT, random_label_colors
 
 
 def show_isbi_sample(raw: np.ndarray, labels: np.ndarray, gt: np.ndarray, index: int) -> plt.Figure:
-    """Raw slice, binary membrane labels and dense instance ground truth side by side.
-
-    Args:
-        raw: the grey slice.
-        labels: its binary membrane labels (0 membrane, 255 cell).
-        gt: its dense instance ground truth.
-        index: the slice's number, for the title.
-
-    Returns:
-        The figure, one column wide.
-    """
+    """Slice ``index``: raw, binary membrane labels (0 membrane, 255 cell) and dense ground truth, one column wide."""
     fig, axes = plt.subplots(1, 3, figsize=(COLUMN_WIDTH_IN, 2.9), sharey=True)
     axes[0].imshow(raw, cmap="gray")
     axes[0].set_title(f"slice {index} (raw)", fontsize=10)

@@ -29,9 +29,9 @@ def scenario_bars(summary: pd.DataFrame, pipelines: list[str], arm: str, conditi
     """The report's Figure 16 with error bars: Rand error and VI per scenario (mean and 95 % interval over slices).
 
     Args:
-        summary: the table of :func:`helpers.experiments.stats.summarize` of one arm's rows.
+        summary: :func:`helpers.experiments.stats.summarize` of one arm's rows.
         pipelines: the pipelines, one bar each per scenario.
-        arm: how the arm is named in the title (its engine and images).
+        arm: the arm's name in the title (its engine and images).
         condition: the test condition shown.
 
     Returns:
@@ -70,9 +70,9 @@ def robustness_heatmap(
     """Mean error of each scenario (rows) under each test condition (columns) for one pipeline of one arm.
 
     Args:
-        summary: the table of :func:`helpers.experiments.stats.summarize` of one arm's rows.
+        summary: :func:`helpers.experiments.stats.summarize` of one arm's rows.
         pipeline: the pipeline shown.
-        arm: how the arm is named in the title.
+        arm: the arm's name in the title.
         trivial: conditions where (almost) every training set returns one segment: marked "(trivial)".
         metric: the error shown.
 
@@ -106,16 +106,10 @@ def robustness_heatmap(
 
 
 def displacement_vs_effect(effects: pd.DataFrame) -> plt.Figure:
-    """Per style: how far stylisation moves membranes against what adding the style does to the test error.
+    """Per style: membrane displacement (chamfer, px) against the paired change of the clean test error it brings.
 
-    x: membrane displacement (chamfer, pixels); y: the paired change of the clean test error when that style is
-    added to the originals (negative = helps); one marker per pipeline and step count.
-
-    Args:
-        effects: the table of :func:`helpers.experiments.displacement.style_effects`.
-
-    Returns:
-        The figure.
+    Negative changes mean the style helps; one marker per pipeline and step count. ``effects`` is the table of
+    :func:`helpers.experiments.displacement.style_effects`.
 
     Raises:
         ValueError: if there is nothing to plot.

@@ -1,7 +1,7 @@
 """What every figure shares: saving and showing, label colours and the pixel axes of EM images.
 
-A figure's file name chooses its format (:func:`save`); a chapter shows the same figure at screen resolution
-(:func:`show`), so the executed chapters stay small. :func:`publish` does both.
+A file name's ending chooses the format (:func:`save`); chapters show a screen-resolution copy (:func:`show`) so the
+executed chapters stay small. :func:`publish` does both.
 """
 
 from __future__ import annotations
@@ -26,18 +26,10 @@ COLUMN_WIDTH_IN = COLUMN_WIDTH_PX / INLINE_DPI  # about 7 in: draw figures at mo
 
 
 def save(fig: plt.Figure, path: Path, dpi: int = FILE_DPI) -> Path:
-    """Save a figure in the format its name ends with.
+    """Save a figure to ``path`` (usually ``config.figure_path(name)``) in the format its name ends with; returns it.
 
-    ``.jpg`` for image panels (EM slices, photos, label overlays), ``.png`` for line and bar plots, ``.pdf`` only
-    for a figure a paper would reuse.
-
-    Args:
-        fig: the figure.
-        path: where to write it, usually ``config.figure_path(name)``.
-        dpi: resolution of raster output.
-
-    Returns:
-        ``path``.
+    ``.jpg`` for image panels (EM slices, photos, overlays), ``.png`` for line and bar plots, ``.pdf`` only for a
+    figure a paper would reuse; ``dpi`` is the raster resolution.
 
     Raises:
         ValueError: for a name that does not end in ``.png``, ``.jpg``/``.jpeg`` or ``.pdf``.
@@ -57,25 +49,16 @@ def show(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> None:
         dpi: resolution of the embedded image.
 
     Raises:
-        ValueError: for a figure drawn wider than :data:`COLUMN_WIDTH_IN` (the book would shrink it, its text with
-            it): draw it for the column, or split it.
+        ValueError: for a figure wider than :data:`COLUMN_WIDTH_IN` (the book would shrink it and its text).
     """
     display(inline_image(fig, fmt, dpi))
 
 
 def inline_image(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> Image:
-    """The image :func:`show` embeds (for a display that is updated in place), then close the figure.
-
-    Args:
-        fig: the figure.
-        fmt: ``"png"`` or ``"jpeg"`` (``"jpg"`` accepted).
-        dpi: resolution.
-
-    Returns:
-        The encoded image, ready for ``display``.
+    """The image :func:`show` embeds (for a display updated in place), closing the figure; arguments as :func:`show`.
 
     Raises:
-        ValueError: for a figure drawn wider than :data:`COLUMN_WIDTH_IN` (closed first).
+        ValueError: for a figure wider than :data:`COLUMN_WIDTH_IN` (closed first).
     """
     fmt = "jpeg" if fmt == "jpg" else fmt
     width = fig.get_size_inches()[0]
@@ -93,23 +76,17 @@ def inline_image(fig: plt.Figure, fmt: str = "png", dpi: int = INLINE_DPI) -> Im
 
 
 def publish(fig: plt.Figure, path: Path) -> None:
-    """Save a figure to ``path`` (:func:`save`) and show it in the chapter (:func:`show`, same raster format).
-
-    Args:
-        fig: the figure; closed afterwards.
-        path: where to write it, usually ``config.figure_path(name)``; its ending chooses the format.
-    """
+    """Save a figure to ``path`` (:func:`save`) and show it (:func:`show`, same raster format); closes it."""
     save(fig, path)
     fmt = _format_of(Path(path))
     show(fig, "png" if fmt == "pdf" else fmt)
 
 
 def settings_table(settings: object) -> pd.DataFrame:
-    """Settings as a short two-column table (setting, value) to show in a chapter instead of their repr.
+    """Settings as a two-column table (setting, value) to show in a chapter instead of their repr.
 
     Args:
-        settings: a dataclass instance (e.g. a :class:`helpers.config.Config` part or ``PipelineSettings``) or a
-            mapping.
+        settings: a dataclass (e.g. a :class:`helpers.config.Config` part or ``PipelineSettings``) or a mapping.
 
     Returns:
         One row per setting; sequences joined with commas, paths shown by their last two parts.
@@ -148,15 +125,7 @@ def _format_options(fmt: str, quality: int) -> dict:
 
 
 def random_label_colors(labels: np.ndarray, seed: int = 0) -> np.ndarray:
-    """One random colour per label id (0 stays black).
-
-    Args:
-        labels: integer label image.
-        seed: seed of the palette.
-
-    Returns:
-        An RGB float image of shape ``labels.shape + (3,)``.
-    """
+    """A random colour per label id (0 stays black): RGB float, ``labels.shape + (3,)``; ``seed`` fixes the palette."""
     rng = np.random.default_rng(seed)
     palette = rng.uniform(0.15, 1.0, size=(int(labels.max()) + 1, 3))
     palette[0] = 0
@@ -164,12 +133,7 @@ def random_label_colors(labels: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def label_pixel_axes(ax: plt.Axes, title: str) -> None:
-    """Title an image panel and label its axes in pixels.
-
-    Args:
-        ax: the panel.
-        title: its title.
-    """
+    """Title an image panel and label its axes in pixels."""
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(f"x ({PIXEL_UNIT})")
     ax.set_ylabel("y (pixels)")

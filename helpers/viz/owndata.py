@@ -13,16 +13,9 @@ BASELINE_STYLES = {"no merges": ":", "all merged": "--", "best reachable": "-."}
 
 
 def pixel_axes(fig: plt.Figure, pixel_nm: float) -> plt.Figure:
-    """Label the axes of a grid of image panels in pixels of ``pixel_nm`` nanometres.
+    """Label ``fig``'s image panels in pixels of ``pixel_nm`` nm; return it. x on the last row, y on the first column.
 
-    x below the bottom row, y left of the first column: labels on inner panels would run into their neighbours.
-
-    Args:
-        fig: a figure of image panels.
-        pixel_nm: the pixel size.
-
-    Returns:
-        ``fig``.
+    Labels on inner panels would run into their neighbours.
     """
     for ax in fig.axes:
         grid = ax.get_subplotspec()
@@ -33,17 +26,7 @@ def pixel_axes(fig: plt.Figure, pixel_nm: float) -> plt.Figure:
 
 
 def show_stack_sample(raw: np.ndarray, membranes: np.ndarray, gt: np.ndarray, title: str) -> plt.Figure:
-    """One slice of a loaded stack: raw, the membrane labels derived from its labels, the dense ground truth.
-
-    Args:
-        raw: the slice.
-        membranes: its membrane labels (0 membrane, 255 cell).
-        gt: its dense ground truth.
-        title: what the slice is.
-
-    Returns:
-        The figure.
-    """
+    """A slice of a loaded stack (``title``): raw, membrane labels (0 membrane, 255 cell), dense ground truth."""
     panels = [
         (raw, "gray", title),
         (membranes, "gray", "membrane labels\n(0 membrane, 255 cell)"),
@@ -82,13 +65,9 @@ def show_intensities(before: dict[str, np.ndarray], after: dict[str, np.ndarray]
 
 
 def show_transfer_scores(means: pd.DataFrame) -> plt.Figure:
-    """Mean test scores of every (training set, normalisation), with the baselines as lines.
+    """Mean test scores of every (training set, normalisation) with the baselines as lines, one panel per score.
 
-    Args:
-        means: :func:`helpers.segmentation.cross_dataset.summary` of the runs.
-
-    Returns:
-        The figure: one panel per score (lower is better).
+    ``means`` is :func:`helpers.segmentation.cross_dataset.summary` of the runs.
     """
     learned = means[means["method"] == "multicut"]
     baselines = means[means["train"] == "-"].groupby("method", sort=False).mean(numeric_only=True)

@@ -35,13 +35,7 @@ def image_grid(n_panels: int, columns: int, title_lines: int = 1) -> tuple[plt.F
 
 
 def label_grid_axes(axes: np.ndarray, titles: list[str], columns: int) -> None:
-    """Title every panel of an :func:`image_grid`; pixel axis labels only on the left column and bottom row.
-
-    Args:
-        axes: the grid's panels, row by row.
-        titles: one title per panel.
-        columns: panels per row.
-    """
+    """Title the panels (row by row, ``columns`` a row) of an :func:`image_grid`; pixel labels on outer ones only."""
     for index, (ax, title) in enumerate(zip(axes, titles)):
         label_pixel_axes(ax, title)
         if index % columns:
@@ -55,22 +49,16 @@ def label_grid_axes(axes: np.ndarray, titles: list[str], columns: int) -> None:
 def superpixel_overlay(
     raw: np.ndarray, superpixels: np.ndarray, color: tuple[float, float, float] = (1.0, 0.25, 0.1)
 ) -> np.ndarray:
-    """The grey slice as RGB with the superpixel (or segment) borders drawn in ``color``.
+    """The grey slice as RGB float with the superpixel (or segment) borders drawn in ``color``.
 
-    Args:
-        raw: the grey slice (uint8 is divided by 255, anything else by its maximum).
-        superpixels: a label image of the same shape.
-        color: RGB of the borders.
-
-    Returns:
-        An RGB float image.
+    ``raw`` uint8 is divided by 255, anything else by its maximum; ``superpixels`` is a label image of its shape.
     """
     grey = raw.astype(np.float32) / (255.0 if raw.dtype == np.uint8 else max(float(raw.max()), 1e-6))
     return mark_boundaries(np.dstack([grey] * 3), superpixels, color=color, mode="inner")
 
 
 def edge_image(superpixels: np.ndarray, uv_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Paint every graph edge's value along its pixels.
+    """Paint every graph edge's value along its pixels: float32, NaN off the boundaries.
 
     Args:
         superpixels: 2D ids consecutive from 0.
@@ -78,7 +66,7 @@ def edge_image(superpixels: np.ndarray, uv_ids: np.ndarray, values: np.ndarray) 
         values: one value per edge.
 
     Returns:
-        float32 image: each boundary pixel carries the value of its edge, NaN elsewhere.
+        The painted image.
     """
     n_nodes = int(superpixels.max()) + 1
     keys = uv_ids[:, 0].astype(np.int64) * n_nodes + uv_ids[:, 1]
@@ -99,16 +87,7 @@ def edge_image(superpixels: np.ndarray, uv_ids: np.ndarray, values: np.ndarray) 
 
 
 def show_boundary_maps(raw: np.ndarray, maps: dict[str, np.ndarray], labels: np.ndarray | None = None) -> plt.Figure:
-    """The raw slice (and its membrane labels) next to each boundary map, three panels a row, one colour bar.
-
-    Args:
-        raw: the grey slice.
-        maps: boundary maps in [0, 1] by title.
-        labels: the binary membrane labels (None: not shown).
-
-    Returns:
-        The figure.
-    """
+    """The raw slice (and its membrane ``labels`` unless None) next to each boundary map in [0, 1], three a row."""
     panels = [("raw", raw, "gray")]
     if labels is not None:
         panels.append(("membrane labels\n(black = membrane)", labels, "gray"))
@@ -174,7 +153,7 @@ def show_rag(
         raw: the grey slice.
         superpixels: 2D ids consecutive from 0.
         uv_ids: (n_edges, 2) node pairs.
-        values: one value in [0, 1] per edge that colours its line (None: all lines cyan).
+        values: one value in [0, 1] per edge colouring its line (None: all lines cyan).
         title: the panel's title.
         value_label: the colour bar's label.
         cmap: the lines' colour map.
@@ -206,14 +185,7 @@ def show_rag(
 
 
 def show_superpixel_counts(counts: dict[str, list[int]]) -> plt.Figure:
-    """Superpixels per slice for each over-segmentation (box plot, log axis).
-
-    Args:
-        counts: superpixel counts per slice, by over-segmentation.
-
-    Returns:
-        The figure.
-    """
+    """Superpixels per slice for each over-segmentation (box plot, log axis) from ``counts`` by over-segmentation."""
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 0.5 * len(counts) + 1.2))
     ax.boxplot(list(counts.values())[::-1], tick_labels=list(counts.keys())[::-1], orientation="horizontal")
     ax.set_xscale("log")
@@ -225,15 +197,9 @@ def show_superpixel_counts(counts: dict[str, list[int]]) -> plt.Figure:
 
 
 def show_feature_importances(pairs: list[tuple[str, float]], top: int = 15, title: str = "") -> plt.Figure:
-    """Horizontal bars of the ``top`` most important features (mean decrease in impurity).
+    """Bars of the ``top`` most important features (mean decrease in impurity), ``title`` empty: a default.
 
-    Args:
-        pairs: ``(name, importance)``, most important first (:func:`helpers.segmentation.learning.feature_importances`).
-        top: how many to show.
-        title: the title (empty: a default).
-
-    Returns:
-        The figure.
+    ``pairs``: ``(name, importance)``, most important first (:func:`helpers.segmentation.learning.feature_importances`).
     """
     names, values = zip(*pairs[:top])
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 0.3 * len(names) + 1.2))
@@ -320,15 +286,7 @@ def show_segmentations(
 
 
 def show_stage_timings(timings: dict[str, dict[str, float]], budget: float | None = None) -> plt.Figure:
-    """Stacked horizontal bars: seconds per pipeline stage, one bar per pipeline.
-
-    Args:
-        timings: seconds per stage, by pipeline.
-        budget: a time goal drawn as a dashed line (None: none).
-
-    Returns:
-        The figure.
-    """
+    """Stacked bars of seconds per stage, one per pipeline; ``budget`` (None: none) a dashed goal line."""
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.2 + 0.5 * len(timings)))
     stages = list(dict.fromkeys(stage for stage_seconds in timings.values() for stage in stage_seconds))
     colors = plt.cm.tab10(np.arange(len(stages)) % 10)
@@ -350,15 +308,7 @@ def show_stage_timings(timings: dict[str, dict[str, float]], budget: float | Non
 
 
 def show_beta_sweep(betas: np.ndarray, rows: dict[str, list[dict]]) -> plt.Figure:
-    """Rand error and VI against the boundary bias beta, one line per pipeline.
-
-    Args:
-        betas: the beta values.
-        rows: per pipeline, the mean scores at each beta.
-
-    Returns:
-        The figure.
-    """
+    """Rand error and VI against the boundary bias ``betas``; ``rows``: per pipeline, the mean scores at each beta."""
     fig, axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH_IN, 3.4))
     for name, scores in rows.items():
         for ax, key in zip(axes, ("rand_error", "vi")):
@@ -375,15 +325,9 @@ def show_beta_sweep(betas: np.ndarray, rows: dict[str, list[dict]]) -> plt.Figur
 
 
 def show_edge_label_histogram(fractions: np.ndarray, low: float, high: float) -> plt.Figure:
-    """Histogram of the edges' ground-truth cut fractions with the two label thresholds.
+    """Histogram of the edges' ground-truth cut fractions; label thresholds: merge below ``low``, cut above ``high``.
 
-    Args:
-        fractions: the cut fraction of every edge (:func:`helpers.segmentation.graph.cut_fraction`).
-        low: edges below it are labelled merge.
-        high: edges above it are labelled cut.
-
-    Returns:
-        The figure.
+    ``fractions`` come from :func:`helpers.segmentation.graph.cut_fraction`.
     """
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.6))
     ax.hist(fractions, bins=50, color="tab:gray")

@@ -1,6 +1,6 @@
 """Figures of chapters 01, 02 and their appendices A1, A2: style transfer, loss curves, the engine benchmark, washout.
 
-All are drawn for the book's column (:data:`helpers.viz.figures.COLUMN_WIDTH_IN`), with their legends below the data.
+All are drawn for the book's column (:data:`helpers.viz.figures.COLUMN_WIDTH_IN`), legends below the data.
 """
 
 from __future__ import annotations
@@ -42,13 +42,9 @@ def _wrap(text: str, width: int) -> str:
 
 
 def show_style_triptychs(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, str]]) -> plt.Figure:
-    """Content | style | stylised, one row per example (the report's Figures 4-6).
+    """Content | style | stylised, one row per example (the report's Figures 4-6), one column wide.
 
-    Args:
-        rows: ``(content RGB, style RGB, stylised RGB, content title, style title)``; images in [0, 1].
-
-    Returns:
-        The figure, one column wide.
+    ``rows``: ``(content RGB, style RGB, stylised RGB, content title, style title)``, images in [0, 1].
     """
     cell = COLUMN_WIDTH_IN / 3
     fig, axes = plt.subplots(len(rows), 3, figsize=(COLUMN_WIDTH_IN, cell * 0.85 * len(rows) + 0.3), squeeze=False)
@@ -72,7 +68,7 @@ def show_loss_curves(histories: dict[str, dict[str, np.ndarray]], alpha: float, 
         beta: the style weight the runs used.
 
     Returns:
-        The figure: the three losses stacked, sharing the step axis, the runs' legend below.
+        The three losses stacked, sharing the step axis, the runs' legend below.
     """
     weights = {"alpha": alpha, "beta": beta, None: 1.0}
     fig, axes = plt.subplots(3, 1, figsize=(COLUMN_WIDTH_IN, 7.4), sharex=True)
@@ -98,15 +94,9 @@ def show_loss_curves(histories: dict[str, dict[str, np.ndarray]], alpha: float, 
 
 
 def show_benchmark_losses(result: dict) -> plt.Figure:
-    """Total loss per step of each benchmark pair, one panel per (content, style) pair.
+    """Total loss per step in a ``benchmarks/style_benchmark.py`` result, one panel per (content, style) pair.
 
-    The sequential loop, the batched engine(s) and the sequential loop on 1e-6-perturbed input (its noise floor).
-
-    Args:
-        result: a benchmark result, as ``benchmarks/style_benchmark.py`` writes it.
-
-    Returns:
-        The figure: two panels a row (three for more than six pairs), the runs' legend below.
+    Lines: the sequential loop, the batched engine(s) and the loop on 1e-6-perturbed input (its noise floor).
     """
     runs = result["loss_histories"]
     n = len(runs["sequential"])
@@ -135,14 +125,10 @@ def show_benchmark_losses(result: dict) -> plt.Figure:
 
 
 def benchmark_table(results: dict[str, dict]) -> pd.DataFrame:
-    """The committed engine benchmarks side by side: speed, the spread of final losses and the recorded verdicts.
+    """The committed engine benchmarks (``{name: result}`` of ``benchmarks/style_benchmark.py``) side by side.
 
-    Args:
-        results: ``{name: benchmark result}`` as ``benchmarks/style_benchmark.py`` writes them.
-
-    Returns:
-        One column per benchmark, one row per measure (3 significant digits); the quality verdict and the
-        batch-independence comparison where the benchmark recorded them.
+    Returns one column per benchmark, one row per measure (speed, spread of final losses; 3 significant digits), with
+    the quality verdict and the batch-independence comparison where recorded.
     """
     columns = {}
     for name, result in results.items():
@@ -216,14 +202,10 @@ def show_image_grid(
 
 
 def show_washout_scores(rows: list[dict]) -> plt.Figure:
-    """Per style and step count: membrane contrast and grey-level contrast of the stylised slices vs the original.
+    """Per style and step count: membrane and grey-level contrast of the stylised slices relative to the original.
 
-    Args:
-        rows: :func:`helpers.style.washout.washout_table` rows.
-
-    Returns:
-        The figure: the two measures stacked, one box per style and step count (over slices), the step counts
-        side by side in their own colours.
+    ``rows`` are :func:`helpers.style.washout.washout_table` rows; the two measures stacked, one box per style and step
+    count (over slices).
     """
     styles = sorted({row["style"] for row in rows})
     step_counts = sorted({row["steps"] for row in rows})
@@ -251,13 +233,9 @@ def show_washout_scores(rows: list[dict]) -> plt.Figure:
 
 
 def show_relative_style_curves(curves: dict[str, dict[str, np.ndarray]]) -> plt.Figure:
-    """Style loss per step relative to its start, one panel per network, one line per (photo, painting) pair.
+    """Style loss per step relative to its start, a panel per network (shared log y), a line per (photo, painting) pair.
 
-    Args:
-        curves: ``{network: {pair label: (steps,) style loss / style loss at the start}}``.
-
-    Returns:
-        The figure (shared log y axis, so the networks compare directly), the pairs' legend below.
+    ``curves``: ``{network: {pair label: (steps,) style loss / style loss at the start}}``.
     """
     fig, axes = plt.subplots(1, len(curves), figsize=(COLUMN_WIDTH_IN, 3.6), sharey=True, squeeze=False)
     for ax, (network, lines) in zip(axes[0], curves.items()):

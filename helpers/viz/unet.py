@@ -63,18 +63,20 @@ def _legend_below(fig: plt.Figure, ax: plt.Axes, columns: int = 2) -> None:
 def figure16_extended(
     forest_summary: pd.DataFrame, unet_means: pd.DataFrame, arm: str, metrics: Sequence[str] = ("rand_error", "vi")
 ) -> plt.Figure:
-    """The report's Figure 16 per boundary detector: the forest pipelines of chapter 06 beside the U-Net arms.
+    """The report's Figure 16 per boundary detector: chapter 06's forest pipelines beside the U-Net arms.
+
+    Shows mean and 95 % interval of each scenario, one bar per boundary detector.
 
     Args:
-        forest_summary: chapter 06's summary (:func:`helpers.experiments.stats.summarize`; ``results/
-            scenarios_summary.json``'s ``summary``): the clean test rows of ``arm`` are shown.
-        unet_means: chapter 08's means (:func:`helpers.unet.analysis.arm_means`) of one target, the clean group
-            of the arms without normalisation (:data:`UNET_SCENARIOS`: ``style`` is the report's full set).
-        arm: chapter 06's arm of the forest rows (``scenarios_summary.json``'s ``main_arm``).
+        forest_summary: chapter 06's summary (:func:`helpers.experiments.stats.summarize`; ``summary`` of
+            ``results/scenarios_summary.json``); its clean test rows of ``arm`` are shown.
+        unet_means: chapter 08's means (:func:`helpers.unet.analysis.arm_means`) of one target: the clean group of the
+            arms without normalisation (:data:`UNET_SCENARIOS`; ``style`` is the report's full set).
+        arm: chapter 06's arm of the forest rows (``main_arm`` of ``scenarios_summary.json``).
         metrics: one panel each.
 
     Returns:
-        The figure: mean and 95 % interval of each scenario, one bar per boundary detector.
+        The figure.
     """
     forest = forest_summary[(forest_summary["arm"] == arm) & (forest_summary["condition"] == "clean")]
     detectors = {f"{pipeline} forest (ch. 06)": forest[forest["pipeline"] == pipeline] for pipeline in
@@ -98,16 +100,9 @@ def figure16_extended(
 
 
 def targets(raw: np.ndarray, membranes: np.ndarray, boundaries: np.ndarray, title: str) -> plt.Figure:
-    """A slice beside the two things a U-Net can learn: the membrane mask and the thin boundaries.
+    """Slice ``title`` beside the two U-Net targets (1 on membranes; 1 on the dense ground truth's boundaries).
 
-    Args:
-        raw: the grey slice.
-        membranes: its membrane target (1 on membranes).
-        boundaries: its boundary target (1 on the dense ground truth's boundaries).
-        title: which slice.
-
-    Returns:
-        The figure: three panels, with the share of target pixels in each title.
+    Each title gives the share of target pixels.
     """
     fig, axes = plt.subplots(1, 3, figsize=(COLUMN_WIDTH_IN, 3.0))
     axes[0].imshow(raw, cmap="gray", vmin=0, vmax=255)
@@ -131,7 +126,7 @@ def same_region_batch(
         columns: patches per row pair.
 
     Returns:
-        The figure: pairs of rows (originals arm, style arm), ``columns`` patches each.
+        The figure: pairs of rows (originals arm, style arm).
     """
     n = len(originals)
     pairs = math.ceil(n / columns)
@@ -155,14 +150,9 @@ def same_region_batch(
 
 
 def arm_bars(means: pd.DataFrame, metrics: Sequence[str] = ("v_rand", "vi")) -> plt.Figure:
-    """Mean and 95 % interval (over test slices) of each arm per test group.
+    """Mean and 95 % interval (over test slices) of each arm per test group, one panel per metric.
 
-    Args:
-        means: the table of :func:`helpers.unet.analysis.arm_means` (arm, target, group, metric, mean, low, high).
-        metrics: one panel each.
-
-    Returns:
-        The figure.
+    ``means``: :func:`helpers.unet.analysis.arm_means` (arm, target, group, metric, mean, low, high).
     """
     means = means.assign(arm=means["arm"] + " (" + means["target"] + ")")
     arms = list(dict.fromkeys(means["arm"]))
@@ -179,16 +169,7 @@ def arm_bars(means: pd.DataFrame, metrics: Sequence[str] = ("v_rand", "vi")) -> 
 
 
 def boundary_maps(raw: np.ndarray, maps: Mapping[str, np.ndarray], title: str) -> plt.Figure:
-    """A slice beside its boundary maps, one panel each.
-
-    Args:
-        raw: the grey slice shown to the U-Nets.
-        maps: label -> membrane probability of the same shape.
-        title: what the slice is (e.g. its shift).
-
-    Returns:
-        The figure.
-    """
+    """A slice (as shown to the U-Nets) beside its membrane-probability ``maps`` by label; ``title`` says what it is."""
     panels = [(raw, "gray", 255, title), *((probability, "magma", 1, label) for label, probability in maps.items())]
     columns = min(len(panels), 2)
     rows = math.ceil(len(panels) / columns)
@@ -203,15 +184,7 @@ def boundary_maps(raw: np.ndarray, maps: Mapping[str, np.ndarray], title: str) -
 
 
 def training_losses(losses: Mapping[str, Sequence[float]], window: int = 10) -> plt.Figure:
-    """Training loss per step of each U-Net (a running mean over ``window`` steps).
-
-    Args:
-        losses: label -> loss of every step.
-        window: steps averaged.
-
-    Returns:
-        The figure.
-    """
+    """Training loss per step of each U-Net (``losses`` by label), a running mean over ``window`` steps."""
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.6))
     for label, values in losses.items():
         values = np.asarray(values, dtype=float)

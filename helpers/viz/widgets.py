@@ -1,18 +1,10 @@
 """Interactive panels (ipywidgets) for the chapters: the style-transfer panel (01) and the beta slider (05).
 
-Panels never block a headless run: they are built and displayed, their buttons and sliders act only on a user's
-change, and each returns a ``run`` callable that the chapter calls once so that a headless execution still shows a
-result. The beta slider's ``run`` shows its one figure as a cell output with a display id and replaces it in place
-on every later run and slider change (no ``Output`` widget). (Headless executors such as papermill/nbclient route
-output captured by an ``Output`` widget through comm messages; that path is the one we saw stall a headless run, so
-a headless run never takes it.)
-
-The style-transfer panel answers like an instrument: a click starts the run in a background thread (the kernel
-keeps processing widget messages, so the page stays live), turns the button into **Stop** (a click stops the run
-at its next step; a run is never queued behind another), moves a progress bar every step and shows the image
-being optimised after the first step and every few steps. A run starts by clearing the last run's status and
-image and ends with its result shown once, in the panel's own image row (set as widget values, safe from a thread);
-a headless ``run`` leaves the panel in the same state, so a saved chapter shows a real result.
+Panels never block a headless run: buttons and sliders act only on a user's change, and each panel comes with a
+``run`` callable that the chapter calls once, so a saved chapter shows a real result. The beta slider's figure is a
+cell output with a display id, replaced in place (no ``Output`` widget: its comm-message path stalled headless
+runs). The style-transfer panel runs in a background thread (the page stays live), its button turning into **Stop**
+(a run is never queued behind another), with a progress bar and the image being optimised shown every few steps.
 """
 
 from __future__ import annotations
@@ -56,8 +48,8 @@ def stylize_live(
         painting: the painting's report number.
         steps: function evaluations.
         settings: one alpha and one beta.
-        on_step: called after evaluation ``k`` with ``(k, image or None, losses)``; the image (RGB in [0, 1], as
-            evaluated) comes at step 1, every ``preview_every`` steps and at the last step.
+        on_step: called after evaluation ``k`` with ``(k, image or None, losses)``; the image (RGB in [0, 1]) comes at
+            step 1, every ``preview_every`` steps and at the last step.
         stop: when set, the run ends at the next step and returns the image reached.
         preview_every: steps between images handed to ``on_step``.
 
@@ -74,15 +66,7 @@ def stylize_live(
 
 
 def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
-    """An RGB image in [0, 1] as JPEG bytes (for ``ipywidgets.Image``).
-
-    Args:
-        image: (H, W, 3) float RGB.
-        quality: JPEG quality.
-
-    Returns:
-        The encoded image.
-    """
+    """An (H, W, 3) float RGB image in [0, 1] as JPEG bytes of ``quality`` (for ``ipywidgets.Image``)."""
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(image)).save(buffer, format="jpeg", quality=quality)
     return buffer.getvalue()
@@ -91,9 +75,8 @@ def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
 class StyleTransferPanel(ipywidgets.VBox):
     """Photo and painting pickers, alpha/beta/steps sliders, Run/Stop, a progress bar and live images.
 
-    Children, in order: pickers, weights, steps with button and progress bar, status, and the images (photo, the
-    painting as the engine uses it: scaled to cover the photo and centre-cropped, and the image being optimised,
-    which ends as the run's result).
+    The images: the photo, the painting as the engine uses it (scaled to cover the photo, centre-cropped), and the image
+    being optimised, which ends as the run's result.
     """
 
     def __init__(
@@ -200,10 +183,7 @@ class StyleTransferPanel(ipywidgets.VBox):
         return result
 
     def run(self) -> engine.StyleResult:
-        """What a click does, synchronously (for headless runs): the panel ends showing the result.
-
-        Returns:
-            The run's result.
+        """What a click does, synchronously (for headless runs); returns the result, which the panel ends showing.
 
         Raises:
             RuntimeError: while a run started by a click is under way.
@@ -216,11 +196,7 @@ class StyleTransferPanel(ipywidgets.VBox):
         return self._stylize(live=False)
 
     def click(self, _button: object = None) -> None:
-        """The button: start a run in a background thread, or, during a run, stop it at its next step.
-
-        Args:
-            _button: the clicked button (ipywidgets passes it).
-        """
+        """The button (``_button``, passed by ipywidgets): start a run in a thread, or stop the current one."""
         with self._lock:
             if self.running:
                 self._stop.set()
@@ -242,14 +218,7 @@ class StyleTransferPanel(ipywidgets.VBox):
             self.button.disabled = False
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a run started by a click to end.
-
-        Args:
-            timeout: seconds to wait at most (None: until it ends).
-
-        Returns:
-            True if no run is under way afterwards.
-        """
+        """Wait at most ``timeout`` seconds (None: no limit) for a clicked run to end; True if none is under way."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -260,9 +229,6 @@ def style_transfer_panel(
     size: int, device: str = "cpu", steps: int = 30, settings: engine.StyleSettings | None = None
 ) -> tuple[StyleTransferPanel, Callable[[], engine.StyleResult]]:
     """The style-transfer panel (:class:`StyleTransferPanel`) and its headless ``run``.
-
-    Each run stylises the chosen photo like :func:`helpers.style.engine.stylize` and shows content, the
-    painting as used, and the result in the panel.
 
     Args:
         size: longest side of the photo in pixels (small, so that a CPU answers in seconds).
@@ -287,9 +253,8 @@ def beta_panel(
 ) -> tuple[ipywidgets.VBox, Callable[[float], dict]]:
     """A slider for the boundary bias beta that re-solves the multicut of one slice and redraws its one figure.
 
-    The figure is a cell output under the panel with a display id: the first ``run`` displays it, every later
-    ``run`` (and every slider change, which calls ``run``) replaces it in place. A saved or static copy of the
-    chapter keeps the figure of the last ``run`` made while it executed: a snapshot.
+    The first ``run`` displays the figure, each later one (and each slider change) replaces it in place; a saved chapter
+    keeps the figure of its last ``run``.
 
     Args:
         raw: the slice, for the overlay.
@@ -300,8 +265,8 @@ def beta_panel(
         solver: a name of :data:`helpers.segmentation.multicut.SOLVERS`.
 
     Returns:
-        ``(panel, run)``: the slider and a status line; ``run(beta)`` solves, reports in the status line, shows or
-        updates the figure and returns the scores.
+        ``(panel, run)``: the slider with a status line, and ``run(beta)``, which solves, reports, shows or updates the
+        figure and returns the scores.
     """
     slider = ipywidgets.FloatSlider(
         value=settings.beta, min=0.05, max=0.95, step=0.05, description="beta", continuous_update=False
