@@ -1,11 +1,8 @@
 """``python -m helpers.style [--profile P] [--styles ...] [--steps ...] [--slices ...] [--crop N] [--batch N] [...]``.
 
-The last option, ``--workers N``, optimises N batches at once as Dask tasks.
-
-Stylises ISBI training slices into the run's cache (resumable); what is not given comes from the profile. A bad
-argument (``--crop -5``, ``--styles 3 3``, painting 99, an unknown profile...), an unusable cache folder
-(``$NSEM_CACHE`` a file, unwritable or full) or the full profile on a CPU (days of work that chapter 06 would
-refuse) end in one line naming it and the fix, with exit status 2, before any work (:mod:`helpers.cli`).
+Stylises ISBI training slices into the run's cache (resumable); what is not given comes from the profile;
+``--workers N`` optimises N batches at once as Dask tasks. A bad argument, an unusable cache folder or the full
+profile on a CPU end in one line naming it and the fix (exit status 2), before any work (:mod:`helpers.cli`).
 """
 
 from __future__ import annotations
@@ -44,9 +41,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         The summary of :func:`helpers.style.cache.stylize_isbi` (also printed as JSON).
 
     Raises:
-        SystemExit: with status 2 and a one-line message naming the argument, for a bad argument.
-        ValueError: naming ``NSEM_CACHE`` (or the cache folder) for an unusable cache, or the fix for the full
-            profile on a CPU; before any work.
+        SystemExit: status 2 with one line naming the argument, for a bad argument.
+        ValueError: before any work, for an unusable cache or the full profile on a CPU.
     """
     parser = cli.ArgumentParser(
         prog="python -m helpers.style", description="Stylise ISBI training slices into the cache (resumable)."

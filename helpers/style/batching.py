@@ -1,8 +1,4 @@
-"""The batched engine's parts: how many pairs run at once, and one batch optimised by per-image L-BFGS.
-
-:func:`helpers.style.engine.stylize_batch` splits its pairs into runs (:func:`batch_size`, :func:`chunks`) and
-optimises each run with :func:`optimise_batch`; :func:`final_losses` scores the returned images of both engines.
-"""
+"""The batched engine's parts: how many pairs run at once, and one batch optimised by per-image L-BFGS."""
 
 from __future__ import annotations
 
@@ -32,8 +28,7 @@ def final_losses(
 ) -> tuple[torch.Tensor, ...]:
     """The losses of the returned images, without their gradients.
 
-    A compiled pass is called as during the run (gradients on, never computed), so that it is not compiled a
-    second time for inference; the uncompiled pass runs under ``torch.no_grad``.
+    A compiled pass is called with gradients on (never computed) so that it is not compiled again for inference.
     """
     if execution.compile == "off":
         with torch.no_grad():
@@ -91,22 +86,13 @@ def optimise_batch(
 ) -> tuple[dict[int, np.ndarray], dict[int, list[torch.Tensor]], dict[str, np.ndarray]]:
     """One batch of pairs optimised together: its images and losses at every snapshot and its loss histories.
 
-    Args:
-        model: the VGG features.
-        p: (B, 3, H, W) contents.
-        start: (B, 3, H, W) start images.
-        styles: one per content.
-        alphas: (B,) content weights.
-        betas: (B,) style weights.
-        steps: function evaluations per image.
-        snapshots: other step counts to keep.
-        settings: the run's settings.
-        execution: how the VGG passes run.
-        on_step: called with ``k`` after evaluation ``k``.
+    ``p`` and ``start`` are the (B, 3, H, W) contents and start images, ``styles`` one per content, ``alphas`` and
+    ``betas`` (B,) weights, ``steps`` function evaluations per image, ``snapshots`` other step counts to keep;
+    ``on_step`` is called with ``k`` after evaluation ``k``.
 
     Returns:
-        ``{steps: (B, H, W, 3) images}``, ``{steps: [content, style, total] (B,) losses}`` (both for the
-        snapshots and ``steps``) and ``{loss name: (B, steps) history}``.
+        ``{steps: (B, H, W, 3) images}``, ``{steps: [content, style, total] (B,) losses}`` (for the snapshots and
+        ``steps``) and ``{loss name: (B, steps) history}``.
     """
     targets = batch_targets(model, p, styles, settings.content_layers, settings.style_layers)
     x = start.clone()

@@ -1,18 +1,12 @@
 """Stylised ISBI slices: the batched engine over slices x paintings, cached as it goes so that runs resume.
 
-Each image is one grey PNG, ``<cache>/stylized/slice<II>_style<NN>_steps<SSS>_crop<side>_<key>.png``, whose
-``key`` is the digest of everything that decides its pixels (:func:`entry`): the settings of
-:func:`cached_settings`, :data:`~helpers.style.settings.ENGINE_VERSION`, the painting's pixels, the slice, the crop
-and the step count. The weights' file name is recorded, not keyed, so that images made with an exported copy of
-the same network on a GPU machine are found at home. The file carries its record (:mod:`helpers.style.pngs`):
-slice, style, steps, crop, those settings, the final losses, the final total loss over the lowest one seen during
-the run (1: still descending; far above 1: the fixed-step L-BFGS spiked or blew up), device, time and the digest of
-its pixels. It is written atomically by this process alone (Dask tasks return pixels) and checked on every read:
-a damaged or mismatching file is deleted with a logged warning and stylised again by the next
-:func:`stylize_isbi`. Other settings give other files, never mixed with these. A rerun skips every finished
-image, so an interrupted run resumes where it stopped (at most the batch in flight is lost); an image whose
-losses are not finite (a diverged optimiser) is never cached, so it is tried again; temporary files of killed
-runs are removed.
+Each image is a grey PNG ``<cache>/stylized/slice<II>_style<NN>_steps<SSS>_crop<side>_<key>.png``; ``key`` digests
+everything that decides its pixels (:func:`entry`). The weights' file name is recorded, not keyed, so images made on
+a GPU machine with an exported copy of the same network are found at home. The file carries its record
+(:mod:`helpers.style.pngs`), incl. the final total loss over the lowest seen (1: still descending; far above 1: the
+fixed-step L-BFGS spiked or blew up). Only this process writes (Dask tasks return pixels), atomically; every read is
+checked and a damaged file deleted and redone by the next :func:`stylize_isbi`. Reruns skip finished images; images
+with non-finite losses are never cached; temporaries of killed runs are removed.
 """
 
 from __future__ import annotations
@@ -41,42 +35,23 @@ STYLIZED_DIR = "stylized"
 
 
 def stylized_dir(cache: Path) -> Path:
-    """The folder of the stylised slices.
-
-    Args:
-        cache: the root cache folder.
-
-    Returns:
-        ``<cache>/stylized``.
-    """
+    """``<cache>/stylized``, the folder of the stylised slices."""
     return Path(cache) / STYLIZED_DIR
 
 
 def checked_crop(crop: object) -> int | None:
-    """A crop side: None (whole slices) or a whole number of pixels in [16, 512].
-
-    Args:
-        crop: the given crop side.
-
-    Returns:
-        None or the side as ``int``.
+    """A crop side: None (whole slices) or a whole number of pixels in [16, 512] (VGG pools 4 times).
 
     Raises:
-        ValueError: for a negative, zero, too small (VGG pools 4 times), too large or non-integral side.
+        ValueError: for anything else.
     """
     return checks.optional_integer(crop, "crop (side of the top-left crop, pixels)", MIN_SIDE, data.ISBI_SHAPE[-1])
 
 
 def cached_settings(settings: StyleSettings) -> dict:
-    """The settings that decide a stylised image (JSON-ready): part of its key and of its record.
+    """The settings that decide a stylised image (JSON-ready): part of its key and its record's ``settings``.
 
-    Device, precision and the other execution options change results only by rounding and are not among them.
-
-    Args:
-        settings: the settings of the run.
-
-    Returns:
-        The ``settings`` field of each record.
+    Device, precision and the other execution options change results only by rounding and are left out.
     """
     return {
         "alpha": float(settings.alpha),
@@ -100,7 +75,10 @@ def _painting_digest(number: int) -> str:
 
 
 def entry(cache: Path, settings: dict, style: int, slice_index: int, crop: int | None, steps: int) -> tuple[str, Path]:
-    """The key and file of one stylised slice; the key is the digest of everything that decides its pixels.
+    """The key and file of one stylised slice.
+
+    The key digests everything that decides its pixels: the settings, :data:`ENGINE_VERSION`, the painting's pixels,
+    the slice, the crop and the step count.
 
     Args:
         cache: the root cache folder.
@@ -125,14 +103,7 @@ def entry(cache: Path, settings: dict, style: int, slice_index: int, crop: int |
 
 
 def stylized_records(cache: Path) -> dict[str, dict]:
-    """The records the cached stylised slices carry (unchecked; :func:`load_stylized` checks what it reads).
-
-    Args:
-        cache: the root cache folder.
-
-    Returns:
-        ``{file name without .png: record}``, sorted by name; files without a readable record are left out.
-    """
+    """``{file stem: record}`` of the cached stylised slices, sorted, unchecked; files without a record are left out."""
     records = {}
     for path in sorted(stylized_dir(cache).glob("slice*_style*_steps*_crop*_*.png")):
         record = pngs.embedded_record(path)
@@ -227,11 +198,11 @@ def stylize_isbi(
 ) -> dict:
     """Stylise ISBI training slices with paintings at several step counts, caching each image as it finishes.
 
-    Each (slice, style) pair is optimised once, for ``max(steps)`` evaluations, with snapshots at the other
-    step counts (same trajectory). Results are the BT.601 luminance of the RGB result, as grey PNGs.
+    Each (slice, style) pair is optimised once, for ``max(steps)`` evaluations, with snapshots at the other step
+    counts; images are the BT.601 luminance of the RGB result.
 
     Args:
-        cache: the root cache folder (images go to ``<cache>/stylized/``).
+        cache: the root cache folder.
         slices: ISBI training slices.
         styles: paintings, by report number or name.
         steps: step counts to keep.
@@ -240,19 +211,17 @@ def stylize_isbi(
         settings: the engine's settings (``alpha`` and ``beta`` one number each).
         progress: show a progress bar.
         max_batches: stop after this many batches (tests, timing).
-        workers: batches optimised at once as Dask tasks (:func:`helpers.parallel.run_tasks`; 1: here, one
-            after the other, with a progress bar per evaluation). On a cluster whose workers offer a ``GPU``
-            resource, each CUDA batch asks for one. This process writes every image as its batch returns.
+        workers: batches at once as Dask tasks (:func:`helpers.parallel.run_tasks`; 1: here, in turn); on a cluster
+            with a ``GPU`` resource each CUDA batch asks for one.
 
     Returns:
-        ``{"requested", "skipped", "done", "failed", "seconds"}``; ``failed`` lists the images (file names without
-        ``.png``) whose loss or pixels were not finite (a diverged optimiser): they are not cached, and the next run
-        tries them again.
+        ``{"requested", "skipped", "done", "failed", "seconds"}``; ``failed`` lists the file stems whose losses or
+        pixels were not finite (a diverged optimiser): not cached, retried by the next run.
 
     Raises:
         KeyError: naming the choices, for an unknown painting.
-        ValueError: for an empty, repeated, non-integral or out-of-range slice, style or step count, a crop
-            outside 16..512 px, a batch size below 1, or alpha or beta given per pair.
+        ValueError: for a bad (empty, repeated, non-integral, out-of-range) slice, style or step count, crop or batch
+            size, or alpha or beta given per pair.
     """
     slices, steps, crop, batch_size = _request(slices, steps, crop, batch_size, settings)
     max_batches = checks.optional_integer(max_batches, "max_batches", 0)
@@ -346,23 +315,22 @@ def load_stylized(
     crop: int | None = None,
     settings: StyleSettings = DEFAULT_SETTINGS,
 ) -> np.ndarray:
-    """Stylised ISBI training slices from the cache.
+    """Stylised ISBI training slices from the cache, each checked (decoded completely, shape, key and pixel digest).
 
     Args:
         cache: the root cache folder.
-        steps: step count (75, 150 or any cached one).
+        steps: step count.
         style: painting, by report number or name.
         slices: ISBI training slices (None: all 30).
         crop: the crop side they were stylised at (None: whole 512 px slices).
-        settings: the settings they were stylised with (those of :func:`cached_settings` choose the files).
+        settings: the settings they were stylised with (:func:`cached_settings` of them chooses the files).
 
     Returns:
-        uint8 (n, side, side) grey images, each checked (decoded completely, its shape, key and pixel digest).
+        uint8 (n, side, side) grey images.
 
     Raises:
         FileNotFoundError: naming the command that produces the missing images.
-        CacheError: naming a damaged image (a :class:`ValueError`), which is deleted: the next stylisation run
-            recomputes it.
+        CacheError: naming a damaged image (a :class:`ValueError`), which is deleted so that the next run redoes it.
         KeyError: naming the choices, for an unknown painting.
         ValueError: for a non-integral or out-of-range step count, slice or crop, or an empty slice list.
     """

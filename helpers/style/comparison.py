@@ -1,21 +1,12 @@
 """Chapter 01's comparison of the two offline networks: the HED VGG16 and the original ImageNet VGG19 (quantised).
 
-Two measurements, each on the same photos and paintings for both networks:
-
-* :func:`balanced_beta`: the style weight that gives a network the same balance of eq. 5 as a reference network.
-  The two networks' features differ in scale, and eq. 1 grows with the square of the feature scale while eq. 4
-  grows with its fourth power, so one beta cannot mean the same for both. With alpha kept, the balance is kept
-  when ``beta * L_style`` moves by the same factor as ``alpha * L_content``: ``beta_B = beta_A * k_content /
-  k_style``, where ``k`` are the geometric means over the pairs of the networks' loss ratios (content loss of the
-  painting against the photo, style loss of the photo against the painting: both what a run starts from).
-* :func:`compare_networks`: the same (photo, painting) pairs stylised by each compared setting
-  (:func:`compared_settings`: HED, VGG19 at HED's alpha and beta, VGG19 at the balanced beta) for the same steps:
-  the style loss reached relative to the start, the content loss and its departure from the photo, the warm
-  seconds per step, the images. :func:`balance_at_end` says whether the balanced beta still holds at the end,
-  :func:`describe_networks` puts it all in words, and :func:`choose_default` picks the series' default from
-  non-timing quantities only (style loss reached, :func:`conv_cost`): a machine's load never changes the choice.
-* what quantising every conv layer to 256 levels (as the VGG19 file is) changes is measured in
-  :mod:`helpers.style.quantisation`.
+* :func:`balanced_beta`: the style weight giving a network the reference network's balance of eq. 5. Features differ
+  in scale between networks, and eq. 1 grows with its square but eq. 4 with its fourth power, so one beta cannot
+  mean the same for both; with alpha kept, ``beta_B = beta_A * k_content / k_style``, ``k`` the geometric-mean
+  loss ratios over the pairs at the start of a run (the painting's content loss, the photo's style loss).
+* :func:`compare_networks`: the same pairs stylised by each of :func:`compared_settings` for the same steps;
+  :func:`balance_at_end`, :func:`describe_networks` and :func:`choose_default` read its record. The default is
+  chosen from non-timing quantities only (style loss reached, :func:`conv_cost`): a machine's load never changes it.
 """
 
 from __future__ import annotations
@@ -48,7 +39,7 @@ def _geometric_mean(values: Sequence[float]) -> float:
 
 
 def start_losses(model: VGGFeatures, content: np.ndarray, style: int, settings: StyleSettings) -> tuple[float, float]:
-    """``(L_content(p, a), L_style(a, p))``: the painting as used against the photo, and the photo's style loss."""
+    """``(L_content(p, a), L_style(a, p))``: the painting's content loss against the photo, the photo's style loss."""
     execution = replace(settings, precision="fp32", compile="off").execution("sequential")
     device = execution.device
     photo = as_batch([check_image(content, "content image")], device)
@@ -73,7 +64,7 @@ def balanced_beta(
 
     Returns:
         JSON-ready ``{"reference", "source", "alpha", "reference_beta", "beta", "content_scale", "style_scale",
-        "pairs"}``: ``content_scale`` and ``style_scale`` are the geometric-mean loss ratios source/reference.
+        "pairs"}``; the scales are the geometric-mean loss ratios source/reference.
 
     Raises:
         ValueError: for no pairs, or a reference with one alpha/beta per pair.
@@ -101,15 +92,7 @@ def balanced_beta(
 
 
 def compared_settings(hed: StyleSettings, balanced: float) -> dict[str, StyleSettings]:
-    """The three compared settings: HED, VGG19 at HED's alpha and beta, and VGG19 at the balanced beta.
-
-    Args:
-        hed: HED's settings (``source="hed"``); the other two differ only in network and beta.
-        balanced: VGG19's balanced beta (:func:`balanced_beta`'s ``"beta"``).
-
-    Returns:
-        ``{HED: hed, VGG19_SAME: ..., VGG19_BALANCED: ...}``, in that order.
-    """
+    """``{HED: hed, VGG19_SAME: VGG19 at hed's alpha and beta, VGG19_BALANCED: VGG19 at beta = balanced}``."""
     vgg19 = replace(hed, source="vgg19")
     return {HED: hed, VGG19_SAME: vgg19, VGG19_BALANCED: replace(vgg19, beta=balanced)}
 
@@ -118,10 +101,7 @@ def compared_settings(hed: StyleSettings, balanced: float) -> dict[str, StyleSet
 class NetworkComparison:
     """Both networks' runs on the same pairs.
 
-    Attributes:
-        record: JSON-ready numbers (see :func:`compare_networks`).
-        results: ``{network: {pair: StyleResult}}``.
-        pairs: the (photo, painting) pairs, in order.
+    ``record`` holds the numbers of :func:`compare_networks`, ``results`` ``{network: {pair: StyleResult}}``.
     """
 
     record: dict
@@ -129,14 +109,7 @@ class NetworkComparison:
     pairs: list[Pair] = field(default_factory=list)
 
     def relative_style(self, network: str) -> dict[Pair, np.ndarray]:
-        """Per pair, the style loss per step divided by its value at the start (the photo).
-
-        Args:
-            network: a compared network.
-
-        Returns:
-            ``{pair: (steps,) array}``.
-        """
+        """``{pair: (steps,) style loss per step over its start value}`` for one compared network."""
         return {pair: r.history["style"] / r.history["style"][0] for pair, r in self.results[network].items()}
 
 
@@ -192,13 +165,11 @@ def compare_networks(
         timing_rounds: timed runs per network.
 
     Returns:
-        The :class:`NetworkComparison`; its ``record`` is ``{"steps", "pairs", "networks", "timing"}`` with
-        ``networks[label]`` = ``{"source", "alpha", "beta", "runs", "style_relative_geomean",
-        "content_departure_geomean", "shape", "step_median_s"}``: per pair, ``runs`` hold the style loss
-        at the start and reached, reached relative to the start, the content loss and its departure (the content
-        loss over that of the painting itself against the photo); the geometric means are over the pairs; the
-        time is :func:`seconds_per_step`'s (warm, the settings in turns; a run's own time is not kept, as a reused
-        run may have been timed with the model's loading or on a loaded machine).
+        The :class:`NetworkComparison`; its ``record`` is ``{"steps", "pairs", "networks", "timing"}``, with
+        ``networks[label]`` holding ``source``, ``alpha``, ``beta``, per-pair ``runs`` (style loss at start and reached,
+        their ratio, content loss, content departure = content loss over the painting's own), the geometric means
+        ``style_relative_geomean`` and ``content_departure_geomean``, ``shape`` and ``step_median_s`` (from
+        :func:`seconds_per_step`: a reused run's own time may include loading, so it is not kept).
 
     Raises:
         ValueError: for no pairs, or a reused result of other settings.
@@ -239,10 +210,7 @@ def compare_networks(
 def seconds_per_step(
     content: np.ndarray, painting: int, settings: Mapping[str, StyleSettings], steps: int = 5, rounds: int = 3
 ) -> dict[str, float]:
-    """Seconds per step of each network, warm (the model loaded, one run first) and in alternating rounds.
-
-    The networks take turns, so that both see the same load on a shared machine; the median over the rounds is
-    kept.
+    """``{label: median seconds per step}``, warm, the networks taking turns so that both see the same load.
 
     Args:
         content: the photo, RGB in [0, 1].
@@ -250,9 +218,6 @@ def seconds_per_step(
         settings: ``{network label: its settings}``.
         steps: function evaluations per timed run.
         rounds: timed runs per network.
-
-    Returns:
-        ``{network label: median seconds per step}``.
     """
     for network_settings in settings.values():
         stylize(content, painting, 1, network_settings)  # loads the model, warms the kernels
@@ -264,17 +229,13 @@ def seconds_per_step(
 
 
 def conv_cost(source: str, last_layer: str = "conv5_1") -> float:
-    """Multiply-adds of one forward pass through a VGG's conv layers up to ``last_layer``, per input pixel.
+    """Multiply-adds per input pixel of a VGG's conv layers up to ``last_layer`` (3 x 3 kernels; pools quarter pixels).
 
-    A property of the architecture (3 x 3 kernels; each pooling quarters the pixels), the same on every machine:
-    the cost of a step that :func:`choose_default` compares instead of a measured time.
+    A property of the architecture, the same on every machine: what :func:`choose_default` compares instead of time.
 
     Args:
         source: the network (a name ending in ``vgg19`` for VGG19, else VGG16).
-        last_layer: the deepest conv layer the losses read (eq. 1-5: ``conv5_1``).
-
-    Returns:
-        Multiply-adds per input pixel.
+        last_layer: the deepest conv layer the losses read.
 
     Raises:
         ValueError: for a layer name that is not a conv layer of the network.
@@ -296,21 +257,15 @@ def _source(label: str, network: Mapping) -> str:
 
 
 def choose_default(record: dict, candidate: str = VGG19_BALANCED, incumbent: str = HED) -> dict:
-    """The series' default network by a rule fixed before the numbers were seen, of non-timing quantities only.
+    """The series' default network, by a rule fixed before the numbers were seen, from non-timing quantities only.
 
-    The candidate (the original VGG19, the network of Gatys et al.) replaces the incumbent (HED's VGG16) if, at
-    balanced weights, its geometric-mean style loss reached relative to the start is no worse than the
-    incumbent's and a step costs at most :data:`SLOWDOWN_LIMIT` times the incumbent's multiply-adds
-    (:func:`conv_cost`). Measured seconds per step are reported under ``timings`` and take no part.
-
-    Args:
-        record: :func:`compare_networks`' ``record``.
-        candidate: the challenging network's label (VGG19 at the balanced beta).
-        incumbent: the current default's label.
+    In :func:`compare_networks`' ``record``, the ``candidate`` replaces the ``incumbent`` if, at balanced weights, its
+    geometric-mean relative style loss reached is no worse and a step costs at most :data:`SLOWDOWN_LIMIT` times the
+    incumbent's multiply-adds (:func:`conv_cost`).
 
     Returns:
-        JSON-ready ``{"network", "reason", "style_relative", "cost_ratio", "timings"}``; ``timings`` holds
-        ``{"seconds_per_step": {label: seconds}, "slowdown": ratio}`` where the record has them.
+        JSON-ready ``{"network", "reason", "style_relative", "cost_ratio", "timings"}``; ``timings``
+        (``{"seconds_per_step": {label: s}, "slowdown": ratio}``, for information only) where the record has them.
     """
     nets = record["networks"]
     style = {net: nets[net]["style_relative_geomean"] for net in (candidate, incumbent)}
@@ -334,16 +289,10 @@ def choose_default(record: dict, candidate: str = VGG19_BALANCED, incumbent: str
 
 
 def balance_at_end(record: dict, setting: str = VGG19_BALANCED, reference: str = HED) -> dict:
-    """Whether a setting ends as far from the photo's content as the reference does (its balance of eq. 5 kept).
+    """Whether ``setting`` ends as far from the photo's content as ``reference`` (the balance of eq. 5 kept at the end).
 
-    :func:`balanced_beta` balances the losses a run starts from; at the end, the balance shows in the content
-    departure (geometric mean over the pairs). It counts as kept while the two departures are within
+    The geometric-mean content departures in :func:`compare_networks`' ``record`` count as the same while within
     :data:`BALANCE_TOLERANCE` of each other.
-
-    Args:
-        record: :func:`compare_networks`' ``record``.
-        setting: the balanced setting's label.
-        reference: the reference's label.
 
     Returns:
         JSON-ready ``{"setting", "reference", "departure", "reference_departure", "ratio", "tolerance", "kept"}``;
@@ -363,16 +312,7 @@ def balance_at_end(record: dict, setting: str = VGG19_BALANCED, reference: str =
 
 
 def describe_networks(record: dict, end: dict) -> str:
-    """The comparison in words (Markdown): each setting's numbers, then whether the balanced beta held.
-
-    Args:
-        record: :func:`compare_networks`' ``record``.
-        end: :func:`balance_at_end` of that record.
-
-    Returns:
-        A bullet per setting (alpha, beta, relative style loss reached, content departure, seconds per step;
-        geometric means over the pairs), then a paragraph on the balance at the end.
-    """
+    """The comparison in Markdown: a bullet per setting of ``record``, then whether the balanced beta held (``end``)."""
     lines = [
         f"* **{label}** (alpha {numbers['alpha']:g}, beta {numbers['beta']:.3g}): style loss reached "
         f"{numbers['style_relative_geomean']:.3g} x its start, content departure "
@@ -389,10 +329,5 @@ def describe_networks(record: dict, end: dict) -> str:
 
 
 def write_comparison(record: dict, path: Path) -> None:
-    """Write the comparison's numbers as JSON (atomically).
-
-    Args:
-        record: JSON-ready numbers.
-        path: the file.
-    """
+    """Write the comparison's JSON-ready ``record`` to ``path`` (atomically)."""
     write_json(path, record, sort_keys=False)  # the networks in the order they were compared

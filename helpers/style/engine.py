@@ -1,26 +1,16 @@
 """Gatys et al. style transfer as the report's section 2.1: one image at a time, or many at once.
 
-The image ``x`` is found by minimising eq. 5 (:mod:`helpers.style.losses`) over its pixels, with the VGG16
-features of :class:`helpers.vgg.VGGFeatures` (HED weights by default).
+``x`` minimises eq. 5 (:mod:`helpers.style.losses`) over its pixels, with :class:`helpers.vgg.VGGFeatures`.
+**Steps** are function evaluations (one forward + backward pass), as in the PyTorch tutorial the report follows;
+``x`` is clamped to [0, 1] before every evaluation and at the end, and the final losses are the returned image's.
 
-* **Steps** are function evaluations (one forward + backward pass per image), as in the PyTorch tutorial that
-  the report's code follows: ``steps=75`` means 75 evaluations of eq. 5 and its gradient.
-* As the tutorial's closure does, ``x`` is clamped to [0, 1] before every evaluation and once at the end; the
-  final losses reported are those of the returned (clamped) image.
+* :func:`stylize`: one image with ``torch.optim.LBFGS`` exactly as in the tutorial: the reference.
+* :func:`stylize_batch`: many pairs at once with the per-image L-BFGS of :class:`helpers.style.lbfgs.BatchLBFGS`;
+  snapshots keep the image after several step counts of one run (the trajectory does not depend on where it stops).
 
-Two engines share one :class:`StyleSettings` (:mod:`helpers.style.settings`, re-exported here):
-
-* :func:`stylize`: one image with ``torch.optim.LBFGS`` exactly as in the PyTorch tutorial (``max_iter=20`` per
-  ``optimizer.step``, the closure counts evaluations). This is the reference.
-* :func:`stylize_batch`: many (content, style) pairs at once with the per-image L-BFGS of
-  :class:`helpers.style.lbfgs.BatchLBFGS` (same algorithm, a separate history and step size per image).
-  Snapshots return the image after several step counts of one run (the 75-step image of a 150-step run is the
-  75-step result, since the trajectory does not depend on where it stops).
-
-On CUDA the batched engine runs the GPU path by default (``StyleSettings.execution``): the VGG pass and losses
-compiled with ``torch.compile`` (forward and backward, once per run), bfloat16 autocast, channels-last memory and
-as many pairs at once as fit the free GPU memory. On the CPU all of these are off unless asked for, and the
-results are bit for bit those of :data:`~helpers.style.settings.ENGINE_VERSION`.
+On CUDA the batched engine compiles the VGG pass and losses, uses bfloat16 autocast, channels-last memory and as many
+pairs as fit the GPU (``StyleSettings.execution``); on the CPU these are off unless asked for, and results are bit for
+bit those of :data:`~helpers.style.settings.ENGINE_VERSION`.
 """
 
 from __future__ import annotations
@@ -48,7 +38,7 @@ StepHook = Callable[[int, torch.Tensor, dict[str, float]], bool | None]
 
 
 class _Stopped(Exception):
-    """Raised inside the L-BFGS closure when the step hook asked to stop: the run ends with the image reached."""
+    """Raised inside the L-BFGS closure when the step hook asked to stop."""
 
 
 @dataclass
@@ -58,7 +48,7 @@ class StyleResult:
     Attributes:
         image: (H, W, 3) float32 RGB in [0, 1] after ``steps`` evaluations.
         steps: function evaluations of the run.
-        history: per evaluation, arrays ``content``, ``style``, ``total`` (eq. 1, 4, 5).
+        history: per evaluation, arrays ``content``, ``style``, ``total`` (eqs. 1, 4, 5).
         final: the losses of the returned image.
         settings: the settings of the run (plain dict).
         snapshots: images after other step counts of the same run (and after ``steps``).
@@ -82,7 +72,7 @@ class StyleResult:
 
 
 def _check_steps(steps: int, snapshots: Sequence[int] = ()) -> tuple[int, tuple[int, ...]]:
-    """``steps`` (a whole number >= 1 of function evaluations) and the snapshots (whole numbers in 1..steps)."""
+    """``steps`` (a whole number >= 1) and the snapshots (whole numbers in 1..steps), checked."""
     steps = checks.integer(steps, "steps (function evaluations per image)", 1)
     snaps = tuple(checks.integer(s, f"snapshot {s!r}", None) for s in snapshots)
     bad = [s for s in snaps if not 1 <= s <= steps]
@@ -98,7 +88,7 @@ def _losses(content: torch.Tensor, style: torch.Tensor, total: torch.Tensor, ind
 def _record(
     settings: StyleSettings, engine: str, steps: int, alpha: float, beta: float, execution: Execution, **run: object
 ) -> dict:
-    """The settings of one image's run as a plain, JSON-ready dict (tuples as lists), with how its passes ran."""
+    """The settings of one image's run as a JSON-ready dict, with how its passes ran."""
     record = {
         "engine": engine,
         "init": settings.init,
@@ -134,25 +124,19 @@ def stylize(
 ) -> StyleResult:
     """Stylise one image: minimise eq. 5 over the pixels of ``x`` for ``steps`` function evaluations.
 
-    The optimiser is the PyTorch tutorial's loop: ``torch.optim.LBFGS(lr=1, max_iter=20)`` stepped until
-    the closure has run ``steps`` times (the last call's ``max_iter`` is cut so that exactly ``steps``
-    evaluations happen; tolerances are 0 so it never stops early).
+    The tutorial's loop: ``torch.optim.LBFGS(lr=1, max_iter=20)`` stepped until the closure ran ``steps`` times (the
+    last ``max_iter`` is cut to match; tolerances 0, so it never stops early).
 
     Args:
         content: (H, W) grey or (H, W, 3) RGB in [0, 1] (or uint8).
-        style: an image, or a painting's report number or name (``20`` or ``'the_scream'``); fitted to the
-            content size (:func:`helpers.style.images.fit_style`).
+        style: an image, or a painting's report number or name; fitted to the content
+            (:func:`helpers.style.images.fit_style`).
         steps: function evaluations.
-        settings: the weights, layers and device; ``alpha`` and ``beta`` must be numbers here.
+        settings: weights, layers and device; ``alpha`` and ``beta`` must be numbers here.
         size: resize the content first so that its longest side is ``size`` pixels.
         progress: show a progress bar.
-        on_step: called after evaluation ``k`` (1, 2, ...) with ``(k, x, losses)``: ``x`` the (1, 3, H, W) image as
-            evaluated (detached; do not change it), ``losses`` its eq. 1, 4 and 5. A true return value stops the
-            run there: the result is then the image reached, with ``steps`` = the evaluations done (an interactive
-            panel's Stop button).
-
-    Returns:
-        The :class:`StyleResult`.
+        on_step: called after evaluation ``k`` with ``(k, x, losses)`` (``x`` the detached (1, 3, H, W) image, do not
+            change it); a true return stops the run with the image reached (e.g. a Stop button).
 
     Raises:
         ValueError: for bad images, steps or settings.
@@ -226,29 +210,20 @@ def stylize_batch(
 ) -> list[StyleResult]:
     """Stylise many (content, style) pairs at once; every image is optimised independently.
 
-    *Independent* means: each image has its own L-BFGS history, curvature scale and step size, its own loss
-    and gradient, and no reduction of the optimiser runs across images; given the same gradients, an image
-    takes bit for bit the same steps alone or in any batch (:class:`~helpers.style.lbfgs.BatchLBFGS`). It does
-    not mean the same bits: the batched VGG pass sums in another order than a pass of one image (the
-    convolution kernels are chosen by batch size, oneDNN on the CPU, cuDNN on CUDA), so an image's gradient
-    differs from its gradient alone in the last bits. ``tests/test_style_engine.py`` shows that this change is
-    smaller than a 1e-6 perturbation of the input makes, and that it is the only coupling: with the VGG passes
-    made one image at a time, an image's result in a batch is bit for bit its result alone. The tutorial's
-    L-BFGS (fixed step, no line search) is chaotic and amplifies any such difference over tens of steps. How
-    far the final losses then move is measured, not assumed: ``benchmarks/style_benchmark.py`` reruns each
-    pair alone and compares the spread with the one-image loop's own on 1e-6-perturbed input (the noise
-    floor) in the ``batch_independence`` block of its JSON (``within_noise_floor``, and a bootstrap interval
-    of the difference of the medians with ``distinguishable_from_noise_floor``).
+    Each image has its own L-BFGS history, step size, loss and gradient; given the same gradients it takes bit for bit
+    the same steps alone or in any batch. The batched VGG pass sums in another order (kernels chosen by batch size), so
+    gradients differ in the last bits, which the chaotic fixed-step L-BFGS amplifies; ``tests/test_style_engine.py``
+    shows this is the only coupling, and ``benchmarks/style_benchmark.py`` measures its effect on final losses against
+    the noise floor of 1e-6-perturbed input (``batch_independence`` in its JSON).
 
     Args:
         contents: images of one shape ((H, W) grey or (H, W, 3) RGB in [0, 1], or uint8).
-        styles: one per content: images or report numbers/names (each distinct style's Gram is computed once
-            per run of ``settings.batch_size`` pairs).
+        styles: one per content: images or report numbers/names (a distinct style's Gram is computed once per run).
         steps: function evaluations per image.
         settings: as for :func:`stylize`; ``alpha`` and ``beta`` may be one number or one per pair.
-        snapshots: other step counts whose images (and losses) to keep from the same run.
-        on_step: called with ``k`` after evaluation ``k`` (for progress bars); when the pairs run in several
-            batches (``settings.batch_size``), with k = 1..steps as they pass k/steps of the work.
+        snapshots: other step counts whose images and losses to keep from the same run.
+        on_step: called with ``k`` after evaluation ``k``; over several runs (``settings.batch_size``), with
+            k = 1..steps as the pairs pass k/steps of the work.
 
     Returns:
         One :class:`StyleResult` per pair, in order.

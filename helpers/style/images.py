@@ -1,11 +1,8 @@
 """Images in and out of style transfer: the input check, resizing, style fitting, grey <-> RGB.
 
-Images are float arrays in [0, 1] (uint8 is accepted too, :func:`helpers.data.to_unit_float`): ``(H, W, 3)`` RGB
-or ``(H, W)`` grey. Grey EM slices go in as **three equal channels**. The stylised result is RGB (the painting's
-colours); it returns to one channel with :func:`to_grey`, the ITU-R BT.601 luminance ``0.299 R + 0.587 G +
-0.114 B`` (what ``PIL.Image.convert('L')`` does). The style image is **fitted to the content size**: scaled
-(aspect kept) until it covers the content, then centre-cropped (:func:`fit_style`), so that ``M_l`` is the same
-for the Gram matrices of both and eq. 4 holds as written.
+Images are float in [0, 1] (or uint8), ``(H, W, 3)`` RGB or ``(H, W)`` grey; grey EM slices go in as three equal
+channels, and the RGB result returns to grey with :func:`to_grey`. The style image is fitted to the content size
+(:func:`fit_style`) so that ``M_l`` is the same in both Gram matrices and eq. 4 holds as written.
 """
 
 from __future__ import annotations
@@ -26,18 +23,15 @@ Style = int | str | np.ndarray  # a painting's report number or name, or an imag
 
 
 def check_image(image: np.ndarray, what: str = "image") -> np.ndarray:
-    """Validate an (H, W) grey or (H, W, 3) RGB image and return it as RGB for the network.
+    """Validate an (H, W) grey or (H, W, 3) RGB image and return it as float32 (H, W, 3) RGB in [0, 1].
 
     Args:
         image: uint8, or float in [0, 1] (:func:`helpers.data.to_unit_float`); (H, W), (H, W, 1) or (H, W, 3).
         what: how error messages name the image.
 
-    Returns:
-        float32 (H, W, 3) in [0, 1]; a grey image becomes three equal channels.
-
     Raises:
-        ValueError: for a channels-first array, a stack or other shape, a side below :data:`MIN_SIDE` pixels,
-            or values outside the pixel contract.
+        ValueError: for a channels-first array, a stack or other shape, a side below :data:`MIN_SIDE` pixels, or values
+            outside the pixel contract.
     """
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[2] not in (1, 3):
@@ -62,28 +56,12 @@ def check_image(image: np.ndarray, what: str = "image") -> np.ndarray:
 
 
 def as_batch(images: Sequence[np.ndarray], device: torch.device | str) -> torch.Tensor:
-    """Stack (H, W, 3) images into one (B, 3, H, W) tensor on ``device``.
-
-    Args:
-        images: RGB float32 images of one shape.
-        device: where the tensor goes.
-
-    Returns:
-        The batch tensor.
-    """
+    """Stack RGB float32 (H, W, 3) images of one shape into one (B, 3, H, W) tensor on ``device``."""
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous().to(device)
 
 
 def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resize an RGB float image to ``shape`` (bilinear, antialiased; unchanged if it has that shape).
-
-    Args:
-        image: (H, W, 3) float32 in [0, 1].
-        shape: the new (height, width).
-
-    Returns:
-        The resized image, clipped to [0, 1].
-    """
+    """Resize an (H, W, 3) float image in [0, 1] to ``shape`` (bilinear, antialiased, clipped; unchanged if it fits)."""
     if tuple(image.shape[:2]) == tuple(shape):
         return image
     tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
@@ -92,30 +70,14 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def resize_longest(image: np.ndarray, size: int) -> np.ndarray:
-    """Resize an RGB float image so that its longest side is ``size`` pixels (aspect kept, antialiased).
-
-    Args:
-        image: (H, W, 3) float32 in [0, 1].
-        size: the longest side afterwards.
-
-    Returns:
-        The resized image.
-    """
+    """Resize an (H, W, 3) float image in [0, 1] so that its longest side is ``size`` pixels (aspect kept)."""
     height, width = image.shape[:2]
     scale = size / max(height, width)
     return resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
 
 
 def fit_style(style: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Scale an RGB style image (aspect kept) until it covers ``shape``, then centre-crop it to ``shape``.
-
-    Args:
-        style: (h, w, 3) float32 in [0, 1].
-        shape: the content's (height, width).
-
-    Returns:
-        The fitted style image, (height, width, 3).
-    """
+    """Scale an (h, w, 3) style image (aspect kept) until it covers ``shape``, then centre-crop it to ``shape``."""
     height, width = style.shape[:2]
     scale = max(shape[0] / height, shape[1] / width)
     scaled = resize(
@@ -128,14 +90,7 @@ def fit_style(style: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def style_image(style: Style, shape: tuple[int, int]) -> np.ndarray:
-    """A style, given as report number or name (loaded from ``data/``) or as an image, fitted to ``shape``.
-
-    Args:
-        style: painting number (``20``), name (``'the_scream'``) or an image.
-        shape: the content's (height, width).
-
-    Returns:
-        The fitted RGB style image.
+    """A style, as painting number (``20``), name (``'the_scream'``) or image, fitted to ``shape`` (the content's).
 
     Raises:
         KeyError: naming the choices, for an unknown painting.
@@ -147,7 +102,7 @@ def style_image(style: Style, shape: tuple[int, int]) -> np.ndarray:
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
-    """One channel from a stylised RGB image: the BT.601 luminance ``0.299 R + 0.587 G + 0.114 B``.
+    """One channel from RGB: the BT.601 luminance ``0.299 R + 0.587 G + 0.114 B`` (as ``PIL.Image.convert('L')``).
 
     Args:
         rgb: (..., 3) RGB image(s).
@@ -165,12 +120,5 @@ def to_grey(rgb: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """A float image in [0, 1] as uint8 (rounded, clipped).
-
-    Args:
-        image: float image.
-
-    Returns:
-        The uint8 image.
-    """
+    """A float image in [0, 1] as uint8 (rounded, clipped)."""
     return np.clip(np.rint(np.asarray(image, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)

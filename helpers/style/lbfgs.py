@@ -1,10 +1,8 @@
 """L-BFGS for many images at once: ``torch.optim.LBFGS`` (no line search) run independently per row.
 
-Handing one batched tensor to ``torch.optim.LBFGS`` would sum the images' losses and couple their curvature
-estimates; :class:`BatchLBFGS` keeps a separate history, curvature scale and step size for every image,
-vectorised over the batch. No operation mixes rows (every reduction is over one row; a history entry that only
-other images accepted enters a row's recursion with weight exactly 0): given the same gradients, a row takes bit
-for bit the steps it takes alone (``tests/test_style_engine.py``).
+One batched tensor in ``torch.optim.LBFGS`` would sum the losses and couple the curvature estimates. Here no
+operation mixes rows (a history entry only other images accepted enters a row's recursion with weight exactly 0): given
+the same gradients, a row takes bit for bit the steps it takes alone (``tests/test_style_engine.py``).
 """
 
 from __future__ import annotations
@@ -17,19 +15,12 @@ CURVATURE_FLOOR = 1e-10  # torch.optim.LBFGS accepts a curvature pair only where
 class BatchLBFGS:
     """``torch.optim.LBFGS`` (no line search) run independently for every row of a (B, D) tensor.
 
-    Each image keeps its own curvature pairs (s, y), ``1/(y.s)``, Hessian scale ``y.s / y.y`` and step size,
-    and accepts a pair only where ``y.s > 1e-10``: the same rules as PyTorch's implementation, so each row
-    follows the trajectory that ``torch.optim.LBFGS`` would give that image alone (up to float rounding).
+    Each image keeps its own curvature pairs, ``1/(y.s)``, Hessian scale ``y.s / y.y`` and step size, and accepts a pair
+    only where ``y.s > 1e-10``, as PyTorch does.
     """
 
     def __init__(self, batch: int, lr: float = 1.0, history_size: int = 100) -> None:
-        """Start with an empty history.
-
-        Args:
-            batch: number of rows (images).
-            lr: step size after the first iteration (the tutorial's 1).
-            history_size: accepted curvature pairs kept per image.
-        """
+        """Empty history for ``batch`` rows; ``lr``: step size after the first step; ``history_size``: pairs per row."""
         self.lr = float(lr)
         self.history_size = int(history_size)
         self.batch = batch
@@ -43,14 +34,7 @@ class BatchLBFGS:
         self.n_iter = 0
 
     def direction(self, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Search direction and step size for the current gradients; the update is ``x + t * d``.
-
-        Args:
-            grad: (B, D) gradients at the current point.
-
-        Returns:
-            The direction ``d`` (B, D) and the step size ``t`` (B, 1).
-        """
+        """Direction ``d`` (B, D) and step size ``t`` (B, 1) for the (B, D) gradients; the update is ``x + t * d``."""
         self.n_iter += 1
         if self.n_iter == 1:
             d = grad.neg()

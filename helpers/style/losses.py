@@ -23,13 +23,7 @@ DEFAULT_BETA = 1e-5  # alpha/beta = 1e5: clearly stylised photos that keep their
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """Gram matrices ``G = F F^T`` of feature maps, unnormalised (eq. 2, 3).
-
-    Args:
-        features: feature maps of shape (B, N, H, W).
-
-    Returns:
-        The (B, N, N) Gram matrices.
+    """Gram matrices ``G = F F^T`` of (B, N, H, W) feature maps, unnormalised, shape (B, N, N) (eqs. 2, 3).
 
     Raises:
         ValueError: if ``features`` is not 4-dimensional.
@@ -41,14 +35,11 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 def content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Eq. 1 per image: the sum over layers of ``1/(N_l M_l) sum (F - P)^2`` (the per-layer MSE).
+    """Eq. 1 per image, shape (B,): the sum over layers of ``1/(N_l M_l) sum (F - P)^2`` (the per-layer MSE).
 
     Args:
         features: ``{layer: (B, N, H, W) maps of x}``, holding at least the layers of ``targets``.
         targets: ``{layer: maps P^l of the content}``, (B, ...) or (1, ...).
-
-    Returns:
-        The content loss of each image, shape (B,).
     """
     total = None
     for name, target in targets.items():
@@ -60,16 +51,12 @@ def content_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Ten
 def style_loss(
     features: dict[str, torch.Tensor], target_grams: dict[str, torch.Tensor], weights: dict[str, float] | None = None
 ) -> torch.Tensor:
-    """Eq. 4 per image: the sum over layers of ``w_l/(N_l^2 M_l^2) sum (G - A)^2``.
+    """Eq. 4 per image, shape (B,): the sum over layers of ``w_l/(N_l^2 M_l^2) sum (G - A)^2``.
 
     Args:
         features: ``{layer: (B, N, H, W) maps of x}``, holding at least the layers of ``target_grams``.
-        target_grams: ``{layer: (B, N, N) or (1, N, N) Gram A^l of the style}``, computed on maps of the same
-            size as ``x``'s.
+        target_grams: ``{layer: (B, N, N) or (1, N, N) Gram A^l of the style}`` from maps of ``x``'s size.
         weights: per-layer weights ``w_l`` (missing layers and None: 1).
-
-    Returns:
-        The style loss of each image, shape (B,).
     """
     total = None
     for name, target in target_grams.items():
@@ -86,15 +73,5 @@ def style_loss(
 def total_loss(
     content: torch.Tensor, style: torch.Tensor, alpha: float | torch.Tensor, beta: float | torch.Tensor
 ) -> torch.Tensor:
-    """Eq. 5: ``alpha * L_content + beta * L_style``.
-
-    Args:
-        content: content losses (eq. 1).
-        style: style losses (eq. 4).
-        alpha: content weight, a number or one per image.
-        beta: style weight, a number or one per image.
-
-    Returns:
-        The total losses, shaped like ``content``.
-    """
+    """Eq. 5: ``alpha * L_content + beta * L_style``, shaped like ``content``; alpha, beta: one number or per image."""
     return alpha * content + beta * style

@@ -1,9 +1,7 @@
 """The objective both engines minimise: the VGG model, the fixed targets P^l and A^l, and eq. 5 for a batch.
 
-How the VGG passes run is an :class:`Execution`: the precision (float32, or bfloat16 autocast), the memory
-format (channels-last or not) and whether the passes, forward and backward, are compiled with ``torch.compile``.
-With float32, the standard layout and no compilation (the CPU defaults) :func:`evaluate` does exactly the
-operations it always did, so the CPU results stay bit for bit those of the cached images.
+An :class:`Execution` says how the VGG passes run (precision, memory format, ``torch.compile``); with float32, the
+standard layout and no compilation (the CPU defaults) the CPU results stay bit for bit those of the cached images.
 """
 
 from __future__ import annotations
@@ -33,9 +31,7 @@ LBFGS_EXTRA_VECTORS = 6  # image-sized vectors of L-BFGS besides its history: x,
 
 @dataclass(frozen=True)
 class Execution:
-    """How the VGG passes of a run execute, each ``"auto"`` setting resolved for the device and engine.
-
-    Made by :meth:`helpers.style.settings.StyleSettings.execution`.
+    """How the VGG passes of a run execute, each ``"auto"`` resolved (:meth:`.settings.StyleSettings.execution`).
 
     Attributes:
         device: where the passes run.
@@ -54,16 +50,13 @@ class Execution:
 def get_model(
     source: str = "hed", pooling: str = "max", device: str = "cpu", channels_last: bool | None = None
 ) -> VGGFeatures:
-    """The VGG feature extractor, built once per (source, pooling, device, memory format).
+    """The frozen :class:`helpers.vgg.VGGFeatures`, built once per (source, pooling, device, memory format).
 
     Args:
         source: weights, see :class:`helpers.vgg.VGGFeatures`.
         pooling: ``"max"`` or ``"avg"``.
         device: where the model lives.
         channels_last: its weights in channels-last memory format (None: on CUDA only).
-
-    Returns:
-        The frozen model.
     """
     model = VGGFeatures(source=source, pooling=pooling).to(device)
     if str(device).startswith("cuda") if channels_last is None else channels_last:
@@ -72,17 +65,10 @@ def get_model(
 
 
 def resolve_precision(precision: str, device: torch.device | str) -> str:
-    """The precision of the VGG passes: ``'auto'`` is bfloat16 autocast on CUDA and float32 elsewhere.
-
-    Args:
-        precision: ``"auto"``, ``"fp32"`` or ``"bf16"``.
-        device: the device the passes run on.
-
-    Returns:
-        ``"fp32"`` or ``"bf16"``.
+    """``"fp32"`` or ``"bf16"`` for the VGG passes on ``device``: ``"auto"`` is bfloat16 autocast on CUDA, else float32.
 
     Raises:
-        ValueError: for another precision.
+        ValueError: for a precision other than ``"auto"``, ``"fp32"`` or ``"bf16"``.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
@@ -92,15 +78,7 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
 
 
 def autocast(device: torch.device, precision: str) -> AbstractContextManager:
-    """The autocast context of a resolved precision (``"bf16"``: bfloat16; ``"fp32"``: autocast off).
-
-    Args:
-        device: the device the passes run on.
-        precision: ``"fp32"`` or ``"bf16"``.
-
-    Returns:
-        A context manager.
-    """
+    """The autocast context of a resolved precision on ``device`` (``"bf16"``: bfloat16; ``"fp32"``: autocast off)."""
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return torch.autocast(device_type=device.type, enabled=False)
@@ -108,22 +86,14 @@ def autocast(device: torch.device, precision: str) -> AbstractContextManager:
 
 @dataclass
 class Targets:
-    """The fixed targets of eq. 1 and 4: content features P^l and style Grams A^l (fp32)."""
+    """The fixed targets of eqs. 1 and 4: content features P^l and style Grams A^l (fp32)."""
 
     content: dict[str, torch.Tensor]
     grams: dict[str, torch.Tensor]
 
 
 def per_image(value: float | Sequence[float], batch: int, device: torch.device) -> torch.Tensor:
-    """A loss weight (alpha or beta) as one value per image.
-
-    Args:
-        value: one number, or one per image.
-        batch: images in the batch.
-        device: where the weights go.
-
-    Returns:
-        float32 (batch,) weights.
+    """A loss weight (alpha or beta), one number or one per image, as float32 (batch,) weights on ``device``.
 
     Raises:
         ValueError: for neither one nor ``batch`` values.
@@ -144,17 +114,9 @@ def batch_targets(
     content_layers: Sequence[str],
     style_layers: Sequence[str],
 ) -> Targets:
-    """Content features P^l of a batch and one style Gram A^l per image, each distinct style computed once.
+    """The fp32 :class:`Targets` of a (B, 3, H, W) RGB content batch in [0, 1]: P^l, and one style Gram A^l per image.
 
-    Args:
-        model: the VGG features.
-        content: (B, 3, H, W) RGB contents in [0, 1].
-        styles: one per content: images, or paintings' report numbers or names (equal ones share a Gram).
-        content_layers: the layers of eq. 1.
-        style_layers: the layers of eq. 4.
-
-    Returns:
-        The fp32 :class:`Targets`.
+    ``styles`` (one per content) are images or paintings' numbers or names; equal ones share one Gram, computed once.
 
     Raises:
         KeyError: naming the choices, for an unknown painting.
@@ -185,7 +147,7 @@ def _loss_terms(
     precision: str,
     channels_last: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eq. 1 and 4 per image: the VGG pass of ``x`` and its losses (what ``torch.compile`` compiles)."""
+    """Eqs. 1 and 4 per image: the VGG pass of ``x`` and its losses (what ``torch.compile`` compiles)."""
     layers = list(dict.fromkeys(list(content_targets) + list(grams)))
     with autocast(x.device, precision):
         maps = model(x.contiguous(memory_format=torch.channels_last) if channels_last else x, layers)
@@ -194,17 +156,10 @@ def _loss_terms(
 
 @lru_cache(maxsize=len(COMPILE_BACKENDS))
 def compiled_loss_terms(backend: str) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
-    """The VGG pass and losses compiled with ``torch.compile`` (one wrapper per backend and process).
+    """``_loss_terms`` compiled by ``torch.compile`` with ``backend`` (e.g. ``"inductor"``), once per backend/process.
 
-    The graphs are built at the first call and reused while the shapes stay (a 150-step run compiles once,
-    forward at its first evaluation, backward at its first gradient); a new batch shape compiles again
-    (``dynamic=False``: kernels specialised to the shape, as a run keeps its shape).
-
-    Args:
-        backend: a ``torch.compile`` backend, e.g. ``"inductor"`` or ``"aot_eager"``.
-
-    Returns:
-        A function with the signature of the uncompiled ``_loss_terms``.
+    The graphs are built at the first call (forward) and first gradient (backward) and reused while the shape stays
+    (``dynamic=False``: a run keeps its shape); a new batch shape compiles again.
     """
     return torch.compile(_loss_terms, backend=backend, dynamic=False)
 
@@ -218,19 +173,10 @@ def evaluate(
     style_weights: dict[str, float] | None,
     execution: Execution,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Eq. 1, 4 and 5 for every image of the batch ``x``.
+    """Eqs. 1, 4 and 5 for every image of the (B, 3, H, W) batch ``x``: ``(content, style, total)``, each of shape (B,).
 
-    Args:
-        model: the VGG features.
-        x: (B, 3, H, W) images being optimised.
-        targets: the content and style targets.
-        alpha: content weight, a number or one per image.
-        beta: style weight, a number or one per image.
-        style_weights: per-layer style weights (None: equal).
-        execution: precision, memory format and compilation of the VGG pass.
-
-    Returns:
-        ``(content, style, total)`` losses, each of shape (B,).
+    ``alpha`` and ``beta`` are one number or one per image; ``style_weights`` None means equal layer weights;
+    ``execution`` sets precision, memory format and compilation of the VGG pass.
     """
     terms = _loss_terms if execution.compile == "off" else compiled_loss_terms(execution.compile)
     content, style = terms(
@@ -240,16 +186,7 @@ def evaluate(
 
 
 def feature_elements(model: VGGFeatures, shape: tuple[int, int], layers: Sequence[str]) -> int:
-    """Elements of the feature maps one image's VGG pass makes, up to the deepest of ``layers``.
-
-    Args:
-        model: the VGG features.
-        shape: the image's (height, width).
-        layers: the layers the losses use.
-
-    Returns:
-        The number of elements of every layer's output, summed.
-    """
+    """Elements of all feature maps one (height, width) image makes up to the deepest of ``layers``, summed."""
     height, width = shape
     channels, total = 3, 0
     last = max(model.names.index(name) for name in layers)
@@ -266,21 +203,11 @@ def feature_elements(model: VGGFeatures, shape: tuple[int, int], layers: Sequenc
 def image_bytes(
     model: VGGFeatures, shape: tuple[int, int], layers: Sequence[str], precision: str, history_size: int
 ) -> int:
-    """An upper estimate of the device memory one image of a batched L-BFGS run takes.
+    """An upper estimate of the device memory (bytes) one (height, width) image of a batched L-BFGS run takes.
 
-    The feature maps (:data:`ACTIVATION_COPIES` copies of every layer's output, 2 bytes per element in
-    bfloat16, 4 in float32) and L-BFGS's float32 vectors: ``2 * history_size`` curvature pairs and
-    :data:`LBFGS_EXTRA_VECTORS` more, each the image's size.
-
-    Args:
-        model: the VGG features.
-        shape: the image's (height, width).
-        layers: the layers the losses use.
-        precision: ``"fp32"`` or ``"bf16"``.
-        history_size: curvature pairs L-BFGS keeps (at most the run's steps).
-
-    Returns:
-        Bytes per image.
+    Counts :data:`ACTIVATION_COPIES` copies of every layer's output up to the deepest of ``layers`` (2 bytes per element
+    for ``"bf16"``, 4 for ``"fp32"``) and L-BFGS's float32 image-sized vectors: ``2 * history_size`` (at most the run's
+    steps) and :data:`LBFGS_EXTRA_VECTORS` more.
     """
     element = 2 if precision == "bf16" else 4
     pixels = 3 * shape[0] * shape[1]
@@ -289,14 +216,5 @@ def image_bytes(
 
 
 def batch_size_for_memory(free_bytes: int, bytes_per_image: int, fraction: float = GPU_MEMORY_FRACTION) -> int:
-    """How many images fit into ``fraction`` of the free memory (at least 1).
-
-    Args:
-        free_bytes: free device memory (``torch.cuda.mem_get_info``).
-        bytes_per_image: :func:`image_bytes`.
-        fraction: the share of the free memory to plan with.
-
-    Returns:
-        The batch size.
-    """
+    """How many images of ``bytes_per_image`` (:func:`image_bytes`) fit ``fraction`` of ``free_bytes`` (at least 1)."""
     return max(1, int(free_bytes * fraction) // max(1, bytes_per_image))

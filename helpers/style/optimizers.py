@@ -1,7 +1,7 @@
-"""The L-BFGS optimiser (the report's) of both engines, and the start image.
+"""The L-BFGS optimisers of both engines and the start image.
 
-:func:`tutorial_lbfgs` drives one image through a closure that evaluates eq. 5 (the PyTorch tutorial's loop);
-:class:`BatchLBFGSStepper` updates a whole batch from its gradients, each image on its own.
+:func:`tutorial_lbfgs` drives one image through a closure (the PyTorch tutorial's loop); :class:`BatchLBFGSStepper`
+updates a whole batch from its gradients, each image on its own.
 """
 
 from __future__ import annotations
@@ -30,16 +30,7 @@ INITS: dict[str, Callable[[torch.Tensor, int], torch.Tensor]] = {
 
 
 def initial_image(content: torch.Tensor, init: str, seed: int) -> torch.Tensor:
-    """The start of the optimisation.
-
-    Args:
-        content: (B, 3, H, W) content batch.
-        init: ``"content"`` (a copy of it) or ``"noise"`` (white noise drawn with ``seed``).
-        seed: seed of the noise.
-
-    Returns:
-        A new tensor shaped like ``content``, on its device.
-    """
+    """The start image for a (B, 3, H, W) content batch: ``"content"`` (a copy) or ``"noise"`` (white, by ``seed``)."""
     return INITS[init](content, seed)
 
 
@@ -75,25 +66,11 @@ class BatchLBFGSStepper:
     """Per-image L-BFGS steps on a batch (:class:`helpers.style.lbfgs.BatchLBFGS`)."""
 
     def __init__(self, x: torch.Tensor, lr: float, history_size: int) -> None:
-        """One L-BFGS state per image.
-
-        Args:
-            x: (B, 3, H, W) start images.
-            lr: step size.
-            history_size: curvature pairs kept per image.
-        """
+        """One L-BFGS state per image of the (B, 3, H, W) start images ``x``, keeping ``history_size`` pairs each."""
         self.lbfgs = BatchLBFGS(x.shape[0], lr, history_size)
 
     def step(self, x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-        """Move every image along its own L-BFGS direction.
-
-        Args:
-            x: (B, 3, H, W) images.
-            grad: their gradients.
-
-        Returns:
-            The updated images (a new tensor).
-        """
+        """Move every image of (B, 3, H, W) ``x`` along its own L-BFGS direction from ``grad``; returns a new tensor."""
         batch = x.shape[0]
         d, t = self.lbfgs.direction(grad.reshape(batch, -1).float())
         return (x.reshape(batch, -1) + t * d).reshape(x.shape)

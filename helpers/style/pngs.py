@@ -1,12 +1,10 @@
 """Cached stylised slices on disk: one grey PNG per image, named by the digest of its inputs, checked on every read.
 
-Both style caches (the Gatys slices of :mod:`helpers.style.cache`, the feed-forward ones of
-:mod:`helpers.style.feedforward`) keep each image as its own file whose name ends in the digest (``key``) of
-everything that decides it. The PNG holds, in a text chunk, its record (JSON: the ``key``, the digest of its pixels
-and whatever the cache adds) and is written atomically (:func:`helpers.paths.atomic_write_bytes`). Reading an entry
-decodes it completely and checks its shape, its key and its pixels' digest: a truncated, damaged or mismatching
-file raises :class:`helpers.paths.CacheError` naming it (:func:`read_entry`), or is deleted with a logged warning
-so that the next run computes it again (:func:`cached_entry`); never a bare ``OSError``, never a wrong image.
+Used by both style caches (:mod:`helpers.style.cache`, :mod:`helpers.style.feedforward`). Each file's name ends in the
+digest (``key``) of what decides it; a PNG text chunk holds its JSON record (``key``, pixel digest, what the cache
+adds); writes are atomic. A read decodes the whole file and checks shape, key and pixel digest: a bad file raises
+:class:`helpers.paths.CacheError` naming it (:func:`read_entry`) or is deleted with a warning so that the next run
+redoes it (:func:`cached_entry`); never a bare ``OSError``, never a wrong image.
 """
 
 from __future__ import annotations
@@ -26,30 +24,16 @@ LOG = logging.getLogger(__name__)
 
 
 def pixel_digest(grey: np.ndarray) -> str:
-    """Digest of a grey image's shape and pixels (what a record keeps as ``pixels_sha256``).
-
-    Args:
-        grey: uint8 (H, W) image.
-
-    Returns:
-        12 hex digits.
-    """
+    """Digest (12 hex digits) of a uint8 (H, W) image's shape and pixels (a record's ``pixels_sha256``)."""
     grey = np.ascontiguousarray(grey, dtype=np.uint8)
     return digest(str(grey.shape), grey.tobytes())
 
 
 def png_bytes(grey: np.ndarray, record: dict | None = None) -> bytes:
-    """A grey uint8 image as PNG bytes, with ``record`` embedded as JSON (finite numbers only).
-
-    Args:
-        grey: uint8 (H, W) image.
-        record: the image's record (None: none embedded).
-
-    Returns:
-        The PNG file's bytes.
+    """A uint8 (H, W) image as PNG bytes, with ``record`` (None: none) embedded as JSON.
 
     Raises:
-        ValueError: if the record holds NaN or inf (never written: a record is valid JSON).
+        ValueError: if the record holds NaN or inf (a record is valid JSON).
     """
     info = PngImagePlugin.PngInfo()
     if record is not None:
@@ -62,19 +46,13 @@ def png_bytes(grey: np.ndarray, record: dict | None = None) -> bytes:
 
 
 def read_png(path: Path, side: int | None = None, pixels_sha256: str | None = None) -> np.ndarray:
-    """Read one grey PNG, decoded completely and checked.
+    """Read one grey PNG, decoded completely and checked: uint8 (side, side) pixels.
 
-    Args:
-        path: the file.
-        side: the expected side of the square image (None: any shape).
-        pixels_sha256: the recorded :func:`pixel_digest` (None: not checked).
-
-    Returns:
-        uint8 (side, side) pixels.
+    ``side`` None accepts any shape; ``pixels_sha256`` (the recorded :func:`pixel_digest`) None is not checked.
 
     Raises:
-        CacheError: naming the file, when it does not decode completely (e.g. truncated), is not one grey image,
-            has another shape, or its pixels differ from the recorded digest.
+        CacheError: naming the file, when it does not decode completely, is not one grey image, has another shape, or
+            its pixels differ from the recorded digest.
     """
     try:
         with Image.open(path) as image:
@@ -94,14 +72,7 @@ def read_png(path: Path, side: int | None = None, pixels_sha256: str | None = No
 
 
 def embedded_record(path: Path) -> dict | None:
-    """The record embedded in a cached PNG, unchecked (:func:`read_entry` checks it).
-
-    Args:
-        path: the file.
-
-    Returns:
-        The record, or None for a file without one (or whose record or file is damaged).
-    """
+    """The record embedded in a cached PNG, unchecked; None if it has none or is damaged."""
     try:
         with Image.open(path) as image:
             text = image.info.get(RECORD_CHUNK)
@@ -112,16 +83,7 @@ def embedded_record(path: Path) -> dict | None:
 
 
 def write_entry(path: Path, grey: np.ndarray, key: str, record: dict) -> dict:
-    """Write one cache entry atomically: the image with its record, ``key`` and pixel digest added to it.
-
-    Args:
-        path: the entry's file (its name ends in ``key``).
-        grey: uint8 (H, W) image.
-        key: the digest of the entry's inputs.
-        record: what else the file keeps (finite numbers only).
-
-    Returns:
-        The record as written.
+    """Write a uint8 (H, W) image atomically with ``record`` plus ``key`` and pixel digest; returns the record written.
 
     Raises:
         ValueError: if the record holds NaN or inf (nothing is written).
@@ -133,12 +95,7 @@ def write_entry(path: Path, grey: np.ndarray, key: str, record: dict) -> dict:
 
 
 def read_entry(path: Path, key: str, side: int | None = None) -> tuple[np.ndarray, dict]:
-    """One cache entry, checked: whole, square of ``side`` (if given), made from ``key``, its pixels as recorded.
-
-    Args:
-        path: the entry's file.
-        key: the digest of the inputs it must have been made from.
-        side: the expected side of the square image (None: any shape).
+    """One cache entry, checked: whole, square of ``side`` (None: any shape), made from ``key``, its pixels as recorded.
 
     Returns:
         ``(uint8 pixels, record)``.
@@ -158,16 +115,7 @@ def read_entry(path: Path, key: str, side: int | None = None) -> tuple[np.ndarra
 
 
 def cached_entry(path: Path, key: str, side: int | None = None) -> tuple[np.ndarray, dict] | None:
-    """One cache entry if it is there and intact; a damaged one is deleted, with a logged warning naming it.
-
-    Args:
-        path: the entry's file.
-        key: the digest of the inputs it must have been made from.
-        side: the expected side of the square image (None: any shape).
-
-    Returns:
-        ``(uint8 pixels, record)``, or None when it must be computed (again).
-    """
+    """:func:`read_entry`'s ``(pixels, record)`` if the entry is there and intact, else None (damaged: deleted)."""
     try:
         return read_entry(path, key, side)
     except FileNotFoundError:

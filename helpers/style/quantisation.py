@@ -1,8 +1,7 @@
 """What quantising every conv kernel to 256 levels changes (the offline VGG19 file is quantised so).
 
-We cannot compare the VGG19 file with its full-precision original (not offline), so the effect is measured on
-the network we have at full precision: the HED VGG16 against the same network quantised by :func:`quantise`
-(1D k-means per layer, as the VGG19 file was made), in :func:`quantisation_effect`.
+The VGG19's full-precision original is not offline, so the effect is measured on the HED VGG16 against itself
+quantised by :func:`quantise` (1D k-means per layer, as the VGG19 file was made).
 """
 
 from __future__ import annotations
@@ -26,18 +25,10 @@ __all__ = ["QUANTISATION_LEVELS", "quantisation_effect", "quantise"]
 
 
 def quantise(weights: np.ndarray, levels: int = QUANTISATION_LEVELS) -> np.ndarray:
-    """A tensor with its values replaced by the nearest of ``levels`` centroids (1D k-means).
+    """A float array with its values replaced by the nearest of at most ``levels`` centroids (1D k-means), float32.
 
-    The centroids start where a least-squares quantiser puts them (density of centroids proportional to the cube
-    root of the weights' density, from a histogram), since VGG kernels are heavy-tailed (largest weights 30-50
-    standard deviations out); a few k-means (Lloyd) iterations then refine them.
-
-    Args:
-        weights: any float array.
-        levels: number of distinct values afterwards (at most).
-
-    Returns:
-        The quantised array, float32, same shape.
+    Centroids start where a least-squares quantiser puts them (density ~ cube root of the weights' density), since VGG
+    kernels are heavy-tailed; a few Lloyd iterations refine them.
     """
     flat = np.asarray(weights, dtype=np.float64).ravel()
     counts, edges = np.histogram(flat, bins=16 * levels)
@@ -55,9 +46,8 @@ def quantise(weights: np.ndarray, levels: int = QUANTISATION_LEVELS) -> np.ndarr
 def quantisation_effect(contents: Mapping[str, np.ndarray], pairs: Sequence[Pair], settings: StyleSettings) -> dict:
     """What 256-level quantisation of every conv kernel changes, on the HED VGG16 (full precision vs quantised).
 
-    Per pair: the relative change of the start losses (:func:`balanced_beta`'s ``L_content(p, a)`` and
-    ``L_style(a, p)``) and the cosine between the two networks' gradients of eq. 5 at the start (the photo
-    moved one L-BFGS-sized step towards the painting, so that the content term is not 0).
+    Per pair: the relative change of the start losses (``L_content(p, a)``, ``L_style(a, p)``) and the cosine between
+    the two networks' eq. 5 gradients at the photo moved 10 % towards the painting (so the content term is not 0).
 
     Args:
         contents: photos by name, RGB in [0, 1].
@@ -67,8 +57,8 @@ def quantisation_effect(contents: Mapping[str, np.ndarray], pairs: Sequence[Pair
     Returns:
         JSON-ready ``{"levels", "weight_error_relative", "pairs": [{"content_change", "style_change",
         "gradient_cosine"}], "style_change_max", "content_change_max", "gradient_cosine_min"}``;
-        ``weight_error_relative`` is the largest per-layer RMS weight error over that layer's RMS weight, over
-        the conv layers up to the deepest one the losses use (only those are quantised).
+        ``weight_error_relative`` is the largest per-layer RMS weight error over RMS weight, over the quantised layers
+        (those up to the deepest the losses use).
     """
     full = read_hed_weights()
     names = layer_names(VGG16_BLOCKS)

@@ -30,14 +30,7 @@ ENGINES = ("sequential", "batched")
 
 
 def loss_weights(value: object, name: str) -> float | tuple[float, ...]:
-    """``alpha`` or ``beta``: one finite number >= 0, or a non-empty sequence of them (one per pair).
-
-    Args:
-        value: the given weight(s).
-        name: ``"alpha"`` or ``"beta"``.
-
-    Returns:
-        A float, or a tuple of floats.
+    """``alpha`` or ``beta`` (``name``): one finite number >= 0, or a non-empty sequence of them (one per pair).
 
     Raises:
         TypeError: for something that is neither a number nor a sequence of numbers.
@@ -77,14 +70,11 @@ def _auto_or_flag(value: object, name: str) -> str | bool:
 
 @dataclass(frozen=True)
 class StyleSettings:
-    """How an image is stylised, shared by :func:`~helpers.style.engine.stylize` and ``stylize_batch``.
-
-    Every setting is checked when the settings are made (a clear error naming it, never a NaN image later).
+    """How an image is stylised, for :func:`~helpers.style.engine.stylize` and ``stylize_batch``; checked on creation.
 
     Attributes:
         alpha: content weight of eq. 5, finite and >= 0; ``stylize_batch`` also takes one per pair.
-        beta: style weight of eq. 5, finite and >= 0; ``stylize_batch`` also takes one per pair. Per pair, alpha
-            and beta must not both be 0.
+        beta: style weight of eq. 5, likewise; per pair, alpha and beta must not both be 0.
         content_layers: VGG layers of eq. 1.
         style_layers: VGG layers of eq. 4.
         style_weights: per-layer weights of eq. 4, finite and >= 0 (None: equal, as the report).
@@ -94,21 +84,16 @@ class StyleSettings:
         device: ``"cpu"`` or ``"cuda"``.
         source: VGG weights (:data:`helpers.vgg.SOURCES`).
         pooling: ``"max"`` (the trained network) or ``"avg"``.
-        precision: of the VGG passes: ``"fp32"``, ``"bf16"`` (bfloat16 autocast; Grams, losses and the optimiser
-            stay fp32) or ``"auto"``: bfloat16 on CUDA in ``stylize_batch``, float32 everywhere else (the
-            reference loop is the tutorial's float32).
+        precision: of the VGG passes: ``"fp32"``, ``"bf16"`` (autocast; Grams, losses, optimiser stay fp32) or
+            ``"auto"`` (bf16 on CUDA in ``stylize_batch``, else fp32: the reference loop is the tutorial's fp32).
         history_size: curvature pairs L-BFGS keeps (per image), a whole number >= 1.
-        compile: ``torch.compile`` of the VGG pass and losses, forward and backward, built once per run:
-            ``"inductor"`` (generated kernels), ``"aot_eager"`` (the same traced graphs on PyTorch's kernels),
-            ``"off"``, or ``"auto"``: inductor on CUDA in ``stylize_batch``, off everywhere else.
-        channels_last: the network and images in channels-last memory format (True/False), or ``"auto"``: on
-            CUDA only.
-        batch_size: at most this many pairs of a ``stylize_batch`` call optimised at once (the rest after them,
-            each image's result the same up to rounding), a whole number >= 1, or ``"auto"``: on CUDA as many as
-            fit the free GPU memory (:func:`helpers.style.objective.image_bytes`), on the CPU all of them.
+        compile: ``torch.compile`` of the VGG pass and losses: ``"inductor"``, ``"aot_eager"`` (traced graphs on
+            PyTorch's kernels), ``"off"`` or ``"auto"`` (inductor on CUDA in ``stylize_batch``, else off).
+        channels_last: the network and images in channels-last memory format (True/False), or ``"auto"``: on CUDA only.
+        batch_size: at most this many pairs of a ``stylize_batch`` call optimised at once (results the same up to
+            rounding), a whole number >= 1, or ``"auto"``: on CUDA as many as fit the free GPU memory, on the CPU all.
 
-    The defaults on the CPU (float32, standard layout, not compiled, one batch) give bit for bit the results of
-    engine version :data:`ENGINE_VERSION`; the other options change results only by rounding.
+    The CPU defaults give bit for bit the results of :data:`ENGINE_VERSION`; the other options change them by rounding.
     """
 
     alpha: float | tuple[float, ...] = DEFAULT_ALPHA
@@ -132,8 +117,8 @@ class StyleSettings:
         """Check every setting (and store numbers as plain ``float``/``int``, sequences as tuples).
 
         Raises:
-            ValueError: for an unknown name (start, weights, pooling, precision, layer, device), a
-                non-finite, negative or non-integral number, or alpha = beta = 0.
+            ValueError: for an unknown name (start, weights, pooling, precision, layer, device), a non-finite,
+                negative or non-integral number, or alpha = beta = 0.
             TypeError: for a setting of the wrong kind (e.g. a string where a number belongs).
         """
         checks.known_name(self.init, INITS, "StyleSettings.init")
@@ -184,17 +169,10 @@ class StyleSettings:
         return DEFAULT_LR if self.lr is None else self.lr
 
     def execution(self, engine: str) -> Execution:
-        """How the VGG passes run for one engine: each ``"auto"`` resolved for the device.
+        """How the VGG passes run for ``engine`` (``"sequential"`` or ``"batched"``), each ``"auto"`` resolved.
 
-        On CUDA the batched engine gets bfloat16, channels-last and inductor; the one-image loop stays the
-        tutorial's float32 and uncompiled (channels-last on CUDA, as before). On the CPU everything ``"auto"`` is
-        off: float32, standard layout, not compiled.
-
-        Args:
-            engine: ``"sequential"`` (:func:`~helpers.style.engine.stylize`) or ``"batched"``.
-
-        Returns:
-            The :class:`~helpers.style.objective.Execution`.
+        On CUDA the batched engine gets bfloat16, channels-last and inductor, the one-image loop float32, channels-last
+        and no compilation; on the CPU every ``"auto"`` is off.
 
         Raises:
             ValueError: for another engine.

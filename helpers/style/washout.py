@@ -19,11 +19,9 @@ def _separability(stack: np.ndarray, membrane: np.ndarray) -> np.ndarray:
 def washout_scores(original: np.ndarray, stylised: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """How much of the membranes survives stylisation, per slice.
 
-    ``contrast``: grey-level std of the stylised slice / std of the original. ``correlation``: Pearson
-    correlation of stylised and original pixels. ``membrane_contrast``: |mean(interior) - mean(membrane)| / std,
-    the separability of the ground-truth membrane pixels (label 0) from the cell interiors (label 255), of the
-    stylised slice divided by that of the original: near 1 the membranes stand out as before, near 0 they are
-    washed out (the report's Figure 15 failures).
+    ``contrast``: std of the stylised slice over the original's. ``correlation``: Pearson correlation of their pixels.
+    ``membrane_contrast``: separability ``|mean(interior) - mean(membrane)| / std`` of the stylised slice over the
+    original's: near 1 the membranes stand out as before, near 0 they are washed out (the report's Fig. 15 failures).
 
     Args:
         original: (n, h, w) or (h, w) grey slices.
@@ -61,7 +59,7 @@ def washout_scores(original: np.ndarray, stylised: np.ndarray, labels: np.ndarra
 def washout_table(
     cache: Path, slices: Sequence[int], styles: Sequence[int], steps: Sequence[int], crop: int | None = None
 ) -> list[dict]:
-    """The :func:`washout_scores` of every cached (style, steps, slice).
+    """The :func:`washout_scores` of every cached (style, steps, slice), lowest ``membrane_contrast`` first.
 
     Args:
         cache: the root cache folder.
@@ -71,8 +69,7 @@ def washout_table(
         crop: the crop side they were stylised at (None: whole slices).
 
     Returns:
-        One row per (style, steps, slice) with ``style``, ``style_name``, ``steps``, ``slice`` and the scores,
-        sorted from most to least washed out (lowest ``membrane_contrast`` first).
+        One row per image: ``style``, ``style_name``, ``steps``, ``slice`` and the scores.
 
     Raises:
         FileNotFoundError: if the cache lacks one of them.
