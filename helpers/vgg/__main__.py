@@ -11,10 +11,9 @@ from .weights import WEIGHTS_ENV, export_weights
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
-    """Export the conv layers the style losses use of one offline network, to a small ``.npz``.
+    """Export one offline network's conv layers (those the style losses use) to a small ``.npz``.
 
-    ``hed`` (the HED VGG16) is written in float16 by default (about 18.5 MB up to conv5_1); ``vgg19`` (the
-    quantised ImageNet VGG19) keeps its 256-level quantisation, exactly (about 12 MB up to conv5_1).
+    ``hed`` is written in float16 by default; ``vgg19`` keeps its 256-level quantisation exactly.
 
     Args:
         argv: the arguments (None: ``sys.argv[1:]``).
@@ -23,8 +22,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
         The written file.
 
     Raises:
-        SystemExit: status 2 with one line naming the argument, for a bad one (an unknown layer, a ``--export``
-            whose folder is a file, unwritable or full: checked before the weights are read).
+        SystemExit: status 2 naming the argument, for an unknown layer or an unusable ``--export`` path (checked
+            before the weights are read).
     """
     parser = cli.ArgumentParser(
         prog="python -m helpers.vgg", description="Export an offline VGG's conv weights to a small .npz."

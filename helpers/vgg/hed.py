@@ -1,7 +1,7 @@
-"""The HED edge detector (Xie & Tu 2015) from the same weights file, and the check that its layout is right.
+"""The HED edge detector (Xie & Tu 2015) from the VGG16 weights file, and the check that its layout is right.
 
-:func:`layout_check` compares HED edge maps made with the bundled and with shuffled weights against the image's
-Sobel gradients: a wrong transpose or channel order would leave the trained weights no better than shuffled ones.
+:func:`layout_check` scores HED edge maps from the bundled and from shuffled weights against the image's Sobel
+gradients: a wrong transpose or channel order would leave the trained weights no better than shuffled ones.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .weights import WEIGHTS_ENV, read_hed_weights, weights_path
 
 
 class HED(nn.Module):
-    """The full HED edge detector (VGG16 + 5 side outputs + fusion) from the same weights file."""
+    """The full HED edge detector (VGG16 + 5 side outputs + fusion)."""
 
     SIDE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
 
@@ -48,14 +48,7 @@ class HED(nn.Module):
         self.eval()
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        """Fused edge probability.
-
-        Args:
-            rgb: (B, 3, H, W) RGB images in [0, 1].
-
-        Returns:
-            (B, 1, H, W) edge probabilities in [0, 1].
-        """
+        """Fused edge probabilities (B, 1, H, W) in [0, 1] of RGB images (B, 3, H, W) in [0, 1]."""
         height, width = rgb.shape[-2:]
         features = self.vgg(rgb, self.SIDE_LAYERS)
         sides = [
@@ -66,14 +59,11 @@ class HED(nn.Module):
 
 
 def to_tensor(image: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
-    """One image as a network input; grey EM slices become three equal channels.
+    """One image as a (1, 3, H, W) float32 network input; grey EM slices become three equal channels.
 
     Args:
         image: (H, W) grey or (H, W, 3) RGB, uint8 or float in [0, 1] (:func:`helpers.data.to_unit_float`).
         device: where the tensor goes.
-
-    Returns:
-        A (1, 3, H, W) float32 tensor.
 
     Raises:
         ValueError: for another shape, or values outside the pixel contract.
@@ -89,30 +79,19 @@ def to_tensor(image: np.ndarray, device: str | torch.device = "cpu") -> torch.Te
 
 @torch.no_grad()
 def hed_edges(image: np.ndarray, model: HED | None = None, device: str = "cpu") -> np.ndarray:
-    """HED edge map of a grey or RGB image (a candidate boundary map for EM).
+    """float32 (H, W) HED edge probabilities in [0, 1] of an image (a candidate boundary map for EM).
 
     Args:
         image: (H, W) grey or (H, W, 3) RGB, uint8 or float in [0, 1].
         model: the detector (None: built from the bundled weights).
         device: where it runs.
-
-    Returns:
-        float32 (H, W) edge probabilities in [0, 1].
     """
     model = (model or HED()).to(device)
     return model(to_tensor(image, device))[0, 0].float().cpu().numpy()
 
 
 def shuffled_weights(weights: dict[str, np.ndarray], seed: int = 0) -> dict[str, np.ndarray]:
-    """The same tensors with their values permuted: same statistics, no learned structure (a control).
-
-    Args:
-        weights: the tensors.
-        seed: seed of the permutations.
-
-    Returns:
-        ``{name: permuted array}``.
-    """
+    """The same tensors with their values permuted by ``seed``: same statistics, no learned structure (a control)."""
     rng = np.random.default_rng(seed)
     return {key: rng.permutation(value.ravel()).reshape(value.shape) for key, value in weights.items()}
 
@@ -124,17 +103,12 @@ def _sobel(image: np.ndarray) -> np.ndarray:
 
 
 def gradient_agreement(image: np.ndarray, edges: np.ndarray, quantile: float = 0.9) -> float:
-    """How well ``edges`` ranks the image's strongest Sobel gradients (top 10 %) above the rest.
-
-    0.5 is chance; the bundled HED weights score ~0.75-0.8 on the Heidelberg photos, shuffled ones ~0.45-0.6.
+    """ROC AUC of ``edges`` at ranking the image's strongest Sobel gradients above the rest (0.5 is chance).
 
     Args:
         image: RGB or grey image.
         edges: an edge map of the same height and width.
         quantile: gradients above this quantile count as edges.
-
-    Returns:
-        The ROC AUC.
     """
     from sklearn.metrics import roc_auc_score  # lazy: heavy (about a second), and only this check needs it
 
@@ -143,14 +117,10 @@ def gradient_agreement(image: np.ndarray, edges: np.ndarray, quantile: float = 0
 
 
 def layout_check(image: np.ndarray, seed: int = 0) -> dict:
-    """HED edge maps of ``image`` with the bundled and with shuffled weights, and their gradient agreement.
-
-    Args:
-        image: an RGB photo in [0, 1].
-        seed: seed of the shuffled weights.
+    """HED edge maps of an RGB photo in [0, 1] with the bundled and with shuffled (by ``seed``) weights.
 
     Returns:
-        ``{"gradient", "trained", "shuffled", "auc_trained", "auc_shuffled"}``.
+        ``{"gradient", "trained", "shuffled", "auc_trained", "auc_shuffled"}`` (AUCs of :func:`gradient_agreement`).
     """
     weights = read_hed_weights()
     trained = hed_edges(image, HED(weights))

