@@ -8,9 +8,8 @@ and scenarios; each runs in its own resumable unit folder::
     runs = arms.run_arms(plans, workers=config.experiments.workers or os.cpu_count())
     rows = arms.arm_rows(runs)  # an "arm" column first; the statistics take one arm's rows at a time
 
-The ``reduced`` profile's arms are sized for chapter 06 to fit about 25 minutes on 2 cores once the stylised slices
-are cached; cuts went to the pixel classifier's scenarios, the sweep's folds, the trees, never the main arm's
-slices or paintings.
+The ``reduced`` profile's arms are cut down for a laptop's CPU: the cuts went to the pixel classifier's scenarios,
+the sweep's folds and the trees, never to the main arm's slices or paintings.
 """
 
 from __future__ import annotations

@@ -130,7 +130,8 @@ def paired_by_slice(values: pd.Series, reference: pd.Series) -> dict:
 
     Returns:
         ``mean_diff`` (negative: lower than the reference), its 95 % interval ``diff_low``/``diff_high``, the paired
-        t-test's ``p_value`` (1 when every difference is 0, NaN under two slices), ``frac_better`` (share of slices
+        t-test's ``p_value`` (1 when every difference is 0, 0 when all are the same non-zero amount, NaN under two
+        slices), ``frac_better`` (share of slices
         where ``values`` is lower) and ``n_slices``.
 
     Raises:

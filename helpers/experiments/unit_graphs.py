@@ -75,7 +75,7 @@ class GraphCache:
         return f"{image.tag.replace('/', '_')}__{int(with_labels)}__{pixels}.pkl"
 
     def has(self, name: str, image: Image, with_labels: bool) -> bool:
-        """Whether graph file ``name`` (:meth:`name`) is in memory or on disk and intact; a damaged file is deleted."""
+        """Whether graph file ``name`` (:meth:`name`) is in memory or on disk and intact (see :meth:`_load`)."""
         if name in self.graphs:
             return True
         return self.folder is not None and self._load(self.folder / name, image, with_labels) is not None
@@ -94,7 +94,7 @@ class GraphCache:
             self.graphs.popitem(last=False)
 
     def _load(self, path: Path, image: Image, with_labels: bool) -> GraphData | None:
-        """A pickled graph, checked; a damaged one is reported by name and deleted (None)."""
+        """A pickled graph, checked; a damaged one is reported by name, deleted when writing, and None."""
         try:
             graph = pickle.loads(path.read_bytes())
             if not isinstance(graph, GraphData) or graph.superpixels.shape != np.shape(image.raw):

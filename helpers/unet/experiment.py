@@ -84,7 +84,7 @@ def split_training(material: Material, edge_slices: int) -> tuple[list[Slice], l
     """The U-Net's training images, their stylised copies and the edge forest's images.
 
     Args:
-        material: the images (:func:`load_material`).
+        material: the images (:func:`.material.load_material`).
         edge_slices: the last training slices, kept from the U-Net (0: the forest learns from the U-Net's own).
 
     Returns:
@@ -138,7 +138,7 @@ def run_arm(
     """Train one arm's U-Net (on ``work.target``), then score its maps and segmentations on every test image.
 
     Args:
-        material: the images (:func:`load_material`).
+        material: the images (:func:`.material.load_material`).
         training: a training set of :data:`TRAINING_SETS`.
         intensity: a normalisation of :data:`INTENSITIES`.
         seed: the seed of the U-Net and of the edge forest.
@@ -210,7 +210,7 @@ def run_arms(
     """Every arm with every seed: in turn (each with its progress bar), or ``work.workers`` at a time as Dask tasks.
 
     Args:
-        material: the images (:func:`load_material`), scattered once to the workers.
+        material: the images (:func:`.material.load_material`), scattered once to the workers.
         arms: (training set, normalisation, target) triples.
         seeds: the seeds each arm trains with.
         work: the U-Net's size, schedule and workers (its target is the arm's).
