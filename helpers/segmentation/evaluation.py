@@ -50,14 +50,11 @@ METRICS_NOTE = (
 
 
 def best_reachable(superpixels: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """The best segmentation the superpixels allow: each takes the ground-truth cell it overlaps most.
+    """The best segmentation the superpixels allow (uint32 ids from 1): each takes the gt cell it overlaps most.
 
     Args:
         superpixels: 2D ids consecutive from 0.
         gt: the dense ground truth of the same slice.
-
-    Returns:
-        uint32 segment ids from 1.
 
     Raises:
         ValueError: when the two differ in shape.

@@ -8,6 +8,9 @@
 * :func:`isbi_scores`: the challenge's V_rand and V_info (Arganda-Carreras et al. 2015): the same F-scores, counted
   only on ground-truth cell pixels, cells being the binary labels' connected components. 1 is perfect.
 * :func:`placement_reference`: the scores of the ground truth against itself shifted by 1 px.
+
+``seg`` is a segmentation and ``gt`` the dense ground truth of the same shape, both integer labels; every score
+raises ValueError for different shapes or negative labels and TypeError for non-integer labels.
 """
 
 from __future__ import annotations
@@ -33,18 +36,9 @@ def _check_pair(seg: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def rand_error(seg: np.ndarray, gt: np.ndarray) -> float:
-    """Adapted Rand error of ``seg`` against ``gt`` (scikit-image; every pixel counts, 0 is an ordinary label).
+    """Adapted Rand error of ``seg`` against ``gt`` in [0, 1] (every pixel counts, 0 is an ordinary label).
 
-    Args:
-        seg: the segmentation (integer labels).
-        gt: the dense ground truth, the same shape.
-
-    Returns:
-        The error in [0, 1], 0 is perfect (1 when no pixel pairs exist, e.g. all singletons).
-
-    Raises:
-        ValueError: for different shapes, negative labels or fewer than two pixels.
-        TypeError: for non-integer labels.
+    1 when no pixel pairs exist (e.g. all singletons); ValueError for fewer than two pixels.
     """
     seg, gt = _check_pair(seg, gt)
     if gt.size < 2:
@@ -55,16 +49,7 @@ def rand_error(seg: np.ndarray, gt: np.ndarray) -> float:
 
 
 def variation_of_information(seg: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
-    """``(split, merge)`` = ``(H(seg | gt), H(gt | seg))`` in bits (elf): over- and under-segmentation.
-
-    Args:
-        seg: the segmentation (integer labels).
-        gt: the dense ground truth, the same shape.
-
-    Raises:
-        ValueError: for different shapes or negative labels.
-        TypeError: for non-integer labels.
-    """
+    """``(split, merge)`` = ``(H(seg | gt), H(gt | seg))`` in bits (elf): over- and under-segmentation."""
     seg, gt = _check_pair(seg, gt)
     split, merge = elf_variation_of_information(seg, gt, use_log2=True)
     return float(split), float(merge)
@@ -120,19 +105,12 @@ def isbi_scores(seg: np.ndarray, membrane_labels: np.ndarray) -> dict[str, float
 
 
 def evaluate(seg: np.ndarray, gt: np.ndarray, membrane_labels: np.ndarray | None = None) -> dict[str, float]:
-    """All scores of one segmentation.
+    """``rand_error``, ``vi``, ``vi_split``, ``vi_merge`` of ``seg`` against ``gt``.
 
     Args:
-        seg: the segmentation (integer labels).
-        gt: the dense ground truth, the same shape.
+        seg: the segmentation.
+        gt: the dense ground truth.
         membrane_labels: the binary membrane labels (adds ``v_rand``, ``v_info``; None: without them).
-
-    Returns:
-        ``rand_error``, ``vi``, ``vi_split``, ``vi_merge`` (and the ISBI scores).
-
-    Raises:
-        ValueError: for different shapes or negative labels.
-        TypeError: for non-integer labels.
     """
     split, merge = variation_of_information(seg, gt)
     scores = {"rand_error": rand_error(seg, gt), "vi": split + merge, "vi_split": split, "vi_merge": merge}

@@ -73,19 +73,7 @@ def _solve_chain(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray, solvers: l
 
 
 def solve_gaec(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray) -> np.ndarray:
-    """Greedy additive edge contraction (bioimage-cpp).
-
-    Args:
-        n_nodes: number of nodes.
-        uv_ids: (n_edges, 2) node pairs.
-        costs: (n_edges,) edge costs.
-
-    Returns:
-        (n_nodes,) node labels.
-
-    Raises:
-        ValueError: when ``uv_ids`` and ``costs`` do not describe a graph of ``n_nodes`` nodes.
-    """
+    """Greedy additive edge contraction (bioimage-cpp); arguments, result and errors as :func:`solve_multicut`."""
     return _solve_chain(n_nodes, uv_ids, costs, [MULTICUT.GreedyAdditiveMulticut()])
 
 
@@ -97,7 +85,7 @@ def solve_kernighan_lin(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray) -> 
 def solve_fusion_moves(
     n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray, seed: int = 0, iterations: int = 100, stop_after: int = 10
 ) -> np.ndarray:
-    """Fusion moves (watershed proposals fused by a KL sub-solver, bioimage-cpp), started from GAEC + KL.
+    """Fusion moves (watershed proposals fused by a KL sub-solver, bioimage-cpp) from GAEC + KL; (n_nodes,) node labels.
 
     Built from bioimage-cpp's classes rather than elf's ``multicut_fusion_moves`` so the seed reaches the proposals.
 
@@ -109,11 +97,8 @@ def solve_fusion_moves(
         iterations: most fusion rounds.
         stop_after: stop after this many rounds without improvement.
 
-    Returns:
-        (n_nodes,) node labels.
-
     Raises:
-        ValueError: when ``uv_ids`` and ``costs`` do not describe a graph of ``n_nodes`` nodes.
+        ValueError: when ``uv_ids`` and ``costs`` are no graph of ``n_nodes`` nodes.
     """
     fusion = MULTICUT.FusionMoveMulticut(
         proposal_generator=MULTICUT.WatershedProposalGenerator(sigma=1.0, n_seeds_fraction=0.1, seed=seed),
@@ -255,21 +240,21 @@ def solve_multicut(
         solver: ``gaec``, ``kl`` (Kernighan-Lin), ``fusion`` or ``ilp`` (exact).
         seed: seed of the solvers that use one (fusion moves).
 
+    Returns:
+        (n_nodes,) node labels.
+
     Raises:
-        ValueError: for an unknown solver or a malformed problem.
+        ValueError: for an unknown solver, or ``uv_ids`` and ``costs`` that are no graph of ``n_nodes`` nodes.
     """
     return SOLVERS[known_name(solver, SOLVERS, "multicut solver")](n_nodes, uv_ids, costs, seed)
 
 
 def node_labels_to_segmentation(superpixels: np.ndarray, node_labels: np.ndarray) -> np.ndarray:
-    """Pixel segmentation from per-superpixel labels.
+    """uint32 pixel segment ids consecutive from 1 (0 unused, as the ISBI metrics need) from per-superpixel labels.
 
     Args:
         superpixels: 2D ids consecutive from 0.
         node_labels: one label per superpixel.
-
-    Returns:
-        uint32 segment ids consecutive from 1 (0 stays unused, which the ISBI metrics need).
     """
     _, compact = np.unique(np.asarray(node_labels), return_inverse=True)
     return (compact.astype(np.uint32) + 1)[np.asarray(superpixels)]

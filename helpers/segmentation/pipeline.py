@@ -59,14 +59,11 @@ class GraphData:
 
 
 def load_slices(slices: Sequence[int], crop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ISBI training slices with their labels and dense ground truth.
+    """ISBI training slices as ``(raw uint8, binary membrane labels, dense ground truth)``, each (n, H, W).
 
     Args:
         slices: slice numbers of the training volume.
         crop: keep each slice's top-left ``crop`` x ``crop`` pixels (None: whole slices).
-
-    Returns:
-        ``(raw uint8, binary membrane labels, dense ground truth)``, each (n, H, W).
 
     Raises:
         ValueError: empty, repeated or non-integral slices, or a crop outside 1..512.

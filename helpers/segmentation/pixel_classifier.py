@@ -52,14 +52,11 @@ def pixel_filter_names(sigmas: tuple[float, ...] = FILTER_SIGMAS) -> list[str]:
 
 
 def pixel_filter_bank(raw: np.ndarray, sigmas: tuple[float, ...] = FILTER_SIGMAS) -> np.ndarray:
-    """ilastik-like filter responses of one grey slice (bioimage-cpp).
+    """ilastik-like filter responses of one grey slice: float32 (H, W, channels) as :func:`pixel_filter_names`.
 
     Args:
         raw: one grey slice (uint8, or float in [0, 1]).
         sigmas: the filter scales in pixels.
-
-    Returns:
-        float32 (H, W, channels), channels as :func:`pixel_filter_names`.
     """
     image = grey_slice(raw)
     filters = bioimage_cpp.filters
@@ -89,16 +86,13 @@ def _membrane_targets(labels: np.ndarray) -> np.ndarray:
 def pixel_samples(
     raw: np.ndarray, labels: np.ndarray, n_samples: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Filter-bank features and membrane targets of ``n_samples`` pixels of one image, half of each class.
+    """``(features (n, channels), targets (n,), 1 = membrane)`` of ``n_samples`` pixels of one image, half per class.
 
     Args:
         raw: one grey slice.
         labels: its binary membrane labels (0 membrane, 255 cell).
         n_samples: pixels to draw (fewer when a class has fewer pixels).
         rng: the random generator (the caller's seed).
-
-    Returns:
-        ``(features (n, channels), targets (n,))``, targets 1 = membrane.
 
     Raises:
         ValueError: when shapes differ or the labels are not binary.
