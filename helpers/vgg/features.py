@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .vgg19 import VGG19_MEAN_BGR, read_vgg19_weights
+from .vgg19 import VGG19_MEAN_BGR, VGG19_WEIGHTS_ENV, read_vgg19_weights, vgg19_weights_path
 from .weights import VGG16_BLOCKS, VGG19_BLOCKS, WEIGHTS_ENV, layer_names, read_hed_weights, weights_path
 
 HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
@@ -132,9 +132,11 @@ class VGGFeatures(nn.Module):
         wanted = set(layers)
         last = max(self.names.index(name) for name in layers)
         if last >= self.depth:
+            vgg19 = self.source == "vgg19"
+            path, variable = (vgg19_weights_path(), VGG19_WEIGHTS_ENV) if vgg19 else (weights_path(), WEIGHTS_ENV)
             raise ValueError(
                 f"layer {self.names[last]} lies beyond the loaded weights, which stop before {self.names[self.depth]} "
-                f"({weights_path()} is a partial export): export deeper layers or unset ${WEIGHTS_ENV}"
+                f"({path} is a partial export): export deeper layers or unset ${variable}"
             )
         out = {}
         x = self.preprocess(rgb)
