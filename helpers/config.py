@@ -106,12 +106,11 @@ ALL_SCENARIOS = ("full", "original", "one_style", "selected", "plain_aug", "appe
 ENGINE_SCENARIOS = ("original", "selected", "one_style")  # the two engines compared on the same crops and paintings
 # The feed-forward arm at the report's scale: whole slices, all 30 (5 folds x 1 seed test every slice once; a
 # second seed would retest the same slices, not add any), the report's split on top, all 24 paintings, unseen
-# styles from textures. Sized for chapter 06 to fit about 25 minutes on 2 cores once the stylised slices are
-# cached, cut in this order where it did not: (1) the pixel classifier, whose units retrain a pixel forest and
-# build every graph afresh (each costs more than a Frangi unit, the capped "selected" set most), runs the original
-# and the selected sets only; (2) the style sweep (one unit per painting and fold, 23 paintings: the largest
-# block of units) runs on one fold of 6 test slices. The forests stay those of chapters 03-05 for every arm and
-# scenario (200 trees: most of a Frangi unit's cost, and the next cut if the chapter outgrows its time).
+# styles from textures. Cut for a laptop's CPU in this order: (1) the pixel classifier, whose units retrain a pixel
+# forest and build every graph afresh (each costs more than a Frangi unit, the capped "selected" set most), runs
+# the original and the selected sets only; (2) the style sweep (one unit per painting and fold, 23 paintings: the
+# largest block of units) runs on one fold of 6 test slices. The forests stay those of chapters 03-05 for every arm
+# and scenario (200 trees: most of a Frangi unit's cost, and the next cut if the chapter must get shorter).
 FEEDFORWARD_ARM = ExperimentArm(
     name="feedforward", engine="feedforward", crop=None, slices=ISBI_SLICES, styles=tuple(range(24)),
     heldout_styles=(), heldout_textures=HELDOUT_TEXTURES, steps=(FEEDFORWARD_STEPS,), pipelines=("frangi", "pixel-rf"),
@@ -194,11 +193,9 @@ UNET_WORK: dict[str, UNetWork] = {
     "full": UNetWork(iterations=4000, patch=256, batch=8, width=32, depth=4, learning_rate=1e-3,
                      seeds=(0, 1, 2, 3, 4), checkpoint_every=250, tile=512, threads=4, edge_slices=6, workers=1,
                      exploratory_seeds=(0, 1)),
-    # threads=1: on a 2-core machine shared with other work, two torch threads run 5x slower than one; two arms
-    # at once instead (workers=2), one core each. 600 steps: chapter 08 trains 29 U-Nets (4 confirmatory arms and
-    # the originals arm on the other target with 5 seeds, 2 exploratory arms with 2) and must fit about 30 min
-    # on 2 cores; one arm (original/none) took 111 s here, 82 s of them its 600 steps and 29 s scoring its 58 test
-    # images (nice'd, load 2.6 beside other work), so 29 x 111 s / 2 workers is about 27 min (1200 steps: 47 min)
+    # threads=1 and workers=2: two arms at once, one core each, rather than one arm on two torch threads, which
+    # contend with everything else on a small shared machine. 600 steps: chapter 08 trains 29 U-Nets (4 confirmatory
+    # arms and the originals arm on the other target with 5 seeds, 2 exploratory arms with 2) on a laptop's CPU
     "reduced": UNetWork(iterations=600, patch=96, batch=8, width=8, depth=3, learning_rate=3e-3,
                         seeds=(0, 1, 2, 3, 4), checkpoint_every=100, tile=256, threads=1, edge_slices=6, workers=2,
                         exploratory_seeds=(0, 1)),
