@@ -123,6 +123,8 @@ def test_bad_paintings_and_vectors_are_named(vectors):
         feedforward.style_vector(np.zeros((64, 64), np.uint8))
     with pytest.raises(ValueError, match="threads"):
         feedforward.style_vector(data.load_style(3), threads=0)
+    with pytest.raises(TypeError, match="threads"):
+        feedforward.style_vector(data.load_style(3), threads=True)
     with pytest.raises(KeyError, match="choose"):
         feedforward.painting_vectors([99])
     with pytest.raises(IndexError, match="outside"):

@@ -344,7 +344,7 @@ def load_stylized(
     missing = [s for s, (_, path) in zip(slices, entries) if not path.exists()]
     if missing:
         raise FileNotFoundError(
-            f"stylised slices {missing} (style {number}, {steps} steps, crop {crop or 512}) are not in "
+            f"stylised slices {missing} (style {number}, {steps} steps, crop {crop or data.ISBI_SHAPE[-1]}) are not in "
             f"{stylized_dir(cache)}: run {command} --slices {' '.join(map(str, missing))}` "
             "(or notebooks/02_stylize_isbi.ipynb with a profile that covers them)"
         )

@@ -24,7 +24,7 @@ import onnxruntime
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .. import data
+from .. import checks, data
 from ..parallel import run_tasks
 from ..paths import digest, remove_stale_temporaries
 from ..vgg.weights import wheel_file
@@ -75,14 +75,7 @@ def _session(name: str, threads: int) -> onnxruntime.InferenceSession:
 def load_sessions(threads: int = THREADS) -> None:
     """Start both networks' onnxruntime sessions with ``threads`` threads now rather than on first use."""
     for name in MODELS:
-        _session(name, _check_threads(threads))
-
-
-def _check_threads(threads: int) -> int:
-    """The thread count, checked."""
-    if not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be a positive integer (e.g. {THREADS}), got {threads!r}")
-    return int(threads)
+        _session(name, checks.integer(threads, "threads", 1))
 
 
 def _resample(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -146,7 +139,7 @@ def style_vector(painting: np.ndarray, threads: int = THREADS) -> np.ndarray:
     top, left = (rgb.shape[0] - side) // 2, (rgb.shape[1] - side) // 2
     square = Image.fromarray(rgb[top : top + side, left : left + side]).resize((STYLE_SIDE, STYLE_SIDE), Image.LANCZOS)
     batch = (np.asarray(square, dtype=np.float32) / 255.0)[None]
-    session = _session("predict", _check_threads(threads))
+    session = _session("predict", checks.integer(threads, "threads", 1))
     vector = session.run(None, {session.get_inputs()[0].name: batch})[0]
     return vector.reshape(VECTOR_LENGTH).astype(np.float32)
 
@@ -174,7 +167,7 @@ def stylize(image: np.ndarray, vector: np.ndarray, threads: int = THREADS) -> np
     pad = ((0, TRANSFORM_SIDE - small_shape[0]), (0, TRANSFORM_SIDE - small_shape[1]))
     square = np.pad(small, pad, mode="reflect") if any(p for _, p in pad) else small
     batch = np.ascontiguousarray(np.repeat(square[None, :, :, None], 3, axis=3), dtype=np.float32)
-    session = _session("transform", _check_threads(threads))
+    session = _session("transform", checks.integer(threads, "threads", 1))
     names = [node.name for node in session.get_inputs()]
     out = session.run(None, {names[0]: batch, names[1]: style})[0][0, : small_shape[0], : small_shape[1]]
     return to_uint8(_resample(to_grey(np.clip(out, 0.0, 1.0)), grey.shape))
