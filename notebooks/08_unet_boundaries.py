@@ -61,7 +61,6 @@ import time
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
-from tqdm.auto import tqdm
 
 from helpers.config import check_parameters, select
 from helpers.data import load_flyem, to_unit_float
@@ -242,17 +241,9 @@ publish(figure, config.figure_path("08_unet_example.jpg"))
 # digest of their content checked on load, and an interrupted run resumes where it stopped.
 
 # %%
-results = {}
 first_arms = [("original", "none", target) for target in TARGETS]
-trainings = experiment.run_arms(
+results = experiment.run_arms(
     material, first_arms, work.seeds, work, settings, checkpoints
-)
-results.update(
-    tqdm(
-        trainings,
-        total=len(first_arms) * len(work.seeds),
-        desc="originals arm, both targets",
-    )
 )
 
 # %%
@@ -282,16 +273,8 @@ exploratory = [("plain", "none", chosen), ("style+plain", "none", chosen)]
 shown = ("gamma_2", segmentation.test_slices[0])  # the map figure's slice
 runs = [(confirmatory, work.seeds), (exploratory, work.exploratory_seeds)]
 for arms, seeds in runs:
-    trainings = experiment.run_arms(
+    results |= experiment.run_arms(
         material, arms, seeds, work, settings, checkpoints, keep=[shown]
-    )
-    results.update(
-        tqdm(
-            trainings,
-            total=len(arms) * len(seeds),
-            desc="arms trained and scored",
-            unit="arm",
-        )
     )
 rows = pd.DataFrame(
     [row for result in results.values() for row in result.rows]

@@ -377,8 +377,8 @@ def test_arms_in_two_workers_give_the_record_of_one(small_material):
     work = replace(WORK, iterations=80, edge_slices=1)  # 40 steps leave the thin-boundary map without edges
     settings = PipelineSettings(boundary="pixel-rf", rf_trees=20)
     arms = [("original", "none", "membranes"), ("original", "none", "boundaries"), ("style", "none", "membranes")]
-    alone = dict(run_arms(small_material, arms, (0, 1), work, settings))
-    together = dict(run_arms(small_material, arms, (0, 1), replace(work, workers=2), settings))
+    alone = run_arms(small_material, arms, (0, 1), work, settings)
+    together = run_arms(small_material, arms, (0, 1), replace(work, workers=2), settings)
     assert sorted(alone) == sorted(together) and len(alone) == 6
     records = []
     for results in (alone, together):

@@ -20,12 +20,13 @@ engine, and optionally a second dataset (FlyEM medulla), never trained on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
+from tqdm.auto import tqdm
 
 from ..config import UNetWork
 from ..data import normalize_intensity
@@ -206,8 +207,8 @@ def run_arms(
     checkpoints: Path | None = None,
     keep: Sequence[tuple[str, int]] = (),
     progress: bool = True,
-) -> Iterator[tuple[Task, ArmResult]]:
-    """Every arm with every seed: in turn (each with its progress bar), or ``work.workers`` at a time as Dask tasks.
+) -> dict[Task, ArmResult]:
+    """Every arm with every seed, under one progress bar: in turn, or ``work.workers`` at a time as Dask tasks.
 
     Args:
         material: the images (:func:`.material.load_material`), scattered once to the workers.
@@ -217,13 +218,15 @@ def run_arms(
         settings: segmentation settings (as for :func:`run_arm`).
         checkpoints: folder of the U-Net checkpoints (None: none).
         keep: (condition, slice) pairs whose maps are returned.
-        progress: show each training's progress bar (one worker only).
+        progress: show the progress bars (each training's too, with one worker).
 
-    Yields:
-        ``((training, intensity, target, seed), result)`` as they finish; the results equal those of one worker.
+    Returns:
+        ``{(training, intensity, target, seed): result}`` in the order they finish; the results equal those of one
+        worker.
     """
     tasks = [(training, intensity, target, seed) for training, intensity, target in arms for seed in seeds]
     shown = progress and runs_here(work.workers)  # a progress bar cannot travel to a Dask worker
     calls = [(task, work, settings, checkpoints, tuple(keep), shown) for task in tasks]
-    for _, result in run_tasks(_arm_task, calls, min(work.workers, max(len(calls), 1)), shared=material):
-        yield result
+    finished = run_tasks(_arm_task, calls, min(work.workers, max(len(calls), 1)), shared=material)
+    bar = tqdm(finished, total=len(calls), desc="U-Nets trained and scored", unit="U-Net", disable=not progress)
+    return dict(result for _, result in bar)
