@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.paths import ROOT  # noqa: E402
@@ -132,6 +133,21 @@ def test_a_figure_wider_than_the_column_is_refused_before_its_text_shrinks():
     assert not plt.fignum_exists(fig.number)
     fitting = plt.figure(figsize=(figures.COLUMN_WIDTH_IN, 3))
     assert figures.inline_image(fitting).data.startswith(b"\x89PNG")
+
+
+def test_image_grids_label_pixel_axes_on_the_outer_panels_only():
+    from helpers.viz import unet as unet_figures
+
+    raw, mask = np.zeros((32, 32)), np.zeros((32, 32))
+    row = unet_figures.targets(raw, mask, mask, "slice 0").axes
+    assert [ax.get_ylabel() for ax in row] == ["y (pixels)", "", ""]
+    assert all(ax.get_xlabel() for ax in row)
+    maps = {"a": mask, "b": mask}  # three panels in two columns: the second has no panel below it
+    grid = [ax for ax in unet_figures.boundary_maps(raw, maps, "slice 0").axes if ax.axison]
+    assert [bool(ax.get_xlabel()) for ax in grid] == [False, True, True]
+    assert [bool(ax.get_ylabel()) for ax in grid] == [True, False, True]
+    assert [ax.get_title() for ax in grid] == ["slice 0", "a", "b"]
+    plt.close("all")
 
 
 def test_figure_refuses_other_formats(tmp_path: Path):

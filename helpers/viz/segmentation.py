@@ -8,7 +8,7 @@ from matplotlib.collections import LineCollection
 from skimage.segmentation import mark_boundaries
 
 from ..segmentation.features import node_centroids
-from .figures import COLUMN_WIDTH_IN, label_pixel_axes
+from .figures import COLUMN_WIDTH_IN, label_grid_axes, label_pixel_axes
 
 BOUNDARY_CMAP = "magma"
 EDGE_CMAP = "coolwarm"
@@ -32,18 +32,6 @@ def image_grid(n_panels: int, columns: int, title_lines: int = 1) -> tuple[plt.F
     for ax in axes.flat[n_panels:]:
         ax.axis("off")
     return fig, axes.flat[:n_panels]
-
-
-def label_grid_axes(axes: np.ndarray, titles: list[str], columns: int) -> None:
-    """Title the panels (row by row, ``columns`` a row) of an :func:`image_grid`; pixel labels on outer ones only."""
-    for index, (ax, title) in enumerate(zip(axes, titles)):
-        label_pixel_axes(ax, title)
-        if index % columns:
-            ax.set_ylabel("")
-        if index + columns < len(axes):
-            ax.set_xlabel("")
-        else:
-            ax.set_xlabel("x (pixels)")
 
 
 def superpixel_overlay(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .experiments import SCENARIO_LABELS
-from .figures import COLUMN_WIDTH_IN, label_pixel_axes
+from .figures import COLUMN_WIDTH_IN, label_grid_axes
 
 METRIC_TITLES = {
     "rand_error": "adapted Rand error",
@@ -106,10 +106,11 @@ def targets(raw: np.ndarray, membranes: np.ndarray, boundaries: np.ndarray, titl
     """
     fig, axes = plt.subplots(1, 3, figsize=(COLUMN_WIDTH_IN, 3.0))
     axes[0].imshow(raw, cmap="gray", vmin=0, vmax=255)
-    label_pixel_axes(axes[0], title)
+    titles = [title]
     for ax, (name, target) in zip(axes[1:], (("membranes", membranes), ("boundaries", boundaries))):
         ax.imshow(target, cmap="gray_r", vmin=0, vmax=1)
-        label_pixel_axes(ax, f"{name}: {100 * float(np.mean(target)):.0f} % of pixels")
+        titles.append(f"{name}: {100 * float(np.mean(target)):.0f} % of pixels")
+    label_grid_axes(axes, titles, 3)
     fig.tight_layout()
     return fig
 
@@ -176,9 +177,9 @@ def boundary_maps(raw: np.ndarray, maps: Mapping[str, np.ndarray], title: str) -
     fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.5 * rows), squeeze=False)
     for ax in axes.ravel()[len(panels) :]:
         ax.set_axis_off()
-    for ax, (image, colours, top, label) in zip(axes.ravel(), panels):
+    for ax, (image, colours, top, _) in zip(axes.ravel(), panels):
         ax.imshow(image, cmap=colours, vmin=0, vmax=top)
-        label_pixel_axes(ax, label)
+    label_grid_axes(axes.ravel()[: len(panels)], [label for *_, label in panels], columns)
     fig.tight_layout()
     return fig
 
