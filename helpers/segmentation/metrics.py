@@ -1,8 +1,8 @@
 """Segmentation metrics: the report's Rand error and Variation of Information, and the ISBI 2012 scores.
 
 * :func:`rand_error`: the *adapted* Rand error, ``1 - F-score`` of Rand precision and recall over pairs of distinct
-  pixels (scikit-image; CREMI's and the report's; elf's ``rand_index`` also pairs each pixel with itself, a
-  difference below 0.001 on ISBI slices). 0 is perfect.
+  pixels (scikit-image; CREMI's and the report's; elf's ``rand_index`` also pairs each pixel with itself, which
+  shifts the score slightly). 0 is perfect.
 * :func:`variation_of_information`: ``VI = H(seg | gt) + H(gt | seg)`` in bits (elf), as split and merge parts.
   0 is perfect.
 * :func:`isbi_scores`: the challenge's V_rand and V_info (Arganda-Carreras et al. 2015): the same F-scores, counted
