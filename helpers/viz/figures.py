@@ -142,10 +142,6 @@ def label_pixel_axes(ax: plt.Axes, title: str) -> None:
 def label_grid_axes(axes: np.ndarray, titles: list[str], columns: int) -> None:
     """Title the panels of a grid (row by row, ``columns`` a row); pixel labels on the outer panels only."""
     for index, (ax, title) in enumerate(zip(axes, titles)):
-        label_pixel_axes(ax, title)
-        if index % columns:
-            ax.set_ylabel("")
-        if index + columns < len(axes):
-            ax.set_xlabel("")
-        else:
-            ax.set_xlabel("x (pixels)")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("" if index + columns < len(axes) else "x (pixels)")  # a panel below: no label
+        ax.set_ylabel("" if index % columns else "y (pixels)")
