@@ -10,6 +10,7 @@ from helpers.data import style_names
 from helpers.experiments.stats import format_interval
 from helpers.experiments.stats import verdict as verdict_of
 from helpers.paths import FIGURES
+from helpers.unet.prose import family_rows
 
 from .results import Results, profile_record
 
@@ -98,12 +99,12 @@ def _arm_words(arm: dict) -> str:
     )
 
 
-def _family(document: dict, name: str) -> list[dict]:
-    """The comparisons of one family of chapter 06."""
-    return [row for row in document["comparisons"] if row["family"] == name]
+def family_comparisons(document: dict, name: str) -> list[dict]:
+    """The comparisons of one family of chapter 06 (:func:`helpers.unet.prose.family_rows`, which 08 shares)."""
+    return family_rows(document, name)[0]
 
 
-def _row(rows: list[dict], **keys: object) -> dict | None:
+def matching_row(rows: list[dict], **keys: object) -> dict | None:
     """The one row matching ``keys`` (None if there is none)."""
     found = [row for row in rows if all(row.get(key) == value for key, value in keys.items())]
     return found[0] if found else None
@@ -122,7 +123,7 @@ PIPELINE_WORDS = {"frangi": "Frangi pipeline", "pixel-rf": "pixel-classifier pip
 
 def answer(document: dict) -> str:
     """Chapter 06: does style augmentation change the clean test error? Only a confirmatory family may say yes."""
-    clean = _family(document, "scenarios on clean slices")
+    clean = family_comparisons(document, "scenarios on clean slices")
     supported = [row for row in clean if row["supported"]]
     rand = [row for row in clean if row["metric"] == "rand_error"]
     n_styles = document["arms"][document["main_arm"]]["n_paintings"]
@@ -170,7 +171,7 @@ def pipelines(baseline: dict, document: dict | None) -> str:
     gap = frangi["kl"]["rand_error"] - pixel["kl"]["rand_error"]
     largest_effect = 0.0
     if document:
-        clean = _family(document, "scenarios on clean slices")
+        clean = family_comparisons(document, "scenarios on clean slices")
         largest_effect = max(abs(row["mean_diff"]) for row in clean if row["metric"] == "rand_error")
     head = "matters far more than" if abs(gap) > 3 * largest_effect else "matters about as much as"
     profile = profile_record(baseline["profile"])
@@ -189,7 +190,7 @@ def pipelines(baseline: dict, document: dict | None) -> str:
 
 def robustness(document: dict) -> str:
     """Chapter 06: does style augmentation make the segmentation robust to appearance shifts?"""
-    family = _family(document, "robustness")
+    family = family_comparisons(document, "robustness")
     n_styles = document["arms"][document["main_arm"]]["n_paintings"]
     supported = [row for row in family if row["supported"]]
     broadest = {}  # per (pipeline, test): the comparison of the most paintings the pipeline trained on
@@ -199,8 +200,9 @@ def robustness(document: dict) -> str:
             and broadest.get((row["pipeline"], row["test"]), {}).get("scenario") != "full"
         ):
             broadest[(row["pipeline"], row["test"])] = row
-    matched = _row(family, pipeline="frangi", scenario="appearance_aug", test="shifts")
-    per_condition = [row for row in _family(document, "robustness per condition") if row["p_holm"] is not None]
+    matched = matching_row(family, pipeline="frangi", scenario="appearance_aug", test="shifts")
+    conditions = family_comparisons(document, "robustness per condition")
+    per_condition = [row for row in conditions if row["p_holm"] is not None]
     notable = sorted((r for r in per_condition if r["p_holm"] < 0.05), key=lambda r: r["p_holm"])[:3]
     trivial = document["trivial_conditions"]
     head = ": yes, in part" if supported else ": not shown"
@@ -245,7 +247,8 @@ def robustness(document: dict) -> str:
 
 def engines(document: dict) -> str | None:
     """Chapter 06: does the style engine change the answer? The smaller arms, exploratory (None without them)."""
-    rows = [r for r in _family(document, "other arms") if r["test"] == "clean" and r["metric"] == "rand_error"]
+    others = family_comparisons(document, "other arms")
+    rows = [r for r in others if r["test"] == "clean" and r["metric"] == "rand_error"]
     if not rows:
         return None
     by_arm: dict[str, list[str]] = {}

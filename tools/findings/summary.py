@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from helpers.unet.prose import GROUP_NAMES, family_rows, verdict
 
-from .sections import STYLE_WORDS, _family, _row
+from .sections import STYLE_WORDS, family_comparisons, matching_row
 
 SHIFT_WORDS = {"shifts": "appearance shifts", "unseen": "unseen painting styles"}
 
@@ -23,7 +23,7 @@ def classical(document: dict) -> str:
     Returns:
         One sentence.
     """
-    clean = _family(document, "scenarios on clean slices")
+    clean = family_comparisons(document, "scenarios on clean slices")
     supported = [row for row in clean if row["supported"]]
     n_slices = int(min(row["n_slices"] for row in clean))
     pipeline = "the classical pipeline (Frangi filter, watershed, edge random forest, multicut)"
@@ -50,14 +50,14 @@ def robust(document: dict) -> str:
     Returns:
         One sentence; only the scenarios that train on paintings count as style augmentation.
     """
-    family = _family(document, "robustness")
+    family = family_comparisons(document, "robustness")
     styled = [row for row in family if row["scenario"] in STYLE_WORDS]
     parts = []
     for test, words in SHIFT_WORDS.items():
         rows = [row for row in styled if row["test"] == test]
         better = [row for row in rows if row["supported"] and row["mean_diff"] < 0]
         parts.append(f"under {words} in {len(better)} of {len(rows)}")
-    plain_row = _row(family, scenario="appearance_aug", test="shifts")
+    plain_row = matching_row(family, scenario="appearance_aug", test="shifts")
     strongest = min((row for row in styled if row["test"] == "shifts"), key=lambda row: row["mean_diff"])
     baseline = ""
     if plain_row:
