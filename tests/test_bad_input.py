@@ -101,7 +101,6 @@ CASES = [
     ("tree fraction 0", lambda: PipelineSettings(rf_tree_fraction=0.0), ValueError, "rf_tree_fraction"),
     ("sigma negative", lambda: PipelineSettings(sigma_seeds=-1.0), ValueError, "sigma_seeds"),
     ("pixel_folds 1", lambda: PipelineSettings(pixel_folds=1), ValueError, r"pixel_folds .* \[2, inf\)"),
-    ("exponent inf", lambda: PipelineSettings(weighting_exponent=INF), ValueError, "weighting_exponent"),
     (
         "run: fewer labels",
         lambda: pipeline.run([CROP, CROP], [CROP], [CROP], [CROP], progress=False),

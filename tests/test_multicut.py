@@ -100,8 +100,6 @@ def test_costs_from_probabilities():
     assert costs[1] == pytest.approx(0.0, abs=1e-9)
     assert costs[0] == pytest.approx(-costs[2]) and costs[0] > 0  # unlikely boundary: attractive
     assert np.all(multicut.costs_from_probabilities(p, beta=0.7) < costs)  # more boundary bias: cheaper cuts
-    weighted = multicut.costs_from_probabilities(p, beta=0.5, edge_sizes=np.array([10.0, 5.0, 5.0]))
-    assert weighted[0] == pytest.approx(costs[0]) and weighted[2] == pytest.approx(costs[2] / 2)
     assert np.isfinite(multicut.costs_from_probabilities(np.array([0.0, 1.0]))).all()
     with pytest.raises(ValueError, match="beta"):
         multicut.costs_from_probabilities(p, beta=1.0)

@@ -87,11 +87,17 @@ def test_model_file_refuses_other_versions_damage_and_other_files(model, tmp_pat
             archive.writestr(model_file.FOREST, payload)
         return target
 
-    newer = write("newer.nsem", header | {"version": 2}, forest)
+    newer = write("newer.nsem", header | {"version": model_file.VERSION + 1}, forest)
     damaged = write("damaged.nsem", header, forest[:-10] + b"0123456789")
     other = write("other.nsem", header | {"format": "something else"}, forest)
     not_zip = _tiff(tmp_path / "raw.tif", np.zeros((8, 8), np.uint8))
-    for bad, problem in [(newer, "version 2"), (damaged, "digest"), (other, "format"), (not_zip, "not a model")]:
+    problems = [
+        (newer, f"version {model_file.VERSION + 1}"),
+        (damaged, "digest"),
+        (other, "format"),
+        (not_zip, "not a model"),
+    ]
+    for bad, problem in problems:
         with pytest.raises(model_file.ModelFileError, match=problem) as error:
             model_file.load_model(bad)
         assert str(bad) in str(error.value) and "train it again" in str(error.value)

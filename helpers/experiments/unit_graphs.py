@@ -27,8 +27,7 @@ __all__ = ["GRAPH_FOLDER", "PIPELINES", "FrangiMaps", "GraphCache", "PipelineRec
 LOG = logging.getLogger(__name__)
 # what a Frangi graph does not depend on (every other setting, present or future, is part of its digest)
 FOREST_SETTINGS = (
-    "rf_trees", "rf_max_samples", "rf_tree_fraction", "seed", "beta", "weighting_exponent", "solver", "pixel_trees",
-    "pixel_folds",
+    "rf_trees", "rf_max_samples", "rf_tree_fraction", "seed", "beta", "solver", "pixel_trees", "pixel_folds",
 )  # fmt: skip
 GRAPH_FOLDER = "graphs"  # the Frangi graphs of a run, under its unit folder
 GRAPHS_IN_MEMORY = 64  # graphs a disk-backed GraphCache also keeps in memory (a 512 px graph: about 2.5 MB)

@@ -22,7 +22,7 @@ from ..paths import atomic_write_bytes, canonical_json
 from .settings import PipelineSettings
 
 FORMAT = "neural-style-em segmentation model"
-VERSION = 1
+VERSION = 2  # 2: the settings lost weighting_exponent (an option without a user)
 HEADER, FOREST = "model.json", "forest.pkl"
 RETRAIN = "train it again with `python -m helpers.segmentation train ... --out MODEL`"
 

@@ -23,19 +23,12 @@ from .checks import known_name
 MULTICUT = bioimage_cpp.graph.multicut
 
 
-def costs_from_probabilities(
-    probabilities: np.ndarray,
-    beta: float = 0.5,
-    edge_sizes: np.ndarray | None = None,
-    weighting_exponent: float = 1.0,
-) -> np.ndarray:
+def costs_from_probabilities(probabilities: np.ndarray, beta: float = 0.5) -> np.ndarray:
     """Multicut edge costs ``log((1-p)/p) + log((1-beta)/beta)`` (elf).
 
     Args:
         probabilities: (n_edges,) boundary probabilities in [0, 1] (rescaled into [0.001, 0.999]: finite costs).
         beta: the boundary bias, strictly between 0 and 1.
-        edge_sizes: edge lengths (None: unweighted); weight the costs by ``(edge_sizes / max) ** weighting_exponent``.
-        weighting_exponent: exponent of the length weighting.
 
     Returns:
         (n_edges,) float64 costs, positive = attractive.
@@ -48,10 +41,7 @@ def costs_from_probabilities(
         raise ValueError(f"beta must lie strictly between 0 and 1, got {beta}")
     if probabilities.size and (probabilities.min() < 0.0 or probabilities.max() > 1.0):
         raise ValueError("probabilities must lie in [0, 1]")
-    sizes = None if edge_sizes is None else np.asarray(edge_sizes, dtype=np.float64)
-    return transform_probabilities_to_costs(
-        probabilities.copy(), beta=beta, edge_sizes=sizes, weighting_exponent=weighting_exponent
-    )
+    return transform_probabilities_to_costs(probabilities.copy(), beta=beta)
 
 
 def _objective(n_nodes: int, uv_ids: np.ndarray, costs: np.ndarray) -> MULTICUT.MulticutObjective:

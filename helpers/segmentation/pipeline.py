@@ -29,7 +29,7 @@ from .. import checks
 from ..config import SegmentationWork
 from ..data import ISBI_SHAPE, check_pair, dense_ground_truth, load_training, normalize_intensity
 from .boundaries import PIXEL_RF, boundary_map, pixel_rf_boundaries
-from .features import edge_features, feature_names
+from .features import edge_features
 from .graph import Rag, edge_labels, region_adjacency_graph
 from .learning import edge_probabilities, train_edge_classifier
 from .metrics import evaluate
@@ -47,7 +47,6 @@ class GraphData:
     n_nodes: int
     uv_ids: np.ndarray  # (n_edges, 2)
     features: np.ndarray  # (n_edges, n_features) float32
-    edge_sizes: np.ndarray  # (n_edges,) boundary length in pixels
     labels: np.ndarray | None = None  # (n_edges,) 1 = cut, from the ground truth
     confident: np.ndarray | None = None  # (n_edges,) bool, edges used for training
     cut_fraction: np.ndarray | None = None
@@ -116,7 +115,6 @@ def graph_data(
         n_nodes=int(rag.number_of_nodes),
         uv_ids=np.asarray(rag.uv_ids(), dtype=np.int64),
         features=features,
-        edge_sizes=features[:, feature_names().index("edge_length")].astype(np.float64),
     )
     if gt is not None:
         label_graph(graph, gt, settings, rag)
@@ -164,10 +162,9 @@ def train_edge_rf(graphs: list[GraphData], **forest_options: int | float | bool 
 def edge_costs(
     graph: GraphData, forest: RandomForestClassifier, settings: PipelineSettings = DEFAULT_SETTINGS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(probabilities, costs)`` of the edges of ``graph``, costs per ``settings.beta`` and ``weighting_exponent``."""
+    """``(probabilities, costs)`` of the edges of ``graph``, costs (eq. 6) with ``settings.beta``."""
     probabilities = edge_probabilities(forest, graph.features)
-    sizes = None if settings.weighting_exponent is None else graph.edge_sizes
-    costs = costs_from_probabilities(probabilities, settings.beta, sizes, settings.weighting_exponent or 1.0)
+    costs = costs_from_probabilities(probabilities, settings.beta)
     return probabilities, costs
 
 

@@ -18,12 +18,11 @@ FLOATS = {
     "threshold": (0.0, 1.0, False, False), "sigma_seeds": (0.0, None, False, False),
     "sigma_weights": (0.0, None, False, False), "label_low": (0.0, 1.0, False, False),
     "label_high": (0.0, 1.0, False, False), "rf_tree_fraction": (0.0, 1.0, True, False), "beta": (0.0, 1.0, True, True),
-    "weighting_exponent": (0.0, None, False, False),
 }  # fmt: skip
 # (low, high) of every whole-number setting
 INTEGERS = {"min_size": (0, None), "rf_trees": (1, None), "rf_max_samples": (1, None), "seed": (0, MAX_SEED),
             "pixel_trees": (1, None), "pixel_folds": (2, None)}  # fmt: skip
-OPTIONAL = ("rf_max_samples", "rf_tree_fraction", "weighting_exponent")
+OPTIONAL = ("rf_max_samples", "rf_tree_fraction")
 # the settings that each watershed of helpers.segmentation.superpixels.WATERSHEDS takes
 WATERSHED_SETTINGS = {"distance": ("threshold", "sigma_seeds", "sigma_weights", "min_size"), "seeded": ("min_size",)}
 
@@ -45,7 +44,6 @@ class PipelineSettings:
     rf_tree_fraction: float | None = 0.3  # bootstrap sample of each tree, as a fraction of the edges
     seed: int = 0
     beta: float = 0.5  # boundary bias of the costs
-    weighting_exponent: float | None = None  # None: no edge-length weighting of the costs
     solver: str = "kl"  # a solver of helpers.segmentation.multicut.SOLVERS
     pixel_trees: int = 16  # pixel classifier (boundary="pixel-rf")
     pixel_folds: int = 4  # out-of-fold maps on the training images
