@@ -3,7 +3,7 @@
 Data flows one way (an arrow: "is imported by")::
 
     data -> vgg -> style                                   (chapters 01-02)
-    data -> segmentation                                    (chapters 03-05, 07)
+    data -> segmentation                                    (chapters 03-05, 07; vgg too, for the HED map)
             boundaries -> superpixels -> graph -> learning -> multicut -> metrics
     style + segmentation -> experiments                     (chapter 06)
     experiments + segmentation + style -> unet              (chapter 08)
