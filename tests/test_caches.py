@@ -263,3 +263,15 @@ def test_a_damaged_graph_pickle_is_named_and_rebuilt(store, tmp_path, caplog):
         GraphCache(tmp_path).get(image, settings, True)
     assert "not the graph of this image" in caplog.text
     assert isinstance(pickle.loads(pickled.read_bytes()), GraphData)
+
+
+def test_a_graph_pickle_of_another_graph_layout_is_never_read(store, monkeypatch):
+    from helpers.experiments import unit_graphs
+
+    image = store.original(0)
+    settings = unit_cache.pipeline_settings(runner.Unit("frangi", 4, "original", splits.Split("s", 0, 0, (0,), (1,))),
+                                       SETTINGS)  # fmt: skip
+    assert all(field.name in unit_graphs.GRAPH_LAYOUT for field in dataclasses.fields(GraphData))
+    before = GraphCache().name(image, settings, True)
+    monkeypatch.setattr(unit_graphs, "GRAPH_LAYOUT", unit_graphs.GRAPH_LAYOUT.replace("features, ", ""))
+    assert GraphCache().name(image, settings, True) != before  # a field less: another file

@@ -12,7 +12,7 @@ import logging
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,8 @@ FOREST_SETTINGS = (
     "rf_trees", "rf_max_samples", "rf_tree_fraction", "seed", "beta", "solver", "pixel_trees", "pixel_folds",
 )  # fmt: skip
 GRAPH_FOLDER = "graphs"  # the Frangi graphs of a run, under its unit folder
+# the graph class's import path and fields, part of every graph's digest: pickles of another layout are never read
+GRAPH_LAYOUT = f"{GraphData.__module__}.{GraphData.__qualname__}({', '.join(f.name for f in fields(GraphData))})"
 GRAPHS_IN_MEMORY = 64  # graphs a disk-backed GraphCache also keeps in memory (a 512 px graph: about 2.5 MB)
 
 
@@ -67,10 +69,8 @@ class GraphCache:
 
     def name(self, image: Image, settings: PipelineSettings, with_labels: bool) -> str:
         """The file name of an image's graph, ``<tag>__<0|1 labelled>__<digest>.pkl`` (only graph settings count)."""
-        # the graph class's import path is part of the digest: pickles of another code layout are never read
         graph_settings = json.dumps({k: v for k, v in settings.as_dict().items() if k not in FOREST_SETTINGS})
-        code = f"{GraphData.__module__}.{GraphData.__qualname__}"
-        pixels = digest(code, graph_settings, np.ascontiguousarray(image.raw).tobytes())
+        pixels = digest(GRAPH_LAYOUT, graph_settings, np.ascontiguousarray(image.raw).tobytes())
         return f"{image.tag.replace('/', '_')}__{int(with_labels)}__{pixels}.pkl"
 
     def has(self, name: str, image: Image, with_labels: bool) -> bool:
